@@ -1,0 +1,333 @@
+//! Ed25519 keys and signatures in the formats people already have tools for.
+//!
+//! - Private keys are PKCS#8 PEM (what `openssl genpkey -algorithm ed25519` writes), written with
+//!   mode 0600 and refused when group or world can read them.
+//! - Public keys and detached signatures use the minisign formats, so `minisign -V` checks Cairn's
+//!   signatures with no Cairn installed. Signatures are the legacy `Ed` kind (Ed25519 over the
+//!   message itself), which every minisign since 0.1 accepts.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+
+use crate::digest::Sha256Digest;
+
+/// What went wrong with a key or a signature file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key file could not be read or written.
+    #[error("key file {path}: {source}")]
+    Io {
+        /// The file at fault.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A private key file is readable by group or others.
+    #[error(
+        "private key {path} has mode {mode:04o}: it must not be readable by group or others; run `chmod 600 {path}`"
+    )]
+    UnsafePermissions {
+        /// The file at fault.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The PEM text is not an Ed25519 PKCS#8 private key.
+    #[error("private key {path} is not an Ed25519 PKCS#8 PEM key: {detail}")]
+    BadPrivateKey {
+        /// The file at fault.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// A public key is neither a minisign public key nor base64 of 32 bytes.
+    #[error("public key {what} is not a minisign public key or base64 of a 32-byte Ed25519 key: {detail}")]
+    BadPublicKey {
+        /// Where it came from.
+        what: String,
+        /// Why.
+        detail: String,
+    },
+    /// A minisign signature file is malformed.
+    #[error("signature is not in minisign format: {0}")]
+    BadSignatureFormat(String),
+    /// A signature does not verify.
+    #[error("signature does not verify: {0}")]
+    SignatureMismatch(String),
+}
+
+/// Reads a PKCS#8 PEM Ed25519 private key, refusing files readable by group or others.
+pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = fs::metadata(path).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(KeyError::UnsafePermissions {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let text = fs::read_to_string(path).map_err(io)?;
+    SigningKey::from_pkcs8_pem(&text).map_err(|e| KeyError::BadPrivateKey {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
+}
+
+/// Writes a private key as PKCS#8 PEM with mode 0600. Never overwrites an existing file.
+pub fn write_signing_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let pem = key
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .map_err(|e| KeyError::BadPrivateKey {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(pem.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+/// A public key with its minisign key id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicKey {
+    /// The 8-byte minisign key id.
+    pub key_id: [u8; 8],
+    /// The Ed25519 key.
+    pub key: VerifyingKey,
+}
+
+impl PublicKey {
+    /// The public half of `signing`, with a key id derived from the key itself
+    /// (first 8 bytes of its SHA-256), so one key always has one id.
+    pub fn of(signing: &SigningKey) -> Self {
+        Self::from_verifying(signing.verifying_key())
+    }
+
+    /// Wraps a bare Ed25519 key with its derived key id.
+    pub fn from_verifying(key: VerifyingKey) -> Self {
+        let digest = Sha256Digest::of(key.as_bytes());
+        let mut key_id = [0u8; 8];
+        key_id.copy_from_slice(&digest.0[..8]);
+        Self { key_id, key }
+    }
+
+    /// The key id as minisign displays it: the 8 bytes read as a little-endian u64, `%016X`.
+    pub fn key_id_hex(&self) -> String {
+        format!("{:016X}", u64::from_le_bytes(self.key_id))
+    }
+
+    /// The base64 line of a minisign public key file (`"Ed" || key_id || pk`).
+    pub fn minisign_line(&self) -> String {
+        let mut raw = Vec::with_capacity(42);
+        raw.extend_from_slice(b"Ed");
+        raw.extend_from_slice(&self.key_id);
+        raw.extend_from_slice(self.key.as_bytes());
+        B64.encode(raw)
+    }
+
+    /// A whole minisign public key file.
+    pub fn to_minisign_file(&self) -> String {
+        format!(
+            "untrusted comment: minisign public key {}\n{}\n",
+            self.key_id_hex(),
+            self.minisign_line()
+        )
+    }
+
+    /// Parses a minisign public key (file text or its base64 line) or base64 of a raw 32-byte key.
+    /// `what` names the source in errors.
+    pub fn parse(text: &str, what: &str) -> Result<Self, KeyError> {
+        let bad = |detail: &str| KeyError::BadPublicKey {
+            what: what.to_string(),
+            detail: detail.to_string(),
+        };
+        // Parse the base64 line, not the comment: files in the wild use several comment styles.
+        let line = text
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty() && !l.starts_with("untrusted comment:") && !l.starts_with('#'))
+            .ok_or_else(|| bad("no key line"))?;
+        let raw = B64
+            .decode(line)
+            .map_err(|e| bad(&format!("not base64: {e}")))?;
+        match raw.len() {
+            32 => {
+                let key =
+                    VerifyingKey::from_bytes(raw.as_slice().try_into().map_err(|_| bad("length"))?)
+                        .map_err(|e| bad(&e.to_string()))?;
+                Ok(Self::from_verifying(key))
+            }
+            42 if &raw[..2] == b"Ed" => {
+                let mut key_id = [0u8; 8];
+                key_id.copy_from_slice(&raw[2..10]);
+                let pk: [u8; 32] = raw[10..].try_into().map_err(|_| bad("length"))?;
+                let key = VerifyingKey::from_bytes(&pk).map_err(|e| bad(&e.to_string()))?;
+                Ok(Self { key_id, key })
+            }
+            n => Err(bad(&format!(
+                "decoded to {n} bytes; expected 32 (raw key) or 42 (minisign)"
+            ))),
+        }
+    }
+
+    /// Verifies a minisign signature file over `message`: both the signature and the global
+    /// signature over the trusted comment. Returns the trusted comment.
+    pub fn verify_minisign(
+        &self,
+        message: &[u8],
+        signature_file: &str,
+    ) -> Result<String, KeyError> {
+        let fmt = |d: &str| KeyError::BadSignatureFormat(d.to_string());
+        let mut lines = signature_file.split('\n');
+        let _untrusted = lines
+            .next()
+            .filter(|l| l.starts_with("untrusted comment:"))
+            .ok_or_else(|| fmt("line 1 must be an untrusted comment"))?;
+        let sig_line = lines
+            .next()
+            .ok_or_else(|| fmt("missing signature line"))?
+            .trim_end_matches('\r');
+        let trusted = lines
+            .next()
+            .and_then(|l| l.trim_end_matches('\r').strip_prefix("trusted comment: "))
+            .ok_or_else(|| fmt("line 3 must be a trusted comment"))?;
+        let global_line = lines
+            .next()
+            .ok_or_else(|| fmt("missing global signature line"))?
+            .trim_end_matches('\r');
+        let sig_raw = B64
+            .decode(sig_line)
+            .map_err(|e| fmt(&format!("signature line: {e}")))?;
+        if sig_raw.len() != 74 {
+            return Err(fmt("signature line must decode to 74 bytes"));
+        }
+        if &sig_raw[..2] != b"Ed" {
+            return Err(fmt(
+                "only legacy Ed25519 (`Ed`) signatures are produced or accepted by Cairn",
+            ));
+        }
+        if sig_raw[2..10] != self.key_id {
+            return Err(KeyError::SignatureMismatch(format!(
+                "signed by key id {:016X}, expected {}",
+                u64::from_le_bytes(sig_raw[2..10].try_into().unwrap_or_default()),
+                self.key_id_hex()
+            )));
+        }
+        let sig = Signature::from_slice(&sig_raw[10..]).map_err(|e| fmt(&e.to_string()))?;
+        self.key.verify(message, &sig).map_err(|_| {
+            KeyError::SignatureMismatch("signature over the file does not verify".into())
+        })?;
+        let global_raw = B64
+            .decode(global_line)
+            .map_err(|e| fmt(&format!("global signature: {e}")))?;
+        let global = Signature::from_slice(&global_raw).map_err(|e| fmt(&e.to_string()))?;
+        let mut signed = sig.to_bytes().to_vec();
+        signed.extend_from_slice(trusted.as_bytes());
+        self.key.verify(&signed, &global).map_err(|_| {
+            KeyError::SignatureMismatch("trusted comment signature does not verify".into())
+        })?;
+        Ok(trusted.to_string())
+    }
+}
+
+/// Signs `message` into a minisign signature file (legacy `Ed` kind).
+/// `trusted_comment` must be one line without leading or trailing white space.
+pub fn sign_minisign(key: &SigningKey, message: &[u8], trusted_comment: &str) -> String {
+    let public = PublicKey::of(key);
+    let sig = key.sign(message);
+    let mut sig_raw = Vec::with_capacity(74);
+    sig_raw.extend_from_slice(b"Ed");
+    sig_raw.extend_from_slice(&public.key_id);
+    sig_raw.extend_from_slice(&sig.to_bytes());
+    let trusted = trusted_comment.replace(['\n', '\r'], " ");
+    let trusted = trusted.trim();
+    let mut global_msg = sig.to_bytes().to_vec();
+    global_msg.extend_from_slice(trusted.as_bytes());
+    let global = key.sign(&global_msg);
+    format!(
+        "untrusted comment: signature from cairn secret key {}\n{}\ntrusted comment: {}\n{}\n",
+        public.key_id_hex(),
+        B64.encode(sig_raw),
+        trusted,
+        B64.encode(global.to_bytes())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[7u8; 32])
+    }
+
+    #[test]
+    fn minisign_round_trip_and_tamper() {
+        let k = key();
+        let public = PublicKey::of(&k);
+        let sig = sign_minisign(&k, b"hello", "timestamp:0\tfile:hello");
+        assert_eq!(
+            public.verify_minisign(b"hello", &sig).unwrap(),
+            "timestamp:0\tfile:hello"
+        );
+        assert!(public.verify_minisign(b"hellO", &sig).is_err());
+        let forged_comment = sig.replace("file:hello", "file:other");
+        assert!(public.verify_minisign(b"hello", &forged_comment).is_err());
+        let parsed = PublicKey::parse(&public.to_minisign_file(), "test").unwrap();
+        assert_eq!(parsed, public);
+        let raw = PublicKey::parse(&B64.encode(public.key.as_bytes()), "raw").unwrap();
+        assert_eq!(raw.key, public.key);
+    }
+
+    #[test]
+    fn private_keys_are_written_0600_and_loose_ones_refused() {
+        let dir = std::env::temp_dir().join(format!("cairn-keys-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k.pem");
+        write_signing_key(&path, &key()).unwrap();
+        assert_eq!(
+            read_signing_key(&path).unwrap().to_bytes(),
+            key().to_bytes()
+        );
+        assert!(
+            write_signing_key(&path, &key()).is_err(),
+            "never overwrites"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+            let err = read_signing_key(&path).unwrap_err().to_string();
+            assert!(err.contains("chmod 600"), "{err}");
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,539 @@
+//! The evidence lake over `object_store`.
+//!
+//! Layout:
+//! ```text
+//! lake/<table>/date=YYYY-MM-DD/<run_id>-<n>.parquet   Hive-style partitions
+//! blobs/sha256/<hex>                                   raw artefacts, content-addressed
+//! runs/<run_id>.json + runs/<run_id>.json.minisig      signed run manifests
+//! ```
+//!
+//! Commit protocol: a run writes its data objects first, every one write-once
+//! (`PutMode::Create`), then the manifest's signature, then the manifest itself. Readers see only
+//! objects named by a manifest, so a run that dies before its manifest leaves nothing visible; the
+//! next writer removes what it left behind ([`Lake::remove_uncommitted`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use futures::TryStreamExt as _;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+
+use crate::digest::{sha256_hex, Sha256Digest};
+use crate::keys::{sign_minisign, PublicKey};
+use crate::manifest::{
+    ChainHead, MerkleState, ObjectEntry, PreviousRun, RunManifest, SourceCursor, Stage,
+    MANIFEST_FORMAT,
+};
+use crate::merkle;
+use crate::tables::{to_parquet, TableError};
+use crate::time::{format_rfc3339, is_run_id};
+
+/// What went wrong in the lake.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LakeError {
+    /// The store URL cannot be used.
+    #[error("store {url:?}: {detail}")]
+    Url {
+        /// The URL as configured.
+        url: String,
+        /// Why.
+        detail: String,
+    },
+    /// The store failed an operation.
+    #[error("store operation on {key}: {source}")]
+    Store {
+        /// Object key.
+        key: String,
+        /// The store's error.
+        source: object_store::Error,
+    },
+    /// An object to be written once already exists.
+    #[error("object {key} already exists; objects are write-once")]
+    AlreadyExists {
+        /// Object key.
+        key: String,
+    },
+    /// A committed object no longer has the digest its manifest records.
+    #[error("object {key} has sha256 {actual}, but its manifest records {expected}")]
+    DigestMismatch {
+        /// Object key.
+        key: String,
+        /// Recorded digest.
+        expected: String,
+        /// Digest of the bytes read.
+        actual: String,
+    },
+    /// A table could not be encoded or decoded.
+    #[error("table object {key}: {source}")]
+    Table {
+        /// Object key.
+        key: String,
+        /// The cause.
+        source: TableError,
+    },
+    /// A manifest is unreadable, unsigned, or fails its signature or chain.
+    #[error("manifest {key}: {detail}")]
+    Manifest {
+        /// Manifest key.
+        key: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+fn store_err(key: &str) -> impl FnOnce(object_store::Error) -> LakeError + '_ {
+    move |source| LakeError::Store {
+        key: key.to_string(),
+        source,
+    }
+}
+
+/// A handle on the lake.
+#[derive(Clone, Debug)]
+pub struct Lake {
+    store: Arc<dyn ObjectStore>,
+    url: String,
+}
+
+/// A committed manifest as stored: its exact bytes, its signature text, and its parsed form.
+#[derive(Clone, Debug)]
+pub struct StoredManifest {
+    /// Run id from the key.
+    pub run_id: String,
+    /// Key of the manifest.
+    pub key: String,
+    /// Exact bytes.
+    pub bytes: Bytes,
+    /// The `.minisig` text, if present.
+    pub signature: Option<String>,
+    /// Parsed manifest, or why it does not parse.
+    pub manifest: Result<RunManifest, String>,
+}
+
+/// The committed state a writer builds on: every manifest, checked.
+#[derive(Clone, Debug, Default)]
+pub struct LakeState {
+    /// Every committed manifest, oldest first.
+    pub manifests: Vec<(StoredManifest, RunManifest)>,
+    /// Keys of every committed object.
+    pub committed_keys: HashSet<String>,
+    /// Merkle leaf hashes of every committed object, in commit order.
+    pub leaves: Vec<Sha256Digest>,
+}
+
+impl LakeState {
+    /// The latest manifest, if any.
+    pub fn latest(&self) -> Option<&RunManifest> {
+        self.manifests.last().map(|(_, m)| m)
+    }
+
+    /// The latest manifest's cursors.
+    pub fn cursors(&self) -> BTreeMap<String, BTreeMap<String, SourceCursor>> {
+        self.latest().map(|m| m.cursors.clone()).unwrap_or_default()
+    }
+
+    /// The latest manifest's chain heads.
+    pub fn chain_heads(&self) -> BTreeMap<String, ChainHead> {
+        self.latest()
+            .map(|m| m.chain_heads.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Lake {
+    /// Opens the store at `url`: `file://` URLs and plain paths (relative ones resolve against
+    /// `base`), or `memory://` for a store that lives as long as the process.
+    pub fn open(url: &str, base: &Path) -> Result<Self, LakeError> {
+        let err = |detail: String| LakeError::Url {
+            url: url.to_string(),
+            detail,
+        };
+        let (store, shown): (Arc<dyn ObjectStore>, String) = if url == "memory://"
+            || url.starts_with("memory://")
+        {
+            (Arc::new(InMemory::new()), url.to_string())
+        } else if let Some(scheme) = url
+            .split_once("://")
+            .map(|(s, _)| s)
+            .filter(|s| *s != "file")
+        {
+            return Err(err(format!(
+                "scheme {scheme}:// is not supported by this build; use a folder path, file:// or memory://"
+            )));
+        } else {
+            let path = url.strip_prefix("file://").unwrap_or(url);
+            let path = if Path::new(path).is_absolute() {
+                Path::new(path).to_path_buf()
+            } else {
+                base.join(path)
+            };
+            std::fs::create_dir_all(&path)
+                .map_err(|e| err(format!("cannot create folder {}: {e}", path.display())))?;
+            let fs = LocalFileSystem::new_with_prefix(&path).map_err(|e| err(e.to_string()))?;
+            (Arc::new(fs), format!("file://{}", path.display()))
+        };
+        Ok(Self { store, url: shown })
+    }
+
+    /// Wraps an existing store (tests, fault injection).
+    pub fn from_store(store: Arc<dyn ObjectStore>, url: &str) -> Self {
+        Self {
+            store,
+            url: url.to_string(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The store's URL, for messages.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Reads a whole object.
+    pub async fn get(&self, key: &str) -> Result<Bytes, LakeError> {
+        let path = ObjectPath::from(key);
+        let result = self.store.get(&path).await.map_err(store_err(key))?;
+        result.bytes().await.map_err(store_err(key))
+    }
+
+    /// Reads a committed object and checks it against its recorded digest.
+    pub async fn get_checked(&self, entry: &ObjectEntry) -> Result<Bytes, LakeError> {
+        let bytes = self.get(&entry.key).await?;
+        let actual = sha256_hex(&bytes);
+        if actual != entry.sha256 {
+            return Err(LakeError::DigestMismatch {
+                key: entry.key.clone(),
+                expected: entry.sha256.clone(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Writes a new object; fails if it exists.
+    pub async fn put_new(&self, key: &str, bytes: Bytes) -> Result<(), LakeError> {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&ObjectPath::from(key), PutPayload::from(bytes), opts)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) => Err(LakeError::AlreadyExists {
+                key: key.to_string(),
+            }),
+            Err(source) => Err(LakeError::Store {
+                key: key.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Lists keys under a prefix, sorted.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, LakeError> {
+        let path = ObjectPath::from(prefix);
+        let mut keys: Vec<(String, u64)> = self
+            .store
+            .list(Some(&path))
+            .map_ok(|m| (m.location.to_string(), m.size))
+            .try_collect()
+            .await
+            .map_err(store_err(prefix))?;
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Every stored manifest, oldest first, unchecked: the verifier judges them.
+    pub async fn stored_manifests(&self) -> Result<Vec<StoredManifest>, LakeError> {
+        let keys = self.list("runs").await?;
+        let present: HashSet<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+        let mut out = Vec::new();
+        for (key, _) in &keys {
+            let Some(run_id) = key
+                .strip_prefix("runs/")
+                .and_then(|k| k.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            let bytes = self.get(key).await?;
+            let sig_key = format!("{key}.minisig");
+            let signature = if present.contains(sig_key.as_str()) {
+                let sig = self.get(&sig_key).await?;
+                Some(String::from_utf8_lossy(&sig).into_owned())
+            } else {
+                None
+            };
+            let manifest = serde_json::from_slice::<RunManifest>(&bytes).map_err(|e| e.to_string());
+            out.push(StoredManifest {
+                run_id: run_id.to_string(),
+                key: key.clone(),
+                bytes,
+                signature,
+                manifest,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The committed state, with every manifest's signature and link checked against `public`.
+    /// A writer refuses to build on a lake that fails this; `cairn verify` says what is wrong.
+    pub async fn state(&self, public: &PublicKey) -> Result<LakeState, LakeError> {
+        let mut state = LakeState::default();
+        let mut previous: Option<PreviousRun> = None;
+        for stored in self.stored_manifests().await? {
+            let bad = |detail: String| LakeError::Manifest {
+                key: stored.key.clone(),
+                detail,
+            };
+            let sig = stored
+                .signature
+                .as_deref()
+                .ok_or_else(|| bad("no signature (.minisig) beside it".into()))?;
+            public
+                .verify_minisign(&stored.bytes, sig)
+                .map_err(|e| bad(format!("{e}; run `cairn verify` for a full report")))?;
+            let manifest = stored
+                .manifest
+                .clone()
+                .map_err(|e| bad(format!("not a run manifest: {e}")))?;
+            if manifest.previous != previous {
+                return Err(bad(
+                    "its `previous` link does not name the manifest before it".into(),
+                ));
+            }
+            for entry in &manifest.objects {
+                state.committed_keys.insert(entry.key.clone());
+                state
+                    .leaves
+                    .push(merkle::leaf_hash(&RunManifest::leaf_bytes(entry)));
+            }
+            previous = Some(PreviousRun {
+                run_id: manifest.run_id.clone(),
+                sha256: sha256_hex(&stored.bytes),
+            });
+            state.manifests.push((stored, manifest));
+        }
+        Ok(state)
+    }
+
+    /// Removes what runs that never committed left behind: data objects no manifest names, and
+    /// signatures without a manifest. Returns the removed keys. Only call this while holding the
+    /// lake (one writer at a time).
+    pub async fn remove_uncommitted(&self, state: &LakeState) -> Result<Vec<String>, LakeError> {
+        let mut removed = Vec::new();
+        let manifests: HashSet<String> =
+            state.manifests.iter().map(|(s, _)| s.key.clone()).collect();
+        for prefix in ["lake", "blobs"] {
+            for (key, _) in self.list(prefix).await? {
+                if !state.committed_keys.contains(&key) {
+                    self.store
+                        .delete(&ObjectPath::from(key.as_str()))
+                        .await
+                        .map_err(store_err(&key))?;
+                    removed.push(key);
+                }
+            }
+        }
+        for (key, _) in self.list("runs").await? {
+            if let Some(manifest_key) = key.strip_suffix(".minisig") {
+                if !manifests.contains(manifest_key) {
+                    self.store
+                        .delete(&ObjectPath::from(key.as_str()))
+                        .await
+                        .map_err(store_err(&key))?;
+                    removed.push(key);
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Writes one run's objects and commits them with a signed manifest.
+pub struct RunWriter<'a> {
+    lake: &'a Lake,
+    run_id: String,
+    started_at: DateTime<Utc>,
+    objects: Vec<ObjectEntry>,
+    committed: &'a HashSet<String>,
+    parts: u32,
+}
+
+/// What a run commits besides its objects.
+#[derive(Clone, Debug, Default)]
+pub struct RunOutcome {
+    /// Source cursors after the run.
+    pub cursors: BTreeMap<String, BTreeMap<String, SourceCursor>>,
+    /// Chain heads after the run.
+    pub chain_heads: BTreeMap<String, ChainHead>,
+    /// Last collect run verified.
+    pub verified_through: Option<String>,
+    /// Counters.
+    pub stats: BTreeMap<String, u64>,
+}
+
+impl<'a> RunWriter<'a> {
+    /// Starts a run on top of `state`.
+    pub fn new(
+        lake: &'a Lake,
+        state: &'a LakeState,
+        run_id: &str,
+        started_at: DateTime<Utc>,
+    ) -> Result<Self, LakeError> {
+        if !is_run_id(run_id) {
+            return Err(LakeError::Url {
+                url: lake.url.clone(),
+                detail: format!("{run_id:?} is not a run id"),
+            });
+        }
+        Ok(Self {
+            lake,
+            run_id: run_id.to_string(),
+            started_at,
+            objects: Vec::new(),
+            committed: &state.committed_keys,
+            parts: 0,
+        })
+    }
+
+    /// This run's id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Objects written so far.
+    pub fn objects(&self) -> &[ObjectEntry] {
+        &self.objects
+    }
+
+    /// Writes a batch as `lake/<table>/date=<date>/<run_id>-<n>.parquet`.
+    pub async fn write_table(
+        &mut self,
+        table: &str,
+        date: &str,
+        batch: &RecordBatch,
+    ) -> Result<ObjectEntry, LakeError> {
+        let valid_date = date.len() == 10
+            && date.bytes().enumerate().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == b'-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
+        let valid_table =
+            !table.is_empty() && table.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
+        let key = format!(
+            "lake/{table}/date={date}/{}-{:04}.parquet",
+            self.run_id, self.parts
+        );
+        if !valid_date || !valid_table {
+            return Err(LakeError::Url {
+                url: self.lake.url.clone(),
+                detail: format!("refusing unsafe object key {key:?}"),
+            });
+        }
+        self.parts += 1;
+        let bytes = to_parquet(batch).map_err(|source| LakeError::Table {
+            key: key.clone(),
+            source,
+        })?;
+        let entry = ObjectEntry {
+            key: key.clone(),
+            table: table.to_string(),
+            sha256: sha256_hex(&bytes),
+            size: bytes.len() as u64,
+            rows: batch.num_rows() as u64,
+        };
+        self.lake.put_new(&key, bytes).await?;
+        self.objects.push(entry.clone());
+        Ok(entry)
+    }
+
+    /// Writes a content-addressed blob. A blob already committed is not written or listed again.
+    pub async fn write_blob(&mut self, bytes: Bytes) -> Result<String, LakeError> {
+        let sha = sha256_hex(&bytes);
+        let key = format!("blobs/sha256/{sha}");
+        if self.committed.contains(&key) || self.objects.iter().any(|o| o.key == key) {
+            return Ok(key);
+        }
+        let size = bytes.len() as u64;
+        self.lake.put_new(&key, bytes).await?;
+        self.objects.push(ObjectEntry {
+            key: key.clone(),
+            table: "blob".into(),
+            sha256: sha,
+            size,
+            rows: 0,
+        });
+        Ok(key)
+    }
+
+    /// Commits the run: signs the manifest, writes its signature, then the manifest itself.
+    pub async fn commit(
+        self,
+        stage: Stage,
+        state: &LakeState,
+        outcome: RunOutcome,
+        key: &SigningKey,
+        committed_at: DateTime<Utc>,
+    ) -> Result<RunManifest, LakeError> {
+        let previous = state.manifests.last().map(|(stored, m)| PreviousRun {
+            run_id: m.run_id.clone(),
+            sha256: sha256_hex(&stored.bytes),
+        });
+        let mut leaves = state.leaves.clone();
+        leaves.extend(
+            self.objects
+                .iter()
+                .map(|e| merkle::leaf_hash(&RunManifest::leaf_bytes(e))),
+        );
+        let manifest = RunManifest {
+            format: MANIFEST_FORMAT.to_string(),
+            run_id: self.run_id.clone(),
+            stage,
+            started_at: format_rfc3339(self.started_at),
+            committed_at: format_rfc3339(committed_at),
+            previous,
+            signing_key_id: PublicKey::of(key).key_id_hex(),
+            objects: self.objects,
+            cursors: outcome.cursors,
+            chain_heads: outcome.chain_heads,
+            verified_through: outcome.verified_through,
+            stats: outcome.stats,
+            merkle: MerkleState {
+                size: leaves.len() as u64,
+                root: merkle::root(&leaves).to_hex(),
+            },
+        };
+        let bytes = manifest.to_bytes();
+        let key_name = format!("runs/{}.json", self.run_id);
+        let comment = format!(
+            "timestamp:{}\tfile:{}.json",
+            committed_at.timestamp(),
+            self.run_id
+        );
+        let sig = sign_minisign(key, &bytes, &comment);
+        self.lake
+            .put_new(&format!("{key_name}.minisig"), Bytes::from(sig))
+            .await?;
+        self.lake.put_new(&key_name, Bytes::from(bytes)).await?;
+        Ok(manifest)
+    }
+}

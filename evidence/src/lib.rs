@@ -1,0 +1,26 @@
+//! `cairn-evidence` is the kernel every other Cairn crate builds on.
+//!
+//! It owns:
+//! - the record types and their Arrow schemas ([`tables`]),
+//! - RFC 8785 canonical JSON and SHA-256 digests ([`canonical`], [`digest`]),
+//! - Ed25519 keys in PKCS#8 PEM and minisign formats, and the trusted-source keyring ([`keys`], [`keyring`]),
+//! - the chain event v1 contract's field extraction and hashing ([`event`]),
+//! - the evidence lake over `object_store`: Parquet tables, content-addressed blobs,
+//!   signed run manifests and the Merkle tree over committed objects ([`lake`], [`manifest`], [`merkle`]).
+//!
+//! It does not own collection (`cairn-collector`), verification policy (`cairn-verifier`),
+//! controls, rendering or the command line.
+#![forbid(unsafe_code)]
+
+pub mod canonical;
+pub mod digest;
+pub mod event;
+pub mod keyring;
+pub mod keys;
+pub mod lake;
+pub mod manifest;
+pub mod merkle;
+pub mod tables;
+pub mod time;
+
+pub use digest::Sha256Digest;

@@ -1,0 +1,463 @@
+//! The lake's tables: one Arrow schema each, and the row types that fill them.
+//!
+//! | table | one row per |
+//! | --- | --- |
+//! | `events` | collected audit event: its original JSON text, its chain columns and its provenance |
+//! | `quarantine` | source record that could not be collected, with file, line and reason |
+//! | `findings` | verification finding: kind, chain, seq, lake object, line, detail |
+//!
+//! Every row carries provenance: source name, source object key, line and byte offset, the
+//! sha256 of the raw record, the run id and the collection time.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt64Builder};
+use arrow_array::{
+    Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
+};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::errors::ParquetError;
+use parquet::file::properties::WriterProperties;
+
+/// Names of the tables Cairn writes.
+pub mod names {
+    /// Collected audit events.
+    pub const EVENTS: &str = "events";
+    /// Records kept aside.
+    pub const QUARANTINE: &str = "quarantine";
+    /// Verification findings.
+    pub const FINDINGS: &str = "findings";
+}
+
+/// An error reading or writing a table.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TableError {
+    /// Arrow rejected the data.
+    #[error("arrow: {0}")]
+    Arrow(#[from] ArrowError),
+    /// Parquet rejected the data.
+    #[error("parquet: {0}")]
+    Parquet(#[from] ParquetError),
+    /// A column is missing or has the wrong type.
+    #[error("column `{0}` is missing or has the wrong type")]
+    Column(&'static str),
+}
+
+fn ts_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+fn s(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::Utf8, nullable)
+}
+
+fn u(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::UInt64, nullable)
+}
+
+/// Schema of `events`.
+pub fn events_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        s("chain", false),
+        u("seq", false),
+        s("ts", false),
+        s("kid", false),
+        s("prev", false),
+        s("hash", false),
+        s("sig", false),
+        s("event_json", false),
+        s("source", false),
+        s("object_key", false),
+        u("line", false),
+        u("byte_offset", false),
+        s("record_sha256", false),
+        s("run_id", false),
+        Field::new("collected_at", ts_type(), false),
+    ]))
+}
+
+/// Schema of `quarantine`.
+pub fn quarantine_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        s("source", false),
+        s("object_key", false),
+        u("line", false),
+        u("byte_offset", false),
+        s("reason", false),
+        s("raw", false),
+        s("record_sha256", false),
+        s("run_id", false),
+        Field::new("collected_at", ts_type(), false),
+    ]))
+}
+
+/// Schema of `findings`.
+pub fn findings_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        s("kind", false),
+        s("chain", true),
+        u("seq", true),
+        s("object_key", true),
+        u("line", true),
+        s("detail", false),
+        s("run_id", false),
+        Field::new("found_at", ts_type(), false),
+    ]))
+}
+
+/// Where a record came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    /// Source name from the configuration.
+    pub source: String,
+    /// The source object (file path or object-store key) it was read from.
+    pub object_key: String,
+    /// 1-based line in that object.
+    pub line: u64,
+    /// Byte offset of the line in that object.
+    pub byte_offset: u64,
+    /// Lowercase hex SHA-256 of the raw record bytes.
+    pub record_sha256: String,
+    /// The run that collected it.
+    pub run_id: String,
+    /// When it was collected.
+    pub collected_at: DateTime<Utc>,
+}
+
+/// One row of `events`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    /// Chain id.
+    pub chain: String,
+    /// Position in the chain.
+    pub seq: u64,
+    /// Event time as written.
+    pub ts: String,
+    /// Key id.
+    pub kid: String,
+    /// Previous hash as written.
+    pub prev: String,
+    /// Claimed hash.
+    pub hash: String,
+    /// Claimed signature.
+    pub sig: String,
+    /// The event's JSON text.
+    pub event_json: String,
+    /// Where it came from.
+    pub provenance: Provenance,
+}
+
+/// One row of `quarantine`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantineRow {
+    /// Why it was kept aside.
+    pub reason: String,
+    /// The raw record (lossy UTF-8, truncated to 64 KiB).
+    pub raw: String,
+    /// Where it came from.
+    pub provenance: Provenance,
+}
+
+/// One row of `findings`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FindingRow {
+    /// Finding kind, e.g. `gap`.
+    pub kind: String,
+    /// Chain, when the finding is about one.
+    pub chain: Option<String>,
+    /// Sequence number, when the finding is about one event.
+    pub seq: Option<u64>,
+    /// Lake object the finding points at.
+    pub object_key: Option<String>,
+    /// Line in the source object, when known.
+    pub line: Option<u64>,
+    /// Human explanation.
+    pub detail: String,
+    /// The verification run that found it.
+    pub run_id: String,
+    /// When it was found.
+    pub found_at: DateTime<Utc>,
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(v: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(v).unwrap_or_default()
+}
+
+struct ProvenanceBuilder {
+    source: StringBuilder,
+    object_key: StringBuilder,
+    line: UInt64Builder,
+    byte_offset: UInt64Builder,
+    record_sha256: StringBuilder,
+    run_id: StringBuilder,
+    collected_at: TimestampMicrosecondBuilder,
+}
+
+impl ProvenanceBuilder {
+    fn new() -> Self {
+        Self {
+            source: StringBuilder::new(),
+            object_key: StringBuilder::new(),
+            line: UInt64Builder::new(),
+            byte_offset: UInt64Builder::new(),
+            record_sha256: StringBuilder::new(),
+            run_id: StringBuilder::new(),
+            collected_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+        }
+    }
+    fn push(&mut self, p: &Provenance) {
+        self.source.append_value(&p.source);
+        self.object_key.append_value(&p.object_key);
+        self.line.append_value(p.line);
+        self.byte_offset.append_value(p.byte_offset);
+        self.record_sha256.append_value(&p.record_sha256);
+        self.run_id.append_value(&p.run_id);
+        self.collected_at.append_value(micros(p.collected_at));
+    }
+}
+
+/// Builds a `RecordBatch` of `events`.
+pub fn events_batch(rows: &[EventRow]) -> Result<RecordBatch, TableError> {
+    let mut cols: Vec<StringBuilder> = (0..7).map(|_| StringBuilder::new()).collect();
+    let mut seq = UInt64Builder::new();
+    let mut p = ProvenanceBuilder::new();
+    for r in rows {
+        cols[0].append_value(&r.chain);
+        seq.append_value(r.seq);
+        cols[1].append_value(&r.ts);
+        cols[2].append_value(&r.kid);
+        cols[3].append_value(&r.prev);
+        cols[4].append_value(&r.hash);
+        cols[5].append_value(&r.sig);
+        cols[6].append_value(&r.event_json);
+        p.push(&r.provenance);
+    }
+    let mut c = cols
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut next = || {
+        c.next()
+            .unwrap_or_else(|| Arc::new(StringArray::from(Vec::<String>::new())))
+    };
+    let chain = next();
+    let arrays: Vec<ArrayRef> = vec![
+        chain,
+        Arc::new(seq.finish()),
+        next(),
+        next(),
+        next(),
+        next(),
+        next(),
+        next(),
+        Arc::new(p.source.finish()),
+        Arc::new(p.object_key.finish()),
+        Arc::new(p.line.finish()),
+        Arc::new(p.byte_offset.finish()),
+        Arc::new(p.record_sha256.finish()),
+        Arc::new(p.run_id.finish()),
+        Arc::new(p.collected_at.finish()),
+    ];
+    Ok(RecordBatch::try_new(events_schema(), arrays)?)
+}
+
+/// Builds a `RecordBatch` of `quarantine`.
+pub fn quarantine_batch(rows: &[QuarantineRow]) -> Result<RecordBatch, TableError> {
+    let mut p = ProvenanceBuilder::new();
+    let mut reason = StringBuilder::new();
+    let mut raw = StringBuilder::new();
+    for r in rows {
+        reason.append_value(&r.reason);
+        raw.append_value(&r.raw);
+        p.push(&r.provenance);
+    }
+    let arrays: Vec<ArrayRef> = vec![
+        Arc::new(p.source.finish()),
+        Arc::new(p.object_key.finish()),
+        Arc::new(p.line.finish()),
+        Arc::new(p.byte_offset.finish()),
+        Arc::new(reason.finish()),
+        Arc::new(raw.finish()),
+        Arc::new(p.record_sha256.finish()),
+        Arc::new(p.run_id.finish()),
+        Arc::new(p.collected_at.finish()),
+    ];
+    Ok(RecordBatch::try_new(quarantine_schema(), arrays)?)
+}
+
+/// Builds a `RecordBatch` of `findings`.
+pub fn findings_batch(rows: &[FindingRow]) -> Result<RecordBatch, TableError> {
+    let mut kind = StringBuilder::new();
+    let mut chain = StringBuilder::new();
+    let mut seq = UInt64Builder::new();
+    let mut object_key = StringBuilder::new();
+    let mut line = UInt64Builder::new();
+    let mut detail = StringBuilder::new();
+    let mut run_id = StringBuilder::new();
+    let mut found_at = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    for r in rows {
+        kind.append_value(&r.kind);
+        chain.append_option(r.chain.as_deref());
+        seq.append_option(r.seq);
+        object_key.append_option(r.object_key.as_deref());
+        line.append_option(r.line);
+        detail.append_value(&r.detail);
+        run_id.append_value(&r.run_id);
+        found_at.append_value(micros(r.found_at));
+    }
+    let arrays: Vec<ArrayRef> = vec![
+        Arc::new(kind.finish()),
+        Arc::new(chain.finish()),
+        Arc::new(seq.finish()),
+        Arc::new(object_key.finish()),
+        Arc::new(line.finish()),
+        Arc::new(detail.finish()),
+        Arc::new(run_id.finish()),
+        Arc::new(found_at.finish()),
+    ];
+    Ok(RecordBatch::try_new(findings_schema(), arrays)?)
+}
+
+fn col<'a, T: 'static>(batch: &'a RecordBatch, name: &'static str) -> Result<&'a T, TableError> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or(TableError::Column(name))
+}
+
+struct ProvenanceColumns<'a> {
+    source: &'a StringArray,
+    object_key: &'a StringArray,
+    line: &'a UInt64Array,
+    byte_offset: &'a UInt64Array,
+    record_sha256: &'a StringArray,
+    run_id: &'a StringArray,
+    collected_at: &'a TimestampMicrosecondArray,
+}
+
+impl<'a> ProvenanceColumns<'a> {
+    fn of(batch: &'a RecordBatch) -> Result<Self, TableError> {
+        Ok(Self {
+            source: col(batch, "source")?,
+            object_key: col(batch, "object_key")?,
+            line: col(batch, "line")?,
+            byte_offset: col(batch, "byte_offset")?,
+            record_sha256: col(batch, "record_sha256")?,
+            run_id: col(batch, "run_id")?,
+            collected_at: col(batch, "collected_at")?,
+        })
+    }
+    fn row(&self, i: usize) -> Provenance {
+        Provenance {
+            source: self.source.value(i).to_string(),
+            object_key: self.object_key.value(i).to_string(),
+            line: self.line.value(i),
+            byte_offset: self.byte_offset.value(i),
+            record_sha256: self.record_sha256.value(i).to_string(),
+            run_id: self.run_id.value(i).to_string(),
+            collected_at: from_micros(self.collected_at.value(i)),
+        }
+    }
+}
+
+/// Reads the rows of an `events` batch.
+pub fn event_rows(batch: &RecordBatch) -> Result<Vec<EventRow>, TableError> {
+    let chain: &StringArray = col(batch, "chain")?;
+    let seq: &UInt64Array = col(batch, "seq")?;
+    let ts: &StringArray = col(batch, "ts")?;
+    let kid: &StringArray = col(batch, "kid")?;
+    let prev: &StringArray = col(batch, "prev")?;
+    let hash: &StringArray = col(batch, "hash")?;
+    let sig: &StringArray = col(batch, "sig")?;
+    let json: &StringArray = col(batch, "event_json")?;
+    let p = ProvenanceColumns::of(batch)?;
+    Ok((0..batch.num_rows())
+        .map(|i| EventRow {
+            chain: chain.value(i).to_string(),
+            seq: seq.value(i),
+            ts: ts.value(i).to_string(),
+            kid: kid.value(i).to_string(),
+            prev: prev.value(i).to_string(),
+            hash: hash.value(i).to_string(),
+            sig: sig.value(i).to_string(),
+            event_json: json.value(i).to_string(),
+            provenance: p.row(i),
+        })
+        .collect())
+}
+
+/// Reads the rows of a `quarantine` batch.
+pub fn quarantine_rows(batch: &RecordBatch) -> Result<Vec<QuarantineRow>, TableError> {
+    let reason: &StringArray = col(batch, "reason")?;
+    let raw: &StringArray = col(batch, "raw")?;
+    let p = ProvenanceColumns::of(batch)?;
+    Ok((0..batch.num_rows())
+        .map(|i| QuarantineRow {
+            reason: reason.value(i).to_string(),
+            raw: raw.value(i).to_string(),
+            provenance: p.row(i),
+        })
+        .collect())
+}
+
+/// Reads the rows of a `findings` batch.
+pub fn finding_rows(batch: &RecordBatch) -> Result<Vec<FindingRow>, TableError> {
+    let kind: &StringArray = col(batch, "kind")?;
+    let chain: &StringArray = col(batch, "chain")?;
+    let seq: &UInt64Array = col(batch, "seq")?;
+    let object_key: &StringArray = col(batch, "object_key")?;
+    let line: &UInt64Array = col(batch, "line")?;
+    let detail: &StringArray = col(batch, "detail")?;
+    let run_id: &StringArray = col(batch, "run_id")?;
+    let found_at: &TimestampMicrosecondArray = col(batch, "found_at")?;
+    let opt_s = |a: &StringArray, i| (!a.is_null(i)).then(|| a.value(i).to_string());
+    let opt_u = |a: &UInt64Array, i| (!a.is_null(i)).then(|| a.value(i));
+    Ok((0..batch.num_rows())
+        .map(|i| FindingRow {
+            kind: kind.value(i).to_string(),
+            chain: opt_s(chain, i),
+            seq: opt_u(seq, i),
+            object_key: opt_s(object_key, i),
+            line: opt_u(line, i),
+            detail: detail.value(i).to_string(),
+            run_id: run_id.value(i).to_string(),
+            found_at: from_micros(found_at.value(i)),
+        })
+        .collect())
+}
+
+/// Rows per Parquet row group: small enough that a reader holds one group in little memory.
+pub const ROW_GROUP_ROWS: usize = 16 * 1024;
+
+/// Encodes a batch as a Parquet file. Deterministic: the same rows give the same bytes.
+pub fn to_parquet(batch: &RecordBatch) -> Result<Bytes, TableError> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by("cairn".to_string())
+        .build();
+    let mut buf = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))?;
+    writer.write(batch)?;
+    writer.close()?;
+    Ok(Bytes::from(buf))
+}
+
+/// Decodes a Parquet file into batches, one row group at a time.
+pub fn from_parquet(
+    bytes: Bytes,
+) -> Result<impl Iterator<Item = Result<RecordBatch, TableError>>, TableError> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?
+        .with_batch_size(ROW_GROUP_ROWS)
+        .build()?;
+    Ok(reader.map(|b| b.map_err(TableError::from)))
+}
