@@ -1,1 +1,13 @@
-//! placeholder
+//! `cairn-verifier`: pure, synchronous verification. Bytes and rows in, findings out.
+//!
+//! It owns the audit-event chain checks ([`chain`]) and the checks of the lake's own integrity:
+//! manifest signatures and links, object digests and the Merkle root ([`lake`]).
+//! It does not read the store, schedule work or print anything: `cairn` feeds it and reports.
+#![forbid(unsafe_code)]
+
+pub mod chain;
+pub mod finding;
+pub mod lake;
+
+pub use chain::{ChainVerifier, VerifyOptions};
+pub use finding::{Finding, FindingKind};

@@ -1,0 +1,143 @@
+//! Findings: a failed check is a value with a kind and a location, never a bare `bool`.
+
+use std::fmt;
+
+/// What kind of problem a finding names. Spelled in reports exactly as [`FindingKind::as_str`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum FindingKind {
+    /// The event's content does not hash to its `hash`.
+    Altered,
+    /// `prev` is not the hash of the event before it.
+    BrokenLink,
+    /// Sequence numbers are missing.
+    Gap,
+    /// An event arrived after a later one.
+    Reorder,
+    /// Two different events claim one sequence number.
+    Fork,
+    /// The same event was delivered twice (reported, not a break).
+    Duplicate,
+    /// The signature does not verify with the named key.
+    BadSignature,
+    /// The key is not in the keyring, or not trusted for this chain.
+    UnknownKey,
+    /// The key was used outside its validity window or after revocation.
+    KeyNotValid,
+    /// Event time goes backwards beyond the allowed skew.
+    TimeBackwards,
+    /// The chain started again at 0 mid-stream.
+    Restart,
+    /// A committed object's bytes no longer match its manifest.
+    ObjectDigestMismatch,
+    /// A manifest is unsigned, its signature fails, or it does not parse.
+    ManifestSignature,
+    /// A manifest does not link to the one before it, or its Merkle root is wrong.
+    ManifestChain,
+}
+
+impl FindingKind {
+    /// Every kind, in report order.
+    pub const ALL: [FindingKind; 14] = [
+        Self::Altered,
+        Self::BrokenLink,
+        Self::Gap,
+        Self::Reorder,
+        Self::Fork,
+        Self::Duplicate,
+        Self::BadSignature,
+        Self::UnknownKey,
+        Self::KeyNotValid,
+        Self::TimeBackwards,
+        Self::Restart,
+        Self::ObjectDigestMismatch,
+        Self::ManifestSignature,
+        Self::ManifestChain,
+    ];
+
+    /// The kind as written in reports and the `findings` table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Altered => "altered",
+            Self::BrokenLink => "broken_link",
+            Self::Gap => "gap",
+            Self::Reorder => "reorder",
+            Self::Fork => "fork",
+            Self::Duplicate => "duplicate",
+            Self::BadSignature => "bad_signature",
+            Self::UnknownKey => "unknown_key",
+            Self::KeyNotValid => "key_not_valid",
+            Self::TimeBackwards => "time_backwards",
+            Self::Restart => "restart",
+            Self::ObjectDigestMismatch => "object_digest_mismatch",
+            Self::ManifestSignature => "manifest_signature",
+            Self::ManifestChain => "manifest_chain",
+        }
+    }
+
+    /// Parses a kind as written in reports.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Whether the finding breaks the evidence (all but duplicate delivery do).
+    pub fn is_break(self) -> bool {
+        self != Self::Duplicate
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding: what, where, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Kind.
+    pub kind: FindingKind,
+    /// Chain, when about one.
+    pub chain: Option<String>,
+    /// Sequence number, when about one event.
+    pub seq: Option<u64>,
+    /// Lake object (or manifest) it points at.
+    pub object_key: Option<String>,
+    /// Line in the source object, when known.
+    pub line: Option<u64>,
+    /// Human explanation.
+    pub detail: String,
+}
+
+impl Finding {
+    /// A finding about a lake object, not a chain.
+    pub fn object(kind: FindingKind, key: &str, detail: String) -> Self {
+        Self {
+            kind,
+            chain: None,
+            seq: None,
+            object_key: Some(key.to_string()),
+            line: None,
+            detail,
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if let Some(c) = &self.chain {
+            write!(f, " chain={c}")?;
+        }
+        if let Some(s) = self.seq {
+            write!(f, " seq={s}")?;
+        }
+        if let Some(o) = &self.object_key {
+            write!(f, " object={o}")?;
+        }
+        if let Some(l) = self.line {
+            write!(f, " line={l}")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}
