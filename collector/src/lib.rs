@@ -1,1 +1,16 @@
-//! placeholder
+//! `cairn-collector`: reads evidence from sources into the lake.
+//!
+//! One module per source type, each with the same shape: a `deny_unknown_fields` config, a
+//! parser, and tests. Collection is incremental (cursors in the run manifest say how far each
+//! source object has been read) and nothing is dropped silently: a record that cannot be
+//! collected is kept aside in the `quarantine` table with its file, line and reason, and counted.
+//!
+//! It does not verify (that is `cairn-verifier`) and does not commit runs (the caller does).
+#![forbid(unsafe_code)]
+
+pub mod jsonl;
+pub mod sink;
+pub mod source;
+
+pub use sink::RowSink;
+pub use source::{CollectError, SourceConfig, SourceReport};
