@@ -1,1 +1,288 @@
-//! placeholder
+//! `cairn-controls`: the control catalog and the evaluation of each control from evidence.
+//!
+//! The catalog is data (`controls/catalog/*.toml`, embedded at build time): each control says
+//! which evidence it rests on, which verification findings fail it, how fresh its evidence must
+//! be, and which framework requirements it maps to. Evaluation is pure: a summary of the lake
+//! and its findings in, one result per control out.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The built-in catalog's text.
+pub const BUILTIN_CATALOG: &str = include_str!("../catalog/controls.toml");
+
+/// What is wrong with a catalog.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// The TOML is malformed or has unknown keys (the message names line and key).
+    #[error("control catalog {name}: {message}")]
+    Syntax {
+        /// Which catalog.
+        name: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A control is invalid.
+    #[error("control catalog {name}: control {id}: {detail}")]
+    Control {
+        /// Which catalog.
+        name: String,
+        /// The control.
+        id: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// How a control relates to a requirement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relationship {
+    /// The control and requirement cover the same ground.
+    Equal,
+    /// The control covers part of the requirement.
+    SubsetOf,
+    /// The control covers more than the requirement.
+    SupersetOf,
+    /// They overlap.
+    IntersectsWith,
+}
+
+impl Relationship {
+    /// As written in the catalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Equal => "equal",
+            Self::SubsetOf => "subset_of",
+            Self::SupersetOf => "superset_of",
+            Self::IntersectsWith => "intersects_with",
+        }
+    }
+}
+
+/// A link from a control to a framework requirement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementLink {
+    /// `soc2`, `iso27001`, `gdpr` or `hipaa`.
+    pub framework: String,
+    /// Requirement id as the framework writes it.
+    pub id: String,
+    /// Relationship type.
+    pub relationship: Relationship,
+    /// Why the link holds.
+    pub rationale: String,
+    /// `high`, `medium` or `low`.
+    pub confidence: String,
+}
+
+/// The evidence a control rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// Verified audit events.
+    Events,
+    /// The lake's own manifests and objects.
+    Lake,
+    /// That verification ran.
+    Verification,
+}
+
+/// One control.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// Id, e.g. `LOG-01`.
+    pub id: String,
+    /// Short title.
+    pub title: String,
+    /// Markdown description.
+    pub description: String,
+    /// Evidence it rests on.
+    pub evidence: EvidenceKind,
+    /// Finding kinds that fail it.
+    pub fails_on: Vec<String>,
+    /// Evidence older than this many days makes it stale.
+    pub max_age_days: u32,
+    /// Framework requirements it maps to.
+    #[serde(default, rename = "requirement")]
+    pub requirements: Vec<RequirementLink>,
+}
+
+/// A catalog of controls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    /// Catalog version.
+    pub version: String,
+    /// Controls in catalog order.
+    #[serde(rename = "control")]
+    pub controls: Vec<Control>,
+}
+
+/// The frameworks Cairn maps to, with their display names.
+pub const FRAMEWORKS: [(&str, &str); 4] = [
+    ("soc2", "SOC 2 (2017 Trust Services Criteria)"),
+    ("iso27001", "ISO/IEC 27001:2022"),
+    ("gdpr", "GDPR"),
+    ("hipaa", "HIPAA Security Rule"),
+];
+
+impl Catalog {
+    /// The built-in catalog.
+    pub fn builtin() -> Result<Self, CatalogError> {
+        Self::parse(BUILTIN_CATALOG, "built-in")
+    }
+
+    /// Parses and validates a catalog.
+    pub fn parse(text: &str, name: &str) -> Result<Self, CatalogError> {
+        let catalog: Catalog =
+            toml::from_str(text).map_err(|e| CatalogError::Syntax { name: name.into(), message: e.to_string() })?;
+        for c in &catalog.controls {
+            let bad = |detail: String| CatalogError::Control { name: name.into(), id: c.id.clone(), detail };
+            for link in &c.requirements {
+                if !FRAMEWORKS.iter().any(|(f, _)| *f == link.framework) {
+                    return Err(bad(format!("unknown framework {:?}", link.framework)));
+                }
+            }
+            if c.id.is_empty() || !c.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+                return Err(bad("ids use letters, digits, `-` and `.` only".into()));
+            }
+        }
+        Ok(catalog)
+    }
+}
+
+/// What the lake says, summarised for evaluation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EvidenceSummary {
+    /// Audit events verified.
+    pub events_verified: u64,
+    /// Chains seen.
+    pub chains: u64,
+    /// When the latest verification committed.
+    pub last_verified_at: Option<DateTime<Utc>>,
+    /// Findings by kind.
+    pub findings_by_kind: BTreeMap<String, u64>,
+}
+
+/// A control's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Evidence present, fresh, and no failing finding.
+    Passing,
+    /// A failing finding.
+    Failing,
+    /// Evidence older than allowed.
+    Stale,
+    /// No evidence.
+    NoEvidence,
+}
+
+impl Status {
+    /// As shown in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passing => "passing",
+            Self::Failing => "failing",
+            Self::Stale => "stale",
+            Self::NoEvidence => "no_evidence",
+        }
+    }
+}
+
+/// One control's evaluation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ControlResult {
+    /// Control id.
+    pub id: String,
+    /// Status.
+    pub status: Status,
+    /// Why, one line each.
+    pub reasons: Vec<String>,
+}
+
+/// Evaluates every control at time `now`.
+pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc>) -> Vec<ControlResult> {
+    catalog
+        .controls
+        .iter()
+        .map(|c| {
+            let mut reasons = Vec::new();
+            let Some(verified_at) = evidence.last_verified_at else {
+                return ControlResult { id: c.id.clone(), status: Status::NoEvidence, reasons: vec!["no verification has run".into()] };
+            };
+            if c.evidence == EvidenceKind::Events && evidence.events_verified == 0 {
+                return ControlResult { id: c.id.clone(), status: Status::NoEvidence, reasons: vec!["no audit events have been collected".into()] };
+            }
+            let failing: Vec<String> = c
+                .fails_on
+                .iter()
+                .filter_map(|k| evidence.findings_by_kind.get(k).filter(|n| **n > 0).map(|n| format!("{n} {k} finding(s)")))
+                .collect();
+            let age = now - verified_at;
+            let status = if !failing.is_empty() {
+                reasons.extend(failing);
+                Status::Failing
+            } else if age > Duration::days(i64::from(c.max_age_days)) {
+                reasons.push(format!("latest verification is {} days old (limit {})", age.num_days(), c.max_age_days));
+                Status::Stale
+            } else {
+                reasons.push(match c.evidence {
+                    EvidenceKind::Events => format!("{} events in {} chains verified, no failing finding", evidence.events_verified, evidence.chains),
+                    EvidenceKind::Lake => "every manifest and committed object checked, no failing finding".into(),
+                    EvidenceKind::Verification => format!("verified {} ago", human_age(age)),
+                });
+                Status::Passing
+            };
+            ControlResult { id: c.id.clone(), status, reasons }
+        })
+        .collect()
+}
+
+fn human_age(age: Duration) -> String {
+    if age.num_days() > 0 {
+        format!("{} days", age.num_days())
+    } else if age.num_hours() > 0 {
+        format!("{} hours", age.num_hours())
+    } else {
+        format!("{} minutes", age.num_minutes().max(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn builtin_catalog_loads_and_evaluates() {
+        let cat = Catalog::builtin().unwrap();
+        assert!(cat.controls.len() >= 4);
+        let mut ev = EvidenceSummary { events_verified: 10, chains: 1, last_verified_at: Some(t("2026-11-20T00:00:00Z")), ..Default::default() };
+        ev.findings_by_kind.insert("gap".into(), 1);
+        ev.findings_by_kind.insert("duplicate".into(), 1);
+        let res = evaluate(&cat, &ev, t("2026-11-21T00:00:00Z"));
+        let status = |id: &str| res.iter().find(|r| r.id == id).unwrap().status;
+        assert_eq!(status("LOG-01"), Status::Passing);
+        assert_eq!(status("LOG-02"), Status::Failing);
+        assert_eq!(status("LOG-04"), Status::Passing);
+        let later = evaluate(&cat, &ev, t("2026-12-21T00:00:00Z"));
+        assert_eq!(later.iter().find(|r| r.id == "LOG-04").unwrap().status, Status::Stale);
+        assert!(evaluate(&cat, &EvidenceSummary::default(), t("2026-11-21T00:00:00Z")).iter().all(|r| r.status == Status::NoEvidence));
+    }
+
+    #[test]
+    fn catalog_typos_are_named() {
+        let err = Catalog::parse("version = \"1\"\n[[control]]\nid = \"X\"\ntitel = \"t\"\n", "user.toml").unwrap_err().to_string();
+        assert!(err.contains("titel"), "{err}");
+    }
+}
