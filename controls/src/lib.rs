@@ -140,17 +140,31 @@ impl Catalog {
 
     /// Parses and validates a catalog.
     pub fn parse(text: &str, name: &str) -> Result<Self, CatalogError> {
-        let catalog: Catalog =
-            toml::from_str(text).map_err(|e| CatalogError::Syntax { name: name.into(), message: e.to_string() })?;
+        let catalog: Catalog = toml::from_str(text).map_err(|e| CatalogError::Syntax {
+            name: name.into(),
+            message: e.to_string(),
+        })?;
         for c in &catalog.controls {
-            let bad = |detail: String| CatalogError::Control { name: name.into(), id: c.id.clone(), detail };
+            let bad = |detail: String| CatalogError::Control {
+                name: name.into(),
+                id: c.id.clone(),
+                detail,
+            };
             for link in &c.requirements {
                 if !FRAMEWORKS.iter().any(|(f, _)| *f == link.framework) {
                     return Err(bad(format!("unknown framework {:?}", link.framework)));
                 }
             }
-            if c.id.is_empty() || !c.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
-                return Err(bad("ids use letters, digits, `-` and `.` only".into()));
+            if !c.id.starts_with(|ch: char| ch.is_ascii_alphanumeric())
+                || !c
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            {
+                return Err(bad(
+                    "ids start with a letter or digit and use letters, digits, `-` and `.` only"
+                        .into(),
+                ));
             }
         }
         Ok(catalog)
@@ -208,39 +222,70 @@ pub struct ControlResult {
 }
 
 /// Evaluates every control at time `now`.
-pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc>) -> Vec<ControlResult> {
+pub fn evaluate(
+    catalog: &Catalog,
+    evidence: &EvidenceSummary,
+    now: DateTime<Utc>,
+) -> Vec<ControlResult> {
     catalog
         .controls
         .iter()
         .map(|c| {
             let mut reasons = Vec::new();
             let Some(verified_at) = evidence.last_verified_at else {
-                return ControlResult { id: c.id.clone(), status: Status::NoEvidence, reasons: vec!["no verification has run".into()] };
+                return ControlResult {
+                    id: c.id.clone(),
+                    status: Status::NoEvidence,
+                    reasons: vec!["no verification has run".into()],
+                };
             };
             if c.evidence == EvidenceKind::Events && evidence.events_verified == 0 {
-                return ControlResult { id: c.id.clone(), status: Status::NoEvidence, reasons: vec!["no audit events have been collected".into()] };
+                return ControlResult {
+                    id: c.id.clone(),
+                    status: Status::NoEvidence,
+                    reasons: vec!["no audit events have been collected".into()],
+                };
             }
             let failing: Vec<String> = c
                 .fails_on
                 .iter()
-                .filter_map(|k| evidence.findings_by_kind.get(k).filter(|n| **n > 0).map(|n| format!("{n} {k} finding(s)")))
+                .filter_map(|k| {
+                    evidence
+                        .findings_by_kind
+                        .get(k)
+                        .filter(|n| **n > 0)
+                        .map(|n| format!("{n} {k} finding(s)"))
+                })
                 .collect();
             let age = now - verified_at;
             let status = if !failing.is_empty() {
                 reasons.extend(failing);
                 Status::Failing
             } else if age > Duration::days(i64::from(c.max_age_days)) {
-                reasons.push(format!("latest verification is {} days old (limit {})", age.num_days(), c.max_age_days));
+                reasons.push(format!(
+                    "latest verification is {} days old (limit {})",
+                    age.num_days(),
+                    c.max_age_days
+                ));
                 Status::Stale
             } else {
                 reasons.push(match c.evidence {
-                    EvidenceKind::Events => format!("{} events in {} chains verified, no failing finding", evidence.events_verified, evidence.chains),
-                    EvidenceKind::Lake => "every manifest and committed object checked, no failing finding".into(),
+                    EvidenceKind::Events => format!(
+                        "{} events in {} chains verified, no failing finding",
+                        evidence.events_verified, evidence.chains
+                    ),
+                    EvidenceKind::Lake => {
+                        "every manifest and committed object checked, no failing finding".into()
+                    }
                     EvidenceKind::Verification => format!("verified {} ago", human_age(age)),
                 });
                 Status::Passing
             };
-            ControlResult { id: c.id.clone(), status, reasons }
+            ControlResult {
+                id: c.id.clone(),
+                status,
+                reasons,
+            }
         })
         .collect()
 }
@@ -267,7 +312,12 @@ mod tests {
     fn builtin_catalog_loads_and_evaluates() {
         let cat = Catalog::builtin().unwrap();
         assert!(cat.controls.len() >= 4);
-        let mut ev = EvidenceSummary { events_verified: 10, chains: 1, last_verified_at: Some(t("2026-11-20T00:00:00Z")), ..Default::default() };
+        let mut ev = EvidenceSummary {
+            events_verified: 10,
+            chains: 1,
+            last_verified_at: Some(t("2026-11-20T00:00:00Z")),
+            ..Default::default()
+        };
         ev.findings_by_kind.insert("gap".into(), 1);
         ev.findings_by_kind.insert("duplicate".into(), 1);
         let res = evaluate(&cat, &ev, t("2026-11-21T00:00:00Z"));
@@ -276,13 +326,25 @@ mod tests {
         assert_eq!(status("LOG-02"), Status::Failing);
         assert_eq!(status("LOG-04"), Status::Passing);
         let later = evaluate(&cat, &ev, t("2026-12-21T00:00:00Z"));
-        assert_eq!(later.iter().find(|r| r.id == "LOG-04").unwrap().status, Status::Stale);
-        assert!(evaluate(&cat, &EvidenceSummary::default(), t("2026-11-21T00:00:00Z")).iter().all(|r| r.status == Status::NoEvidence));
+        assert_eq!(
+            later.iter().find(|r| r.id == "LOG-04").unwrap().status,
+            Status::Stale
+        );
+        assert!(
+            evaluate(&cat, &EvidenceSummary::default(), t("2026-11-21T00:00:00Z"))
+                .iter()
+                .all(|r| r.status == Status::NoEvidence)
+        );
     }
 
     #[test]
     fn catalog_typos_are_named() {
-        let err = Catalog::parse("version = \"1\"\n[[control]]\nid = \"X\"\ntitel = \"t\"\n", "user.toml").unwrap_err().to_string();
+        let err = Catalog::parse(
+            "version = \"1\"\n[[control]]\nid = \"X\"\ntitel = \"t\"\n",
+            "user.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("titel"), "{err}");
     }
 }

@@ -1,1 +1,12 @@
-//! placeholder
+//! `cairn-renderer`: the read-only auditor portal and signed evidence bundles.
+//!
+//! It owns turning a [`PortalModel`] (already-read evidence) into static HTML, and a set of files
+//! into a deterministic, minisign-signed zip, plus checking such a zip. It does not read the lake.
+#![forbid(unsafe_code)]
+
+pub mod bundle;
+pub mod markdown;
+pub mod model;
+pub mod portal;
+
+pub use model::PortalModel;

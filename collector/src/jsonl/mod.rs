@@ -95,7 +95,10 @@ fn parse_record(line: &str, pointer: &str) -> Record {
         Err(e) => return Record::Bad(format!("not a chain event: {e}")),
     };
     if parse_rfc3339(&fields.ts).is_none() {
-        return Record::Bad(format!("not a chain event: member `ts` = {:?} is not an RFC 3339 time", fields.ts));
+        return Record::Bad(format!(
+            "not a chain event: member `ts` = {:?} is not an RFC 3339 time",
+            fields.ts
+        ));
     }
     Record::Event(Box::new(ChainEventRecord { fields, json }))
 }
@@ -119,7 +122,11 @@ pub async fn collect(
     let location = SourceLocation::resolve(name, &config.url, run.base, run.memory.clone())?;
     let read_err = |key: &str| {
         let key = key.to_string();
-        move |error| CollectError::Read { source_name: name.into(), key, error }
+        move |error| CollectError::Read {
+            source_name: name.into(),
+            key,
+            error,
+        }
     };
     let keys: Vec<ObjectPath> = match &location.single {
         Some(single) => vec![single.clone()],
@@ -135,12 +142,26 @@ pub async fn collect(
             keys
         }
     };
-    let mut report = SourceReport { name: name.into(), ..SourceReport::default() };
+    let mut report = SourceReport {
+        name: name.into(),
+        ..SourceReport::default()
+    };
     for key in keys {
         report.objects += 1;
         let shown = format!("{}/{}", location.display_root.trim_end_matches('/'), key);
-        let bytes: Bytes = location.store.get(&key).await.map_err(read_err(&shown))?.bytes().await.map_err(read_err(&shown))?;
-        let cursor = cursors.get(&shown).cloned().unwrap_or(SourceCursor { offset: 0, lines: 0, prefix_sha256: sha256_hex(b"") });
+        let bytes: Bytes = location
+            .store
+            .get(&key)
+            .await
+            .map_err(read_err(&shown))?
+            .bytes()
+            .await
+            .map_err(read_err(&shown))?;
+        let cursor = cursors.get(&shown).cloned().unwrap_or(SourceCursor {
+            offset: 0,
+            lines: 0,
+            prefix_sha256: sha256_hex(b""),
+        });
         let start = usize::try_from(cursor.offset).unwrap_or(usize::MAX);
         let provenance = |line: u64, offset: u64, raw: &[u8]| Provenance {
             source: name.to_string(),
@@ -164,11 +185,19 @@ pub async fn collect(
                 raw: String::new(),
                 provenance: provenance(0, 0, b""),
             };
-            sink.push_quarantine(writer, row).await.map_err(|error| CollectError::Lake { source_name: name.into(), error })?;
+            sink.push_quarantine(writer, row)
+                .await
+                .map_err(|error| CollectError::Lake {
+                    source_name: name.into(),
+                    error,
+                })?;
             continue;
         }
         // Only complete lines.
-        let end = bytes[start..].iter().rposition(|b| *b == b'\n').map_or(start, |i| start + i + 1);
+        let end = bytes[start..]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(start, |i| start + i + 1);
         if end == start {
             continue;
         }
@@ -211,14 +240,29 @@ pub async fn collect(
                 Record::Bad(reason) => {
                     report.quarantined += 1;
                     tracing::debug!(source = name, object = %shown, line = line_no, %reason, "record kept aside");
-                    let text = String::from_utf8_lossy(&raw[..raw.len().min(QUARANTINE_RAW_LIMIT)]).into_owned();
-                    let row = QuarantineRow { reason, raw: text, provenance: provenance(line_no, line_offset, raw) };
+                    let text = String::from_utf8_lossy(&raw[..raw.len().min(QUARANTINE_RAW_LIMIT)])
+                        .into_owned();
+                    let row = QuarantineRow {
+                        reason,
+                        raw: text,
+                        provenance: provenance(line_no, line_offset, raw),
+                    };
                     sink.push_quarantine(writer, row).await
                 }
             };
-            push.map_err(|error| CollectError::Lake { source_name: name.into(), error })?;
+            push.map_err(|error| CollectError::Lake {
+                source_name: name.into(),
+                error,
+            })?;
         }
-        cursors.insert(shown, SourceCursor { offset: end as u64, lines: line_no, prefix_sha256: prefix.finish().to_hex() });
+        cursors.insert(
+            shown,
+            SourceCursor {
+                offset: end as u64,
+                lines: line_no,
+                prefix_sha256: prefix.finish().to_hex(),
+            },
+        );
     }
     Ok(report)
 }
@@ -231,7 +275,10 @@ mod tests {
     fn records_are_judged_with_reasons() {
         let good = r#"{"chain":"c","seq":0,"ts":"2026-01-01T00:00:00Z","kid":"k","prev":"0000000000000000000000000000000000000000000000000000000000000000","hash":"1111111111111111111111111111111111111111111111111111111111111111","sig":"x"}"#;
         assert!(matches!(parse_record(good, ""), Record::Event(_)));
-        let wrapped = format!(r#"{{"host":"h","event":{}}}"#, serde_json::to_string(good).unwrap());
+        let wrapped = format!(
+            r#"{{"host":"h","event":{}}}"#,
+            serde_json::to_string(good).unwrap()
+        );
         assert!(matches!(parse_record(&wrapped, "/event"), Record::Event(_)));
         let nested = format!(r#"{{"host":"h","event":{good}}}"#);
         assert!(matches!(parse_record(&nested, "/event"), Record::Event(_)));
@@ -240,8 +287,14 @@ mod tests {
             Record::Event(_) => panic!("expected a bad record"),
         };
         assert!(reason(parse_record("{oops", "")).starts_with("not JSON"));
-        assert_eq!(reason(parse_record(&nested, "/evt")), "no value at JSON pointer /evt");
-        assert_eq!(reason(parse_record(r#"{"chain":"c"}"#, "")), "not a chain event: missing member `seq`");
+        assert_eq!(
+            reason(parse_record(&nested, "/evt")),
+            "no value at JSON pointer /evt"
+        );
+        assert_eq!(
+            reason(parse_record(r#"{"chain":"c"}"#, "")),
+            "not a chain event: missing member `seq`"
+        );
         let bad_ts = good.replace("2026-01-01T00:00:00Z", "yesterday");
         assert!(reason(parse_record(&bad_ts, "")).contains("RFC 3339"));
     }

@@ -1,0 +1,178 @@
+//! What the portal shows, already read from the lake.
+
+use serde::Serialize;
+
+/// A finding as shown.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FindingView {
+    /// Kind.
+    pub kind: String,
+    /// Chain, if any.
+    pub chain: Option<String>,
+    /// Seq, if any.
+    pub seq: Option<u64>,
+    /// Lake object.
+    pub object_key: Option<String>,
+    /// Source line.
+    pub line: Option<u64>,
+    /// Explanation.
+    pub detail: String,
+    /// Verification run that found it.
+    pub run_id: String,
+}
+
+/// One chain.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ChainView {
+    /// Chain id.
+    pub id: String,
+    /// Page file name (safe).
+    pub file: String,
+    /// Events verified.
+    pub events: u64,
+    /// Head seq.
+    pub head_seq: u64,
+    /// Head hash.
+    pub head_hash: String,
+    /// Head time.
+    pub head_ts: String,
+    /// Findings about it.
+    pub findings: Vec<FindingView>,
+}
+
+/// A requirement link as shown.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RequirementView {
+    /// Framework key.
+    pub framework: String,
+    /// Requirement id.
+    pub id: String,
+    /// Relationship type.
+    pub relationship: String,
+    /// Rationale.
+    pub rationale: String,
+    /// Confidence.
+    pub confidence: String,
+}
+
+/// One control with its evaluation.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ControlView {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Description rendered from Markdown, sanitized.
+    pub description_html: String,
+    /// Evidence kind.
+    pub evidence: String,
+    /// Finding kinds that fail it.
+    pub fails_on: Vec<String>,
+    /// Freshness limit.
+    pub max_age_days: u32,
+    /// Status.
+    pub status: String,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// Mapped requirements.
+    pub requirements: Vec<RequirementView>,
+}
+
+/// Readiness for one framework.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FrameworkView {
+    /// Key.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Requirements mapped by at least one control.
+    pub covered: usize,
+    /// Requirements whose controls all pass.
+    pub passing: usize,
+    /// Requirements with a failing control.
+    pub failing: usize,
+    /// The rest (stale or no evidence).
+    pub other: usize,
+}
+
+/// One committed run.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RunView {
+    /// Run id.
+    pub run_id: String,
+    /// Stage.
+    pub stage: String,
+    /// Commit time.
+    pub committed_at: String,
+    /// Objects written.
+    pub objects: usize,
+    /// Manifest sha256.
+    pub sha256: String,
+    /// Previous run id.
+    pub previous: Option<String>,
+    /// Merkle size.
+    pub merkle_size: u64,
+    /// Merkle root.
+    pub merkle_root: String,
+}
+
+/// Headline figures.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SummaryView {
+    /// Events verified.
+    pub events_verified: u64,
+    /// Chains.
+    pub chains: u64,
+    /// Findings that break evidence.
+    pub breaks: u64,
+    /// Signature and key findings.
+    pub signature_failures: u64,
+    /// Duplicate deliveries.
+    pub duplicates: u64,
+    /// All findings.
+    pub findings_total: u64,
+    /// Records kept aside by collectors.
+    pub quarantined: u64,
+    /// Latest verification time.
+    pub last_verified_at: Option<String>,
+}
+
+/// Everything the portal shows.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PortalModel {
+    /// Latest run id.
+    pub latest_run: String,
+    /// Headline figures.
+    pub summary: SummaryView,
+    /// Readiness per framework.
+    pub frameworks: Vec<FrameworkView>,
+    /// Controls.
+    pub controls: Vec<ControlView>,
+    /// Chains.
+    pub chains: Vec<ChainView>,
+    /// Findings about the lake itself.
+    pub lake_findings: Vec<FindingView>,
+    /// Runs, newest first.
+    pub runs: Vec<RunView>,
+    /// Cairn's minisign public key file.
+    pub public_key: String,
+    /// Its key id.
+    pub key_id: String,
+}
+
+/// A file name for a chain page that cannot escape the output folder: the id itself when it is
+/// plain, otherwise a digest of it.
+pub fn chain_file_name(chain: &str) -> String {
+    let plain = !chain.is_empty()
+        && chain.len() <= 100
+        && chain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !chain.starts_with('-');
+    if plain {
+        format!("{chain}.html")
+    } else {
+        let digest = cairn_evidence::digest::sha256_hex(chain.as_bytes());
+        format!("chain-{}.html", &digest[..16])
+    }
+}
