@@ -1,0 +1,181 @@
+//! `cairn bench verify`: verification throughput against raw Ed25519 verification of the same
+//! signatures on all cores, measured in the same run, plus the verifier's peak memory.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use cairn_evidence::keys::{write_signing_key, PublicKey};
+use cairn_evidence::time::parse_rfc3339;
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
+use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::demo::Emitter;
+use crate::pipeline::{self, Clock, Workspace};
+
+const LINES_PER_FILE: u64 = 100_000;
+
+struct Generated {
+    messages: Vec<[u8; 32]>,
+    signatures: Vec<Signature>,
+    keys: Vec<VerifyingKey>,
+}
+
+/// Writes `events` signed events over `chains` chains into `dir`, with a config to collect them.
+fn generate(dir: &Path, events: u64, chains: u64) -> Result<Generated> {
+    let keys_dir = dir.join("keys");
+    let inputs = dir.join("inputs");
+    std::fs::create_dir_all(&keys_dir)?;
+    std::fs::create_dir_all(&inputs)?;
+    let mut rng = ChaCha20Rng::seed_from_u64(42);
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    let cairn = SigningKey::from_bytes(&seed);
+    write_signing_key(&keys_dir.join("cairn.key"), &cairn)?;
+    std::fs::write(keys_dir.join("cairn.pub"), PublicKey::of(&cairn).to_minisign_file())?;
+    let start = parse_rfc3339("2026-11-20T00:00:00Z").expect("constant");
+    let per_chain: Vec<(u64, u64)> = (0..chains).map(|c| (c, events / chains + u64::from(c < events % chains))).collect();
+    let parts: Vec<Result<(String, Generated)>> = per_chain
+        .par_iter()
+        .map(|&(c, n)| {
+            let mut rng = ChaCha20Rng::seed_from_u64(1000 + c);
+            let mut seed = [0u8; 32];
+            rng.fill_bytes(&mut seed);
+            let key = SigningKey::from_bytes(&seed);
+            let kid = format!("bench-{c}");
+            let ring = format!("[[key]]\nkid = \"{kid}\"\npublic_key = \"{}\"\n\n", B64.encode(key.verifying_key().as_bytes()));
+            let verifying = key.verifying_key();
+            let mut emitter = Emitter::new(&format!("bench-chain-{c:03}"), &kid, key, start);
+            let mut out = Generated { messages: Vec::new(), signatures: Vec::new(), keys: Vec::new() };
+            let mut file: Option<std::io::BufWriter<std::fs::File>> = None;
+            for i in 0..n {
+                if i % LINES_PER_FILE == 0 {
+                    if let Some(mut f) = file.take() {
+                        f.flush()?;
+                    }
+                    let path = inputs.join(format!("chain-{c:03}-{:04}.jsonl", i / LINES_PER_FILE));
+                    file = Some(std::io::BufWriter::new(std::fs::File::create(path)?));
+                }
+                let event = emitter.next(&mut rng);
+                let mut hash = [0u8; 32];
+                hex::decode_to_slice(event["hash"].as_str().unwrap_or_default(), &mut hash)?;
+                let sig = B64.decode(event["sig"].as_str().unwrap_or_default())?;
+                out.messages.push(hash);
+                out.signatures.push(Signature::from_slice(&sig)?);
+                out.keys.push(verifying);
+                let f = file.as_mut().expect("opened above");
+                serde_json::to_writer(&mut *f, &event)?;
+                f.write_all(b"\n")?;
+            }
+            if let Some(mut f) = file.take() {
+                f.flush()?;
+            }
+            Ok((ring, out))
+        })
+        .collect();
+    let mut keyring = String::new();
+    let mut all = Generated { messages: Vec::new(), signatures: Vec::new(), keys: Vec::new() };
+    for part in parts {
+        let (ring, g) = part?;
+        keyring.push_str(&ring);
+        all.messages.extend(g.messages);
+        all.signatures.extend(g.signatures);
+        all.keys.extend(g.keys);
+    }
+    std::fs::write(keys_dir.join("trusted.toml"), keyring)?;
+    std::fs::write(
+        dir.join("cairn.toml"),
+        "[store]\nurl = \"store\"\n[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n[trust]\nkeyring = \"keys/trusted.toml\"\n\n[[source]]\nname = \"bench\"\ntype = \"jsonl\"\nurl = \"inputs/\"\n",
+    )?;
+    Ok(all)
+}
+
+/// Peak resident set size of the finished child `pid`, in KiB, and its exit status.
+#[expect(unsafe_code, reason = "wait4 is the only way to read one child's peak RSS; std does not expose rusage")]
+fn wait_with_peak_rss(pid: u32) -> Result<(i32, u64)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 writes into the two out-pointers, which live
+    // for the whole call, and `pid` is our own child that has not been waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid as libc::pid_t, &raw mut status, 0, &raw mut usage) };
+    if rc < 0 {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    Ok((code, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
+}
+
+/// Runs the benchmark and prints its figures.
+pub async fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> {
+    if events == 0 || chains == 0 {
+        bail!("--events and --chains must be at least 1");
+    }
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; benchmark figures mean little (cargo build --release)");
+    }
+    let (dir, temporary): (PathBuf, bool) = match dir {
+        Some(d) => (d.to_path_buf(), false),
+        None => (std::env::temp_dir().join(format!("cairn-bench-{}", std::process::id())), true),
+    };
+    if dir.join("cairn.toml").exists() {
+        bail!("{} already holds a configuration; choose an empty folder", dir.display());
+    }
+    let threads = rayon::current_num_threads();
+    println!("cairn bench verify: {events} events in {chains} chains, {threads} threads, folder {}", dir.display());
+    let t = Instant::now();
+    let generated = generate(&dir, events, chains)?;
+    println!("generate: {:.1} s", t.elapsed().as_secs_f64());
+
+    let ws = Workspace::open(Config::load(&dir.join("cairn.toml"))?)?;
+    let t = Instant::now();
+    pipeline::collect(&ws, &mut Clock::System).await?;
+    let collect_s = t.elapsed().as_secs_f64();
+    println!("collect: {collect_s:.1} s ({:.0} events/s)", events as f64 / collect_s);
+
+    // `cairn verify` end to end, in its own process so its peak memory is its own.
+    let exe = std::env::current_exe().context("cannot find the cairn executable")?;
+    let t = Instant::now();
+    let child = Command::new(exe)
+        .args(["--quiet", "verify", "--format", "json", "--config"])
+        .arg(dir.join("cairn.toml"))
+        .stdout(Stdio::null())
+        .spawn()
+        .context("cannot start `cairn verify`")?;
+    let (code, peak_kib) = wait_with_peak_rss(child.id())?;
+    let verify_s = t.elapsed().as_secs_f64();
+    if code != 0 {
+        bail!("`cairn verify` exited {code} on clean generated data");
+    }
+    let verify_rate = events as f64 / verify_s;
+
+    // The baseline: the same signatures, raw ed25519-dalek batch verification on all cores.
+    let t = Instant::now();
+    let ok = generated
+        .messages
+        .par_chunks(128)
+        .zip(generated.signatures.par_chunks(128))
+        .zip(generated.keys.par_chunks(128))
+        .all(|((m, s), k)| {
+            let msgs: Vec<&[u8]> = m.iter().map(<[u8; 32]>::as_slice).collect();
+            ed25519_dalek::verify_batch(&msgs, s, k).is_ok()
+        });
+    let raw_s = t.elapsed().as_secs_f64();
+    if !ok {
+        bail!("raw verification failed on generated signatures");
+    }
+    let raw_rate = events as f64 / raw_s;
+    println!("cairn verify (end to end): {verify_s:.2} s, {verify_rate:.0} events/s, peak RSS {:.0} MiB", peak_kib as f64 / 1024.0);
+    println!("raw ed25519 batch verify (all cores): {raw_s:.2} s, {raw_rate:.0} signatures/s");
+    println!("ratio (cairn / raw): {:.2}", verify_rate / raw_rate);
+    if temporary {
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    Ok(0)
+}

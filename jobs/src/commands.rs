@@ -1,0 +1,195 @@
+//! One function per command. Each returns the exit code, or an error (exit 2).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use cairn_controls::Catalog;
+use cairn_evidence::keys::{write_signing_key, PublicKey};
+use cairn_renderer::bundle::{check_bundle, write_bundle, BundleError, BundleInfo};
+use ed25519_dalek::SigningKey;
+
+use crate::config::Config;
+use crate::pipeline::{self, Clock, VerifyReport, Workspace};
+use crate::{demo, report, BenchCommand, Cli, Command, OutputFormat};
+
+/// Runs the command line's command.
+pub async fn run(cli: &Cli) -> Result<u8> {
+    match &cli.command {
+        Command::Demo { dir, seed } => run_demo(dir, *seed).await,
+        Command::Keygen { key, public_key } => keygen(key, public_key),
+        Command::CheckBundle { file, pubkey } => check(file, pubkey),
+        Command::Bench(BenchCommand::Verify { events, chains, dir }) => crate::bench::verify(*events, *chains, dir.as_deref()).await,
+        Command::Collect => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let summary = pipeline::collect(&ws, &mut Clock::System).await?;
+            print_collect(&summary);
+            Ok(0)
+        }
+        Command::Verify { full, format } => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let report = pipeline::verify(&ws, &mut Clock::System, *full).await?;
+            print_verify(&report, *format)?;
+            Ok(u8::from(report.has_breaks()))
+        }
+        Command::Render { out } => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let out = out.clone().unwrap_or_else(|| ws.config.portal_out.clone());
+            let index = render(&ws, &out).await?;
+            println!("portal: {}", index.display());
+            Ok(0)
+        }
+        Command::Bundle { out } => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let out = out.clone().unwrap_or_else(|| ws.config.bundles_out.clone());
+            let info = bundle(&ws, &out).await?;
+            println!("bundle: {} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);
+            Ok(0)
+        }
+    }
+}
+
+fn keygen(key_path: &Path, public_path: &Path) -> Result<u8> {
+    let mut seed = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
+    let key = SigningKey::from_bytes(&seed);
+    if let Some(parent) = key_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    if public_path.exists() {
+        anyhow::bail!("{} already exists; keys are never overwritten", public_path.display());
+    }
+    write_signing_key(key_path, &key)?;
+    let public = PublicKey::of(&key);
+    std::fs::write(public_path, public.to_minisign_file()).with_context(|| format!("cannot write {}", public_path.display()))?;
+    println!("private key: {} (mode 0600)", key_path.display());
+    println!("public key:  {} (minisign key id {})", public_path.display(), public.key_id_hex());
+    Ok(0)
+}
+
+fn check(file: &Path, pubkey: &Path) -> Result<u8> {
+    let text = std::fs::read_to_string(pubkey).with_context(|| format!("cannot read public key {}", pubkey.display()))?;
+    let public = PublicKey::parse(&text, &pubkey.display().to_string())?;
+    match check_bundle(file, &public) {
+        Ok(c) => {
+            println!(
+                "OK {}: signature by key {} verified; {} files match the signed manifest and SHA256SUMS (run {}, Merkle size {} root {})",
+                file.display(),
+                public.key_id_hex(),
+                c.manifest.files.len(),
+                c.manifest.run_id,
+                c.manifest.merkle_size,
+                c.manifest.merkle_root
+            );
+            Ok(0)
+        }
+        Err(BundleError::Io { path, source }) => Err(anyhow::anyhow!("{}: {source}", path.display())),
+        Err(e) => {
+            println!("FAILED {e}");
+            Ok(1)
+        }
+    }
+}
+
+fn print_collect(summary: &pipeline::CollectSummary) {
+    println!("collected run {}", summary.run_id);
+    if summary.removed_leftovers > 0 {
+        println!("  removed {} objects left by an interrupted run", summary.removed_leftovers);
+    }
+    for s in &summary.sources {
+        println!(
+            "  {}: {} objects ({} with new data), {} records, {} events, {} kept aside{}",
+            s.name,
+            s.objects,
+            s.objects_with_new_data,
+            s.records,
+            s.events,
+            s.quarantined,
+            if s.rewritten > 0 { format!(", {} source objects rewritten after collection", s.rewritten) } else { String::new() }
+        );
+    }
+}
+
+fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
+    if format == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&report.findings)?);
+        return Ok(());
+    }
+    println!("verified {} events; re-hashed {} committed objects", report.events, report.objects_checked);
+    if let Some(run) = &report.committed {
+        println!("committed verify run {run}");
+    }
+    if report.findings.is_empty() {
+        println!("no findings: every hash, signature, link and manifest verified");
+    } else {
+        println!("{} finding(s):", report.findings.len());
+        for f in &report.findings {
+            let mut line = format!("  {}", f.kind);
+            if let Some(c) = &f.chain {
+                line.push_str(&format!(" chain={c}"));
+            }
+            if let Some(s) = f.seq {
+                line.push_str(&format!(" seq={s}"));
+            }
+            if let Some(o) = &f.object_key {
+                line.push_str(&format!(" object={o}"));
+            }
+            if let Some(l) = f.line {
+                line.push_str(&format!(" line={l}"));
+            }
+            println!("{line}: {}", f.detail);
+        }
+    }
+    Ok(())
+}
+
+/// Renders the portal; returns the path of its index page.
+pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
+    let view = pipeline::read_view(ws).await?;
+    let catalog = Catalog::builtin()?;
+    let model = report::portal_model(&view, &catalog, &ws.public_key()?);
+    let files = cairn_renderer::portal::build(&model, out)?;
+    tracing::info!(pages = files.len(), out = %out.display(), "portal rendered");
+    Ok(out.join("index.html"))
+}
+
+/// Writes the bundle of the latest run.
+pub async fn bundle(ws: &Workspace, out: &Path) -> Result<BundleInfo> {
+    let key = ws.signing_key()?;
+    let view = pipeline::read_view(ws).await?;
+    let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
+    let catalog = Catalog::builtin()?;
+    let model = report::portal_model(&view, &catalog, &PublicKey::of(&key));
+    let files = report::bundle_files(&view, &model)?;
+    let name = format!("cairn-evidence-{}", latest.run_id);
+    let path = pipeline::safe_join(out, &format!("{name}.zip"))?;
+    let info = write_bundle(
+        &path,
+        &name,
+        "all controls, latest run",
+        &latest.run_id,
+        &latest.committed_at,
+        (latest.merkle.size, &latest.merkle.root),
+        files,
+        &key,
+    )?;
+    Ok(info)
+}
+
+async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
+    let planted = demo::generate(dir, seed)?;
+    let config = Config::load(&dir.join("cairn.toml"))?;
+    let ws = Workspace::open(config)?;
+    let mut clock = Clock::fixed(demo::demo_start(), seed);
+    let collected = pipeline::collect(&ws, &mut clock).await?;
+    print_collect(&collected);
+    let verified = pipeline::verify(&ws, &mut clock, false).await?;
+    print_verify(&verified, OutputFormat::Text)?;
+    let index = render(&ws, &ws.config.portal_out.clone()).await?;
+    let info = bundle(&ws, &ws.config.bundles_out.clone()).await?;
+    println!();
+    println!("planted: event {} of {} dropped; event {} of {} delivered twice", planted.dropped.1, planted.dropped.0, planted.duplicated.1, planted.duplicated.0);
+    println!("portal:  {}", index.display());
+    println!("bundle:  {} ({} bytes)", info.path.display(), info.size);
+    println!("check:   cairn check-bundle {} --pubkey {}", info.path.display(), ws.config.public_key.display());
+    Ok(0)
+}

@@ -1,0 +1,157 @@
+//! `cairn.toml`: parsed raw (serde, unknown keys are errors naming the key and line), then
+//! validated once into [`Config`], which is all the rest of the program sees.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use cairn_collector::SourceConfig;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    store: RawStore,
+    signing: RawSigning,
+    trust: RawTrust,
+    #[serde(default, rename = "source")]
+    sources: Vec<SourceConfig>,
+    #[serde(default)]
+    portal: RawOut,
+    #[serde(default)]
+    bundles: RawOut,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSigning {
+    key: PathBuf,
+    public_key: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrust {
+    keyring: PathBuf,
+    max_clock_skew_seconds: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOut {
+    out: Option<PathBuf>,
+}
+
+/// The validated configuration. Every path is absolute.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Its folder: relative paths resolve against it.
+    pub dir: PathBuf,
+    /// Store URL (a folder path made absolute, or a URL).
+    pub store_url: String,
+    /// Cairn's private signing key (PKCS#8 PEM).
+    pub signing_key: PathBuf,
+    /// Cairn's public key (minisign).
+    pub public_key: PathBuf,
+    /// Trusted source keys.
+    pub keyring: PathBuf,
+    /// Allowed clock skew within a chain.
+    pub max_clock_skew_seconds: u32,
+    /// Sources, in configuration order.
+    pub sources: Vec<SourceConfig>,
+    /// Portal output folder.
+    pub portal_out: PathBuf,
+    /// Bundle output folder.
+    pub bundles_out: PathBuf,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read configuration {} (use --config to name another file)", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text; `path` locates relative paths and names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { dir.join(p) };
+        let mut names = BTreeSet::new();
+        for s in &raw.sources {
+            let name = s.name();
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                bail!("{}: source name {name:?} must be letters, digits, `-` or `_`", path.display());
+            }
+            if !names.insert(name.to_string()) {
+                bail!("{}: source name {name:?} is used twice", path.display());
+            }
+        }
+        let store_url = if raw.store.url.contains("://") {
+            raw.store.url.clone()
+        } else {
+            abs(Path::new(&raw.store.url)).display().to_string()
+        };
+        Ok(Self {
+            store_url,
+            signing_key: abs(&raw.signing.key),
+            public_key: abs(&raw.signing.public_key),
+            keyring: abs(&raw.trust.keyring),
+            max_clock_skew_seconds: raw.trust.max_clock_skew_seconds.unwrap_or(300),
+            sources: raw.sources,
+            portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),
+            bundles_out: abs(raw.bundles.out.as_deref().unwrap_or(Path::new("bundles"))),
+            dir,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[store]
+url = "store"
+[signing]
+key = "keys/cairn.key"
+public_key = "keys/cairn.pub"
+[trust]
+keyring = "keys/trusted.toml"
+[[source]]
+name = "payments"
+type = "jsonl"
+url = "inputs/payments/"
+event = "/event"
+"#;
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_folder() {
+        let c = Config::parse(GOOD, Path::new("/etc/cairn/cairn.toml")).unwrap();
+        assert_eq!(c.store_url, "/etc/cairn/store");
+        assert_eq!(c.keyring, Path::new("/etc/cairn/keys/trusted.toml"));
+        assert_eq!(c.sources.len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let bad = GOOD.replace("event = \"/event\"", "evnt = \"/event\"");
+        let err = Config::parse(&bad, Path::new("cairn.toml")).unwrap_err().to_string();
+        assert!(err.contains("evnt"), "{err}");
+        assert!(err.contains("line 13"), "{err}");
+        let bad = GOOD.replace("[trust]", "[trust]\nkeyrings = 1");
+        let err = Config::parse(&bad, Path::new("cairn.toml")).unwrap_err().to_string();
+        assert!(err.contains("keyrings") && err.contains("line 8"), "{err}");
+        let bad = GOOD.replace("type = \"jsonl\"", "type = \"jsnl\"");
+        let err = Config::parse(&bad, Path::new("cairn.toml")).unwrap_err().to_string();
+        assert!(err.contains("jsnl"), "{err}");
+    }
+}

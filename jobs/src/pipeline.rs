@@ -1,0 +1,360 @@
+//! The pipeline stages over the lake: collect, verify, render, bundle.
+//! Each stage reads committed objects and commits new ones; any stage can run alone.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use cairn_collector::jsonl::{self, CollectRun};
+use cairn_collector::{RowSink, SourceConfig, SourceReport};
+use cairn_evidence::keyring::Keyring;
+use cairn_evidence::keys::{read_signing_key, PublicKey};
+use cairn_evidence::lake::{Lake, LakeError, RunOutcome, RunWriter, StoredManifest};
+use cairn_evidence::manifest::{RunManifest, Stage};
+use cairn_evidence::tables::{self, names, FindingRow};
+use cairn_evidence::time::{parse_rfc3339, run_id};
+use cairn_verifier::lake::{verify_manifests, verify_object};
+use cairn_verifier::{ChainVerifier, Finding, FindingKind, VerifyOptions};
+use chrono::{DateTime, Duration, Utc};
+use ed25519_dalek::SigningKey;
+use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
+use rand_chacha::ChaCha20Rng;
+
+use crate::config::Config;
+
+/// Where run times and run ids come from: the system clock, or a fixed, seeded one (the demo,
+/// so the same seed gives the same bytes).
+pub enum Clock {
+    /// Wall-clock time and random run-id suffixes.
+    System,
+    /// Starts at `at`, advances one minute per reading; suffixes from a seeded generator.
+    Fixed {
+        /// The next time to hand out.
+        at: DateTime<Utc>,
+        /// Suffix generator.
+        rng: Box<ChaCha20Rng>,
+    },
+}
+
+impl Clock {
+    /// A fixed clock.
+    pub fn fixed(at: DateTime<Utc>, seed: u64) -> Self {
+        Self::Fixed { at, rng: Box::new(ChaCha20Rng::seed_from_u64(seed ^ 0x5eed_c10c)) }
+    }
+
+    /// The current time (whole seconds).
+    pub fn now(&mut self) -> DateTime<Utc> {
+        match self {
+            Self::System => {
+                let now = Utc::now();
+                DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+            }
+            Self::Fixed { at, .. } => {
+                let t = *at;
+                *at = t + Duration::minutes(1);
+                t
+            }
+        }
+    }
+
+    /// A new run id at `at`.
+    pub fn run_id(&mut self, at: DateTime<Utc>) -> String {
+        let suffix = match self {
+            Self::System => rand_core::OsRng.next_u32(),
+            Self::Fixed { rng, .. } => rng.next_u32(),
+        };
+        run_id(at, suffix)
+    }
+}
+
+/// The configuration and the lake it names.
+pub struct Workspace {
+    /// Validated configuration.
+    pub config: Config,
+    /// The lake.
+    pub lake: Lake,
+}
+
+impl Workspace {
+    /// Opens the lake named by the configuration.
+    pub fn open(config: Config) -> Result<Self> {
+        let lake = Lake::open(&config.store_url, &config.dir).context("cannot open the store")?;
+        Ok(Self { config, lake })
+    }
+
+    /// Cairn's signing key, which must match the configured public key.
+    pub fn signing_key(&self) -> Result<SigningKey> {
+        let key = read_signing_key(&self.config.signing_key).context("cannot load Cairn's signing key ([signing] key)")?;
+        let public = self.public_key()?;
+        if PublicKey::of(&key).key != public.key {
+            bail!(
+                "the signing key {} does not belong to the public key {} ([signing] public_key)",
+                self.config.signing_key.display(),
+                self.config.public_key.display()
+            );
+        }
+        Ok(key)
+    }
+
+    /// Cairn's public key.
+    pub fn public_key(&self) -> Result<PublicKey> {
+        let path = &self.config.public_key;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read Cairn's public key {}", path.display()))?;
+        Ok(PublicKey::parse(&text, &path.display().to_string())?)
+    }
+
+    /// The trusted source keys.
+    pub fn keyring(&self) -> Result<Keyring> {
+        Ok(Keyring::load(&self.config.keyring)?)
+    }
+}
+
+/// Rows per Parquet object; `CAIRN_ROWS_PER_OBJECT` lowers it (smaller objects, more of them).
+fn rows_per_object() -> usize {
+    std::env::var("CAIRN_ROWS_PER_OBJECT").ok().and_then(|v| v.parse().ok()).unwrap_or(cairn_collector::sink::ROWS_PER_OBJECT)
+}
+
+/// What a collect run did.
+#[derive(Debug)]
+pub struct CollectSummary {
+    /// The committed run.
+    pub run_id: String,
+    /// Per source.
+    pub sources: Vec<SourceReport>,
+    /// Leftover objects of interrupted runs removed first.
+    pub removed_leftovers: usize,
+}
+
+/// Collects every source and commits one run.
+pub async fn collect(ws: &Workspace, clock: &mut Clock) -> Result<CollectSummary> {
+    let key = ws.signing_key()?;
+    let public = PublicKey::of(&key);
+    let state = ws
+        .lake
+        .state(&public)
+        .await
+        .context("the lake's committed manifests do not verify, so nothing was collected on top of them")?;
+    let removed = ws.lake.remove_uncommitted(&state).await.context("cannot remove leftovers of an interrupted run")?;
+    if !removed.is_empty() {
+        tracing::warn!(objects = removed.len(), "removed objects left by a run that did not commit");
+    }
+    let started = clock.now();
+    let run_id = clock.run_id(started);
+    let mut writer = RunWriter::new(&ws.lake, &state, &run_id, started)?;
+    let mut sink = RowSink::new(&started.format("%Y-%m-%d").to_string()).with_rows_per_object(rows_per_object());
+    let mut cursors = state.cursors();
+    let run = CollectRun { run_id: &run_id, collected_at: started, base: &ws.config.dir, memory: None };
+    let mut reports = Vec::new();
+    for source in &ws.config.sources {
+        tracing::info!(source = source.name(), r#type = source.type_name(), "collecting");
+        let source_cursors = cursors.entry(source.name().to_string()).or_default();
+        let report = match source {
+            SourceConfig::Jsonl(c) => jsonl::collect(c, &run, &mut writer, &mut sink, source_cursors).await?,
+        };
+        tracing::info!(
+            source = source.name(),
+            objects = report.objects,
+            records = report.records,
+            events = report.events,
+            quarantined = report.quarantined,
+            "collected"
+        );
+        reports.push(report);
+    }
+    sink.finish(&mut writer).await?;
+    let mut stats = BTreeMap::new();
+    for r in &reports {
+        stats.insert(format!("source.{}.records", r.name), r.records);
+        stats.insert(format!("source.{}.events", r.name), r.events);
+        stats.insert(format!("source.{}.quarantined", r.name), r.quarantined);
+        stats.insert(format!("source.{}.rewritten", r.name), r.rewritten);
+    }
+    stats.insert("events".into(), reports.iter().map(|r| r.events).sum());
+    stats.insert("quarantined".into(), reports.iter().map(|r| r.quarantined).sum());
+    let outcome = RunOutcome {
+        cursors,
+        chain_heads: state.chain_heads(),
+        verified_through: state.latest().and_then(|m| m.verified_through.clone()),
+        stats,
+    };
+    let committed_at = clock.now();
+    writer.commit(Stage::Collect, &state, outcome, &key, committed_at).await?;
+    Ok(CollectSummary { run_id, sources: reports, removed_leftovers: removed.len() })
+}
+
+/// What a verification found.
+#[derive(Debug)]
+pub struct VerifyReport {
+    /// Every finding, as committed (or as it would be, for `--full`).
+    pub findings: Vec<FindingRow>,
+    /// Events verified in this pass.
+    pub events: u64,
+    /// Objects whose digest was re-checked.
+    pub objects_checked: u64,
+    /// The verify run committed, if any.
+    pub committed: Option<String>,
+}
+
+impl VerifyReport {
+    /// True when a finding breaks the evidence (duplicates alone do not).
+    pub fn has_breaks(&self) -> bool {
+        self.findings.iter().any(|f| FindingKind::parse(&f.kind).is_none_or(FindingKind::is_break))
+    }
+}
+
+fn finding_row(f: Finding, run_id: &str, at: DateTime<Utc>) -> FindingRow {
+    FindingRow {
+        kind: f.kind.as_str().to_string(),
+        chain: f.chain,
+        seq: f.seq,
+        object_key: f.object_key,
+        line: f.line,
+        detail: f.detail,
+        run_id: run_id.to_string(),
+        found_at: at,
+    }
+}
+
+/// Verifies the lake: manifests, object digests and chains. Incremental from the last verified
+/// chain heads unless `full`. An incremental pass on an intact lake commits a verify run with the
+/// findings and the new heads; `full` and a lake whose manifests fail only report.
+pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<VerifyReport> {
+    let public = ws.public_key()?;
+    let keyring = ws.keyring()?;
+    let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
+    let (lake_findings, manifests) = verify_manifests(&stored, &public);
+    let lake_intact = lake_findings.is_empty();
+    let mut findings = lake_findings;
+    let latest = manifests.last();
+    let heads = if full { BTreeMap::new() } else { latest.map(|m| m.chain_heads.clone()).unwrap_or_default() };
+    let verified_through = if full { None } else { latest.and_then(|m| m.verified_through.clone()) };
+    let last_verify = if full { None } else { manifests.iter().rposition(|m| m.stage == Stage::Verify) };
+    let options = VerifyOptions { max_clock_skew: Duration::seconds(i64::from(ws.config.max_clock_skew_seconds)), ..VerifyOptions::default() };
+    let mut verifier = ChainVerifier::new(&keyring, options, &heads);
+    let mut events_are_new = verified_through.is_none();
+    let mut last_collect = verified_through.clone();
+    let mut objects_checked = 0u64;
+    for (i, m) in manifests.iter().enumerate() {
+        let check_objects = last_verify.is_none_or(|v| i > v);
+        for entry in &m.objects {
+            let wants_events = events_are_new && m.stage == Stage::Collect && entry.table == names::EVENTS;
+            if !check_objects && !wants_events {
+                continue;
+            }
+            let bytes = match ws.lake.get(&entry.key).await {
+                Ok(b) => b,
+                Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => {
+                    findings.push(Finding::object(FindingKind::ObjectDigestMismatch, &entry.key, "the committed object is missing".into()));
+                    continue;
+                }
+                Err(e) => return Err(e).context("cannot read a committed object"),
+            };
+            objects_checked += 1;
+            if let Some(f) = verify_object(entry, &bytes) {
+                findings.push(f);
+                continue;
+            }
+            if wants_events {
+                for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
+                    let batch = batch.with_context(|| format!("cannot decode {}", entry.key))?;
+                    let rows = tables::event_rows(&batch).with_context(|| format!("{} is not an events table", entry.key))?;
+                    verifier.verify_rows(&entry.key, &rows);
+                }
+                tracing::debug!(object = %entry.key, events = verifier.events(), "verified");
+            }
+        }
+        if m.stage == Stage::Collect && events_are_new {
+            last_collect = Some(m.run_id.clone());
+        }
+        if verified_through.as_deref() == Some(m.run_id.as_str()) {
+            events_are_new = true;
+        }
+    }
+    let events = verifier.events();
+    let (chain_findings, new_heads) = verifier.finish();
+    findings.extend(chain_findings);
+    let started = clock.now();
+    if full || !lake_intact {
+        let rows = findings.into_iter().map(|f| finding_row(f, "", started)).collect();
+        return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None });
+    }
+    let key = ws.signing_key()?;
+    let state = ws.lake.state(&PublicKey::of(&key)).await?;
+    ws.lake.remove_uncommitted(&state).await?;
+    let run_id = clock.run_id(started);
+    let rows: Vec<FindingRow> = findings.into_iter().map(|f| finding_row(f, &run_id, started)).collect();
+    let mut writer = RunWriter::new(&ws.lake, &state, &run_id, started)?;
+    if !rows.is_empty() {
+        let batch = tables::findings_batch(&rows).context("cannot build the findings table")?;
+        writer.write_table(names::FINDINGS, &started.format("%Y-%m-%d").to_string(), &batch).await?;
+    }
+    let mut stats = BTreeMap::new();
+    stats.insert("events_verified".to_string(), events);
+    stats.insert("objects_checked".to_string(), objects_checked);
+    for r in &rows {
+        *stats.entry(format!("findings.{}", r.kind)).or_insert(0) += 1;
+    }
+    let outcome = RunOutcome {
+        cursors: state.cursors(),
+        chain_heads: new_heads,
+        verified_through: last_collect,
+        stats,
+    };
+    writer.commit(Stage::Verify, &state, outcome, &key, clock.now()).await?;
+    Ok(VerifyReport { findings: rows, events, objects_checked, committed: Some(run_id) })
+}
+
+/// Everything committed that the portal and bundles show.
+pub struct LakeView {
+    /// Stored manifests, oldest first.
+    pub stored: Vec<StoredManifest>,
+    /// Parsed manifests, oldest first.
+    pub manifests: Vec<RunManifest>,
+    /// Findings about the manifests themselves, found now.
+    pub lake_findings: Vec<Finding>,
+    /// Every committed finding.
+    pub findings: Vec<FindingRow>,
+    /// Records kept aside, in total.
+    pub quarantined: u64,
+}
+
+/// Reads what the portal and bundles need from the lake.
+pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
+    let public = ws.public_key()?;
+    let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
+    let (lake_findings, manifests) = verify_manifests(&stored, &public);
+    let mut findings = Vec::new();
+    let mut quarantined = 0;
+    for m in &manifests {
+        quarantined += m.stats.get("quarantined").copied().unwrap_or(0);
+        for entry in m.objects.iter().filter(|e| e.table == names::FINDINGS) {
+            let bytes = ws.lake.get_checked(entry).await?;
+            for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
+                findings.extend(tables::finding_rows(&batch?)?);
+            }
+        }
+    }
+    Ok(LakeView { stored, manifests, lake_findings, findings, quarantined })
+}
+
+impl LakeView {
+    /// The latest verify manifest.
+    pub fn latest_verify(&self) -> Option<&RunManifest> {
+        self.manifests.iter().rev().find(|m| m.stage == Stage::Verify)
+    }
+
+    /// The time reports are evaluated at: the latest run's commit time, so the same lake gives
+    /// the same pages and bundles.
+    pub fn as_of(&self) -> DateTime<Utc> {
+        self.manifests.last().and_then(|m| parse_rfc3339(&m.committed_at)).unwrap_or_default()
+    }
+}
+
+/// A path under `dir` for a file name made only of safe characters.
+pub fn safe_join(dir: &Path, name: &str) -> Result<PathBuf> {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) || name.starts_with('.') {
+        bail!("refusing unsafe file name {name:?}");
+    }
+    Ok(dir.join(name))
+}
+
