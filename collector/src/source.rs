@@ -95,7 +95,8 @@ pub struct SourceLocation {
     pub prefix: ObjectPath,
     /// A single object rather than a prefix.
     pub single: Option<ObjectPath>,
-    /// Shown before keys in provenance (the folder or URL), so provenance names the real file.
+    /// Shown before keys in provenance: the source's `url` as configured (so provenance does
+    /// not depend on where the configuration folder happens to sit).
     pub display_root: String,
 }
 
@@ -135,22 +136,25 @@ impl SourceLocation {
             base.join(path)
         };
         let meta = std::fs::metadata(&path).map_err(|e| err(format!("{}: {e}", path.display())))?;
-        let (root, single) = if meta.is_file() {
+        let (root, single, display_root) = if meta.is_file() {
             let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let file = path
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            (parent, Some(ObjectPath::from(file)))
+            let shown = url
+                .rsplit_once('/')
+                .map_or(String::new(), |(dir, _)| dir.to_string());
+            (parent, Some(ObjectPath::from(file)), shown)
         } else {
-            (path.clone(), None)
+            (path.clone(), None, url.trim_end_matches('/').to_string())
         };
         let store = LocalFileSystem::new_with_prefix(&root).map_err(|e| err(e.to_string()))?;
         Ok(Self {
             store: Arc::new(store),
             prefix: ObjectPath::default(),
             single,
-            display_root: root.display().to_string(),
+            display_root,
         })
     }
 }

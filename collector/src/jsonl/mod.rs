@@ -148,7 +148,11 @@ pub async fn collect(
     };
     for key in keys {
         report.objects += 1;
-        let shown = format!("{}/{}", location.display_root.trim_end_matches('/'), key);
+        let shown = if location.display_root.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{}", location.display_root, key)
+        };
         let bytes: Bytes = location
             .store
             .get(&key)
