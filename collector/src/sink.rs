@@ -18,12 +18,7 @@ pub struct RowSink {
 impl RowSink {
     /// A sink writing into partition `date=<date>`.
     pub fn new(date: &str) -> Self {
-        Self {
-            date: date.to_string(),
-            events: Vec::new(),
-            quarantine: Vec::new(),
-            rows_per_object: ROWS_PER_OBJECT,
-        }
+        Self { date: date.to_string(), events: Vec::new(), quarantine: Vec::new(), rows_per_object: ROWS_PER_OBJECT }
     }
 
     /// Overrides the part size (tests).
@@ -34,11 +29,7 @@ impl RowSink {
     }
 
     /// Adds an event, flushing a full part.
-    pub async fn push_event(
-        &mut self,
-        writer: &mut RunWriter<'_>,
-        row: EventRow,
-    ) -> Result<(), LakeError> {
+    pub async fn push_event(&mut self, writer: &mut RunWriter<'_>, row: EventRow) -> Result<(), LakeError> {
         self.events.push(row);
         if self.events.len() >= self.rows_per_object {
             self.flush_events(writer).await?;
@@ -47,11 +38,7 @@ impl RowSink {
     }
 
     /// Adds a quarantined record, flushing a full part.
-    pub async fn push_quarantine(
-        &mut self,
-        writer: &mut RunWriter<'_>,
-        row: QuarantineRow,
-    ) -> Result<(), LakeError> {
+    pub async fn push_quarantine(&mut self, writer: &mut RunWriter<'_>, row: QuarantineRow) -> Result<(), LakeError> {
         self.quarantine.push(row);
         if self.quarantine.len() >= self.rows_per_object {
             self.flush_quarantine(writer).await?;
@@ -64,13 +51,8 @@ impl RowSink {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.events);
-        let batch = events_batch(&rows).map_err(|source| LakeError::Table {
-            key: names::EVENTS.into(),
-            source,
-        })?;
-        writer
-            .write_table(names::EVENTS, &self.date, &batch)
-            .await?;
+        let batch = events_batch(&rows).map_err(|source| LakeError::Table { key: names::EVENTS.into(), source })?;
+        writer.write_table(names::EVENTS, &self.date, &batch).await?;
         Ok(())
     }
 
@@ -79,13 +61,9 @@ impl RowSink {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.quarantine);
-        let batch = quarantine_batch(&rows).map_err(|source| LakeError::Table {
-            key: names::QUARANTINE.into(),
-            source,
-        })?;
-        writer
-            .write_table(names::QUARANTINE, &self.date, &batch)
-            .await?;
+        let batch =
+            quarantine_batch(&rows).map_err(|source| LakeError::Table { key: names::QUARANTINE.into(), source })?;
+        writer.write_table(names::QUARANTINE, &self.date, &batch).await?;
         Ok(())
     }
 

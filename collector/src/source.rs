@@ -103,58 +103,28 @@ pub struct SourceLocation {
 impl SourceLocation {
     /// Resolves a source `url`: a local path (relative to `base`), `file://` or `memory://`
     /// (the latter takes the store to use from `memory`).
-    pub fn resolve(
-        name: &str,
-        url: &str,
-        base: &Path,
-        memory: Option<Arc<InMemory>>,
-    ) -> Result<Self, CollectError> {
-        let err = |detail: String| CollectError::Location {
-            source_name: name.to_string(),
-            detail,
-        };
+    pub fn resolve(name: &str, url: &str, base: &Path, memory: Option<Arc<InMemory>>) -> Result<Self, CollectError> {
+        let err = |detail: String| CollectError::Location { source_name: name.to_string(), detail };
         if let Some(rest) = url.strip_prefix("memory://") {
-            let store =
-                memory.ok_or_else(|| err("memory:// sources exist only in tests".into()))?;
+            let store = memory.ok_or_else(|| err("memory:// sources exist only in tests".into()))?;
             let prefix = ObjectPath::from(rest);
-            return Ok(Self {
-                store,
-                prefix,
-                single: None,
-                display_root: "memory://".into(),
-            });
+            return Ok(Self { store, prefix, single: None, display_root: "memory://".into() });
         }
         if let Some((scheme, _)) = url.split_once("://").filter(|(s, _)| *s != "file") {
-            return Err(err(format!(
-                "scheme {scheme}:// is not supported by this build; use a path or file://"
-            )));
+            return Err(err(format!("scheme {scheme}:// is not supported by this build; use a path or file://")));
         }
         let path = url.strip_prefix("file://").unwrap_or(url);
-        let path: PathBuf = if Path::new(path).is_absolute() {
-            PathBuf::from(path)
-        } else {
-            base.join(path)
-        };
+        let path: PathBuf = if Path::new(path).is_absolute() { PathBuf::from(path) } else { base.join(path) };
         let meta = std::fs::metadata(&path).map_err(|e| err(format!("{}: {e}", path.display())))?;
         let (root, single, display_root) = if meta.is_file() {
             let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let file = path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let shown = url
-                .rsplit_once('/')
-                .map_or(String::new(), |(dir, _)| dir.to_string());
+            let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let shown = url.rsplit_once('/').map_or(String::new(), |(dir, _)| dir.to_string());
             (parent, Some(ObjectPath::from(file)), shown)
         } else {
             (path.clone(), None, url.trim_end_matches('/').to_string())
         };
         let store = LocalFileSystem::new_with_prefix(&root).map_err(|e| err(e.to_string()))?;
-        Ok(Self {
-            store: Arc::new(store),
-            prefix: ObjectPath::default(),
-            single,
-            display_root,
-        })
+        Ok(Self { store: Arc::new(store), prefix: ObjectPath::default(), single, display_root })
     }
 }

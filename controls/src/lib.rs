@@ -140,31 +140,19 @@ impl Catalog {
 
     /// Parses and validates a catalog.
     pub fn parse(text: &str, name: &str) -> Result<Self, CatalogError> {
-        let catalog: Catalog = toml::from_str(text).map_err(|e| CatalogError::Syntax {
-            name: name.into(),
-            message: e.to_string(),
-        })?;
+        let catalog: Catalog =
+            toml::from_str(text).map_err(|e| CatalogError::Syntax { name: name.into(), message: e.to_string() })?;
         for c in &catalog.controls {
-            let bad = |detail: String| CatalogError::Control {
-                name: name.into(),
-                id: c.id.clone(),
-                detail,
-            };
+            let bad = |detail: String| CatalogError::Control { name: name.into(), id: c.id.clone(), detail };
             for link in &c.requirements {
                 if !FRAMEWORKS.iter().any(|(f, _)| *f == link.framework) {
                     return Err(bad(format!("unknown framework {:?}", link.framework)));
                 }
             }
             if !c.id.starts_with(|ch: char| ch.is_ascii_alphanumeric())
-                || !c
-                    .id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+                || !c.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
             {
-                return Err(bad(
-                    "ids start with a letter or digit and use letters, digits, `-` and `.` only"
-                        .into(),
-                ));
+                return Err(bad("ids start with a letter or digit and use letters, digits, `-` and `.` only".into()));
             }
         }
         Ok(catalog)
@@ -222,11 +210,7 @@ pub struct ControlResult {
 }
 
 /// Evaluates every control at time `now`.
-pub fn evaluate(
-    catalog: &Catalog,
-    evidence: &EvidenceSummary,
-    now: DateTime<Utc>,
-) -> Vec<ControlResult> {
+pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc>) -> Vec<ControlResult> {
     catalog
         .controls
         .iter()
@@ -250,11 +234,7 @@ pub fn evaluate(
                 .fails_on
                 .iter()
                 .filter_map(|k| {
-                    evidence
-                        .findings_by_kind
-                        .get(k)
-                        .filter(|n| **n > 0)
-                        .map(|n| format!("{n} {k} finding(s)"))
+                    evidence.findings_by_kind.get(k).filter(|n| **n > 0).map(|n| format!("{n} {k} finding(s)"))
                 })
                 .collect();
             let age = now - verified_at;
@@ -262,11 +242,7 @@ pub fn evaluate(
                 reasons.extend(failing);
                 Status::Failing
             } else if age > Duration::days(i64::from(c.max_age_days)) {
-                reasons.push(format!(
-                    "latest verification is {} days old (limit {})",
-                    age.num_days(),
-                    c.max_age_days
-                ));
+                reasons.push(format!("latest verification is {} days old (limit {})", age.num_days(), c.max_age_days));
                 Status::Stale
             } else {
                 reasons.push(match c.evidence {
@@ -274,18 +250,12 @@ pub fn evaluate(
                         "{} events in {} chains verified, no failing finding",
                         evidence.events_verified, evidence.chains
                     ),
-                    EvidenceKind::Lake => {
-                        "every manifest and committed object checked, no failing finding".into()
-                    }
+                    EvidenceKind::Lake => "every manifest and committed object checked, no failing finding".into(),
                     EvidenceKind::Verification => format!("verified {} ago", human_age(age)),
                 });
                 Status::Passing
             };
-            ControlResult {
-                id: c.id.clone(),
-                status,
-                reasons,
-            }
+            ControlResult { id: c.id.clone(), status, reasons }
         })
         .collect()
 }
@@ -326,25 +296,17 @@ mod tests {
         assert_eq!(status("LOG-02"), Status::Failing);
         assert_eq!(status("LOG-04"), Status::Passing);
         let later = evaluate(&cat, &ev, t("2026-12-21T00:00:00Z"));
-        assert_eq!(
-            later.iter().find(|r| r.id == "LOG-04").unwrap().status,
-            Status::Stale
-        );
-        assert!(
-            evaluate(&cat, &EvidenceSummary::default(), t("2026-11-21T00:00:00Z"))
-                .iter()
-                .all(|r| r.status == Status::NoEvidence)
-        );
+        assert_eq!(later.iter().find(|r| r.id == "LOG-04").unwrap().status, Status::Stale);
+        assert!(evaluate(&cat, &EvidenceSummary::default(), t("2026-11-21T00:00:00Z"))
+            .iter()
+            .all(|r| r.status == Status::NoEvidence));
     }
 
     #[test]
     fn catalog_typos_are_named() {
-        let err = Catalog::parse(
-            "version = \"1\"\n[[control]]\nid = \"X\"\ntitel = \"t\"\n",
-            "user.toml",
-        )
-        .unwrap_err()
-        .to_string();
+        let err = Catalog::parse("version = \"1\"\n[[control]]\nid = \"X\"\ntitel = \"t\"\n", "user.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("titel"), "{err}");
     }
 }

@@ -16,12 +16,10 @@ pub enum CanonicalError {
 
 /// The RFC 8785 canonical bytes of `value`.
 pub fn canonical_bytes(value: &Value) -> Result<Vec<u8>, CanonicalError> {
-    serde_json_canonicalizer::to_vec(value)
-        .map_err(|e| CanonicalError::Unrepresentable(e.to_string()))
+    serde_json_canonicalizer::to_vec(value).map_err(|e| CanonicalError::Unrepresentable(e.to_string()))
 }
 
 /// The RFC 8785 canonical text of `value`.
 pub fn canonical_string(value: &Value) -> Result<String, CanonicalError> {
-    serde_json_canonicalizer::to_string(value)
-        .map_err(|e| CanonicalError::Unrepresentable(e.to_string()))
+    serde_json_canonicalizer::to_string(value).map_err(|e| CanonicalError::Unrepresentable(e.to_string()))
 }

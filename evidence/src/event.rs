@@ -54,17 +54,12 @@ fn string_field(obj: &Map<String, Value>, field: &'static str) -> Result<String,
     match obj.get(field) {
         None => Err(FieldError::Missing(field)),
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(FieldError::Invalid {
-            field,
-            expected: "must be a string",
-        }),
+        Some(_) => Err(FieldError::Invalid { field, expected: "must be a string" }),
     }
 }
 
 fn is_hex64(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 impl ChainFields {
@@ -74,10 +69,7 @@ impl ChainFields {
         let obj = event.as_object().ok_or(FieldError::NotAnObject)?;
         let seq = match obj.get("seq") {
             None => return Err(FieldError::Missing("seq")),
-            Some(v) => v.as_u64().ok_or(FieldError::Invalid {
-                field: "seq",
-                expected: "must be an integer >= 0",
-            })?,
+            Some(v) => v.as_u64().ok_or(FieldError::Invalid { field: "seq", expected: "must be an integer >= 0" })?,
         };
         let fields = Self {
             chain: string_field(obj, "chain")?,
@@ -89,22 +81,13 @@ impl ChainFields {
             sig: string_field(obj, "sig")?,
         };
         if fields.chain.is_empty() {
-            return Err(FieldError::Invalid {
-                field: "chain",
-                expected: "must not be empty",
-            });
+            return Err(FieldError::Invalid { field: "chain", expected: "must not be empty" });
         }
         if !is_hex64(&fields.prev) {
-            return Err(FieldError::Invalid {
-                field: "prev",
-                expected: "must be 64 lowercase hex digits",
-            });
+            return Err(FieldError::Invalid { field: "prev", expected: "must be 64 lowercase hex digits" });
         }
         if !is_hex64(&fields.hash) {
-            return Err(FieldError::Invalid {
-                field: "hash",
-                expected: "must be 64 lowercase hex digits",
-            });
+            return Err(FieldError::Invalid { field: "hash", expected: "must be 64 lowercase hex digits" });
         }
         Ok(fields)
     }

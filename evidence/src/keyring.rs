@@ -136,40 +136,31 @@ pub struct Keyring {
 impl Keyring {
     /// Reads and validates a keyring file.
     pub fn load(path: &Path) -> Result<Self, KeyringError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyringError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| KeyringError::Io { path: path.to_path_buf(), source })?;
         Self::parse(&text, path)
     }
 
     /// Parses keyring text; `path` is only used in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, KeyringError> {
-        let raw: RawKeyring = toml::from_str(text).map_err(|e| KeyringError::Syntax {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let raw: RawKeyring = toml::from_str(text)
+            .map_err(|e| KeyringError::Syntax { path: path.to_path_buf(), message: e.to_string() })?;
         let mut keys = BTreeMap::new();
         for entry in raw.key {
-            let err = |detail: String| KeyringError::Entry {
-                path: path.to_path_buf(),
-                kid: entry.kid.clone(),
-                detail,
-            };
+            let err = |detail: String| KeyringError::Entry { path: path.to_path_buf(), kid: entry.kid.clone(), detail };
             if entry.kid.is_empty() {
                 return Err(err("kid must not be empty".into()));
             }
             let public = PublicKey::parse(&entry.public_key, &format!("of kid {:?}", entry.kid))
                 .map_err(|e| err(e.to_string()))?;
-            let time =
-                |field: &str, v: &Option<String>| -> Result<Option<DateTime<Utc>>, KeyringError> {
-                    match v {
-                        None => Ok(None),
-                        Some(s) => parse_rfc3339(s)
-                            .map(Some)
-                            .ok_or_else(|| err(format!("{field} = {s:?} is not an RFC 3339 time"))),
-                    }
-                };
+            let time = |field: &str, v: &Option<String>| -> Result<Option<DateTime<Utc>>, KeyringError> {
+                match v {
+                    None => Ok(None),
+                    Some(s) => parse_rfc3339(s)
+                        .map(Some)
+                        .ok_or_else(|| err(format!("{field} = {s:?} is not an RFC 3339 time"))),
+                }
+            };
             let key = TrustedKey {
                 kid: entry.kid.clone(),
                 key: public.key,
@@ -249,12 +240,10 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_named() {
-        let err = Keyring::parse(
-            "[[key]]\nkid = \"a\"\npublic_key = \"x\"\nnot_befor = \"2026\"\n",
-            Path::new("k.toml"),
-        )
-        .unwrap_err()
-        .to_string();
+        let err =
+            Keyring::parse("[[key]]\nkid = \"a\"\npublic_key = \"x\"\nnot_befor = \"2026\"\n", Path::new("k.toml"))
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("not_befor"), "{err}");
         assert!(err.contains("line 4"), "{err}");
     }
@@ -267,14 +256,8 @@ mod tests {
         )
         .unwrap();
         let key = k.get("k-good").unwrap();
-        assert_eq!(
-            key.permits("svc-a", parse_rfc3339("2026-01-01T00:00:00Z")),
-            KeyUse::Allowed
-        );
+        assert_eq!(key.permits("svc-a", parse_rfc3339("2026-01-01T00:00:00Z")), KeyUse::Allowed);
         assert_eq!(key.permits("other", None), KeyUse::ChainNotAllowed);
-        assert!(matches!(
-            key.permits("svc-a", parse_rfc3339("2026-07-01T00:00:00Z")),
-            KeyUse::Revoked(_)
-        ));
+        assert!(matches!(key.permits("svc-a", parse_rfc3339("2026-07-01T00:00:00Z")), KeyUse::Revoked(_)));
     }
 }

@@ -65,43 +65,29 @@ pub enum KeyError {
 
 /// Reads a PKCS#8 PEM Ed25519 private key, refusing files readable by group or others.
 pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
-    let io = |source| KeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
     let meta = fs::metadata(path).map_err(io)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = meta.permissions().mode() & 0o7777;
         if mode & 0o077 != 0 {
-            return Err(KeyError::UnsafePermissions {
-                path: path.to_path_buf(),
-                mode,
-            });
+            return Err(KeyError::UnsafePermissions { path: path.to_path_buf(), mode });
         }
     }
     #[cfg(not(unix))]
     let _ = meta;
     let text = fs::read_to_string(path).map_err(io)?;
-    SigningKey::from_pkcs8_pem(&text).map_err(|e| KeyError::BadPrivateKey {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    })
+    SigningKey::from_pkcs8_pem(&text)
+        .map_err(|e| KeyError::BadPrivateKey { path: path.to_path_buf(), detail: e.to_string() })
 }
 
 /// Writes a private key as PKCS#8 PEM with mode 0600. Never overwrites an existing file.
 pub fn write_signing_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
     let pem = key
         .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-        .map_err(|e| KeyError::BadPrivateKey {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| KeyError::BadPrivateKey { path: path.to_path_buf(), detail: e.to_string() })?;
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -154,34 +140,24 @@ impl PublicKey {
 
     /// A whole minisign public key file.
     pub fn to_minisign_file(&self) -> String {
-        format!(
-            "untrusted comment: minisign public key {}\n{}\n",
-            self.key_id_hex(),
-            self.minisign_line()
-        )
+        format!("untrusted comment: minisign public key {}\n{}\n", self.key_id_hex(), self.minisign_line())
     }
 
     /// Parses a minisign public key (file text or its base64 line) or base64 of a raw 32-byte key.
     /// `what` names the source in errors.
     pub fn parse(text: &str, what: &str) -> Result<Self, KeyError> {
-        let bad = |detail: &str| KeyError::BadPublicKey {
-            what: what.to_string(),
-            detail: detail.to_string(),
-        };
+        let bad = |detail: &str| KeyError::BadPublicKey { what: what.to_string(), detail: detail.to_string() };
         // Parse the base64 line, not the comment: files in the wild use several comment styles.
         let line = text
             .lines()
             .map(str::trim)
             .rfind(|l| !l.is_empty() && !l.starts_with("untrusted comment:") && !l.starts_with('#'))
             .ok_or_else(|| bad("no key line"))?;
-        let raw = B64
-            .decode(line)
-            .map_err(|e| bad(&format!("not base64: {e}")))?;
+        let raw = B64.decode(line).map_err(|e| bad(&format!("not base64: {e}")))?;
         match raw.len() {
             32 => {
-                let key =
-                    VerifyingKey::from_bytes(raw.as_slice().try_into().map_err(|_| bad("length"))?)
-                        .map_err(|e| bad(&e.to_string()))?;
+                let key = VerifyingKey::from_bytes(raw.as_slice().try_into().map_err(|_| bad("length"))?)
+                    .map_err(|e| bad(&e.to_string()))?;
                 Ok(Self::from_verifying(key))
             }
             42 if &raw[..2] == b"Ed" => {
@@ -191,47 +167,31 @@ impl PublicKey {
                 let key = VerifyingKey::from_bytes(&pk).map_err(|e| bad(&e.to_string()))?;
                 Ok(Self { key_id, key })
             }
-            n => Err(bad(&format!(
-                "decoded to {n} bytes; expected 32 (raw key) or 42 (minisign)"
-            ))),
+            n => Err(bad(&format!("decoded to {n} bytes; expected 32 (raw key) or 42 (minisign)"))),
         }
     }
 
     /// Verifies a minisign signature file over `message`: both the signature and the global
     /// signature over the trusted comment. Returns the trusted comment.
-    pub fn verify_minisign(
-        &self,
-        message: &[u8],
-        signature_file: &str,
-    ) -> Result<String, KeyError> {
+    pub fn verify_minisign(&self, message: &[u8], signature_file: &str) -> Result<String, KeyError> {
         let fmt = |d: &str| KeyError::BadSignatureFormat(d.to_string());
         let mut lines = signature_file.split('\n');
         let _untrusted = lines
             .next()
             .filter(|l| l.starts_with("untrusted comment:"))
             .ok_or_else(|| fmt("line 1 must be an untrusted comment"))?;
-        let sig_line = lines
-            .next()
-            .ok_or_else(|| fmt("missing signature line"))?
-            .trim_end_matches('\r');
+        let sig_line = lines.next().ok_or_else(|| fmt("missing signature line"))?.trim_end_matches('\r');
         let trusted = lines
             .next()
             .and_then(|l| l.trim_end_matches('\r').strip_prefix("trusted comment: "))
             .ok_or_else(|| fmt("line 3 must be a trusted comment"))?;
-        let global_line = lines
-            .next()
-            .ok_or_else(|| fmt("missing global signature line"))?
-            .trim_end_matches('\r');
-        let sig_raw = B64
-            .decode(sig_line)
-            .map_err(|e| fmt(&format!("signature line: {e}")))?;
+        let global_line = lines.next().ok_or_else(|| fmt("missing global signature line"))?.trim_end_matches('\r');
+        let sig_raw = B64.decode(sig_line).map_err(|e| fmt(&format!("signature line: {e}")))?;
         if sig_raw.len() != 74 {
             return Err(fmt("signature line must decode to 74 bytes"));
         }
         if &sig_raw[..2] != b"Ed" {
-            return Err(fmt(
-                "only legacy Ed25519 (`Ed`) signatures are produced or accepted by Cairn",
-            ));
+            return Err(fmt("only legacy Ed25519 (`Ed`) signatures are produced or accepted by Cairn"));
         }
         if sig_raw[2..10] != self.key_id {
             return Err(KeyError::SignatureMismatch(format!(
@@ -241,18 +201,16 @@ impl PublicKey {
             )));
         }
         let sig = Signature::from_slice(&sig_raw[10..]).map_err(|e| fmt(&e.to_string()))?;
-        self.key.verify(message, &sig).map_err(|_| {
-            KeyError::SignatureMismatch("signature over the file does not verify".into())
-        })?;
-        let global_raw = B64
-            .decode(global_line)
-            .map_err(|e| fmt(&format!("global signature: {e}")))?;
+        self.key
+            .verify(message, &sig)
+            .map_err(|_| KeyError::SignatureMismatch("signature over the file does not verify".into()))?;
+        let global_raw = B64.decode(global_line).map_err(|e| fmt(&format!("global signature: {e}")))?;
         let global = Signature::from_slice(&global_raw).map_err(|e| fmt(&e.to_string()))?;
         let mut signed = sig.to_bytes().to_vec();
         signed.extend_from_slice(trusted.as_bytes());
-        self.key.verify(&signed, &global).map_err(|_| {
-            KeyError::SignatureMismatch("trusted comment signature does not verify".into())
-        })?;
+        self.key
+            .verify(&signed, &global)
+            .map_err(|_| KeyError::SignatureMismatch("trusted comment signature does not verify".into()))?;
         Ok(trusted.to_string())
     }
 }
@@ -293,10 +251,7 @@ mod tests {
         let k = key();
         let public = PublicKey::of(&k);
         let sig = sign_minisign(&k, b"hello", "timestamp:0\tfile:hello");
-        assert_eq!(
-            public.verify_minisign(b"hello", &sig).unwrap(),
-            "timestamp:0\tfile:hello"
-        );
+        assert_eq!(public.verify_minisign(b"hello", &sig).unwrap(), "timestamp:0\tfile:hello");
         assert!(public.verify_minisign(b"hellO", &sig).is_err());
         let forged_comment = sig.replace("file:hello", "file:other");
         assert!(public.verify_minisign(b"hello", &forged_comment).is_err());
@@ -313,14 +268,8 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("k.pem");
         write_signing_key(&path, &key()).unwrap();
-        assert_eq!(
-            read_signing_key(&path).unwrap().to_bytes(),
-            key().to_bytes()
-        );
-        assert!(
-            write_signing_key(&path, &key()).is_err(),
-            "never overwrites"
-        );
+        assert_eq!(read_signing_key(&path).unwrap().to_bytes(), key().to_bytes());
+        assert!(write_signing_key(&path, &key()).is_err(), "never overwrites");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;

@@ -29,8 +29,7 @@ use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use crate::digest::{sha256_hex, Sha256Digest};
 use crate::keys::{sign_minisign, PublicKey};
 use crate::manifest::{
-    ChainHead, MerkleState, ObjectEntry, PreviousRun, RunManifest, SourceCursor, Stage,
-    MANIFEST_FORMAT,
+    ChainHead, MerkleState, ObjectEntry, PreviousRun, RunManifest, SourceCursor, Stage, MANIFEST_FORMAT,
 };
 use crate::merkle;
 use crate::tables::{to_parquet, TableError};
@@ -91,10 +90,7 @@ pub enum LakeError {
 }
 
 fn store_err(key: &str) -> impl FnOnce(object_store::Error) -> LakeError + '_ {
-    move |source| LakeError::Store {
-        key: key.to_string(),
-        source,
-    }
+    move |source| LakeError::Store { key: key.to_string(), source }
 }
 
 /// A handle on the lake.
@@ -143,9 +139,7 @@ impl LakeState {
 
     /// The latest manifest's chain heads.
     pub fn chain_heads(&self) -> BTreeMap<String, ChainHead> {
-        self.latest()
-            .map(|m| m.chain_heads.clone())
-            .unwrap_or_default()
+        self.latest().map(|m| m.chain_heads.clone()).unwrap_or_default()
     }
 }
 
@@ -153,31 +147,17 @@ impl Lake {
     /// Opens the store at `url`: `file://` URLs and plain paths (relative ones resolve against
     /// `base`), or `memory://` for a store that lives as long as the process.
     pub fn open(url: &str, base: &Path) -> Result<Self, LakeError> {
-        let err = |detail: String| LakeError::Url {
-            url: url.to_string(),
-            detail,
-        };
-        let (store, shown): (Arc<dyn ObjectStore>, String) = if url == "memory://"
-            || url.starts_with("memory://")
-        {
+        let err = |detail: String| LakeError::Url { url: url.to_string(), detail };
+        let (store, shown): (Arc<dyn ObjectStore>, String) = if url == "memory://" || url.starts_with("memory://") {
             (Arc::new(InMemory::new()), url.to_string())
-        } else if let Some(scheme) = url
-            .split_once("://")
-            .map(|(s, _)| s)
-            .filter(|s| *s != "file")
-        {
+        } else if let Some(scheme) = url.split_once("://").map(|(s, _)| s).filter(|s| *s != "file") {
             return Err(err(format!(
                 "scheme {scheme}:// is not supported by this build; use a folder path, file:// or memory://"
             )));
         } else {
             let path = url.strip_prefix("file://").unwrap_or(url);
-            let path = if Path::new(path).is_absolute() {
-                Path::new(path).to_path_buf()
-            } else {
-                base.join(path)
-            };
-            std::fs::create_dir_all(&path)
-                .map_err(|e| err(format!("cannot create folder {}: {e}", path.display())))?;
+            let path = if Path::new(path).is_absolute() { Path::new(path).to_path_buf() } else { base.join(path) };
+            std::fs::create_dir_all(&path).map_err(|e| err(format!("cannot create folder {}: {e}", path.display())))?;
             let fs = LocalFileSystem::new_with_prefix(&path).map_err(|e| err(e.to_string()))?;
             (Arc::new(fs), format!("file://{}", path.display()))
         };
@@ -186,10 +166,7 @@ impl Lake {
 
     /// Wraps an existing store (tests, fault injection).
     pub fn from_store(store: Arc<dyn ObjectStore>, url: &str) -> Self {
-        Self {
-            store,
-            url: url.to_string(),
-        }
+        Self { store, url: url.to_string() }
     }
 
     /// The store.
@@ -214,34 +191,18 @@ impl Lake {
         let bytes = self.get(&entry.key).await?;
         let actual = sha256_hex(&bytes);
         if actual != entry.sha256 {
-            return Err(LakeError::DigestMismatch {
-                key: entry.key.clone(),
-                expected: entry.sha256.clone(),
-                actual,
-            });
+            return Err(LakeError::DigestMismatch { key: entry.key.clone(), expected: entry.sha256.clone(), actual });
         }
         Ok(bytes)
     }
 
     /// Writes a new object; fails if it exists.
     pub async fn put_new(&self, key: &str, bytes: Bytes) -> Result<(), LakeError> {
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        match self
-            .store
-            .put_opts(&ObjectPath::from(key), PutPayload::from(bytes), opts)
-            .await
-        {
+        let opts = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
+        match self.store.put_opts(&ObjectPath::from(key), PutPayload::from(bytes), opts).await {
             Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. }) => Err(LakeError::AlreadyExists {
-                key: key.to_string(),
-            }),
-            Err(source) => Err(LakeError::Store {
-                key: key.to_string(),
-                source,
-            }),
+            Err(object_store::Error::AlreadyExists { .. }) => Err(LakeError::AlreadyExists { key: key.to_string() }),
+            Err(source) => Err(LakeError::Store { key: key.to_string(), source }),
         }
     }
 
@@ -265,10 +226,7 @@ impl Lake {
         let present: HashSet<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
         let mut out = Vec::new();
         for (key, _) in &keys {
-            let Some(run_id) = key
-                .strip_prefix("runs/")
-                .and_then(|k| k.strip_suffix(".json"))
-            else {
+            let Some(run_id) = key.strip_prefix("runs/").and_then(|k| k.strip_suffix(".json")) else {
                 continue;
             };
             let bytes = self.get(key).await?;
@@ -280,13 +238,7 @@ impl Lake {
                 None
             };
             let manifest = serde_json::from_slice::<RunManifest>(&bytes).map_err(|e| e.to_string());
-            out.push(StoredManifest {
-                run_id: run_id.to_string(),
-                key: key.clone(),
-                bytes,
-                signature,
-                manifest,
-            });
+            out.push(StoredManifest { run_id: run_id.to_string(), key: key.clone(), bytes, signature, manifest });
         }
         Ok(out)
     }
@@ -297,36 +249,20 @@ impl Lake {
         let mut state = LakeState::default();
         let mut previous: Option<PreviousRun> = None;
         for stored in self.stored_manifests().await? {
-            let bad = |detail: String| LakeError::Manifest {
-                key: stored.key.clone(),
-                detail,
-            };
-            let sig = stored
-                .signature
-                .as_deref()
-                .ok_or_else(|| bad("no signature (.minisig) beside it".into()))?;
+            let bad = |detail: String| LakeError::Manifest { key: stored.key.clone(), detail };
+            let sig = stored.signature.as_deref().ok_or_else(|| bad("no signature (.minisig) beside it".into()))?;
             public
                 .verify_minisign(&stored.bytes, sig)
                 .map_err(|e| bad(format!("{e}; run `cairn verify` for a full report")))?;
-            let manifest = stored
-                .manifest
-                .clone()
-                .map_err(|e| bad(format!("not a run manifest: {e}")))?;
+            let manifest = stored.manifest.clone().map_err(|e| bad(format!("not a run manifest: {e}")))?;
             if manifest.previous != previous {
-                return Err(bad(
-                    "its `previous` link does not name the manifest before it".into(),
-                ));
+                return Err(bad("its `previous` link does not name the manifest before it".into()));
             }
             for entry in &manifest.objects {
                 state.committed_keys.insert(entry.key.clone());
-                state
-                    .leaves
-                    .push(merkle::leaf_hash(&RunManifest::leaf_bytes(entry)));
+                state.leaves.push(merkle::leaf_hash(&RunManifest::leaf_bytes(entry)));
             }
-            previous = Some(PreviousRun {
-                run_id: manifest.run_id.clone(),
-                sha256: sha256_hex(&stored.bytes),
-            });
+            previous = Some(PreviousRun { run_id: manifest.run_id.clone(), sha256: sha256_hex(&stored.bytes) });
             state.manifests.push((stored, manifest));
         }
         Ok(state)
@@ -337,15 +273,11 @@ impl Lake {
     /// lake (one writer at a time).
     pub async fn remove_uncommitted(&self, state: &LakeState) -> Result<Vec<String>, LakeError> {
         let mut removed = Vec::new();
-        let manifests: HashSet<String> =
-            state.manifests.iter().map(|(s, _)| s.key.clone()).collect();
+        let manifests: HashSet<String> = state.manifests.iter().map(|(s, _)| s.key.clone()).collect();
         for prefix in ["lake", "blobs"] {
             for (key, _) in self.list(prefix).await? {
                 if !state.committed_keys.contains(&key) {
-                    self.store
-                        .delete(&ObjectPath::from(key.as_str()))
-                        .await
-                        .map_err(store_err(&key))?;
+                    self.store.delete(&ObjectPath::from(key.as_str())).await.map_err(store_err(&key))?;
                     removed.push(key);
                 }
             }
@@ -353,10 +285,7 @@ impl Lake {
         for (key, _) in self.list("runs").await? {
             if let Some(manifest_key) = key.strip_suffix(".minisig") {
                 if !manifests.contains(manifest_key) {
-                    self.store
-                        .delete(&ObjectPath::from(key.as_str()))
-                        .await
-                        .map_err(store_err(&key))?;
+                    self.store.delete(&ObjectPath::from(key.as_str())).await.map_err(store_err(&key))?;
                     removed.push(key);
                 }
             }
@@ -397,9 +326,13 @@ impl<'a> RunWriter<'a> {
         started_at: DateTime<Utc>,
     ) -> Result<Self, LakeError> {
         if !is_run_id(run_id) {
-            return Err(LakeError::Url {
-                url: lake.url.clone(),
-                detail: format!("{run_id:?} is not a run id"),
+            return Err(LakeError::Url { url: lake.url.clone(), detail: format!("{run_id:?} is not a run id") });
+        }
+        // Manifests are read in run-id order, which must be commit order.
+        if let Some(latest) = state.latest().filter(|m| m.run_id.as_str() >= run_id) {
+            return Err(LakeError::Manifest {
+                key: format!("runs/{run_id}.json"),
+                detail: format!("run id must sort after the latest committed run {}", latest.run_id),
             });
         }
         Ok(Self {
@@ -430,19 +363,9 @@ impl<'a> RunWriter<'a> {
         batch: &RecordBatch,
     ) -> Result<ObjectEntry, LakeError> {
         let valid_date = date.len() == 10
-            && date.bytes().enumerate().all(|(i, c)| {
-                if i == 4 || i == 7 {
-                    c == b'-'
-                } else {
-                    c.is_ascii_digit()
-                }
-            });
-        let valid_table =
-            !table.is_empty() && table.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
-        let key = format!(
-            "lake/{table}/date={date}/{}-{:04}.parquet",
-            self.run_id, self.parts
-        );
+            && date.bytes().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == b'-' } else { c.is_ascii_digit() });
+        let valid_table = !table.is_empty() && table.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
+        let key = format!("lake/{table}/date={date}/{}-{:04}.parquet", self.run_id, self.parts);
         if !valid_date || !valid_table {
             return Err(LakeError::Url {
                 url: self.lake.url.clone(),
@@ -450,10 +373,7 @@ impl<'a> RunWriter<'a> {
             });
         }
         self.parts += 1;
-        let bytes = to_parquet(batch).map_err(|source| LakeError::Table {
-            key: key.clone(),
-            source,
-        })?;
+        let bytes = to_parquet(batch).map_err(|source| LakeError::Table { key: key.clone(), source })?;
         let entry = ObjectEntry {
             key: key.clone(),
             table: table.to_string(),
@@ -475,13 +395,7 @@ impl<'a> RunWriter<'a> {
         }
         let size = bytes.len() as u64;
         self.lake.put_new(&key, bytes).await?;
-        self.objects.push(ObjectEntry {
-            key: key.clone(),
-            table: "blob".into(),
-            sha256: sha,
-            size,
-            rows: 0,
-        });
+        self.objects.push(ObjectEntry { key: key.clone(), table: "blob".into(), sha256: sha, size, rows: 0 });
         Ok(key)
     }
 
@@ -494,16 +408,12 @@ impl<'a> RunWriter<'a> {
         key: &SigningKey,
         committed_at: DateTime<Utc>,
     ) -> Result<RunManifest, LakeError> {
-        let previous = state.manifests.last().map(|(stored, m)| PreviousRun {
-            run_id: m.run_id.clone(),
-            sha256: sha256_hex(&stored.bytes),
-        });
+        let previous = state
+            .manifests
+            .last()
+            .map(|(stored, m)| PreviousRun { run_id: m.run_id.clone(), sha256: sha256_hex(&stored.bytes) });
         let mut leaves = state.leaves.clone();
-        leaves.extend(
-            self.objects
-                .iter()
-                .map(|e| merkle::leaf_hash(&RunManifest::leaf_bytes(e))),
-        );
+        leaves.extend(self.objects.iter().map(|e| merkle::leaf_hash(&RunManifest::leaf_bytes(e))));
         let manifest = RunManifest {
             format: MANIFEST_FORMAT.to_string(),
             run_id: self.run_id.clone(),
@@ -517,22 +427,13 @@ impl<'a> RunWriter<'a> {
             chain_heads: outcome.chain_heads,
             verified_through: outcome.verified_through,
             stats: outcome.stats,
-            merkle: MerkleState {
-                size: leaves.len() as u64,
-                root: merkle::root(&leaves).to_hex(),
-            },
+            merkle: MerkleState { size: leaves.len() as u64, root: merkle::root(&leaves).to_hex() },
         };
         let bytes = manifest.to_bytes();
         let key_name = format!("runs/{}.json", self.run_id);
-        let comment = format!(
-            "timestamp:{}\tfile:{}.json",
-            committed_at.timestamp(),
-            self.run_id
-        );
+        let comment = format!("timestamp:{}\tfile:{}.json", committed_at.timestamp(), self.run_id);
         let sig = sign_minisign(key, &bytes, &comment);
-        self.lake
-            .put_new(&format!("{key_name}.minisig"), Bytes::from(sig))
-            .await?;
+        self.lake.put_new(&format!("{key_name}.minisig"), Bytes::from(sig)).await?;
         self.lake.put_new(&key_name, Bytes::from(bytes)).await?;
         Ok(manifest)
     }

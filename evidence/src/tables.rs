@@ -12,9 +12,7 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt64Builder};
-use arrow_array::{
-    Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
-};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -242,13 +240,8 @@ pub fn events_batch(rows: &[EventRow]) -> Result<RecordBatch, TableError> {
         cols[6].append_value(&r.event_json);
         p.push(&r.provenance);
     }
-    let mut c = cols
-        .into_iter()
-        .map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut next = || {
-        c.next()
-            .unwrap_or_else(|| Arc::new(StringArray::from(Vec::<String>::new())))
-    };
+    let mut c = cols.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut next = || c.next().unwrap_or_else(|| Arc::new(StringArray::from(Vec::<String>::new())));
     let chain = next();
     let arrays: Vec<ArrayRef> = vec![
         chain,
@@ -328,10 +321,7 @@ pub fn findings_batch(rows: &[FindingRow]) -> Result<RecordBatch, TableError> {
 }
 
 fn col<'a, T: 'static>(batch: &'a RecordBatch, name: &'static str) -> Result<&'a T, TableError> {
-    batch
-        .column_by_name(name)
-        .and_then(|c| c.as_any().downcast_ref::<T>())
-        .ok_or(TableError::Column(name))
+    batch.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<T>()).ok_or(TableError::Column(name))
 }
 
 struct ProvenanceColumns<'a> {
@@ -453,11 +443,7 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Bytes, TableError> {
 }
 
 /// Decodes a Parquet file into batches, one row group at a time.
-pub fn from_parquet(
-    bytes: Bytes,
-) -> Result<impl Iterator<Item = Result<RecordBatch, TableError>>, TableError> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?
-        .with_batch_size(ROW_GROUP_ROWS)
-        .build()?;
+pub fn from_parquet(bytes: Bytes) -> Result<impl Iterator<Item = Result<RecordBatch, TableError>>, TableError> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?.with_batch_size(ROW_GROUP_ROWS).build()?;
     Ok(reader.map(|b| b.map_err(TableError::from)))
 }

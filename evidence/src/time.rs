@@ -4,9 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Parses an RFC 3339 timestamp (any offset) into UTC.
 pub fn parse_rfc3339(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// Formats a time as RFC 3339 UTC with a `Z` suffix and second precision, as Cairn writes it.
@@ -28,9 +26,7 @@ pub fn is_run_id(text: &str) -> bool {
         && b[16] == b'-'
         && b[..8].iter().all(u8::is_ascii_digit)
         && b[9..15].iter().all(u8::is_ascii_digit)
-        && b[17..]
-            .iter()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+        && b[17..].iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
 }
 
 #[cfg(test)]

@@ -39,14 +39,10 @@ fn generate(dir: &Path, events: u64, chains: u64) -> Result<Generated> {
     rng.fill_bytes(&mut seed);
     let cairn = SigningKey::from_bytes(&seed);
     write_signing_key(&keys_dir.join("cairn.key"), &cairn)?;
-    std::fs::write(
-        keys_dir.join("cairn.pub"),
-        PublicKey::of(&cairn).to_minisign_file(),
-    )?;
+    std::fs::write(keys_dir.join("cairn.pub"), PublicKey::of(&cairn).to_minisign_file())?;
     let start = parse_rfc3339("2026-11-20T00:00:00Z").expect("constant");
-    let per_chain: Vec<(u64, u64)> = (0..chains)
-        .map(|c| (c, events / chains + u64::from(c < events % chains)))
-        .collect();
+    let per_chain: Vec<(u64, u64)> =
+        (0..chains).map(|c| (c, events / chains + u64::from(c < events % chains))).collect();
     let parts: Vec<Result<(String, Generated)>> = per_chain
         .par_iter()
         .map(|&(c, n)| {
@@ -61,11 +57,7 @@ fn generate(dir: &Path, events: u64, chains: u64) -> Result<Generated> {
             );
             let verifying = key.verifying_key();
             let mut emitter = Emitter::new(&format!("bench-chain-{c:03}"), &kid, key, start);
-            let mut out = Generated {
-                messages: Vec::new(),
-                signatures: Vec::new(),
-                keys: Vec::new(),
-            };
+            let mut out = Generated { messages: Vec::new(), signatures: Vec::new(), keys: Vec::new() };
             let mut file: Option<std::io::BufWriter<std::fs::File>> = None;
             for i in 0..n {
                 if i % LINES_PER_FILE == 0 {
@@ -93,11 +85,7 @@ fn generate(dir: &Path, events: u64, chains: u64) -> Result<Generated> {
         })
         .collect();
     let mut keyring = String::new();
-    let mut all = Generated {
-        messages: Vec::new(),
-        signatures: Vec::new(),
-        keys: Vec::new(),
-    };
+    let mut all = Generated { messages: Vec::new(), signatures: Vec::new(), keys: Vec::new() };
     for part in parts {
         let (ring, g) = part?;
         keyring.push_str(&ring);
@@ -114,10 +102,7 @@ fn generate(dir: &Path, events: u64, chains: u64) -> Result<Generated> {
 }
 
 /// Peak resident set size of the finished child `pid`, in KiB, and its exit status.
-#[expect(
-    unsafe_code,
-    reason = "wait4 is the only way to read one child's peak RSS; std does not expose rusage"
-)]
+#[expect(unsafe_code, reason = "wait4 is the only way to read one child's peak RSS; std does not expose rusage")]
 fn wait_with_peak_rss(pid: u32) -> Result<(i32, u64)> {
     let mut status: libc::c_int = 0;
     // SAFETY: zeroed rusage is a valid value; wait4 writes into the two out-pointers, which live
@@ -127,11 +112,7 @@ fn wait_with_peak_rss(pid: u32) -> Result<(i32, u64)> {
     if rc < 0 {
         bail!("wait4 failed: {}", std::io::Error::last_os_error());
     }
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
     Ok((code, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
 }
 
@@ -141,28 +122,17 @@ pub async fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> 
         bail!("--events and --chains must be at least 1");
     }
     if cfg!(debug_assertions) {
-        eprintln!(
-            "warning: this is a debug build; benchmark figures mean little (cargo build --release)"
-        );
+        eprintln!("warning: this is a debug build; benchmark figures mean little (cargo build --release)");
     }
     let (dir, temporary): (PathBuf, bool) = match dir {
         Some(d) => (d.to_path_buf(), false),
-        None => (
-            std::env::temp_dir().join(format!("cairn-bench-{}", std::process::id())),
-            true,
-        ),
+        None => (std::env::temp_dir().join(format!("cairn-bench-{}", std::process::id())), true),
     };
     if dir.join("cairn.toml").exists() {
-        bail!(
-            "{} already holds a configuration; choose an empty folder",
-            dir.display()
-        );
+        bail!("{} already holds a configuration; choose an empty folder", dir.display());
     }
     let threads = rayon::current_num_threads();
-    println!(
-        "cairn bench verify: {events} events in {chains} chains, {threads} threads, folder {}",
-        dir.display()
-    );
+    println!("cairn bench verify: {events} events in {chains} chains, {threads} threads, folder {}", dir.display());
     let t = Instant::now();
     let generated = generate(&dir, events, chains)?;
     println!("generate: {:.1} s", t.elapsed().as_secs_f64());
@@ -171,10 +141,7 @@ pub async fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> 
     let t = Instant::now();
     pipeline::collect(&ws, &mut Clock::System).await?;
     let collect_s = t.elapsed().as_secs_f64();
-    println!(
-        "collect: {collect_s:.1} s ({:.0} events/s)",
-        events as f64 / collect_s
-    );
+    println!("collect: {collect_s:.1} s ({:.0} events/s)", events as f64 / collect_s);
 
     // `cairn verify` end to end, in its own process so its peak memory is its own.
     let exe = std::env::current_exe().context("cannot find the cairn executable")?;

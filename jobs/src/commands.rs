@@ -18,11 +18,9 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         Command::Demo { dir, seed } => run_demo(dir, *seed).await,
         Command::Keygen { key, public_key } => keygen(key, public_key),
         Command::CheckBundle { file, pubkey } => check(file, pubkey),
-        Command::Bench(BenchCommand::Verify {
-            events,
-            chains,
-            dir,
-        }) => crate::bench::verify(*events, *chains, dir.as_deref()).await,
+        Command::Bench(BenchCommand::Verify { events, chains, dir }) => {
+            crate::bench::verify(*events, *chains, dir.as_deref()).await
+        }
         Command::Collect => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let summary = pipeline::collect(&ws, &mut Clock::System).await?;
@@ -46,12 +44,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let out = out.clone().unwrap_or_else(|| ws.config.bundles_out.clone());
             let info = bundle(&ws, &out).await?;
-            println!(
-                "bundle: {} ({} bytes, sha256 {})",
-                info.path.display(),
-                info.size,
-                info.sha256
-            );
+            println!("bundle: {} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);
             Ok(0)
         }
     }
@@ -62,31 +55,23 @@ fn keygen(key_path: &Path, public_path: &Path) -> Result<u8> {
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
     let key = SigningKey::from_bytes(&seed);
     if let Some(parent) = key_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
     if public_path.exists() {
-        anyhow::bail!(
-            "{} already exists; keys are never overwritten",
-            public_path.display()
-        );
+        anyhow::bail!("{} already exists; keys are never overwritten", public_path.display());
     }
     write_signing_key(key_path, &key)?;
     let public = PublicKey::of(&key);
     std::fs::write(public_path, public.to_minisign_file())
         .with_context(|| format!("cannot write {}", public_path.display()))?;
     println!("private key: {} (mode 0600)", key_path.display());
-    println!(
-        "public key:  {} (minisign key id {})",
-        public_path.display(),
-        public.key_id_hex()
-    );
+    println!("public key:  {} (minisign key id {})", public_path.display(), public.key_id_hex());
     Ok(0)
 }
 
 fn check(file: &Path, pubkey: &Path) -> Result<u8> {
-    let text = std::fs::read_to_string(pubkey)
-        .with_context(|| format!("cannot read public key {}", pubkey.display()))?;
+    let text =
+        std::fs::read_to_string(pubkey).with_context(|| format!("cannot read public key {}", pubkey.display()))?;
     let public = PublicKey::parse(&text, &pubkey.display().to_string())?;
     match check_bundle(file, &public) {
         Ok(c) => {
@@ -101,9 +86,7 @@ fn check(file: &Path, pubkey: &Path) -> Result<u8> {
             );
             Ok(0)
         }
-        Err(BundleError::Io { path, source }) => {
-            Err(anyhow::anyhow!("{}: {source}", path.display()))
-        }
+        Err(BundleError::Io { path, source }) => Err(anyhow::anyhow!("{}: {source}", path.display())),
         Err(e) => {
             println!("FAILED {e}");
             Ok(1)
@@ -114,10 +97,7 @@ fn check(file: &Path, pubkey: &Path) -> Result<u8> {
 fn print_collect(summary: &pipeline::CollectSummary) {
     println!("collected run {}", summary.run_id);
     if summary.removed_leftovers > 0 {
-        println!(
-            "  removed {} objects left by an interrupted run",
-            summary.removed_leftovers
-        );
+        println!("  removed {} objects left by an interrupted run", summary.removed_leftovers);
     }
     for s in &summary.sources {
         println!(
@@ -129,10 +109,7 @@ fn print_collect(summary: &pipeline::CollectSummary) {
             s.events,
             s.quarantined,
             if s.rewritten > 0 {
-                format!(
-                    ", {} source objects rewritten after collection",
-                    s.rewritten
-                )
+                format!(", {} source objects rewritten after collection", s.rewritten)
             } else {
                 String::new()
             }
@@ -145,10 +122,7 @@ fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report.findings)?);
         return Ok(());
     }
-    println!(
-        "verified {} events; re-hashed {} committed objects",
-        report.events, report.objects_checked
-    );
+    println!("verified {} events; re-hashed {} committed objects", report.events, report.objects_checked);
     if let Some(run) = &report.committed {
         println!("committed verify run {run}");
     }
@@ -190,10 +164,7 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
 pub async fn bundle(ws: &Workspace, out: &Path) -> Result<BundleInfo> {
     let key = ws.signing_key()?;
     let view = pipeline::read_view(ws).await?;
-    let latest = view
-        .manifests
-        .last()
-        .context("the lake has no committed run yet; run `cairn collect` first")?;
+    let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
     let catalog = Catalog::builtin()?;
     let model = report::portal_model(&view, &catalog, &PublicKey::of(&key));
     let files = report::bundle_files(&view, &model)?;
@@ -230,10 +201,6 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
     );
     println!("portal:  {}", index.display());
     println!("bundle:  {} ({} bytes)", info.path.display(), info.size);
-    println!(
-        "check:   cairn check-bundle {} --pubkey {}",
-        info.path.display(),
-        ws.config.public_key.display()
-    );
+    println!("check:   cairn check-bundle {} --pubkey {}", info.path.display(), ws.config.public_key.display());
     Ok(0)
 }

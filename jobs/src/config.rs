@@ -75,18 +75,14 @@ impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read configuration {} (use --config to name another file)",
-                path.display()
-            )
+            format!("cannot read configuration {} (use --config to name another file)", path.display())
         })?;
         Self::parse(&text, path)
     }
 
     /// Parses config text; `path` locates relative paths and names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let abs = |p: &Path| {
@@ -99,15 +95,8 @@ impl Config {
         let mut names = BTreeSet::new();
         for s in &raw.sources {
             let name = s.name();
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
-                bail!(
-                    "{}: source name {name:?} must be letters, digits, `-` or `_`",
-                    path.display()
-                );
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                bail!("{}: source name {name:?} must be letters, digits, `-` or `_`", path.display());
             }
             if !names.insert(name.to_string()) {
                 bail!("{}: source name {name:?} is used twice", path.display());
@@ -162,20 +151,14 @@ event = "/event"
     #[test]
     fn unknown_keys_are_named_with_their_line() {
         let bad = GOOD.replace("event = \"/event\"", "evnt = \"/event\"");
-        let err = Config::parse(&bad, Path::new("cairn.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse(&bad, Path::new("cairn.toml")).unwrap_err().to_string();
         assert!(err.contains("evnt"), "{err}");
         assert!(err.contains("line 13"), "{err}");
         let bad = GOOD.replace("[trust]", "[trust]\nkeyrings = 1");
-        let err = Config::parse(&bad, Path::new("cairn.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse(&bad, Path::new("cairn.toml")).unwrap_err().to_string();
         assert!(err.contains("keyrings") && err.contains("line 8"), "{err}");
         let bad = GOOD.replace("type = \"jsonl\"", "type = \"jsnl\"");
-        let err = Config::parse(&bad, Path::new("cairn.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse(&bad, Path::new("cairn.toml")).unwrap_err().to_string();
         assert!(err.contains("jsnl"), "{err}");
     }
 }

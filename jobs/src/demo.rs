@@ -49,14 +49,7 @@ const ACTIONS: [&str; 6] = ["login", "read", "update", "delete", "export", "gran
 impl Emitter {
     /// A new chain starting at `at`.
     pub fn new(chain: &str, kid: &str, key: SigningKey, at: DateTime<Utc>) -> Self {
-        Self {
-            chain: chain.into(),
-            kid: kid.into(),
-            key,
-            seq: 0,
-            prev: GENESIS_PREV.into(),
-            at,
-        }
+        Self { chain: chain.into(), kid: kid.into(), key, seq: 0, prev: GENESIS_PREV.into(), at }
     }
 
     /// The next signed event (as a JSON value with `hash` and `sig`).
@@ -89,7 +82,8 @@ pub fn wrap(event: &Value, wrapping: Wrapping, host: &str) -> String {
     match wrapping {
         Wrapping::Plain => event.to_string(),
         Wrapping::Envelope => {
-            json!({"time": event["ts"], "host": host, "sourcetype": "cairn:audit", "index": "audit", "event": event}).to_string()
+            json!({"time": event["ts"], "host": host, "sourcetype": "cairn:audit", "index": "audit", "event": event})
+                .to_string()
         }
         Wrapping::StringField => json!({"ts": event["ts"], "service": host, "message": event.to_string()}).to_string(),
     }
@@ -112,39 +106,23 @@ pub struct Planted {
 /// Writes the sample organisation into `dir`: config, keys, keyring and inputs.
 pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
     if dir.join("cairn.toml").exists() {
-        bail!(
-            "{} already holds a Cairn configuration; choose an empty folder",
-            dir.display()
-        );
+        bail!("{} already holds a Cairn configuration; choose an empty folder", dir.display());
     }
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys).with_context(|| format!("cannot create {}", keys.display()))?;
     let cairn_key = key_from(&mut rng);
     write_signing_key(&keys.join("cairn.key"), &cairn_key)?;
-    std::fs::write(
-        keys.join("cairn.pub"),
-        PublicKey::of(&cairn_key).to_minisign_file(),
-    )?;
+    std::fs::write(keys.join("cairn.pub"), PublicKey::of(&cairn_key).to_minisign_file())?;
     let start = parse_rfc3339("2026-11-20T00:00:00Z").expect("constant");
     let services: [(&str, &str, Wrapping, &str); 3] = [
         ("payments", "payments-eu-1", Wrapping::Plain, ""),
         ("identity", "identity-core", Wrapping::Envelope, "/event"),
-        (
-            "storage",
-            "storage-objects",
-            Wrapping::StringField,
-            "/message",
-        ),
+        ("storage", "storage-objects", Wrapping::StringField, "/message"),
     ];
-    let mut keyring = String::from(
-        "# Trusted source keys: which key may sign which audit-event chains, and when.\n",
-    );
+    let mut keyring = String::from("# Trusted source keys: which key may sign which audit-event chains, and when.\n");
     let mut sources = String::new();
-    let mut planted = Planted {
-        dropped: (String::new(), 0),
-        duplicated: (String::new(), 0),
-    };
+    let mut planted = Planted { dropped: (String::new(), 0), duplicated: (String::new(), 0) };
     for (name, chain, wrapping, pointer) in services {
         let key = key_from(&mut rng);
         let kid = format!("{name}-2026");
@@ -153,10 +131,7 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
             "\n[[key]]\nkid = \"{kid}\"\npublic_key = \"{}\"\nnot_before = \"2026-01-01T00:00:00Z\"\nnot_after = \"2027-01-01T00:00:00Z\"\nchains = [\"{name}-*\"]\n",
             B64.encode(key.verifying_key().as_bytes())
         );
-        let _ = write!(
-            sources,
-            "\n[[source]]\nname = \"{name}\"\ntype = \"jsonl\"\nurl = \"inputs/{name}/\"\n"
-        );
+        let _ = write!(sources, "\n[[source]]\nname = \"{name}\"\ntype = \"jsonl\"\nurl = \"inputs/{name}/\"\n");
         if !pointer.is_empty() {
             let _ = writeln!(sources, "event = \"{pointer}\"");
         }

@@ -9,7 +9,7 @@ use cairn_collector::jsonl::{self, CollectRun};
 use cairn_collector::{RowSink, SourceConfig, SourceReport};
 use cairn_evidence::keyring::Keyring;
 use cairn_evidence::keys::{read_signing_key, PublicKey};
-use cairn_evidence::lake::{Lake, LakeError, RunOutcome, RunWriter, StoredManifest};
+use cairn_evidence::lake::{Lake, LakeError, LakeState, RunOutcome, RunWriter, StoredManifest};
 use cairn_evidence::manifest::{RunManifest, Stage};
 use cairn_evidence::tables::{self, names, FindingRow};
 use cairn_evidence::time::{parse_rfc3339, run_id};
@@ -39,10 +39,7 @@ pub enum Clock {
 impl Clock {
     /// A fixed clock.
     pub fn fixed(at: DateTime<Utc>, seed: u64) -> Self {
-        Self::Fixed {
-            at,
-            rng: Box::new(ChaCha20Rng::seed_from_u64(seed ^ 0x5eed_c10c)),
-        }
+        Self::Fixed { at, rng: Box::new(ChaCha20Rng::seed_from_u64(seed ^ 0x5eed_c10c)) }
     }
 
     /// The current time (whole seconds).
@@ -87,8 +84,8 @@ impl Workspace {
 
     /// Cairn's signing key, which must match the configured public key.
     pub fn signing_key(&self) -> Result<SigningKey> {
-        let key = read_signing_key(&self.config.signing_key)
-            .context("cannot load Cairn's signing key ([signing] key)")?;
+        let key =
+            read_signing_key(&self.config.signing_key).context("cannot load Cairn's signing key ([signing] key)")?;
         let public = self.public_key()?;
         if PublicKey::of(&key).key != public.key {
             bail!(
@@ -114,6 +111,20 @@ impl Workspace {
     }
 }
 
+/// A run id that sorts after every committed one: manifests are read in run-id order, so two
+/// runs in the same second (or a clock that stepped back) must still sort in commit order.
+fn next_run_id(clock: &mut Clock, state: &LakeState, started: DateTime<Utc>) -> String {
+    let latest = state
+        .latest()
+        .and_then(|m| chrono::NaiveDateTime::parse_from_str(m.run_id.get(..16)?, "%Y%m%dT%H%M%SZ").ok())
+        .map(|t| t.and_utc());
+    let at = match latest {
+        Some(t) if started <= t => t + Duration::seconds(1),
+        _ => started,
+    };
+    clock.run_id(at)
+}
+
 /// Rows per Parquet object; `CAIRN_ROWS_PER_OBJECT` lowers it (smaller objects, more of them).
 fn rows_per_object() -> usize {
     std::env::var("CAIRN_ROWS_PER_OBJECT")
@@ -137,44 +148,27 @@ pub struct CollectSummary {
 pub async fn collect(ws: &Workspace, clock: &mut Clock) -> Result<CollectSummary> {
     let key = ws.signing_key()?;
     let public = PublicKey::of(&key);
-    let state = ws.lake.state(&public).await.context(
-        "the lake's committed manifests do not verify, so nothing was collected on top of them",
-    )?;
-    let removed = ws
+    let state = ws
         .lake
-        .remove_uncommitted(&state)
+        .state(&public)
         .await
-        .context("cannot remove leftovers of an interrupted run")?;
+        .context("the lake's committed manifests do not verify, so nothing was collected on top of them")?;
+    let removed = ws.lake.remove_uncommitted(&state).await.context("cannot remove leftovers of an interrupted run")?;
     if !removed.is_empty() {
-        tracing::warn!(
-            objects = removed.len(),
-            "removed objects left by a run that did not commit"
-        );
+        tracing::warn!(objects = removed.len(), "removed objects left by a run that did not commit");
     }
     let started = clock.now();
-    let run_id = clock.run_id(started);
+    let run_id = next_run_id(clock, &state, started);
     let mut writer = RunWriter::new(&ws.lake, &state, &run_id, started)?;
-    let mut sink = RowSink::new(&started.format("%Y-%m-%d").to_string())
-        .with_rows_per_object(rows_per_object());
+    let mut sink = RowSink::new(&started.format("%Y-%m-%d").to_string()).with_rows_per_object(rows_per_object());
     let mut cursors = state.cursors();
-    let run = CollectRun {
-        run_id: &run_id,
-        collected_at: started,
-        base: &ws.config.dir,
-        memory: None,
-    };
+    let run = CollectRun { run_id: &run_id, collected_at: started, base: &ws.config.dir, memory: None };
     let mut reports = Vec::new();
     for source in &ws.config.sources {
-        tracing::info!(
-            source = source.name(),
-            r#type = source.type_name(),
-            "collecting"
-        );
+        tracing::info!(source = source.name(), r#type = source.type_name(), "collecting");
         let source_cursors = cursors.entry(source.name().to_string()).or_default();
         let report = match source {
-            SourceConfig::Jsonl(c) => {
-                jsonl::collect(c, &run, &mut writer, &mut sink, source_cursors).await?
-            }
+            SourceConfig::Jsonl(c) => jsonl::collect(c, &run, &mut writer, &mut sink, source_cursors).await?,
         };
         tracing::info!(
             source = source.name(),
@@ -195,10 +189,7 @@ pub async fn collect(ws: &Workspace, clock: &mut Clock) -> Result<CollectSummary
         stats.insert(format!("source.{}.rewritten", r.name), r.rewritten);
     }
     stats.insert("events".into(), reports.iter().map(|r| r.events).sum());
-    stats.insert(
-        "quarantined".into(),
-        reports.iter().map(|r| r.quarantined).sum(),
-    );
+    stats.insert("quarantined".into(), reports.iter().map(|r| r.quarantined).sum());
     let outcome = RunOutcome {
         cursors,
         chain_heads: state.chain_heads(),
@@ -206,14 +197,8 @@ pub async fn collect(ws: &Workspace, clock: &mut Clock) -> Result<CollectSummary
         stats,
     };
     let committed_at = clock.now();
-    writer
-        .commit(Stage::Collect, &state, outcome, &key, committed_at)
-        .await?;
-    Ok(CollectSummary {
-        run_id,
-        sources: reports,
-        removed_leftovers: removed.len(),
-    })
+    writer.commit(Stage::Collect, &state, outcome, &key, committed_at).await?;
+    Ok(CollectSummary { run_id, sources: reports, removed_leftovers: removed.len() })
 }
 
 /// What a verification found.
@@ -232,9 +217,7 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// True when a finding breaks the evidence (duplicates alone do not).
     pub fn has_breaks(&self) -> bool {
-        self.findings
-            .iter()
-            .any(|f| FindingKind::parse(&f.kind).is_none_or(FindingKind::is_break))
+        self.findings.iter().any(|f| FindingKind::parse(&f.kind).is_none_or(FindingKind::is_break))
     }
 }
 
@@ -257,30 +240,14 @@ fn finding_row(f: Finding, run_id: &str, at: DateTime<Utc>) -> FindingRow {
 pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<VerifyReport> {
     let public = ws.public_key()?;
     let keyring = ws.keyring()?;
-    let stored = ws
-        .lake
-        .stored_manifests()
-        .await
-        .context("cannot list the lake's manifests")?;
+    let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
     let (lake_findings, manifests) = verify_manifests(&stored, &public);
     let lake_intact = lake_findings.is_empty();
     let mut findings = lake_findings;
     let latest = manifests.last();
-    let heads = if full {
-        BTreeMap::new()
-    } else {
-        latest.map(|m| m.chain_heads.clone()).unwrap_or_default()
-    };
-    let verified_through = if full {
-        None
-    } else {
-        latest.and_then(|m| m.verified_through.clone())
-    };
-    let last_verify = if full {
-        None
-    } else {
-        manifests.iter().rposition(|m| m.stage == Stage::Verify)
-    };
+    let heads = if full { BTreeMap::new() } else { latest.map(|m| m.chain_heads.clone()).unwrap_or_default() };
+    let verified_through = if full { None } else { latest.and_then(|m| m.verified_through.clone()) };
+    let last_verify = if full { None } else { manifests.iter().rposition(|m| m.stage == Stage::Verify) };
     let options = VerifyOptions {
         max_clock_skew: Duration::seconds(i64::from(ws.config.max_clock_skew_seconds)),
         ..VerifyOptions::default()
@@ -292,17 +259,13 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
     for (i, m) in manifests.iter().enumerate() {
         let check_objects = last_verify.is_none_or(|v| i > v);
         for entry in &m.objects {
-            let wants_events =
-                events_are_new && m.stage == Stage::Collect && entry.table == names::EVENTS;
+            let wants_events = events_are_new && m.stage == Stage::Collect && entry.table == names::EVENTS;
             if !check_objects && !wants_events {
                 continue;
             }
             let bytes = match ws.lake.get(&entry.key).await {
                 Ok(b) => b,
-                Err(LakeError::Store {
-                    source: object_store::Error::NotFound { .. },
-                    ..
-                }) => {
+                Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => {
                     findings.push(Finding::object(
                         FindingKind::ObjectDigestMismatch,
                         &entry.key,
@@ -318,12 +281,10 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
                 continue;
             }
             if wants_events {
-                for batch in tables::from_parquet(bytes)
-                    .with_context(|| format!("cannot decode {}", entry.key))?
-                {
+                for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
                     let batch = batch.with_context(|| format!("cannot decode {}", entry.key))?;
-                    let rows = tables::event_rows(&batch)
-                        .with_context(|| format!("{} is not an events table", entry.key))?;
+                    let rows =
+                        tables::event_rows(&batch).with_context(|| format!("{} is not an events table", entry.key))?;
                     verifier.verify_rows(&entry.key, &rows);
                 }
                 tracing::debug!(object = %entry.key, events = verifier.events(), "verified");
@@ -341,35 +302,18 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
     findings.extend(chain_findings);
     let started = clock.now();
     if full || !lake_intact {
-        let rows = findings
-            .into_iter()
-            .map(|f| finding_row(f, "", started))
-            .collect();
-        return Ok(VerifyReport {
-            findings: rows,
-            events,
-            objects_checked,
-            committed: None,
-        });
+        let rows = findings.into_iter().map(|f| finding_row(f, "", started)).collect();
+        return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None });
     }
     let key = ws.signing_key()?;
     let state = ws.lake.state(&PublicKey::of(&key)).await?;
     ws.lake.remove_uncommitted(&state).await?;
-    let run_id = clock.run_id(started);
-    let rows: Vec<FindingRow> = findings
-        .into_iter()
-        .map(|f| finding_row(f, &run_id, started))
-        .collect();
+    let run_id = next_run_id(clock, &state, started);
+    let rows: Vec<FindingRow> = findings.into_iter().map(|f| finding_row(f, &run_id, started)).collect();
     let mut writer = RunWriter::new(&ws.lake, &state, &run_id, started)?;
     if !rows.is_empty() {
         let batch = tables::findings_batch(&rows).context("cannot build the findings table")?;
-        writer
-            .write_table(
-                names::FINDINGS,
-                &started.format("%Y-%m-%d").to_string(),
-                &batch,
-            )
-            .await?;
+        writer.write_table(names::FINDINGS, &started.format("%Y-%m-%d").to_string(), &batch).await?;
     }
     let mut stats = BTreeMap::new();
     stats.insert("events_verified".to_string(), events);
@@ -377,21 +321,10 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
     for r in &rows {
         *stats.entry(format!("findings.{}", r.kind)).or_insert(0) += 1;
     }
-    let outcome = RunOutcome {
-        cursors: state.cursors(),
-        chain_heads: new_heads,
-        verified_through: last_collect,
-        stats,
-    };
-    writer
-        .commit(Stage::Verify, &state, outcome, &key, clock.now())
-        .await?;
-    Ok(VerifyReport {
-        findings: rows,
-        events,
-        objects_checked,
-        committed: Some(run_id),
-    })
+    let outcome =
+        RunOutcome { cursors: state.cursors(), chain_heads: new_heads, verified_through: last_collect, stats };
+    writer.commit(Stage::Verify, &state, outcome, &key, clock.now()).await?;
+    Ok(VerifyReport { findings: rows, events, objects_checked, committed: Some(run_id) })
 }
 
 /// Everything committed that the portal and bundles show.
@@ -411,11 +344,7 @@ pub struct LakeView {
 /// Reads what the portal and bundles need from the lake.
 pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
     let public = ws.public_key()?;
-    let stored = ws
-        .lake
-        .stored_manifests()
-        .await
-        .context("cannot list the lake's manifests")?;
+    let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
     let (lake_findings, manifests) = verify_manifests(&stored, &public);
     let mut findings = Vec::new();
     let mut quarantined = 0;
@@ -423,47 +352,31 @@ pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
         quarantined += m.stats.get("quarantined").copied().unwrap_or(0);
         for entry in m.objects.iter().filter(|e| e.table == names::FINDINGS) {
             let bytes = ws.lake.get_checked(entry).await?;
-            for batch in tables::from_parquet(bytes)
-                .with_context(|| format!("cannot decode {}", entry.key))?
-            {
+            for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
                 findings.extend(tables::finding_rows(&batch?)?);
             }
         }
     }
-    Ok(LakeView {
-        stored,
-        manifests,
-        lake_findings,
-        findings,
-        quarantined,
-    })
+    Ok(LakeView { stored, manifests, lake_findings, findings, quarantined })
 }
 
 impl LakeView {
     /// The latest verify manifest.
     pub fn latest_verify(&self) -> Option<&RunManifest> {
-        self.manifests
-            .iter()
-            .rev()
-            .find(|m| m.stage == Stage::Verify)
+        self.manifests.iter().rev().find(|m| m.stage == Stage::Verify)
     }
 
     /// The time reports are evaluated at: the latest run's commit time, so the same lake gives
     /// the same pages and bundles.
     pub fn as_of(&self) -> DateTime<Utc> {
-        self.manifests
-            .last()
-            .and_then(|m| parse_rfc3339(&m.committed_at))
-            .unwrap_or_default()
+        self.manifests.last().and_then(|m| parse_rfc3339(&m.committed_at)).unwrap_or_default()
     }
 }
 
 /// A path under `dir` for a file name made only of safe characters.
 pub fn safe_join(dir: &Path, name: &str) -> Result<PathBuf> {
     if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         || name.starts_with('.')
     {
         bail!("refusing unsafe file name {name:?}");

@@ -13,8 +13,8 @@ use cairn_evidence::time::parse_rfc3339;
 use cairn_renderer::bundle::BundleFile;
 use cairn_renderer::markdown;
 use cairn_renderer::model::{
-    chain_file_name, ChainView, ControlView, FindingView, FrameworkView, PortalModel,
-    RequirementView, RunView, SummaryView,
+    chain_file_name, ChainView, ControlView, FindingView, FrameworkView, PortalModel, RequirementView, RunView,
+    SummaryView,
 };
 use cairn_verifier::{Finding, FindingKind};
 use serde::Serialize;
@@ -47,11 +47,7 @@ fn view_of_finding(f: &Finding) -> FindingView {
 
 /// The evidence summary controls are evaluated on.
 pub fn evidence_summary(view: &LakeView) -> EvidenceSummary {
-    let heads = view
-        .manifests
-        .last()
-        .map(|m| m.chain_heads.clone())
-        .unwrap_or_default();
+    let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
     for f in &view.findings {
         *by_kind.entry(f.kind.clone()).or_insert(0) += 1;
@@ -62,9 +58,7 @@ pub fn evidence_summary(view: &LakeView) -> EvidenceSummary {
     EvidenceSummary {
         events_verified: heads.values().map(|h| h.events).sum(),
         chains: heads.len() as u64,
-        last_verified_at: view
-            .latest_verify()
-            .and_then(|m| parse_rfc3339(&m.committed_at)),
+        last_verified_at: view.latest_verify().and_then(|m| parse_rfc3339(&m.committed_at)),
         findings_by_kind: by_kind,
     }
 }
@@ -74,27 +68,17 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey) -> P
     let evidence = evidence_summary(view);
     let results = evaluate(catalog, &evidence, view.as_of());
     let count = |pred: &dyn Fn(FindingKind) -> bool| -> u64 {
-        view.findings
-            .iter()
-            .filter(|f| FindingKind::parse(&f.kind).is_some_and(pred))
-            .count() as u64
+        view.findings.iter().filter(|f| FindingKind::parse(&f.kind).is_some_and(pred)).count() as u64
             + view.lake_findings.iter().filter(|f| pred(f.kind)).count() as u64
     };
     let summary = SummaryView {
         events_verified: evidence.events_verified,
         chains: evidence.chains,
         breaks: count(&|k| {
-            k.is_break()
-                && !matches!(
-                    k,
-                    FindingKind::BadSignature | FindingKind::UnknownKey | FindingKind::KeyNotValid
-                )
+            k.is_break() && !matches!(k, FindingKind::BadSignature | FindingKind::UnknownKey | FindingKind::KeyNotValid)
         }),
         signature_failures: count(&|k| {
-            matches!(
-                k,
-                FindingKind::BadSignature | FindingKind::UnknownKey | FindingKind::KeyNotValid
-            )
+            matches!(k, FindingKind::BadSignature | FindingKind::UnknownKey | FindingKind::KeyNotValid)
         }),
         duplicates: count(&|k| k == FindingKind::Duplicate),
         findings_total: (view.findings.len() + view.lake_findings.len()) as u64,
@@ -127,15 +111,8 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey) -> P
                 .collect(),
         })
         .collect();
-    let frameworks = FRAMEWORKS
-        .iter()
-        .map(|(key, name)| framework_view(key, name, catalog, &results))
-        .collect();
-    let heads = view
-        .manifests
-        .last()
-        .map(|m| m.chain_heads.clone())
-        .unwrap_or_default();
+    let frameworks = FRAMEWORKS.iter().map(|(key, name)| framework_view(key, name, catalog, &results)).collect();
+    let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
     let chains = heads
         .iter()
         .map(|(id, h)| ChainView {
@@ -145,22 +122,11 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey) -> P
             head_seq: h.seq,
             head_hash: h.hash.clone(),
             head_ts: h.ts.clone(),
-            findings: view
-                .findings
-                .iter()
-                .filter(|f| f.chain.as_deref() == Some(id))
-                .map(view_of_row)
-                .collect(),
+            findings: view.findings.iter().filter(|f| f.chain.as_deref() == Some(id)).map(view_of_row).collect(),
         })
         .collect();
-    let mut lake_findings: Vec<FindingView> =
-        view.lake_findings.iter().map(view_of_finding).collect();
-    lake_findings.extend(
-        view.findings
-            .iter()
-            .filter(|f| f.chain.is_none())
-            .map(view_of_row),
-    );
+    let mut lake_findings: Vec<FindingView> = view.lake_findings.iter().map(view_of_finding).collect();
+    lake_findings.extend(view.findings.iter().filter(|f| f.chain.is_none()).map(view_of_row));
     let runs = view
         .stored
         .iter()
@@ -181,11 +147,7 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey) -> P
         })
         .collect();
     PortalModel {
-        latest_run: view
-            .manifests
-            .last()
-            .map(|m| m.run_id.clone())
-            .unwrap_or_default(),
+        latest_run: view.manifests.last().map(|m| m.run_id.clone()).unwrap_or_default(),
         summary,
         frameworks,
         controls,
@@ -197,29 +159,15 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey) -> P
     }
 }
 
-fn framework_view(
-    key: &str,
-    name: &str,
-    catalog: &Catalog,
-    results: &[ControlResult],
-) -> FrameworkView {
+fn framework_view(key: &str, name: &str, catalog: &Catalog, results: &[ControlResult]) -> FrameworkView {
     let mut by_requirement: BTreeMap<&str, Vec<Status>> = BTreeMap::new();
     for (c, r) in catalog.controls.iter().zip(results) {
         for link in c.requirements.iter().filter(|l| l.framework == key) {
-            by_requirement
-                .entry(link.id.as_str())
-                .or_default()
-                .push(r.status);
+            by_requirement.entry(link.id.as_str()).or_default().push(r.status);
         }
     }
-    let failing = by_requirement
-        .values()
-        .filter(|s| s.contains(&Status::Failing))
-        .count();
-    let passing = by_requirement
-        .values()
-        .filter(|s| s.iter().all(|x| *x == Status::Passing))
-        .count();
+    let failing = by_requirement.values().filter(|s| s.contains(&Status::Failing)).count();
+    let passing = by_requirement.values().filter(|s| s.iter().all(|x| *x == Status::Passing)).count();
     FrameworkView {
         key: key.into(),
         name: name.into(),
@@ -249,11 +197,7 @@ struct ControlStatus<'a> {
 
 fn csv_field(value: &str) -> String {
     // Quote everything; neutralise spreadsheet formulas in evidence text.
-    let v = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
+    let v = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() };
     format!("\"{}\"", v.replace('"', "\"\""))
 }
 
@@ -268,11 +212,7 @@ pub fn bundle_files(view: &LakeView, model: &PortalModel) -> Result<Vec<BundleFi
         controls: model
             .controls
             .iter()
-            .map(|c| ControlStatus {
-                id: &c.id,
-                status: &c.status,
-                reasons: &c.reasons,
-            })
+            .map(|c| ControlStatus { id: &c.id, status: &c.status, reasons: &c.reasons })
             .collect(),
     };
     let mut report_bytes = serde_json::to_vec_pretty(&report)?;
@@ -297,8 +237,7 @@ pub fn bundle_files(view: &LakeView, model: &PortalModel) -> Result<Vec<BundleFi
             csv_field(&f.run_id)
         );
     }
-    let mut controls_csv =
-        String::from("control,title,status,framework,requirement,relationship,evidence\n");
+    let mut controls_csv = String::from("control,title,status,framework,requirement,relationship,evidence\n");
     let mut seen = BTreeSet::new();
     for c in &model.controls {
         for r in &c.requirements {

@@ -11,18 +11,9 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
     let org = demo(tmp.path(), 7);
     assert!(org.join("portal/index.html").is_file());
     let index = std::fs::read_to_string(org.join("portal/index.html")).unwrap();
-    assert!(
-        index.contains("Content-Security-Policy"),
-        "the portal carries a CSP"
-    );
-    assert!(
-        !index.contains("http://") && !index.contains("https://"),
-        "no external references"
-    );
-    let zips: Vec<_> = std::fs::read_dir(org.join("bundles"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    assert!(index.contains("Content-Security-Policy"), "the portal carries a CSP");
+    assert!(!index.contains("http://") && !index.contains("https://"), "no external references");
+    let zips: Vec<_> = std::fs::read_dir(org.join("bundles")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(zips.len(), 1);
     let zip = zips[0].to_str().unwrap();
     let pubkey = org.join("keys/cairn.pub");
@@ -44,23 +35,13 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
     let r = tool(
         &x,
         "minisign",
-        &[
-            "-Vm",
-            "evidence/run-manifest.json",
-            "-x",
-            "evidence/run-manifest.json.minisig",
-            "-p",
-            pubkey,
-        ],
+        &["-Vm", "evidence/run-manifest.json", "-x", "evidence/run-manifest.json.minisig", "-p", pubkey],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 
     // A file changed inside the zip is caught by every checker.
     std::fs::write(x.join("evidence/findings.csv"), "kind\n").unwrap();
-    assert_ne!(
-        tool(&x, "sha256sum", &["-c", "--quiet", "SHA256SUMS"]).code,
-        0
-    );
+    assert_ne!(tool(&x, "sha256sum", &["-c", "--quiet", "SHA256SUMS"]).code, 0);
 
     // Exactly the planted faults, and nothing else.
     let v = cairn(&org, &["verify", "--full", "--format", "json"]);
@@ -82,20 +63,13 @@ fn same_seed_same_bytes() {
     assert_eq!(fa, files(&ob));
     assert!(fa.iter().any(|p| p.starts_with("store/lake/events")));
     for f in &fa {
-        let (x, y) = (
-            std::fs::read(oa.join(f)).unwrap(),
-            std::fs::read(ob.join(f)).unwrap(),
-        );
+        let (x, y) = (std::fs::read(oa.join(f)).unwrap(), std::fs::read(ob.join(f)).unwrap());
         if f.to_string_lossy().contains("portal")
             || f.to_string_lossy().contains("bundles")
             || f.starts_with("store")
             || f.starts_with("inputs")
         {
-            assert!(
-                x == y,
-                "{} differs between two demos with the same seed",
-                f.display()
-            );
+            assert!(x == y, "{} differs between two demos with the same seed", f.display());
         }
     }
     let c = tempfile::tempdir().unwrap();
@@ -120,25 +94,12 @@ print(t.column("date")[0])
 findings = ds.dataset(sys.argv[1] + "/lake/findings", format="parquet", partitioning="hive").to_table()
 print(",".join(sorted(set(findings.column("kind").to_pylist()))))
 "#;
-    let out = tool(
-        tmp.path(),
-        "python3",
-        &["-c", script, org.join("store").to_str().unwrap()],
-    );
-    assert_eq!(
-        out.code, 0,
-        "pyarrow must be installed (the README's test command installs it): {}",
-        out.stderr
-    );
+    let out = tool(tmp.path(), "python3", &["-c", script, org.join("store").to_str().unwrap()]);
+    assert_eq!(out.code, 0, "pyarrow must be installed (the README's test command installs it): {}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     let inputs: usize = ["payments", "identity", "storage"]
         .iter()
-        .map(|s| {
-            std::fs::read_to_string(org.join(format!("inputs/{s}/2026-11-20.jsonl")))
-                .unwrap()
-                .lines()
-                .count()
-        })
+        .map(|s| std::fs::read_to_string(org.join(format!("inputs/{s}/2026-11-20.jsonl"))).unwrap().lines().count())
         .sum();
     assert_eq!(lines[0].parse::<usize>().unwrap(), inputs);
     assert_eq!(

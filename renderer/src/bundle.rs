@@ -119,9 +119,7 @@ fn safe_entry_name(name: &str) -> bool {
         && !name.starts_with('/')
         && !name.contains('\\')
         && !name.contains('\0')
-        && name
-            .split('/')
-            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && name.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
 fn readme(manifest: &BundleManifest) -> String {
@@ -155,10 +153,7 @@ fn readme(manifest: &BundleManifest) -> String {
 
 /// Builds and signs a bundle at `out` (written to a temporary name, then renamed, so a reader
 /// never sees half a zip).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each argument is one field of the bundle's manifest"
-)]
+#[expect(clippy::too_many_arguments, reason = "each argument is one field of the bundle's manifest")]
 pub fn write_bundle(
     out: &Path,
     name: &str,
@@ -169,10 +164,7 @@ pub fn write_bundle(
     files: Vec<BundleFile>,
     key: &SigningKey,
 ) -> Result<BundleInfo, BundleError> {
-    let io = |source| BundleError::Io {
-        path: out.to_path_buf(),
-        source,
-    };
+    let io = |source| BundleError::Io { path: out.to_path_buf(), source };
     let mut files = files;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     for f in &files {
@@ -205,21 +197,13 @@ pub fn write_bundle(
     };
     let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
     manifest_bytes.push(b'\n');
-    let signature = sign_minisign(
-        key,
-        &manifest_bytes,
-        &format!("file:manifest.json\tbundle:{name}\trun:{run_id}"),
-    );
+    let signature = sign_minisign(key, &manifest_bytes, &format!("file:manifest.json\tbundle:{name}\trun:{run_id}"));
     let readme_bytes = readme(&manifest).into_bytes();
-    let mut entries: BTreeMap<String, Vec<u8>> =
-        files.into_iter().map(|f| (f.path, f.bytes)).collect();
+    let mut entries: BTreeMap<String, Vec<u8>> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
     entries.insert("README.txt".into(), readme_bytes);
     entries.insert("manifest.json".into(), manifest_bytes);
     entries.insert("manifest.json.minisig".into(), signature.into_bytes());
-    let sums: String = entries
-        .iter()
-        .map(|(path, bytes)| format!("{}  {path}\n", sha256_hex(bytes)))
-        .collect();
+    let sums: String = entries.iter().map(|(path, bytes)| format!("{}  {path}\n", sha256_hex(bytes))).collect();
     entries.insert("SHA256SUMS".into(), sums.into_bytes());
 
     let partial = out.with_extension("zip.partial");
@@ -234,25 +218,15 @@ pub fn write_bundle(
         .unix_permissions(0o644);
     for (path, bytes) in &entries {
         zip.start_file(path.as_str(), options)
-            .map_err(|e| BundleError::Zip {
-                path: out.to_path_buf(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| BundleError::Zip { path: out.to_path_buf(), detail: e.to_string() })?;
         zip.write_all(bytes).map_err(io)?;
     }
-    let file = zip.finish().map_err(|e| BundleError::Zip {
-        path: out.to_path_buf(),
-        detail: e.to_string(),
-    })?;
+    let file = zip.finish().map_err(|e| BundleError::Zip { path: out.to_path_buf(), detail: e.to_string() })?;
     file.sync_all().map_err(io)?;
     drop(file);
     std::fs::rename(&partial, out).map_err(io)?;
     let bytes = std::fs::read(out).map_err(io)?;
-    Ok(BundleInfo {
-        path: out.to_path_buf(),
-        size: bytes.len() as u64,
-        sha256: sha256_hex(&bytes),
-    })
+    Ok(BundleInfo { path: out.to_path_buf(), size: bytes.len() as u64, sha256: sha256_hex(&bytes) })
 }
 
 /// What a successful check saw.
@@ -269,51 +243,29 @@ pub struct BundleCheck {
 /// Checks a bundle completely: entry names, the signature of manifest.json, every file's digest
 /// and size against the manifest, SHA256SUMS, and that no file was added or removed.
 pub fn check_bundle(path: &Path, public: &PublicKey) -> Result<BundleCheck, BundleError> {
-    let fail = |detail: String| BundleError::Check {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let file = File::open(path).map_err(|source| BundleError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut zip = ZipArchive::new(file).map_err(|e| BundleError::Zip {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    })?;
+    let fail = |detail: String| BundleError::Check { path: path.to_path_buf(), detail };
+    let file = File::open(path).map_err(|source| BundleError::Io { path: path.to_path_buf(), source })?;
+    let mut zip =
+        ZipArchive::new(file).map_err(|e| BundleError::Zip { path: path.to_path_buf(), detail: e.to_string() })?;
     let mut entries: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(|e| BundleError::Zip {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+        let mut entry =
+            zip.by_index(i).map_err(|e| BundleError::Zip { path: path.to_path_buf(), detail: e.to_string() })?;
         let name = entry.name().to_string();
         if !safe_entry_name(&name) {
-            return Err(fail(format!(
-                "entry name {name:?} could escape the folder it is extracted to"
-            )));
+            return Err(fail(format!("entry name {name:?} could escape the folder it is extracted to")));
         }
         let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|source| BundleError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        entry.read_to_end(&mut bytes).map_err(|source| BundleError::Io { path: path.to_path_buf(), source })?;
         if entries.insert(name.clone(), bytes).is_some() {
             return Err(fail(format!("entry {name:?} appears twice")));
         }
     }
-    let get = |name: &str| {
-        entries
-            .get(name)
-            .ok_or_else(|| fail(format!("{name} is missing")))
-    };
+    let get = |name: &str| entries.get(name).ok_or_else(|| fail(format!("{name} is missing")));
     let manifest_bytes = get("manifest.json")?;
     let sig = String::from_utf8_lossy(get("manifest.json.minisig")?).into_owned();
-    let trusted_comment = public
-        .verify_minisign(manifest_bytes, &sig)
-        .map_err(|e| fail(format!("manifest.json.minisig: {e}")))?;
+    let trusted_comment =
+        public.verify_minisign(manifest_bytes, &sig).map_err(|e| fail(format!("manifest.json.minisig: {e}")))?;
     let manifest: BundleManifest =
         serde_json::from_slice(manifest_bytes).map_err(|e| fail(format!("manifest.json: {e}")))?;
     for f in &manifest.files {
@@ -329,25 +281,18 @@ pub fn check_bundle(path: &Path, public: &PublicKey) -> Result<BundleCheck, Bund
             )));
         }
     }
-    let listed: std::collections::BTreeSet<&str> =
-        manifest.files.iter().map(|f| f.path.as_str()).collect();
+    let listed: std::collections::BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
     for name in entries.keys() {
-        let fixed = matches!(
-            name.as_str(),
-            "README.txt" | "manifest.json" | "manifest.json.minisig" | "SHA256SUMS"
-        );
+        let fixed = matches!(name.as_str(), "README.txt" | "manifest.json" | "manifest.json.minisig" | "SHA256SUMS");
         if !fixed && !listed.contains(name.as_str()) {
-            return Err(fail(format!(
-                "{name} is in the zip but not in the signed manifest"
-            )));
+            return Err(fail(format!("{name} is in the zip but not in the signed manifest")));
         }
     }
     let sums = String::from_utf8_lossy(get("SHA256SUMS")?).into_owned();
     let mut summed = 0;
     for line in sums.lines() {
-        let (digest, name) = line
-            .split_once("  ")
-            .ok_or_else(|| fail(format!("SHA256SUMS line {line:?} is malformed")))?;
+        let (digest, name) =
+            line.split_once("  ").ok_or_else(|| fail(format!("SHA256SUMS line {line:?} is malformed")))?;
         let bytes = get(name)?;
         if sha256_hex(bytes) != digest {
             return Err(fail(format!("SHA256SUMS: {name} does not match")));
@@ -355,14 +300,7 @@ pub fn check_bundle(path: &Path, public: &PublicKey) -> Result<BundleCheck, Bund
         summed += 1;
     }
     if summed + 1 != entries.len() {
-        return Err(fail(format!(
-            "SHA256SUMS lists {summed} files; the zip has {} besides it",
-            entries.len() - 1
-        )));
+        return Err(fail(format!("SHA256SUMS lists {summed} files; the zip has {} besides it", entries.len() - 1)));
     }
-    Ok(BundleCheck {
-        manifest,
-        trusted_comment,
-        entries: entries.len(),
-    })
+    Ok(BundleCheck { manifest, trusted_comment, entries: entries.len() })
 }

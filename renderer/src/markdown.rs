@@ -5,19 +5,15 @@ use pulldown_cmark::{html, Event, Options, Parser};
 
 /// Renders Markdown to safe HTML.
 pub fn to_html(markdown: &str) -> String {
-    let parser = Parser::new_ext(
-        markdown,
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
-    )
-    .map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        other => other,
-    });
+    let parser =
+        Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).map(|event| match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+            other => other,
+        });
     let mut out = String::new();
     html::push_html(&mut out, parser);
     // Links may only be relative or http(s): no `javascript:` or `data:` URLs.
-    out.replace("href=\"javascript:", "href=\"#blocked:")
-        .replace("href=\"data:", "href=\"#blocked:")
+    out.replace("href=\"javascript:", "href=\"#blocked:").replace("href=\"data:", "href=\"#blocked:")
 }
 
 #[cfg(test)]

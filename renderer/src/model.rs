@@ -165,9 +165,7 @@ pub struct PortalModel {
 pub fn chain_file_name(chain: &str) -> String {
     let plain = !chain.is_empty()
         && chain.len() <= 100
-        && chain
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && chain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         && !chain.starts_with('-');
     if plain {
         format!("{chain}.html")

@@ -64,10 +64,7 @@ pub type Page = (String, Vec<u8>);
 fn templates() -> Result<Tera, PortalError> {
     let mut tera = Tera::default();
     tera.add_raw_templates(TEMPLATES.to_vec())
-        .map_err(|e| PortalError::Template {
-            template: "built-in".into(),
-            detail: cause_chain(&e),
-        })?;
+        .map_err(|e| PortalError::Template { template: "built-in".into(), detail: cause_chain(&e) })?;
     tera.autoescape_on(vec![".html"]);
     Ok(tera)
 }
@@ -85,10 +82,7 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
         extra(&mut ctx);
         match tera.render(template, &ctx) {
             Ok(html) => pages.push((path, html.into_bytes())),
-            Err(e) => errors.push(format!(
-                "page {path} (template {template}): {}",
-                cause_chain(&e)
-            )),
+            Err(e) => errors.push(format!("page {path} (template {template}): {}", cause_chain(&e))),
         }
     };
     page("index.html".into(), "index.html", &|ctx| {
@@ -98,26 +92,16 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
         ctx.insert("chains", &model.chains);
         ctx.insert("lake_findings", &model.lake_findings);
     });
-    page("runs.html".into(), "runs.html", &|ctx| {
-        ctx.insert("runs", &model.runs)
-    });
+    page("runs.html".into(), "runs.html", &|ctx| ctx.insert("runs", &model.runs));
     page("verify.html".into(), "verify.html", &|ctx| {
         ctx.insert("public_key", &model.public_key);
         ctx.insert("key_id", &model.key_id);
     });
     for chain in &model.chains {
-        page(
-            format!("chains/{}", chain_file_name(&chain.id)),
-            "chain.html",
-            &|ctx| ctx.insert("chain", chain),
-        );
+        page(format!("chains/{}", chain_file_name(&chain.id)), "chain.html", &|ctx| ctx.insert("chain", chain));
     }
     for control in &model.controls {
-        page(
-            format!("controls/{}.html", control.id),
-            "control.html",
-            &|ctx| ctx.insert("control", control),
-        );
+        page(format!("controls/{}.html", control.id), "control.html", &|ctx| ctx.insert("control", control));
     }
     if !errors.is_empty() {
         return Err(PortalError::Pages(errors));
@@ -138,15 +122,10 @@ pub fn build(model: &PortalModel, out: &Path) -> Result<Vec<PathBuf>, PortalErro
         debug_assert!(!rel.contains("..") && !rel.starts_with('/'));
         let path = out.join(&rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| PortalError::Write {
-                path: parent.to_path_buf(),
-                source,
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|source| PortalError::Write { path: parent.to_path_buf(), source })?;
         }
-        std::fs::write(&path, &bytes).map_err(|source| PortalError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        std::fs::write(&path, &bytes).map_err(|source| PortalError::Write { path: path.clone(), source })?;
         written.push(path);
     }
     Ok(written)

@@ -39,10 +39,7 @@ pub struct VerifyOptions {
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        Self {
-            max_clock_skew: Duration::seconds(300),
-            window: 4096,
-        }
+        Self { max_clock_skew: Duration::seconds(300), window: 4096 }
     }
 }
 
@@ -88,11 +85,7 @@ pub struct ChainVerifier<'k> {
 
 impl<'k> ChainVerifier<'k> {
     /// Starts from `heads` (empty for a full re-check).
-    pub fn new(
-        keyring: &'k Keyring,
-        options: VerifyOptions,
-        heads: &BTreeMap<String, ChainHead>,
-    ) -> Self {
+    pub fn new(keyring: &'k Keyring, options: VerifyOptions, heads: &BTreeMap<String, ChainHead>) -> Self {
         let chains = heads
             .iter()
             .map(|(chain, h)| {
@@ -107,13 +100,7 @@ impl<'k> ChainVerifier<'k> {
                 (chain.clone(), state)
             })
             .collect();
-        Self {
-            keyring,
-            options,
-            chains,
-            findings: Vec::new(),
-            events: 0,
-        }
+        Self { keyring, options, chains, findings: Vec::new(), events: 0 }
     }
 
     /// Events verified so far by this verifier.
@@ -124,10 +111,7 @@ impl<'k> ChainVerifier<'k> {
     /// Verifies a batch of rows read from lake object `lake_key`, in arrival order.
     pub fn verify_rows(&mut self, lake_key: &str, rows: &[EventRow]) {
         let keyring = self.keyring;
-        let checks: Vec<EventCheck> = rows
-            .par_chunks(128)
-            .flat_map_iter(|chunk| check_chunk(keyring, chunk))
-            .collect();
+        let checks: Vec<EventCheck> = rows.par_chunks(128).flat_map_iter(|chunk| check_chunk(keyring, chunk)).collect();
         for (row, check) in rows.iter().zip(checks) {
             self.place(lake_key, row, check);
         }
@@ -174,31 +158,18 @@ impl<'k> ChainVerifier<'k> {
                         ));
                     }
                 } else {
-                    state.missing.insert(
-                        0,
-                        Missing {
-                            end: s - 1,
-                            object_key: lake_key.to_string(),
-                            line: row.provenance.line,
-                        },
-                    );
+                    state
+                        .missing
+                        .insert(0, Missing { end: s - 1, object_key: lake_key.to_string(), line: row.provenance.line });
                 }
             }
             Some((head_seq, head_hash))
-                if s == 0
-                    && head_seq > 0
-                    && !state
-                        .window
-                        .get(&0)
-                        .is_some_and(|v| v.iter().any(|e| e.hash == h)) =>
+                if s == 0 && head_seq > 0 && !state.window.get(&0).is_some_and(|v| v.iter().any(|e| e.hash == h)) =>
             {
                 // Seq 0 again after the chain moved on: the emitter started over.
                 findings.push((
                     FindingKind::Restart,
-                    format!(
-                        "the chain restarts at seq 0 after reaching seq {head_seq} (head {})",
-                        short(&head_hash)
-                    ),
+                    format!("the chain restarts at seq 0 after reaching seq {head_seq} (head {})", short(&head_hash)),
                 ));
                 let gaps = std::mem::take(&mut state.missing);
                 for (start, m) in gaps {
@@ -207,26 +178,16 @@ impl<'k> ChainVerifier<'k> {
                 state.window.clear();
                 state.last_ts = None;
                 if p != GENESIS_PREV {
-                    findings.push((
-                        FindingKind::BrokenLink,
-                        "a restarted chain must have prev = 64 zeros".into(),
-                    ));
+                    findings.push((FindingKind::BrokenLink, "a restarted chain must have prev = 64 zeros".into()));
                 }
             }
             Some((head_seq, head_hash)) if s == head_seq + 1 => {
-                let linked = p == head_hash
-                    || state
-                        .window
-                        .get(&head_seq)
-                        .is_some_and(|v| v.iter().any(|e| e.hash == p));
+                let linked =
+                    p == head_hash || state.window.get(&head_seq).is_some_and(|v| v.iter().any(|e| e.hash == p));
                 if !linked {
                     findings.push((
                         FindingKind::BrokenLink,
-                        format!(
-                            "prev {} is not the hash {} of seq {head_seq}",
-                            short(p),
-                            short(&head_hash)
-                        ),
+                        format!("prev {} is not the hash {} of seq {head_seq}", short(p), short(&head_hash)),
                     ));
                 }
                 time_check(state, ts, skew, &row.ts, &mut findings);
@@ -234,11 +195,7 @@ impl<'k> ChainVerifier<'k> {
             Some((head_seq, _)) if s > head_seq + 1 => {
                 state.missing.insert(
                     head_seq + 1,
-                    Missing {
-                        end: s - 1,
-                        object_key: lake_key.to_string(),
-                        line: row.provenance.line,
-                    },
+                    Missing { end: s - 1, object_key: lake_key.to_string(), line: row.provenance.line },
                 );
                 time_check(state, ts, skew, &row.ts, &mut findings);
             }
@@ -246,10 +203,7 @@ impl<'k> ChainVerifier<'k> {
                 accept = false;
                 if let Some(seen) = state.window.get_mut(&s) {
                     if seen.iter().any(|e| e.hash == h) {
-                        findings.push((
-                            FindingKind::Duplicate,
-                            format!("event {} was delivered again", short(h)),
-                        ));
+                        findings.push((FindingKind::Duplicate, format!("event {} was delivered again", short(h))));
                     } else {
                         findings.push((
                             FindingKind::Fork,
@@ -259,16 +213,10 @@ impl<'k> ChainVerifier<'k> {
                                 short(&seen[0].hash)
                             ),
                         ));
-                        seen.push(Seen {
-                            hash: h.to_string(),
-                            prev: p.to_string(),
-                        });
+                        seen.push(Seen { hash: h.to_string(), prev: p.to_string() });
                     }
                 } else if take_missing(&mut state.missing, s) {
-                    findings.push((
-                        FindingKind::Reorder,
-                        format!("seq {s} arrived after seq {head_seq}"),
-                    ));
+                    findings.push((FindingKind::Reorder, format!("seq {s} arrived after seq {head_seq}")));
                     if let Some(before) = state.window.get(&(s.wrapping_sub(1))) {
                         if s > 0 && !before.iter().any(|e| e.hash == p) {
                             findings.push((
@@ -285,13 +233,7 @@ impl<'k> ChainVerifier<'k> {
                             ));
                         }
                     }
-                    state.window.insert(
-                        s,
-                        vec![Seen {
-                            hash: h.to_string(),
-                            prev: p.to_string(),
-                        }],
-                    );
+                    state.window.insert(s, vec![Seen { hash: h.to_string(), prev: p.to_string() }]);
                 } else {
                     findings.push((
                         FindingKind::Reorder,
@@ -305,13 +247,7 @@ impl<'k> ChainVerifier<'k> {
         if accept {
             state.head = Some((s, h.to_string()));
             state.head_ts.clone_from(&row.ts);
-            state.window.insert(
-                s,
-                vec![Seen {
-                    hash: h.to_string(),
-                    prev: p.to_string(),
-                }],
-            );
+            state.window.insert(s, vec![Seen { hash: h.to_string(), prev: p.to_string() }]);
             while state.window.len() > window {
                 state.window.pop_first();
             }
@@ -366,11 +302,7 @@ fn gap_detail(start: u64, m: &Missing) -> String {
     if start == m.end {
         format!("seq {start} is missing")
     } else {
-        format!(
-            "seqs {start}..={} are missing ({} events)",
-            m.end,
-            m.end - start + 1
-        )
+        format!("seqs {start}..={} are missing ({} events)", m.end, m.end - start + 1)
     }
 }
 
@@ -386,10 +318,7 @@ fn time_check(
         if t + skew < last {
             out.push((
                 FindingKind::TimeBackwards,
-                format!(
-                    "time {text} is {}s before the previous event's time",
-                    (last - t).num_seconds()
-                ),
+                format!("time {text} is {}s before the previous event's time", (last - t).num_seconds()),
             ));
         }
     }
@@ -405,13 +334,7 @@ fn take_missing(missing: &mut BTreeMap<u64, Missing>, s: u64) -> bool {
     }
     let m = missing.remove(&start).expect("found above");
     if start < s {
-        missing.insert(
-            start,
-            Missing {
-                end: s - 1,
-                ..m.clone()
-            },
-        );
+        missing.insert(start, Missing { end: s - 1, ..m.clone() });
     }
     if s < m.end {
         missing.insert(s + 1, m);
@@ -423,8 +346,7 @@ fn take_missing(missing: &mut BTreeMap<u64, Missing>, s: u64) -> bool {
 fn check_chunk(keyring: &Keyring, rows: &[EventRow]) -> Vec<EventCheck> {
     let mut checks: Vec<EventCheck> = Vec::with_capacity(rows.len());
     // (index, message, signature, key) of the signatures to verify.
-    let mut pending: Vec<(usize, [u8; 32], Signature, VerifyingKey)> =
-        Vec::with_capacity(rows.len());
+    let mut pending: Vec<(usize, [u8; 32], Signature, VerifyingKey)> = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         let mut check = EventCheck::default();
         // Step 1: the stored JSON must carry the same chain fields as the columns, and hash
@@ -433,21 +355,15 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRow]) -> Vec<EventCheck> {
         match content_hash(row) {
             Ok(computed) if claimed == Some(computed.0) => {}
             Ok(computed) => {
-                check.altered = Some(format!(
-                    "content hashes to {}, but the event claims {}",
-                    computed.to_hex(),
-                    row.hash
-                ));
+                check.altered =
+                    Some(format!("content hashes to {}, but the event claims {}", computed.to_hex(), row.hash));
             }
             Err(why) => check.altered = Some(why),
         }
         // Step 2: the key must be trusted for this chain at this time.
         let key = match keyring.get(&row.kid) {
             None => {
-                check.key = Some((
-                    FindingKind::UnknownKey,
-                    format!("kid {:?} is not in the keyring", row.kid),
-                ));
+                check.key = Some((FindingKind::UnknownKey, format!("kid {:?} is not in the keyring", row.kid)));
                 None
             }
             Some(k) => match k.permits(&row.chain, parse_rfc3339(&row.ts)) {
@@ -460,41 +376,26 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRow]) -> Vec<EventCheck> {
                     None
                 }
                 KeyUse::NotYetValid(t) => {
-                    check.key = Some((
-                        FindingKind::KeyNotValid,
-                        format!("kid {:?} is not valid before {t}", row.kid),
-                    ));
+                    check.key = Some((FindingKind::KeyNotValid, format!("kid {:?} is not valid before {t}", row.kid)));
                     Some(k.key)
                 }
                 KeyUse::Expired(t) => {
-                    check.key = Some((
-                        FindingKind::KeyNotValid,
-                        format!("kid {:?} expired at {t}", row.kid),
-                    ));
+                    check.key = Some((FindingKind::KeyNotValid, format!("kid {:?} expired at {t}", row.kid)));
                     Some(k.key)
                 }
                 KeyUse::Revoked(t) => {
-                    check.key = Some((
-                        FindingKind::KeyNotValid,
-                        format!("kid {:?} was revoked at {t}", row.kid),
-                    ));
+                    check.key = Some((FindingKind::KeyNotValid, format!("kid {:?} was revoked at {t}", row.kid)));
                     Some(k.key)
                 }
             },
         };
         // Step 3: the signature over the 32 raw bytes of `hash` must verify with that key.
         if let (Some(key), Some(msg)) = (key, claimed) {
-            match B64
-                .decode(&row.sig)
-                .ok()
-                .and_then(|raw| Signature::from_slice(&raw).ok())
-            {
+            match B64.decode(&row.sig).ok().and_then(|raw| Signature::from_slice(&raw).ok()) {
                 Some(sig) => pending.push((i, msg, sig, key)),
                 None if check.key.is_none() => {
-                    check.key = Some((
-                        FindingKind::BadSignature,
-                        "sig is not base64 of a 64-byte Ed25519 signature".into(),
-                    ));
+                    check.key =
+                        Some((FindingKind::BadSignature, "sig is not base64 of a 64-byte Ed25519 signature".into()));
                 }
                 None => {}
             }
@@ -507,10 +408,8 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRow]) -> Vec<EventCheck> {
     if ed25519_dalek::verify_batch(&messages, &sigs, &keys).is_err() {
         for (i, msg, sig, key) in &pending {
             if key.verify(msg, sig).is_err() && checks[*i].key.is_none() {
-                checks[*i].key = Some((
-                    FindingKind::BadSignature,
-                    format!("signature does not verify with kid {:?}", rows[*i].kid),
-                ));
+                checks[*i].key =
+                    Some((FindingKind::BadSignature, format!("signature does not verify with kid {:?}", rows[*i].kid)));
             }
         }
     }
@@ -520,32 +419,17 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRow]) -> Vec<EventCheck> {
 /// Parses the stored event, checks its chain fields against the row's columns, and returns the
 /// hash of its canonical bytes without `hash` and `sig`.
 fn content_hash(row: &EventRow) -> Result<Sha256Digest, String> {
-    let mut value: Value = serde_json::from_str(&row.event_json)
-        .map_err(|e| format!("the stored event is not JSON: {e}"))?;
-    let fields = ChainFields::from_value(&value)
-        .map_err(|e| format!("the stored event is not a chain event: {e}"))?;
-    let columns = (
-        &row.chain, row.seq, &row.ts, &row.kid, &row.prev, &row.hash, &row.sig,
-    );
-    if columns
-        != (
-            &fields.chain,
-            fields.seq,
-            &fields.ts,
-            &fields.kid,
-            &fields.prev,
-            &fields.hash,
-            &fields.sig,
-        )
-    {
+    let mut value: Value =
+        serde_json::from_str(&row.event_json).map_err(|e| format!("the stored event is not JSON: {e}"))?;
+    let fields = ChainFields::from_value(&value).map_err(|e| format!("the stored event is not a chain event: {e}"))?;
+    let columns = (&row.chain, row.seq, &row.ts, &row.kid, &row.prev, &row.hash, &row.sig);
+    if columns != (&fields.chain, fields.seq, &fields.ts, &fields.kid, &fields.prev, &fields.hash, &fields.sig) {
         return Err(format!(
             "the lake row's columns (chain {:?}, seq {}) do not match the stored event (chain {:?}, seq {})",
             row.chain, row.seq, fields.chain, fields.seq
         ));
     }
-    let obj = value
-        .as_object_mut()
-        .ok_or("the stored event is not a JSON object")?;
+    let obj = value.as_object_mut().ok_or("the stored event is not a JSON object")?;
     obj.remove("hash");
     obj.remove("sig");
     let bytes = canonical_bytes(&value).map_err(|e| e.to_string())?;

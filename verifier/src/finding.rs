@@ -112,14 +112,7 @@ pub struct Finding {
 impl Finding {
     /// A finding about a lake object, not a chain.
     pub fn object(kind: FindingKind, key: &str, detail: String) -> Self {
-        Self {
-            kind,
-            chain: None,
-            seq: None,
-            object_key: Some(key.to_string()),
-            line: None,
-            detail,
-        }
+        Self { kind, chain: None, seq: None, object_key: Some(key.to_string()), line: None, detail }
     }
 }
 

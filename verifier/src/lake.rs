@@ -12,10 +12,7 @@ use crate::finding::{Finding, FindingKind};
 /// Checks every manifest in commit order. Returns the findings and the manifests that parse
 /// (a manifest with a bad signature is still returned, so the objects it names are checked too;
 /// the finding says it cannot be trusted).
-pub fn verify_manifests(
-    stored: &[StoredManifest],
-    public: &PublicKey,
-) -> (Vec<Finding>, Vec<RunManifest>) {
+pub fn verify_manifests(stored: &[StoredManifest], public: &PublicKey) -> (Vec<Finding>, Vec<RunManifest>) {
     let mut findings = Vec::new();
     let mut parsed = Vec::new();
     let mut previous: Option<PreviousRun> = None;
@@ -24,16 +21,12 @@ pub fn verify_manifests(
         let finding = |kind, detail: String| Finding::object(kind, &m.key, detail);
         // Step 1: the signature over the manifest's exact bytes.
         match &m.signature {
-            None => findings.push(finding(
-                FindingKind::ManifestSignature,
-                "no signature (.minisig) beside the manifest".into(),
-            )),
+            None => findings
+                .push(finding(FindingKind::ManifestSignature, "no signature (.minisig) beside the manifest".into())),
             Some(sig) => {
                 if let Err(e) = public.verify_minisign(&m.bytes, sig) {
-                    findings.push(finding(
-                        FindingKind::ManifestSignature,
-                        format!("{e} (key {})", public.key_id_hex()),
-                    ));
+                    findings
+                        .push(finding(FindingKind::ManifestSignature, format!("{e} (key {})", public.key_id_hex())));
                 }
             }
         }
@@ -41,46 +34,28 @@ pub fn verify_manifests(
         let manifest = match &m.manifest {
             Ok(manifest) => manifest.clone(),
             Err(e) => {
-                findings.push(finding(
-                    FindingKind::ManifestSignature,
-                    format!("not a readable run manifest: {e}"),
-                ));
-                previous = Some(PreviousRun {
-                    run_id: m.run_id.clone(),
-                    sha256: sha256_hex(&m.bytes),
-                });
+                findings.push(finding(FindingKind::ManifestSignature, format!("not a readable run manifest: {e}")));
+                previous = Some(PreviousRun { run_id: m.run_id.clone(), sha256: sha256_hex(&m.bytes) });
                 continue;
             }
         };
         if manifest.run_id != m.run_id {
             findings.push(finding(
                 FindingKind::ManifestChain,
-                format!(
-                    "names run {} but is stored as {}",
-                    manifest.run_id, m.run_id
-                ),
+                format!("names run {} but is stored as {}", manifest.run_id, m.run_id),
             ));
         }
         // Step 3: it must link to the manifest before it, by that manifest's exact digest.
         if manifest.previous != previous {
-            let want = previous.as_ref().map_or("none".to_string(), |p| {
-                format!("{} ({})", p.run_id, p.sha256)
-            });
-            let got = manifest.previous.as_ref().map_or("none".to_string(), |p| {
-                format!("{} ({})", p.run_id, p.sha256)
-            });
+            let want = previous.as_ref().map_or("none".to_string(), |p| format!("{} ({})", p.run_id, p.sha256));
+            let got = manifest.previous.as_ref().map_or("none".to_string(), |p| format!("{} ({})", p.run_id, p.sha256));
             findings.push(finding(
                 FindingKind::ManifestChain,
                 format!("links to {got}, but the manifest before it is {want}"),
             ));
         }
         // Step 4: its Merkle root must cover every object committed so far.
-        leaves.extend(
-            manifest
-                .objects
-                .iter()
-                .map(|e| merkle::leaf_hash(&RunManifest::leaf_bytes(e))),
-        );
+        leaves.extend(manifest.objects.iter().map(|e| merkle::leaf_hash(&RunManifest::leaf_bytes(e))));
         let root = merkle::root(&leaves).to_hex();
         if manifest.merkle.size != leaves.len() as u64 || manifest.merkle.root != root {
             findings.push(finding(
@@ -93,10 +68,7 @@ pub fn verify_manifests(
                 ),
             ));
         }
-        previous = Some(PreviousRun {
-            run_id: manifest.run_id.clone(),
-            sha256: sha256_hex(&m.bytes),
-        });
+        previous = Some(PreviousRun { run_id: manifest.run_id.clone(), sha256: sha256_hex(&m.bytes) });
         parsed.push(manifest);
     }
     (findings, parsed)

@@ -14,9 +14,7 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::{json, Value};
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(rel)
 }
 
 fn row(line_no: u64, text: &str) -> EventRow {
@@ -44,11 +42,7 @@ fn row(line_no: u64, text: &str) -> EventRow {
 }
 
 fn verify(keyring: &Keyring, lines: &[String]) -> Vec<Finding> {
-    let rows: Vec<EventRow> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| row(i as u64 + 1, l))
-        .collect();
+    let rows: Vec<EventRow> = lines.iter().enumerate().map(|(i, l)| row(i as u64 + 1, l)).collect();
     let mut v = ChainVerifier::new(keyring, VerifyOptions::default(), &BTreeMap::new());
     v.verify_rows("lake/events/x.parquet", &rows);
     v.finish().0
@@ -57,24 +51,14 @@ fn verify(keyring: &Keyring, lines: &[String]) -> Vec<Finding> {
 fn summary(findings: &[Finding]) -> Vec<(String, String, u64)> {
     let mut s: Vec<_> = findings
         .iter()
-        .map(|f| {
-            (
-                f.kind.as_str().to_string(),
-                f.chain.clone().unwrap_or_default(),
-                f.seq.unwrap_or(u64::MAX),
-            )
-        })
+        .map(|f| (f.kind.as_str().to_string(), f.chain.clone().unwrap_or_default(), f.seq.unwrap_or(u64::MAX)))
         .collect();
     s.sort();
     s
 }
 
 fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    std::fs::read_to_string(path).unwrap().lines().map(str::to_string).collect()
 }
 
 #[test]
@@ -88,19 +72,11 @@ fn valid_vectors_verify_clean() {
 fn invalid_vectors_give_exactly_the_expected_findings() {
     let keyring = Keyring::load(&fixture("chain-v1/keyring.toml")).unwrap();
     let findings = verify(&keyring, &lines(&fixture("chain-v1/invalid.jsonl")));
-    let expected: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(fixture("chain-v1/invalid.expected.json")).unwrap(),
-    )
-    .unwrap();
+    let expected: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(fixture("chain-v1/invalid.expected.json")).unwrap()).unwrap();
     let mut want: Vec<(String, String, u64)> = expected
         .iter()
-        .map(|e| {
-            (
-                e["kind"].as_str().unwrap().into(),
-                e["chain"].as_str().unwrap().into(),
-                e["seq"].as_u64().unwrap(),
-            )
-        })
+        .map(|e| (e["kind"].as_str().unwrap().into(), e["chain"].as_str().unwrap().into(), e["seq"].as_u64().unwrap()))
         .collect();
     want.sort();
     assert_eq!(summary(&findings), want, "{findings:#?}");
@@ -135,21 +111,11 @@ impl Emitter {
 fn setup() -> (Emitter, Keyring) {
     let key = SigningKey::from_bytes(&[3u8; 32]);
     let public = B64.encode(key.verifying_key().as_bytes());
-    let other = B64.encode(
-        SigningKey::from_bytes(&[4u8; 32])
-            .verifying_key()
-            .as_bytes(),
-    );
+    let other = B64.encode(SigningKey::from_bytes(&[4u8; 32]).verifying_key().as_bytes());
     let ring = format!(
         "[[key]]\nkid = \"k1\"\npublic_key = \"{public}\"\nchains = [\"svc-*\"]\n\n[[key]]\nkid = \"old\"\npublic_key = \"{other}\"\nrevoked_at = \"2026-02-01T00:00:00Z\"\n"
     );
-    (
-        Emitter {
-            key,
-            kid: "k1".into(),
-        },
-        Keyring::parse(&ring, Path::new("ring.toml")).unwrap(),
-    )
+    (Emitter { key, kid: "k1".into() }, Keyring::parse(&ring, Path::new("ring.toml")).unwrap())
 }
 
 #[test]
@@ -160,31 +126,19 @@ fn each_tamper_is_named() {
 
     let mut altered = clean.clone();
     altered[4] = altered[4].replace("\"action\":\"read\"", "\"action\":\"wipe\"");
-    assert_eq!(
-        summary(&verify(&ring, &altered)),
-        vec![("altered".into(), "svc-a".into(), 4)]
-    );
+    assert_eq!(summary(&verify(&ring, &altered)), vec![("altered".into(), "svc-a".into(), 4)]);
 
     let mut deleted = clean.clone();
     deleted.remove(5);
-    assert_eq!(
-        summary(&verify(&ring, &deleted)),
-        vec![("gap".into(), "svc-a".into(), 5)]
-    );
+    assert_eq!(summary(&verify(&ring, &deleted)), vec![("gap".into(), "svc-a".into(), 5)]);
 
     let mut swapped = clean.clone();
     swapped.swap(3, 4);
-    assert_eq!(
-        summary(&verify(&ring, &swapped)),
-        vec![("reorder".into(), "svc-a".into(), 3)]
-    );
+    assert_eq!(summary(&verify(&ring, &swapped)), vec![("reorder".into(), "svc-a".into(), 3)]);
 
     let mut dup = clean.clone();
     dup.insert(7, clean[6].clone());
-    assert_eq!(
-        summary(&verify(&ring, &dup)),
-        vec![("duplicate".into(), "svc-a".into(), 6)]
-    );
+    assert_eq!(summary(&verify(&ring, &dup)), vec![("duplicate".into(), "svc-a".into(), 6)]);
 
     // Re-signed with a key that is not in the keyring.
     let stranger = SigningKey::from_bytes(&[9u8; 32]);
@@ -193,27 +147,14 @@ fn each_tamper_is_named() {
     ev["kid"] = json!("stranger");
     forged[2] = sign_event(&stranger, ev);
     let got = summary(&verify(&ring, &forged));
-    assert!(
-        got.contains(&("unknown_key".into(), "svc-a".into(), 2)),
-        "{got:?}"
-    );
+    assert!(got.contains(&("unknown_key".into(), "svc-a".into(), 2)), "{got:?}");
     // Changing kid changes the hash, so the next link breaks too: the forgery is visible twice.
-    assert!(
-        got.iter().all(|(_, _, seq)| *seq == 2 || *seq == 3),
-        "{got:?}"
-    );
+    assert!(got.iter().all(|(_, _, seq)| *seq == 2 || *seq == 3), "{got:?}");
 
     // Signed by a revoked key.
-    let revoked = Emitter {
-        key: SigningKey::from_bytes(&[4u8; 32]),
-        kid: "old".into(),
-    };
+    let revoked = Emitter { key: SigningKey::from_bytes(&[4u8; 32]), kid: "old".into() };
     let got = summary(&verify(&ring, &revoked.chain("svc-b", 3)));
-    assert_eq!(
-        got.iter().filter(|f| f.0 == "key_not_valid").count(),
-        3,
-        "{got:?}"
-    );
+    assert_eq!(got.iter().filter(|f| f.0 == "key_not_valid").count(), 3, "{got:?}");
 
     // A good signature by the right key but over someone else's hash.
     let mut badsig = clean.clone();
@@ -221,47 +162,28 @@ fn each_tamper_is_named() {
     let mut ev: Value = serde_json::from_str(&badsig[7]).unwrap();
     ev["sig"] = other["sig"].clone();
     badsig[7] = serde_json::to_string(&ev).unwrap();
-    assert_eq!(
-        summary(&verify(&ring, &badsig)),
-        vec![("bad_signature".into(), "svc-a".into(), 7)]
-    );
+    assert_eq!(summary(&verify(&ring, &badsig)), vec![("bad_signature".into(), "svc-a".into(), 7)]);
 
     // Chain not allowed for the key.
     let got = summary(&verify(&ring, &em.chain("billing", 2)));
-    assert_eq!(
-        got.iter().filter(|f| f.0 == "unknown_key").count(),
-        2,
-        "{got:?}"
-    );
+    assert_eq!(got.iter().filter(|f| f.0 == "unknown_key").count(), 2, "{got:?}");
 
     // Restart mid-stream.
     let mut restart = clean[..5].to_vec();
-    restart.extend(
-        em.chain("svc-a", 3)
-            .into_iter()
-            .map(|l| l.replace("\"n\":", "\"m\":"))
-            .map(|l| {
-                let mut v: Value = serde_json::from_str(&l).unwrap();
-                v.as_object_mut().unwrap().remove("hash");
-                sign_event(&em.key, v)
-            }),
-    );
+    restart.extend(em.chain("svc-a", 3).into_iter().map(|l| l.replace("\"n\":", "\"m\":")).map(|l| {
+        let mut v: Value = serde_json::from_str(&l).unwrap();
+        v.as_object_mut().unwrap().remove("hash");
+        sign_event(&em.key, v)
+    }));
     let got = summary(&verify(&ring, &restart));
-    assert!(
-        got.contains(&("restart".into(), "svc-a".into(), 0)),
-        "{got:?}"
-    );
+    assert!(got.contains(&("restart".into(), "svc-a".into(), 0)), "{got:?}");
 }
 
 #[test]
 fn incremental_links_to_previous_heads() {
     let (em, ring) = setup();
     let all = em.chain("svc-a", 20);
-    let rows: Vec<EventRow> = all
-        .iter()
-        .enumerate()
-        .map(|(i, l)| row(i as u64 + 1, l))
-        .collect();
+    let rows: Vec<EventRow> = all.iter().enumerate().map(|(i, l)| row(i as u64 + 1, l)).collect();
     let mut first = ChainVerifier::new(&ring, VerifyOptions::default(), &BTreeMap::new());
     first.verify_rows("o1", &rows[..12]);
     let (f1, heads) = first.finish();

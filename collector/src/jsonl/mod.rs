@@ -95,10 +95,7 @@ fn parse_record(line: &str, pointer: &str) -> Record {
         Err(e) => return Record::Bad(format!("not a chain event: {e}")),
     };
     if parse_rfc3339(&fields.ts).is_none() {
-        return Record::Bad(format!(
-            "not a chain event: member `ts` = {:?} is not an RFC 3339 time",
-            fields.ts
-        ));
+        return Record::Bad(format!("not a chain event: member `ts` = {:?} is not an RFC 3339 time", fields.ts));
     }
     Record::Event(Box::new(ChainEventRecord { fields, json }))
 }
@@ -122,11 +119,7 @@ pub async fn collect(
     let location = SourceLocation::resolve(name, &config.url, run.base, run.memory.clone())?;
     let read_err = |key: &str| {
         let key = key.to_string();
-        move |error| CollectError::Read {
-            source_name: name.into(),
-            key,
-            error,
-        }
+        move |error| CollectError::Read { source_name: name.into(), key, error }
     };
     let keys: Vec<ObjectPath> = match &location.single {
         Some(single) => vec![single.clone()],
@@ -142,10 +135,7 @@ pub async fn collect(
             keys
         }
     };
-    let mut report = SourceReport {
-        name: name.into(),
-        ..SourceReport::default()
-    };
+    let mut report = SourceReport { name: name.into(), ..SourceReport::default() };
     for key in keys {
         report.objects += 1;
         let shown = if location.display_root.is_empty() {
@@ -153,14 +143,8 @@ pub async fn collect(
         } else {
             format!("{}/{}", location.display_root, key)
         };
-        let bytes: Bytes = location
-            .store
-            .get(&key)
-            .await
-            .map_err(read_err(&shown))?
-            .bytes()
-            .await
-            .map_err(read_err(&shown))?;
+        let bytes: Bytes =
+            location.store.get(&key).await.map_err(read_err(&shown))?.bytes().await.map_err(read_err(&shown))?;
         let cursor = cursors.get(&shown).cloned().unwrap_or(SourceCursor {
             offset: 0,
             lines: 0,
@@ -191,17 +175,11 @@ pub async fn collect(
             };
             sink.push_quarantine(writer, row)
                 .await
-                .map_err(|error| CollectError::Lake {
-                    source_name: name.into(),
-                    error,
-                })?;
+                .map_err(|error| CollectError::Lake { source_name: name.into(), error })?;
             continue;
         }
         // Only complete lines.
-        let end = bytes[start..]
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(start, |i| start + i + 1);
+        let end = bytes[start..].iter().rposition(|b| *b == b'\n').map_or(start, |i| start + i + 1);
         if end == start {
             continue;
         }
@@ -244,28 +222,16 @@ pub async fn collect(
                 Record::Bad(reason) => {
                     report.quarantined += 1;
                     tracing::debug!(source = name, object = %shown, line = line_no, %reason, "record kept aside");
-                    let text = String::from_utf8_lossy(&raw[..raw.len().min(QUARANTINE_RAW_LIMIT)])
-                        .into_owned();
-                    let row = QuarantineRow {
-                        reason,
-                        raw: text,
-                        provenance: provenance(line_no, line_offset, raw),
-                    };
+                    let text = String::from_utf8_lossy(&raw[..raw.len().min(QUARANTINE_RAW_LIMIT)]).into_owned();
+                    let row = QuarantineRow { reason, raw: text, provenance: provenance(line_no, line_offset, raw) };
                     sink.push_quarantine(writer, row).await
                 }
             };
-            push.map_err(|error| CollectError::Lake {
-                source_name: name.into(),
-                error,
-            })?;
+            push.map_err(|error| CollectError::Lake { source_name: name.into(), error })?;
         }
         cursors.insert(
             shown,
-            SourceCursor {
-                offset: end as u64,
-                lines: line_no,
-                prefix_sha256: prefix.finish().to_hex(),
-            },
+            SourceCursor { offset: end as u64, lines: line_no, prefix_sha256: prefix.finish().to_hex() },
         );
     }
     Ok(report)
@@ -279,10 +245,7 @@ mod tests {
     fn records_are_judged_with_reasons() {
         let good = r#"{"chain":"c","seq":0,"ts":"2026-01-01T00:00:00Z","kid":"k","prev":"0000000000000000000000000000000000000000000000000000000000000000","hash":"1111111111111111111111111111111111111111111111111111111111111111","sig":"x"}"#;
         assert!(matches!(parse_record(good, ""), Record::Event(_)));
-        let wrapped = format!(
-            r#"{{"host":"h","event":{}}}"#,
-            serde_json::to_string(good).unwrap()
-        );
+        let wrapped = format!(r#"{{"host":"h","event":{}}}"#, serde_json::to_string(good).unwrap());
         assert!(matches!(parse_record(&wrapped, "/event"), Record::Event(_)));
         let nested = format!(r#"{{"host":"h","event":{good}}}"#);
         assert!(matches!(parse_record(&nested, "/event"), Record::Event(_)));
@@ -291,14 +254,8 @@ mod tests {
             Record::Event(_) => panic!("expected a bad record"),
         };
         assert!(reason(parse_record("{oops", "")).starts_with("not JSON"));
-        assert_eq!(
-            reason(parse_record(&nested, "/evt")),
-            "no value at JSON pointer /evt"
-        );
-        assert_eq!(
-            reason(parse_record(r#"{"chain":"c"}"#, "")),
-            "not a chain event: missing member `seq`"
-        );
+        assert_eq!(reason(parse_record(&nested, "/evt")), "no value at JSON pointer /evt");
+        assert_eq!(reason(parse_record(r#"{"chain":"c"}"#, "")), "not a chain event: missing member `seq`");
         let bad_ts = good.replace("2026-01-01T00:00:00Z", "yesterday");
         assert!(reason(parse_record(&bad_ts, "")).contains("RFC 3339"));
     }

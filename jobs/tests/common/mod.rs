@@ -1,8 +1,5 @@
 //! Shared helpers of the integration tests: run the real `cairn` binary, build organisations.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the helpers"
-)]
+#![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,9 +43,7 @@ pub fn tool(dir: &Path, program: &str, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("{program} must be installed (run the test command from the README): {e}")
-        });
+        .unwrap_or_else(|e| panic!("{program} must be installed (run the test command from the README): {e}"));
     Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -59,24 +54,15 @@ pub fn tool(dir: &Path, program: &str, args: &[&str]) -> Output {
 /// Runs the demo into `dir/org` and returns that folder.
 pub fn demo(dir: &Path, seed: u64) -> PathBuf {
     let org = dir.join("org");
-    let out = cairn(
-        dir,
-        &[
-            "demo",
-            "--dir",
-            org.to_str().unwrap(),
-            "--seed",
-            &seed.to_string(),
-        ],
-    );
+    let out = cairn(dir, &["demo", "--dir", org.to_str().unwrap(), "--seed", &seed.to_string()]);
     assert_eq!(out.code, 0, "demo failed:\n{}\n{}", out.stdout, out.stderr);
     org
 }
 
 /// The findings of `cairn verify --format json` as (kind, chain, seq).
 pub fn findings(json: &str) -> Vec<(String, String, u64)> {
-    let v: Vec<Value> = serde_json::from_str(json)
-        .unwrap_or_else(|e| panic!("verify --format json is a JSON array: {e}\n{json}"));
+    let v: Vec<Value> =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("verify --format json is a JSON array: {e}\n{json}"));
     let mut out: Vec<_> = v
         .iter()
         .map(|f| {
@@ -149,13 +135,7 @@ impl Org {
             "[store]\nurl = \"store\"\n[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n[trust]\nkeyring = \"keys/trusted.toml\"\n\n[[source]]\nname = \"app\"\ntype = \"jsonl\"\nurl = \"inputs/app/\"\nevent = \"/event\"\n",
         )
         .unwrap();
-        Self {
-            dir: dir.to_path_buf(),
-            key,
-            chain: "app-main".into(),
-            next_seq: 0,
-            prev: GENESIS_PREV.into(),
-        }
+        Self { dir: dir.to_path_buf(), key, chain: "app-main".into(), next_seq: 0, prev: GENESIS_PREV.into() }
     }
 
     /// `n` new signed events as SIEM-wrapped lines.
@@ -177,11 +157,8 @@ impl Org {
     /// Appends text to an input file.
     pub fn append(&self, file: &str, text: &str) {
         use std::io::Write as _;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("inputs/app").join(file))
-            .unwrap();
+        let mut f =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("inputs/app").join(file)).unwrap();
         f.write_all(text.as_bytes()).unwrap();
     }
 }

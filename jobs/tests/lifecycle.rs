@@ -1,0 +1,167 @@
+//! Nights of collection: incremental runs, bad records kept aside, crashes mid-run, bad
+//! configuration and keys.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{cairn, cairn_env, findings, Org};
+
+fn verified_events(stdout: &str) -> u64 {
+    stdout.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no count in {stdout:?}"))
+}
+
+#[test]
+fn a_second_night_adds_exactly_the_new_lines_linked_to_the_heads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let night1 = org.lines(300);
+    org.append("day1.jsonl", &night1);
+    assert_eq!(cairn(tmp.path(), &["collect"]).code, 0);
+    let v1 = cairn(tmp.path(), &["verify"]);
+    assert_eq!((v1.code, verified_events(&v1.stdout)), (0, 300), "{}", v1.stdout);
+
+    // 100 new lines: 60 appended to yesterday's file, 40 in a new file.
+    let more = org.lines(100);
+    let lines: Vec<&str> = more.lines().collect();
+    org.append("day1.jsonl", &(lines[..60].join("\n") + "\n"));
+    org.append("day2.jsonl", &(lines[60..].join("\n") + "\n"));
+    let c2 = cairn(tmp.path(), &["collect"]);
+    assert!(c2.stdout.contains("100 events"), "{}", c2.stdout);
+    let v2 = cairn(tmp.path(), &["verify"]);
+    assert_eq!((v2.code, verified_events(&v2.stdout)), (0, 100), "{}", v2.stdout);
+    // Nothing new: nothing collected, nothing verified, still clean.
+    let c3 = cairn(tmp.path(), &["collect"]);
+    assert!(c3.stdout.contains(" 0 events"), "{}", c3.stdout);
+    let full = cairn(tmp.path(), &["verify", "--full"]);
+    assert_eq!((full.code, verified_events(&full.stdout)), (0, 400), "{}", full.stdout);
+
+    // A night whose first event does not link to the stored head is caught at the boundary.
+    let mut forged = Org {
+        dir: org.dir.clone(),
+        key: org.key.clone(),
+        chain: org.chain.clone(),
+        next_seq: org.next_seq,
+        prev: "ab".repeat(32),
+    };
+    org.append("day3.jsonl", &forged.lines(3));
+    assert_eq!(cairn(tmp.path(), &["collect"]).code, 0);
+    let v4 = cairn(tmp.path(), &["verify", "--format", "json"]);
+    assert_eq!(v4.code, 1);
+    assert_eq!(findings(&v4.stdout), vec![("broken_link".into(), "app-main".into(), 400)]);
+}
+
+#[test]
+fn bad_lines_are_kept_aside_counted_and_never_fatal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let good = org.lines(10);
+    let mut text = String::new();
+    for (i, l) in good.lines().enumerate() {
+        text.push_str(l);
+        text.push('\n');
+        if i == 2 {
+            text.push_str("{not json\n");
+        }
+        if i == 5 {
+            text.push_str("{\"host\":\"x\",\"message\":\"no event here\"}\n");
+        }
+        if i == 7 {
+            text.push_str("{\"event\":{\"chain\":\"app-main\",\"seq\":\"7\"}}\n");
+        }
+    }
+    // A last line without its newline is still being written: it waits for the next run.
+    text.push_str("{\"partial\":");
+    org.append("day1.jsonl", &text);
+    let c = cairn(tmp.path(), &["collect"]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    assert!(c.stdout.contains("13 records, 10 events, 3 kept aside"), "{}", c.stdout);
+    let v = cairn(tmp.path(), &["verify"]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    let script = r#"
+import sys, pyarrow.dataset as ds
+t = ds.dataset(sys.argv[1] + "/lake/quarantine", format="parquet", partitioning="hive").to_table().to_pylist()
+for r in t: print(r["object_key"], r["line"], r["reason"])
+"#;
+    let q = common::tool(tmp.path(), "python3", &["-c", script, "store"]);
+    assert_eq!(q.code, 0, "{}", q.stderr);
+    let lines: Vec<&str> = q.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", q.stdout);
+    assert!(lines[0].starts_with("inputs/app/day1.jsonl 4 not JSON"), "{}", q.stdout);
+    assert!(lines[1].starts_with("inputs/app/day1.jsonl 8 no value at JSON pointer /event"), "{}", q.stdout);
+    assert!(lines[2].contains("member `seq` must be an integer"), "{}", q.stdout);
+}
+
+#[test]
+fn a_collector_killed_mid_run_loses_and_doubles_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let total = 6000;
+    for day in 0..6 {
+        let lines = org.lines(total / 6);
+        org.append(&format!("day{day}.jsonl"), &lines);
+    }
+    let config = tmp.path().join("cairn.toml");
+    // Small objects: many writes, so kills land between them.
+    for delay_ms in [5u64, 20, 40, 80, 120, 200, 300] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["--quiet", "collect", "--config", config.to_str().unwrap()])
+            .env("CAIRN_ROWS_PER_OBJECT", "150")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    let c = cairn_env(tmp.path(), &["collect"], &[("CAIRN_ROWS_PER_OBJECT", "150")]);
+    assert_eq!(c.code, 0, "{}{}", c.stdout, c.stderr);
+    let full = cairn(tmp.path(), &["verify", "--full", "--format", "json"]);
+    assert_eq!(full.code, 0, "{}{}", full.stdout, full.stderr);
+    assert_eq!(findings(&full.stdout), vec![]);
+    let text = cairn(tmp.path(), &["verify", "--full"]);
+    assert_eq!(verified_events(&text.stdout), total, "no event lost or doubled: {}", text.stdout);
+    // Only committed objects remain.
+    let v = cairn(tmp.path(), &["verify"]);
+    assert_eq!(v.code, 0);
+}
+
+#[test]
+fn bad_configuration_and_keys_fail_with_one_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = Org::new(tmp.path());
+    let config = org.dir.join("cairn.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+
+    std::fs::write(&config, good.replace("event = \"/event\"", "evnt = \"/event\"")).unwrap();
+    let out = cairn(tmp.path(), &["collect"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("evnt") && out.stderr.contains("line 9"), "{}", out.stderr);
+
+    std::fs::write(&config, good.replace("url = \"store\"", "url = \"s3://bucket/lake\"")).unwrap();
+    let out = cairn(tmp.path(), &["collect"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("s3://"), "{}", out.stderr);
+
+    std::fs::write(&config, &good).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let key = org.dir.join("keys/cairn.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = cairn(tmp.path(), &["collect"]);
+        assert_eq!(out.code, 2);
+        assert!(out.stderr.contains("chmod 600"), "{}", out.stderr);
+        std::fs::remove_file(&key).unwrap();
+        let out = cairn(tmp.path(), &["collect"]);
+        assert_eq!(out.code, 2);
+        assert!(out.stderr.contains("cairn.key"), "{}", out.stderr);
+    }
+    let out = cairn(tmp.path(), &["--config", "nowhere.toml", "verify"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("nowhere.toml"), "{}", out.stderr);
+    let out = cairn(tmp.path(), &["check-bundle", "missing.zip", "--pubkey", "keys/cairn.pub"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+}
