@@ -1,5 +1,6 @@
 //! One function per command. Each returns the exit code, or an error (exit 2).
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -133,16 +134,16 @@ fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
         for f in &report.findings {
             let mut line = format!("  {}", f.kind);
             if let Some(c) = &f.chain {
-                line.push_str(&format!(" chain={c}"));
+                let _ = write!(line, " chain={c}");
             }
             if let Some(s) = f.seq {
-                line.push_str(&format!(" seq={s}"));
+                let _ = write!(line, " seq={s}");
             }
             if let Some(o) = &f.object_key {
-                line.push_str(&format!(" object={o}"));
+                let _ = write!(line, " object={o}");
             }
             if let Some(l) = f.line {
-                line.push_str(&format!(" line={l}"));
+                let _ = write!(line, " line={l}");
             }
             println!("{line}: {}", f.detail);
         }

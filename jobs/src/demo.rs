@@ -65,7 +65,7 @@ impl Emitter {
             "actor": format!("user{}@example.com", r % 500),
             "action": ACTIONS[(r >> 9) as usize % ACTIONS.len()],
             "resource": format!("/records/{}", (r >> 12) % 100_000),
-            "outcome": if r % 17 == 0 { "denied" } else { "success" },
+            "outcome": if r.is_multiple_of(17) { "denied" } else { "success" },
             "attrs": {"ip": format!("10.0.{}.{}", (r >> 20) % 256, (r >> 4) % 250 + 1)},
         });
         let hash = event_hash(&event).expect("a generated event is canonicalizable");

@@ -23,25 +23,25 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
     assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
     assert!(check.stdout.starts_with("OK "), "{}", check.stdout);
 
-    let x = tmp.path().join("x");
-    std::fs::create_dir(&x).unwrap();
-    assert_eq!(tool(&x, "unzip", &["-q", zip]).code, 0);
-    let m = tool(&x, "minisign", &["-Vm", "manifest.json", "-p", pubkey]);
-    assert_eq!(m.code, 0, "minisign: {}{}", m.stdout, m.stderr);
-    let s = tool(&x, "sha256sum", &["-c", "SHA256SUMS"]);
-    assert_eq!(s.code, 0, "sha256sum: {}{}", s.stdout, s.stderr);
-    assert!(s.stdout.contains("evidence/verification-report.json: OK"));
+    let unzipped = tmp.path().join("x");
+    std::fs::create_dir(&unzipped).unwrap();
+    assert_eq!(tool(&unzipped, "unzip", &["-q", zip]).code, 0);
+    let sig = tool(&unzipped, "minisign", &["-Vm", "manifest.json", "-p", pubkey]);
+    assert_eq!(sig.code, 0, "minisign: {}{}", sig.stdout, sig.stderr);
+    let sums = tool(&unzipped, "sha256sum", &["-c", "SHA256SUMS"]);
+    assert_eq!(sums.code, 0, "sha256sum: {}{}", sums.stdout, sums.stderr);
+    assert!(sums.stdout.contains("evidence/verification-report.json: OK"));
     // The lake's own run manifest, carried in the bundle, verifies with minisign too.
-    let r = tool(
-        &x,
+    let run_sig = tool(
+        &unzipped,
         "minisign",
         &["-Vm", "evidence/run-manifest.json", "-x", "evidence/run-manifest.json.minisig", "-p", pubkey],
     );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(run_sig.code, 0, "{}{}", run_sig.stdout, run_sig.stderr);
 
     // A file changed inside the zip is caught by every checker.
-    std::fs::write(x.join("evidence/findings.csv"), "kind\n").unwrap();
-    assert_ne!(tool(&x, "sha256sum", &["-c", "--quiet", "SHA256SUMS"]).code, 0);
+    std::fs::write(unzipped.join("evidence/findings.csv"), "kind\n").unwrap();
+    assert_ne!(tool(&unzipped, "sha256sum", &["-c", "--quiet", "SHA256SUMS"]).code, 0);
 
     // Exactly the planted faults, and nothing else.
     let v = cairn(&org, &["verify", "--full", "--format", "json"]);

@@ -102,11 +102,10 @@ fn committed_org() -> (tempfile::TempDir, Org) {
 }
 
 fn find(dir: &Path, prefix: &str, suffix: &str) -> std::path::PathBuf {
-    common::files(dir)
+    let found = common::files(dir)
         .into_iter()
-        .find(|p| p.to_string_lossy().starts_with(prefix) && p.to_string_lossy().ends_with(suffix))
-        .map(|p| dir.join(p))
-        .unwrap_or_else(|| panic!("no {prefix}…{suffix} under {}", dir.display()))
+        .find(|p| p.to_string_lossy().starts_with(prefix) && p.to_string_lossy().ends_with(suffix));
+    dir.join(found.unwrap_or_else(|| panic!("no {prefix}…{suffix} under {}", dir.display())))
 }
 
 fn flip_byte(path: &Path, at: usize) {

@@ -11,6 +11,7 @@
 //! same inputs give the same bytes.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -147,7 +148,10 @@ fn readme(manifest: &BundleManifest) -> String {
         size = manifest.merkle_size,
         root = manifest.merkle_root,
         key = manifest.signing_key_id,
-        files = manifest.files.iter().map(|f| format!("{}  {} ({} bytes, {})\n", f.sha256, f.path, f.size, f.kind)).collect::<String>(),
+        files = manifest.files.iter().fold(String::new(), |mut out, f| {
+            let _ = writeln!(out, "{}  {} ({} bytes, {})", f.sha256, f.path, f.size, f.kind);
+            out
+        }),
     )
 }
 
@@ -203,7 +207,10 @@ pub fn write_bundle(
     entries.insert("README.txt".into(), readme_bytes);
     entries.insert("manifest.json".into(), manifest_bytes);
     entries.insert("manifest.json.minisig".into(), signature.into_bytes());
-    let sums: String = entries.iter().map(|(path, bytes)| format!("{}  {path}\n", sha256_hex(bytes))).collect();
+    let sums = entries.iter().fold(String::new(), |mut out, (path, bytes)| {
+        let _ = writeln!(out, "{}  {path}", sha256_hex(bytes));
+        out
+    });
     entries.insert("SHA256SUMS".into(), sums.into_bytes());
 
     let partial = out.with_extension("zip.partial");

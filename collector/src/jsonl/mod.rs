@@ -121,19 +121,18 @@ pub async fn collect(
         let key = key.to_string();
         move |error| CollectError::Read { source_name: name.into(), key, error }
     };
-    let keys: Vec<ObjectPath> = match &location.single {
-        Some(single) => vec![single.clone()],
-        None => {
-            let mut keys: Vec<ObjectPath> = location
-                .store
-                .list(Some(&location.prefix))
-                .map_ok(|m| m.location)
-                .try_collect()
-                .await
-                .map_err(read_err(location.prefix.as_ref()))?;
-            keys.sort();
-            keys
-        }
+    let keys: Vec<ObjectPath> = if let Some(single) = &location.single {
+        vec![single.clone()]
+    } else {
+        let mut keys: Vec<ObjectPath> = location
+            .store
+            .list(Some(&location.prefix))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(read_err(location.prefix.as_ref()))?;
+        keys.sort();
+        keys
     };
     let mut report = SourceReport { name: name.into(), ..SourceReport::default() };
     for key in keys {
