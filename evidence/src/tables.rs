@@ -447,3 +447,98 @@ pub fn from_parquet(bytes: Bytes) -> Result<impl Iterator<Item = Result<RecordBa
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?.with_batch_size(ROW_GROUP_ROWS).build()?;
     Ok(reader.map(|b| b.map_err(TableError::from)))
 }
+
+/// An `events` row borrowed from a batch: what verification reads, without copying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// Chain id.
+    pub chain: &'a str,
+    /// Position in the chain.
+    pub seq: u64,
+    /// Event time as written.
+    pub ts: &'a str,
+    /// Key id.
+    pub kid: &'a str,
+    /// Previous hash as written.
+    pub prev: &'a str,
+    /// Claimed hash.
+    pub hash: &'a str,
+    /// Claimed signature.
+    pub sig: &'a str,
+    /// The event's JSON text.
+    pub event_json: &'a str,
+    /// Line in the source object.
+    pub line: u64,
+}
+
+impl EventRow {
+    /// Borrows the row.
+    pub fn as_ref(&self) -> EventRef<'_> {
+        EventRef {
+            chain: &self.chain,
+            seq: self.seq,
+            ts: &self.ts,
+            kid: &self.kid,
+            prev: &self.prev,
+            hash: &self.hash,
+            sig: &self.sig,
+            event_json: &self.event_json,
+            line: self.provenance.line,
+        }
+    }
+}
+
+/// Rows of events that can be lent out as [`EventRef`]s: a decoded `events` batch, or owned rows.
+pub trait EventBatch: Send + Sync {
+    /// The rows, in order.
+    fn refs(&self) -> Vec<EventRef<'_>>;
+}
+
+impl EventBatch for Vec<EventRow> {
+    fn refs(&self) -> Vec<EventRef<'_>> {
+        self.iter().map(EventRow::as_ref).collect()
+    }
+}
+
+/// A decoded `events` batch whose columns have been checked.
+pub struct EventsBatch(RecordBatch);
+
+impl EventsBatch {
+    /// Checks that `batch` has the `events` columns the verifier reads.
+    pub fn try_new(batch: RecordBatch) -> Result<Self, TableError> {
+        event_refs(&batch)?;
+        Ok(Self(batch))
+    }
+}
+
+impl EventBatch for EventsBatch {
+    fn refs(&self) -> Vec<EventRef<'_>> {
+        event_refs(&self.0).unwrap_or_default()
+    }
+}
+
+/// Borrows the rows of an `events` batch.
+pub fn event_refs(batch: &RecordBatch) -> Result<Vec<EventRef<'_>>, TableError> {
+    let chain: &StringArray = col(batch, "chain")?;
+    let seq: &UInt64Array = col(batch, "seq")?;
+    let ts: &StringArray = col(batch, "ts")?;
+    let kid: &StringArray = col(batch, "kid")?;
+    let prev: &StringArray = col(batch, "prev")?;
+    let hash: &StringArray = col(batch, "hash")?;
+    let sig: &StringArray = col(batch, "sig")?;
+    let json: &StringArray = col(batch, "event_json")?;
+    let line: &UInt64Array = col(batch, "line")?;
+    Ok((0..batch.num_rows())
+        .map(|i| EventRef {
+            chain: chain.value(i),
+            seq: seq.value(i),
+            ts: ts.value(i),
+            kid: kid.value(i),
+            prev: prev.value(i),
+            hash: hash.value(i),
+            sig: sig.value(i),
+            event_json: json.value(i),
+            line: line.value(i),
+        })
+        .collect())
+}

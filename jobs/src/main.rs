@@ -149,7 +149,24 @@ fn init_logging(cli: &Cli) {
     }
 }
 
+/// Caps glibc's malloc arenas. With the default (eight per core), buffers allocated on one thread
+/// and freed on another leave every arena holding freed memory, and the verifier's peak RSS grew
+/// with the size of the lake; two arenas keep it flat at no measurable cost in speed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[expect(unsafe_code, reason = "mallopt is glibc's only interface for this setting")]
+fn cap_malloc_arenas() {
+    // SAFETY: called once at start-up before any other thread exists; mallopt only changes an
+    // allocator tunable.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn cap_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    cap_malloc_arenas();
     let cli = Cli::parse();
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -11,7 +11,7 @@ use cairn_evidence::keyring::Keyring;
 use cairn_evidence::keys::{read_signing_key, PublicKey};
 use cairn_evidence::lake::{Lake, LakeError, LakeState, RunOutcome, RunWriter, StoredManifest};
 use cairn_evidence::manifest::{RunManifest, Stage};
-use cairn_evidence::tables::{self, names, FindingRow};
+use cairn_evidence::tables::{self, names, EventsBatch, FindingRow};
 use cairn_evidence::time::{parse_rfc3339, run_id};
 use cairn_verifier::lake::{verify_manifests, verify_object};
 use cairn_verifier::{ChainVerifier, Finding, FindingKind, VerifyOptions};
@@ -252,7 +252,21 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
         max_clock_skew: Duration::seconds(i64::from(ws.config.max_clock_skew_seconds)),
         ..VerifyOptions::default()
     };
-    let mut verifier = ChainVerifier::new(&keyring, options, &heads);
+    // Chains are verified on their own thread, fed batches through a small bounded channel, so
+    // reading and decoding the next objects overlaps with checking and placing this one.
+    let (batches, received) = std::sync::mpsc::sync_channel::<(String, EventsBatch)>(2);
+    let chain_thread = std::thread::Builder::new()
+        .name("cairn-chains".into())
+        .spawn(move || {
+            let mut verifier = ChainVerifier::new(&keyring, options, &heads);
+            for (key, rows) in received {
+                verifier.push_batch(key, Box::new(rows));
+            }
+            let events = verifier.events();
+            let (findings, heads) = verifier.finish();
+            (events, findings, heads)
+        })
+        .context("cannot start the chain verification thread")?;
     let mut events_are_new = verified_through.is_none();
     let mut last_collect = verified_through.clone();
     let mut objects_checked = 0u64;
@@ -283,11 +297,13 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
             if wants_events {
                 for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
                     let batch = batch.with_context(|| format!("cannot decode {}", entry.key))?;
-                    let rows =
-                        tables::event_rows(&batch).with_context(|| format!("{} is not an events table", entry.key))?;
-                    verifier.verify_rows(&entry.key, &rows);
+                    let rows = EventsBatch::try_new(batch).with_context(|| format!("{} is not an events table", entry.key))?;
+                    let sent = tokio::task::block_in_place(|| batches.send((entry.key.clone(), rows)));
+                    if sent.is_err() {
+                        bail!("the chain verification thread stopped");
+                    }
                 }
-                tracing::debug!(object = %entry.key, events = verifier.events(), "verified");
+                tracing::debug!(object = %entry.key, "queued for verification");
             }
         }
         if m.stage == Stage::Collect && events_are_new {
@@ -297,8 +313,9 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
             events_are_new = true;
         }
     }
-    let events = verifier.events();
-    let (chain_findings, new_heads) = verifier.finish();
+    drop(batches);
+    let (events, chain_findings, new_heads) =
+        chain_thread.join().map_err(|_| anyhow::anyhow!("the chain verification thread panicked"))?;
     findings.extend(chain_findings);
     let started = clock.now();
     if full || !lake_intact {

@@ -15,10 +15,10 @@ use std::collections::{BTreeMap, HashMap};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use cairn_evidence::canonical::canonical_bytes;
-use cairn_evidence::event::{ChainFields, GENESIS_PREV};
+use cairn_evidence::event::GENESIS_PREV;
 use cairn_evidence::keyring::{KeyUse, Keyring};
 use cairn_evidence::manifest::ChainHead;
-use cairn_evidence::tables::EventRow;
+use cairn_evidence::tables::{EventBatch, EventRef};
 use cairn_evidence::time::parse_rfc3339;
 use cairn_evidence::Sha256Digest;
 use chrono::{DateTime, Duration, Utc};
@@ -81,6 +81,9 @@ pub struct ChainVerifier<'k> {
     chains: HashMap<String, ChainState>,
     findings: Vec<Finding>,
     events: u64,
+    /// A batch whose per-event checks are done but which is not yet placed in its chains:
+    /// placing it overlaps with checking the next batch.
+    pending: Option<(String, Box<dyn EventBatch>, Vec<EventCheck>)>,
 }
 
 impl<'k> ChainVerifier<'k> {
@@ -100,7 +103,7 @@ impl<'k> ChainVerifier<'k> {
                 (chain.clone(), state)
             })
             .collect();
-        Self { keyring, options, chains, findings: Vec::new(), events: 0 }
+        Self { keyring, options, chains, findings: Vec::new(), events: 0, pending: None }
     }
 
     /// Events verified so far by this verifier.
@@ -108,8 +111,9 @@ impl<'k> ChainVerifier<'k> {
         self.events
     }
 
-    /// Verifies a batch of rows read from lake object `lake_key`, in arrival order.
-    pub fn verify_rows(&mut self, lake_key: &str, rows: &[EventRow]) {
+    /// Verifies rows read from lake object `lake_key`, in arrival order.
+    pub fn verify_rows(&mut self, lake_key: &str, rows: &[EventRef<'_>]) {
+        self.flush();
         let keyring = self.keyring;
         let checks: Vec<EventCheck> = rows.par_chunks(128).flat_map_iter(|chunk| check_chunk(keyring, chunk)).collect();
         for (row, check) in rows.iter().zip(checks) {
@@ -117,36 +121,66 @@ impl<'k> ChainVerifier<'k> {
         }
     }
 
-    fn push(&mut self, kind: FindingKind, row: &EventRow, lake_key: &str, detail: String) {
-        if let Some(state) = self.chains.get_mut(&row.chain) {
+    /// Adds a batch read from lake object `lake_key`, in arrival order. The batch is checked in
+    /// parallel while the previous batch is placed in its chains; [`Self::finish`] places the last.
+    pub fn push_batch(&mut self, lake_key: String, batch: Box<dyn EventBatch>) {
+        let keyring = self.keyring;
+        let pending = self.pending.take();
+        let (checks, ()) = rayon::join(
+            || batch.refs().par_chunks(128).flat_map_iter(|chunk| check_chunk(keyring, chunk)).collect::<Vec<_>>(),
+            || {
+                if let Some((key, rows, checks)) = pending {
+                    self.place_batch(&key, rows.as_ref(), checks);
+                }
+            },
+        );
+        self.pending = Some((lake_key, batch, checks));
+    }
+
+    fn flush(&mut self) {
+        if let Some((key, rows, checks)) = self.pending.take() {
+            self.place_batch(&key, rows.as_ref(), checks);
+        }
+    }
+
+    fn place_batch(&mut self, lake_key: &str, batch: &dyn EventBatch, checks: Vec<EventCheck>) {
+        for (row, check) in batch.refs().iter().zip(checks) {
+            self.place(lake_key, row, check);
+        }
+    }
+
+    fn push(&mut self, kind: FindingKind, row: &EventRef<'_>, lake_key: &str, detail: String) {
+        if let Some(state) = self.chains.get_mut(row.chain) {
             state.findings += 1;
         }
         self.findings.push(Finding {
             kind,
-            chain: Some(row.chain.clone()),
+            chain: Some(row.chain.to_string()),
             seq: Some(row.seq),
             object_key: Some(lake_key.to_string()),
-            line: Some(row.provenance.line),
+            line: Some(row.line),
             detail,
         });
     }
 
-    fn place(&mut self, lake_key: &str, row: &EventRow, check: EventCheck) {
+    fn place(&mut self, lake_key: &str, row: &EventRef<'_>, check: EventCheck) {
         self.events += 1;
         let window = self.options.window;
         let skew = self.options.max_clock_skew;
-        let state = self.chains.entry(row.chain.clone()).or_default();
-        state.events += 1;
+        if !self.chains.contains_key(row.chain) {
+            self.chains.insert(row.chain.to_string(), ChainState::default());
+        }
         if let Some(detail) = check.altered {
             self.push(FindingKind::Altered, row, lake_key, detail);
         }
         if let Some((kind, detail)) = check.key {
             self.push(kind, row, lake_key, detail);
         }
-        let (s, h, p) = (row.seq, row.hash.as_str(), row.prev.as_str());
-        let ts = parse_rfc3339(&row.ts);
+        let (s, h, p) = (row.seq, row.hash, row.prev);
+        let ts = parse_rfc3339(row.ts);
         let mut findings: Vec<(FindingKind, String)> = Vec::new();
-        let state = self.chains.get_mut(&row.chain).expect("inserted above");
+        let state = self.chains.get_mut(row.chain).expect("inserted above");
+        state.events += 1;
         let mut accept = true;
         match state.head.clone() {
             None => {
@@ -160,7 +194,7 @@ impl<'k> ChainVerifier<'k> {
                 } else {
                     state
                         .missing
-                        .insert(0, Missing { end: s - 1, object_key: lake_key.to_string(), line: row.provenance.line });
+                        .insert(0, Missing { end: s - 1, object_key: lake_key.to_string(), line: row.line });
                 }
             }
             Some((head_seq, head_hash))
@@ -190,14 +224,14 @@ impl<'k> ChainVerifier<'k> {
                         format!("prev {} is not the hash {} of seq {head_seq}", short(p), short(&head_hash)),
                     ));
                 }
-                time_check(state, ts, skew, &row.ts, &mut findings);
+                time_check(state, ts, skew, row.ts, &mut findings);
             }
             Some((head_seq, _)) if s > head_seq + 1 => {
                 state.missing.insert(
                     head_seq + 1,
-                    Missing { end: s - 1, object_key: lake_key.to_string(), line: row.provenance.line },
+                    Missing { end: s - 1, object_key: lake_key.to_string(), line: row.line },
                 );
-                time_check(state, ts, skew, &row.ts, &mut findings);
+                time_check(state, ts, skew, row.ts, &mut findings);
             }
             Some((head_seq, _)) => {
                 accept = false;
@@ -246,7 +280,7 @@ impl<'k> ChainVerifier<'k> {
         }
         if accept {
             state.head = Some((s, h.to_string()));
-            state.head_ts.clone_from(&row.ts);
+            row.ts.clone_into(&mut state.head_ts);
             state.window.insert(s, vec![Seen { hash: h.to_string(), prev: p.to_string() }]);
             while state.window.len() > window {
                 state.window.pop_first();
@@ -260,6 +294,7 @@ impl<'k> ChainVerifier<'k> {
     /// Ends verification: still-missing ranges become `gap` findings. Returns the findings
     /// (in the order found) and the new chain heads.
     pub fn finish(mut self) -> (Vec<Finding>, BTreeMap<String, ChainHead>) {
+        self.flush();
         let mut names: Vec<String> = self.chains.keys().cloned().collect();
         names.sort();
         let mut heads = BTreeMap::new();
@@ -343,7 +378,7 @@ fn take_missing(missing: &mut BTreeMap<u64, Missing>, s: u64) -> bool {
 }
 
 /// Per-event checks for a chunk: recompute hashes, then verify signatures, batched.
-fn check_chunk(keyring: &Keyring, rows: &[EventRow]) -> Vec<EventCheck> {
+fn check_chunk(keyring: &Keyring, rows: &[EventRef<'_>]) -> Vec<EventCheck> {
     let mut checks: Vec<EventCheck> = Vec::with_capacity(rows.len());
     // (index, message, signature, key) of the signatures to verify.
     let mut pending: Vec<(usize, [u8; 32], Signature, VerifyingKey)> = Vec::with_capacity(rows.len());
@@ -351,7 +386,7 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRow]) -> Vec<EventCheck> {
         let mut check = EventCheck::default();
         // Step 1: the stored JSON must carry the same chain fields as the columns, and hash
         // to the claimed `hash`.
-        let claimed = hex_32(&row.hash);
+        let claimed = hex_32(row.hash);
         match content_hash(row) {
             Ok(computed) if claimed == Some(computed.0) => {}
             Ok(computed) => {
@@ -361,12 +396,12 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRow]) -> Vec<EventCheck> {
             Err(why) => check.altered = Some(why),
         }
         // Step 2: the key must be trusted for this chain at this time.
-        let key = match keyring.get(&row.kid) {
+        let key = match keyring.get(row.kid) {
             None => {
                 check.key = Some((FindingKind::UnknownKey, format!("kid {:?} is not in the keyring", row.kid)));
                 None
             }
-            Some(k) => match k.permits(&row.chain, parse_rfc3339(&row.ts)) {
+            Some(k) => match k.permits(row.chain, parse_rfc3339(row.ts)) {
                 KeyUse::Allowed => Some(k.key),
                 KeyUse::ChainNotAllowed => {
                     check.key = Some((
@@ -391,7 +426,7 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRow]) -> Vec<EventCheck> {
         };
         // Step 3: the signature over the 32 raw bytes of `hash` must verify with that key.
         if let (Some(key), Some(msg)) = (key, claimed) {
-            match B64.decode(&row.sig).ok().and_then(|raw| Signature::from_slice(&raw).ok()) {
+            match B64.decode(row.sig).ok().and_then(|raw| Signature::from_slice(&raw).ok()) {
                 Some(sig) => pending.push((i, msg, sig, key)),
                 None if check.key.is_none() => {
                     check.key =
@@ -418,18 +453,25 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRow]) -> Vec<EventCheck> {
 
 /// Parses the stored event, checks its chain fields against the row's columns, and returns the
 /// hash of its canonical bytes without `hash` and `sig`.
-fn content_hash(row: &EventRow) -> Result<Sha256Digest, String> {
-    let mut value: Value =
-        serde_json::from_str(&row.event_json).map_err(|e| format!("the stored event is not JSON: {e}"))?;
-    let fields = ChainFields::from_value(&value).map_err(|e| format!("the stored event is not a chain event: {e}"))?;
-    let columns = (&row.chain, row.seq, &row.ts, &row.kid, &row.prev, &row.hash, &row.sig);
-    if columns != (&fields.chain, fields.seq, &fields.ts, &fields.kid, &fields.prev, &fields.hash, &fields.sig) {
+fn content_hash(row: &EventRef<'_>) -> Result<Sha256Digest, String> {
+    let mut value: Value = serde_json::from_str(row.event_json).map_err(|e| format!("the stored event is not JSON: {e}"))?;
+    let obj = value.as_object_mut().ok_or("the stored event is not a JSON object")?;
+    let text = |field: &str| obj.get(field).and_then(Value::as_str);
+    let same = text("chain") == Some(row.chain)
+        && obj.get("seq").and_then(Value::as_u64) == Some(row.seq)
+        && text("ts") == Some(row.ts)
+        && text("kid") == Some(row.kid)
+        && text("prev") == Some(row.prev)
+        && text("hash") == Some(row.hash)
+        && text("sig") == Some(row.sig);
+    if !same {
+        let chain = text("chain").unwrap_or("?").to_string();
+        let seq = obj.get("seq").map_or_else(|| "?".to_string(), ToString::to_string);
         return Err(format!(
-            "the lake row's columns (chain {:?}, seq {}) do not match the stored event (chain {:?}, seq {})",
-            row.chain, row.seq, fields.chain, fields.seq
+            "the lake row's columns (chain {:?}, seq {}) do not match the stored event (chain {chain:?}, seq {seq})",
+            row.chain, row.seq
         ));
     }
-    let obj = value.as_object_mut().ok_or("the stored event is not a JSON object")?;
     obj.remove("hash");
     obj.remove("sig");
     let bytes = canonical_bytes(&value).map_err(|e| e.to_string())?;

@@ -43,8 +43,9 @@ fn row(line_no: u64, text: &str) -> EventRow {
 
 fn verify(keyring: &Keyring, lines: &[String]) -> Vec<Finding> {
     let rows: Vec<EventRow> = lines.iter().enumerate().map(|(i, l)| row(i as u64 + 1, l)).collect();
+    let refs: Vec<_> = rows.iter().map(EventRow::as_ref).collect();
     let mut v = ChainVerifier::new(keyring, VerifyOptions::default(), &BTreeMap::new());
-    v.verify_rows("lake/events/x.parquet", &rows);
+    v.verify_rows("lake/events/x.parquet", &refs);
     v.finish().0
 }
 
@@ -185,12 +186,15 @@ fn incremental_links_to_previous_heads() {
     let all = em.chain("svc-a", 20);
     let rows: Vec<EventRow> = all.iter().enumerate().map(|(i, l)| row(i as u64 + 1, l)).collect();
     let mut first = ChainVerifier::new(&ring, VerifyOptions::default(), &BTreeMap::new());
-    first.verify_rows("o1", &rows[..12]);
+    // Fed as batches, the way the pipeline feeds them.
+    first.push_batch("o1".into(), Box::new(rows[..5].to_vec()));
+    first.push_batch("o1".into(), Box::new(rows[5..12].to_vec()));
     let (f1, heads) = first.finish();
     assert!(f1.is_empty());
     assert_eq!(heads["svc-a"].seq, 11);
     let mut second = ChainVerifier::new(&ring, VerifyOptions::default(), &heads);
-    second.verify_rows("o2", &rows[12..]);
+    let refs: Vec<_> = rows[12..].iter().map(EventRow::as_ref).collect();
+    second.verify_rows("o2", &refs);
     let (f2, heads) = second.finish();
     assert!(f2.is_empty(), "{f2:?}");
     assert_eq!(heads["svc-a"].events, 20);
@@ -198,7 +202,7 @@ fn incremental_links_to_previous_heads() {
     let mut third = ChainVerifier::new(&ring, VerifyOptions::default(), &heads);
     let mut next = rows[19].clone();
     next.seq = 20;
-    third.verify_rows("o3", &[next]);
+    third.verify_rows("o3", &[next.as_ref()]);
     let (f3, _) = third.finish();
     assert!(f3.iter().any(|f| f.kind.as_str() == "altered"), "{f3:?}");
 }
