@@ -116,8 +116,45 @@ fn wait_with_peak_rss(pid: u32) -> Result<(i32, u64)> {
     Ok((code, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
 }
 
+/// `cairn bench prepare`: generates the events and collects them, in its own process so the
+/// benchmark's parent stays small (a child's peak RSS as reported by the kernel starts from its
+/// parent's resident size at fork). Writes the raw signatures to `baseline.bin` for the baseline.
+pub async fn prepare(dir: &Path, events: u64, chains: u64) -> Result<u8> {
+    let t = Instant::now();
+    let generated = generate(dir, events, chains)?;
+    println!("generate: {:.1} s", t.elapsed().as_secs_f64());
+    let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("baseline.bin"))?);
+    for ((m, s), k) in generated.messages.iter().zip(&generated.signatures).zip(&generated.keys) {
+        out.write_all(m)?;
+        out.write_all(&s.to_bytes())?;
+        out.write_all(k.as_bytes())?;
+    }
+    out.flush()?;
+    drop(generated);
+    let ws = Workspace::open(Config::load(&dir.join("cairn.toml"))?)?;
+    let t = Instant::now();
+    pipeline::collect(&ws, &mut Clock::System).await?;
+    let collect_s = t.elapsed().as_secs_f64();
+    println!("collect: {collect_s:.1} s ({:.0} events/s)", events as f64 / collect_s);
+    Ok(0)
+}
+
+fn read_baseline(path: &Path) -> Result<Generated> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut g = Generated { messages: Vec::new(), signatures: Vec::new(), keys: Vec::new() };
+    for rec in bytes.chunks_exact(128) {
+        let mut m = [0u8; 32];
+        m.copy_from_slice(&rec[..32]);
+        g.messages.push(m);
+        g.signatures.push(Signature::from_slice(&rec[32..96])?);
+        let k: [u8; 32] = rec[96..].try_into()?;
+        g.keys.push(VerifyingKey::from_bytes(&k)?);
+    }
+    Ok(g)
+}
+
 /// Runs the benchmark and prints its figures.
-pub async fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> {
+pub fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> {
     if events == 0 || chains == 0 {
         bail!("--events and --chains must be at least 1");
     }
@@ -133,20 +170,19 @@ pub async fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> 
     }
     let threads = rayon::current_num_threads();
     println!("cairn bench verify: {events} events in {chains} chains, {threads} threads, folder {}", dir.display());
-    let t = Instant::now();
-    let generated = generate(&dir, events, chains)?;
-    println!("generate: {:.1} s", t.elapsed().as_secs_f64());
-
-    let ws = Workspace::open(Config::load(&dir.join("cairn.toml"))?)?;
-    let t = Instant::now();
-    pipeline::collect(&ws, &mut Clock::System).await?;
-    let collect_s = t.elapsed().as_secs_f64();
-    println!("collect: {collect_s:.1} s ({:.0} events/s)", events as f64 / collect_s);
+    let exe = std::env::current_exe().context("cannot find the cairn executable")?;
+    let status = Command::new(&exe)
+        .args(["--quiet", "bench", "prepare", "--events", &events.to_string(), "--chains", &chains.to_string(), "--dir"])
+        .arg(&dir)
+        .status()
+        .context("cannot start `cairn bench prepare`")?;
+    if !status.success() {
+        bail!("`cairn bench prepare` failed");
+    }
 
     // `cairn verify` end to end, in its own process so its peak memory is its own.
-    let exe = std::env::current_exe().context("cannot find the cairn executable")?;
     let t = Instant::now();
-    let child = Command::new(exe)
+    let child = Command::new(&exe)
         .args(["--quiet", "verify", "--format", "json", "--config"])
         .arg(dir.join("cairn.toml"))
         .stdout(Stdio::null())
@@ -160,6 +196,7 @@ pub async fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> 
     let verify_rate = events as f64 / verify_s;
 
     // The baseline: the same signatures, raw ed25519-dalek batch verification on all cores.
+    let generated = read_baseline(&dir.join("baseline.bin"))?;
     let t = Instant::now();
     let ok = generated
         .messages

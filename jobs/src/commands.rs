@@ -20,8 +20,9 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         Command::Keygen { key, public_key } => keygen(key, public_key),
         Command::CheckBundle { file, pubkey } => check(file, pubkey),
         Command::Bench(BenchCommand::Verify { events, chains, dir }) => {
-            crate::bench::verify(*events, *chains, dir.as_deref()).await
+            tokio::task::block_in_place(|| crate::bench::verify(*events, *chains, dir.as_deref()))
         }
+        Command::Bench(BenchCommand::Prepare { events, chains, dir }) => crate::bench::prepare(dir, *events, *chains).await,
         Command::Collect => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let summary = pipeline::collect(&ws, &mut Clock::System).await?;

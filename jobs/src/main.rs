@@ -131,6 +131,19 @@ enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Generates and collects the benchmark's events (run by `bench verify` in its own process).
+    #[command(hide = true)]
+    Prepare {
+        /// Number of signed, chained events.
+        #[arg(long)]
+        events: u64,
+        /// Number of chains.
+        #[arg(long)]
+        chains: u64,
+        /// Folder to write into.
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 fn init_logging(cli: &Cli) {
