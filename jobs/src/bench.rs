@@ -172,7 +172,16 @@ pub fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> {
     println!("cairn bench verify: {events} events in {chains} chains, {threads} threads, folder {}", dir.display());
     let exe = std::env::current_exe().context("cannot find the cairn executable")?;
     let status = Command::new(&exe)
-        .args(["--quiet", "bench", "prepare", "--events", &events.to_string(), "--chains", &chains.to_string(), "--dir"])
+        .args([
+            "--quiet",
+            "bench",
+            "prepare",
+            "--events",
+            &events.to_string(),
+            "--chains",
+            &chains.to_string(),
+            "--dir",
+        ])
         .arg(&dir)
         .status()
         .context("cannot start `cairn bench prepare`")?;

@@ -22,7 +22,9 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         Command::Bench(BenchCommand::Verify { events, chains, dir }) => {
             tokio::task::block_in_place(|| crate::bench::verify(*events, *chains, dir.as_deref()))
         }
-        Command::Bench(BenchCommand::Prepare { events, chains, dir }) => crate::bench::prepare(dir, *events, *chains).await,
+        Command::Bench(BenchCommand::Prepare { events, chains, dir }) => {
+            crate::bench::prepare(dir, *events, *chains).await
+        }
         Command::Collect => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let summary = pipeline::collect(&ws, &mut Clock::System).await?;

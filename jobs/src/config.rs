@@ -14,8 +14,10 @@ struct RawConfig {
     store: RawStore,
     signing: RawSigning,
     trust: RawTrust,
+    /// Kept as spanned tables: each is read by its `type` afterwards, and errors point at the
+    /// line of the key at fault.
     #[serde(default, rename = "source")]
-    sources: Vec<SourceConfig>,
+    sources: Vec<toml::Spanned<toml::Table>>,
     #[serde(default)]
     portal: RawOut,
     #[serde(default)]
@@ -92,8 +94,13 @@ impl Config {
                 dir.join(p)
             }
         };
+        let sources = raw
+            .sources
+            .into_iter()
+            .map(|table| source_config(text, table, &path))
+            .collect::<Result<Vec<SourceConfig>>>()?;
         let mut names = BTreeSet::new();
-        for s in &raw.sources {
+        for s in &sources {
             let name = s.name();
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                 bail!("{}: source name {name:?} must be letters, digits, `-` or `_`", path.display());
@@ -113,11 +120,53 @@ impl Config {
             public_key: abs(&raw.signing.public_key),
             keyring: abs(&raw.trust.keyring),
             max_clock_skew_seconds: raw.trust.max_clock_skew_seconds.unwrap_or(300),
-            sources: raw.sources,
+            sources,
             portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),
             bundles_out: abs(raw.bundles.out.as_deref().unwrap_or(Path::new("bundles"))),
             dir,
         })
+    }
+}
+
+/// 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Reads one `[[source]]` table by its `type`. An error names the line of the key at fault (or of
+/// the table, when no single key is).
+fn source_config(text: &str, table: toml::Spanned<toml::Table>, path: &Path) -> Result<SourceConfig> {
+    let span = table.span();
+    let table = table.into_inner();
+    let name = table.get("name").and_then(toml::Value::as_str).unwrap_or("?").to_string();
+    match SourceConfig::deserialize(toml::Value::Table(table)) {
+        Ok(config) => Ok(config),
+        Err(e) => {
+            let message = e.message().to_string();
+            // Point at the offending key's own line when the message names one.
+            let key = ["unknown field `", "unknown variant `", "missing field `"].iter().find_map(|p| {
+                message.split_once(p).and_then(|(_, rest)| rest.split_once('`')).map(|(k, _)| k.to_string())
+            });
+            let body = &text[span.clone()];
+            let line = key
+                .and_then(|k| {
+                    body.lines()
+                        .scan(span.start, |at, l| {
+                            let start = *at;
+                            *at += l.len() + 1;
+                            Some((start, l))
+                        })
+                        .find(|(_, l)| {
+                            let t = l.trim_start();
+                            t.starts_with(&format!("{k} "))
+                                || t.starts_with(&format!("{k}="))
+                                || t.contains(&format!("\"{k}\""))
+                        })
+                        .map(|(start, _)| line_of(text, start))
+                })
+                .unwrap_or_else(|| line_of(text, span.start));
+            bail!("{}: line {line}: [[source]] {name:?}: {message}", path.display())
+        }
     }
 }
 

@@ -262,6 +262,7 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
             for (key, rows) in received {
                 verifier.push_batch(key, Box::new(rows));
             }
+            verifier.flush();
             let events = verifier.events();
             let (findings, heads) = verifier.finish();
             (events, findings, heads)
@@ -297,7 +298,8 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
             if wants_events {
                 for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
                     let batch = batch.with_context(|| format!("cannot decode {}", entry.key))?;
-                    let rows = EventsBatch::try_new(batch).with_context(|| format!("{} is not an events table", entry.key))?;
+                    let rows =
+                        EventsBatch::try_new(batch).with_context(|| format!("{} is not an events table", entry.key))?;
                     let sent = tokio::task::block_in_place(|| batches.send((entry.key.clone(), rows)));
                     if sent.is_err() {
                         bail!("the chain verification thread stopped");

@@ -138,7 +138,7 @@ fn bad_configuration_and_keys_fail_with_one_clear_message() {
     std::fs::write(&config, good.replace("event = \"/event\"", "evnt = \"/event\"")).unwrap();
     let out = cairn(tmp.path(), &["collect"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("evnt") && out.stderr.contains("line 9"), "{}", out.stderr);
+    assert!(out.stderr.contains("evnt") && out.stderr.contains("line 13"), "{}", out.stderr);
 
     std::fs::write(&config, good.replace("url = \"store\"", "url = \"s3://bucket/lake\"")).unwrap();
     let out = cairn(tmp.path(), &["collect"]);

@@ -137,7 +137,8 @@ impl<'k> ChainVerifier<'k> {
         self.pending = Some((lake_key, batch, checks));
     }
 
-    fn flush(&mut self) {
+    /// Places the batch still pending, so [`Self::events`] counts every event pushed.
+    pub fn flush(&mut self) {
         if let Some((key, rows, checks)) = self.pending.take() {
             self.place_batch(&key, rows.as_ref(), checks);
         }
@@ -192,9 +193,7 @@ impl<'k> ChainVerifier<'k> {
                         ));
                     }
                 } else {
-                    state
-                        .missing
-                        .insert(0, Missing { end: s - 1, object_key: lake_key.to_string(), line: row.line });
+                    state.missing.insert(0, Missing { end: s - 1, object_key: lake_key.to_string(), line: row.line });
                 }
             }
             Some((head_seq, head_hash))
@@ -227,10 +226,9 @@ impl<'k> ChainVerifier<'k> {
                 time_check(state, ts, skew, row.ts, &mut findings);
             }
             Some((head_seq, _)) if s > head_seq + 1 => {
-                state.missing.insert(
-                    head_seq + 1,
-                    Missing { end: s - 1, object_key: lake_key.to_string(), line: row.line },
-                );
+                state
+                    .missing
+                    .insert(head_seq + 1, Missing { end: s - 1, object_key: lake_key.to_string(), line: row.line });
                 time_check(state, ts, skew, row.ts, &mut findings);
             }
             Some((head_seq, _)) => {
@@ -454,7 +452,8 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRef<'_>]) -> Vec<EventCheck> {
 /// Parses the stored event, checks its chain fields against the row's columns, and returns the
 /// hash of its canonical bytes without `hash` and `sig`.
 fn content_hash(row: &EventRef<'_>) -> Result<Sha256Digest, String> {
-    let mut value: Value = serde_json::from_str(row.event_json).map_err(|e| format!("the stored event is not JSON: {e}"))?;
+    let mut value: Value =
+        serde_json::from_str(row.event_json).map_err(|e| format!("the stored event is not JSON: {e}"))?;
     let obj = value.as_object_mut().ok_or("the stored event is not a JSON object")?;
     let text = |field: &str| obj.get(field).and_then(Value::as_str);
     let same = text("chain") == Some(row.chain)
