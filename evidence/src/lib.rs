@@ -18,6 +18,7 @@ pub mod event;
 pub mod keyring;
 pub mod keys;
 pub mod lake;
+pub mod lock;
 pub mod manifest;
 pub mod merkle;
 pub mod tables;

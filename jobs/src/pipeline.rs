@@ -10,6 +10,7 @@ use cairn_collector::{RowSink, SourceConfig, SourceReport};
 use cairn_evidence::keyring::Keyring;
 use cairn_evidence::keys::{read_signing_key, PublicKey};
 use cairn_evidence::lake::{Lake, LakeError, LakeState, RunOutcome, RunWriter, StoredManifest};
+use cairn_evidence::lock::WriterLock;
 use cairn_evidence::manifest::{RunManifest, Stage};
 use cairn_evidence::tables::{self, names, EventsBatch, FindingRow};
 use cairn_evidence::time::{parse_rfc3339, run_id};
@@ -40,6 +41,14 @@ impl Clock {
     /// A fixed clock.
     pub fn fixed(at: DateTime<Utc>, seed: u64) -> Self {
         Self::Fixed { at, rng: Box::new(ChaCha20Rng::seed_from_u64(seed ^ 0x5eed_c10c)) }
+    }
+
+    /// The current time without advancing a fixed clock.
+    pub fn now_peek(&self) -> DateTime<Utc> {
+        match self {
+            Self::System => Utc::now(),
+            Self::Fixed { at, .. } => *at,
+        }
     }
 
     /// The current time (whole seconds).
@@ -144,9 +153,32 @@ pub struct CollectSummary {
     pub removed_leftovers: usize,
 }
 
-/// Collects every source and commits one run.
+/// How long a writer lock holds before another run may take it over.
+const LOCK_TTL_HOURS: i64 = 6;
+
+/// Runs `work` holding the lake's writer lock, and releases it whatever the outcome.
+async fn locked<T>(
+    ws: &Workspace,
+    job: &str,
+    now: DateTime<Utc>,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let lock = WriterLock::acquire(&ws.lake, job, now, Duration::hours(LOCK_TTL_HOURS)).await?;
+    let result = work.await;
+    let released = lock.release().await;
+    let value = result?;
+    released.context("cannot release the writer lock")?;
+    Ok(value)
+}
+
+/// Collects every source and commits one run, holding the writer lock.
 pub async fn collect(ws: &Workspace, clock: &mut Clock) -> Result<CollectSummary> {
     let key = ws.signing_key()?;
+    let now = clock.now_peek();
+    locked(ws, "collect", now, collect_locked(ws, clock, key)).await
+}
+
+async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> Result<CollectSummary> {
     let public = PublicKey::of(&key);
     let state = ws
         .lake
@@ -272,7 +304,8 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
     let mut last_collect = verified_through.clone();
     let mut objects_checked = 0u64;
     for (i, m) in manifests.iter().enumerate() {
-        let check_objects = last_verify.is_none_or(|v| i > v);
+        // The last verification checked every object before it, but not the ones it wrote.
+        let check_objects = last_verify.is_none_or(|v| i >= v);
         for entry in &m.objects {
             let wants_events = events_are_new && m.stage == Stage::Collect && entry.table == names::EVENTS;
             if !check_objects && !wants_events {
@@ -325,6 +358,29 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
         return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None });
     }
     let key = ws.signing_key()?;
+    let now = clock.now_peek();
+    locked(
+        ws,
+        "verify",
+        now,
+        commit_verification(ws, clock, key, started, findings, new_heads, events, objects_checked, last_collect),
+    )
+    .await
+}
+
+/// Commits a verify run: the findings table and the new chain heads.
+#[expect(clippy::too_many_arguments, reason = "the results of one verification pass, committed together")]
+async fn commit_verification(
+    ws: &Workspace,
+    clock: &mut Clock,
+    key: SigningKey,
+    started: DateTime<Utc>,
+    findings: Vec<Finding>,
+    new_heads: BTreeMap<String, cairn_evidence::manifest::ChainHead>,
+    events: u64,
+    objects_checked: u64,
+    last_collect: Option<String>,
+) -> Result<VerifyReport> {
     let state = ws.lake.state(&PublicKey::of(&key)).await?;
     ws.lake.remove_uncommitted(&state).await?;
     let run_id = next_run_id(clock, &state, started);

@@ -165,3 +165,29 @@ fn bad_configuration_and_keys_fail_with_one_clear_message() {
     let out = cairn(tmp.path(), &["check-bundle", "missing.zip", "--pubkey", "keys/cairn.pub"]);
     assert_eq!(out.code, 2, "{}", out.stdout);
 }
+
+#[test]
+fn one_writer_at_a_time_and_stale_locks_are_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let lines = org.lines(5);
+    org.append("day1.jsonl", &lines);
+    let locks = tmp.path().join("store/locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let lock = |expires: &str| {
+        format!(
+            "{{\"owner\":\"batch-7.example:4242\",\"job\":\"collect\",\"acquired_at\":\"2026-11-20T02:00:00Z\",\"expires_at\":\"{expires}\"}}"
+        )
+    };
+    std::fs::write(locks.join("writer.json"), lock("2999-01-01T00:00:00Z")).unwrap();
+    let held = cairn(tmp.path(), &["collect"]);
+    assert_eq!(held.code, 2, "{}", held.stdout);
+    assert!(held.stderr.contains("locked by batch-7.example:4242 for collect"), "{}", held.stderr);
+    assert!(!tmp.path().join("store/runs").exists(), "nothing was committed");
+
+    std::fs::write(locks.join("writer.json"), lock("2026-11-20T08:00:00Z")).unwrap();
+    let taken = cairn(tmp.path(), &["collect"]);
+    assert_eq!(taken.code, 0, "{}", taken.stderr);
+    assert!(taken.stderr.contains("taking over the writer lock"), "{}", taken.stderr);
+    assert!(!locks.join("writer.json").exists(), "released after the run");
+}

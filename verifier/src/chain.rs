@@ -195,6 +195,7 @@ impl<'k> ChainVerifier<'k> {
                 } else {
                     state.missing.insert(0, Missing { end: s - 1, object_key: lake_key.to_string(), line: row.line });
                 }
+                time_check(state, ts, skew, row.ts, &mut findings);
             }
             Some((head_seq, head_hash))
                 if s == 0 && head_seq > 0 && !state.window.get(&0).is_some_and(|v| v.iter().any(|e| e.hash == h)) =>
