@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Compliance evidence you can verify: collect, verify, render, bundle.
 #[derive(Parser)]
-#[command(name = "cairn", version, about, long_about = None, after_help = "\
+#[command(name = "cairn", version, about = "Compliance evidence you can verify: collect, verify, render, bundle.", long_about = None, after_help = "\
 Exit codes: 0 all evidence verified, 1 evidence findings, 2 the job failed.
 
 Start with `cairn demo --dir /tmp/cairn-demo`: it writes a sample organisation (configuration,
