@@ -21,6 +21,7 @@ pub mod lake;
 pub mod lock;
 pub mod manifest;
 pub mod merkle;
+pub mod note;
 pub mod tables;
 pub mod time;
 
