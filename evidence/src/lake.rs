@@ -5,6 +5,7 @@
 //! lake/<table>/date=YYYY-MM-DD/<run_id>-<n>.parquet   Hive-style partitions
 //! blobs/sha256/<hex>                                   raw artefacts, content-addressed
 //! runs/<run_id>.json + runs/<run_id>.json.minisig      signed run manifests
+//! runs/<run_id>.checkpoint                             C2SP checkpoint of the Merkle log at that run
 //! ```
 //!
 //! Commit protocol: a run writes its data objects first, every one write-once
@@ -32,6 +33,7 @@ use crate::manifest::{
     ChainHead, MerkleState, ObjectEntry, PreviousRun, RunManifest, SourceCursor, Stage, MANIFEST_FORMAT,
 };
 use crate::merkle;
+use crate::note::{sign_note, Checkpoint, NoteVerifier};
 use crate::tables::{to_parquet, TableError};
 use crate::time::{format_rfc3339, is_run_id};
 
@@ -111,6 +113,8 @@ pub struct StoredManifest {
     pub bytes: Bytes,
     /// The `.minisig` text, if present.
     pub signature: Option<String>,
+    /// The signed checkpoint note, if present.
+    pub checkpoint: Option<String>,
     /// Parsed manifest, or why it does not parse.
     pub manifest: Result<RunManifest, String>,
 }
@@ -237,8 +241,21 @@ impl Lake {
             } else {
                 None
             };
+            let checkpoint_key = format!("runs/{run_id}.checkpoint");
+            let checkpoint = if present.contains(checkpoint_key.as_str()) {
+                Some(String::from_utf8_lossy(&self.get(&checkpoint_key).await?).into_owned())
+            } else {
+                None
+            };
             let manifest = serde_json::from_slice::<RunManifest>(&bytes).map_err(|e| e.to_string());
-            out.push(StoredManifest { run_id: run_id.to_string(), key: key.clone(), bytes, signature, manifest });
+            out.push(StoredManifest {
+                run_id: run_id.to_string(),
+                key: key.clone(),
+                bytes,
+                signature,
+                manifest,
+                checkpoint,
+            });
         }
         Ok(out)
     }
@@ -283,8 +300,12 @@ impl Lake {
             }
         }
         for (key, _) in self.list("runs").await? {
-            if let Some(manifest_key) = key.strip_suffix(".minisig") {
-                if !manifests.contains(manifest_key) {
+            let manifest_key = key
+                .strip_suffix(".minisig")
+                .map(str::to_string)
+                .or_else(|| key.strip_suffix(".checkpoint").map(|run| format!("{run}.json")));
+            if let Some(manifest_key) = manifest_key {
+                if !manifests.contains(&manifest_key) {
                     self.store.delete(&ObjectPath::from(key.as_str())).await.map_err(store_err(&key))?;
                     removed.push(key);
                 }
@@ -292,6 +313,16 @@ impl Lake {
         }
         Ok(removed)
     }
+}
+
+/// The origin (and note key name) of the checkpoints signed by `key`: `cairn/<minisign key id>`.
+pub fn log_origin(key: &PublicKey) -> String {
+    format!("cairn/{}", key.key_id_hex())
+}
+
+/// The note verifier for checkpoints signed by `key`.
+pub fn checkpoint_verifier(key: &PublicKey) -> NoteVerifier {
+    NoteVerifier::new(&log_origin(key), key.key)
 }
 
 /// Writes one run's objects and commits them with a signed manifest.
@@ -431,6 +462,14 @@ impl<'a> RunWriter<'a> {
         };
         let bytes = manifest.to_bytes();
         let key_name = format!("runs/{}.json", self.run_id);
+        let checkpoint = Checkpoint {
+            origin: log_origin(&PublicKey::of(key)),
+            size: manifest.merkle.size,
+            root: merkle::root(&leaves),
+            extensions: Vec::new(),
+        };
+        let note = sign_note(&checkpoint.to_text(), &checkpoint.origin, key);
+        self.lake.put_new(&format!("runs/{}.checkpoint", self.run_id), Bytes::from(note)).await?;
         let comment = format!("timestamp:{}\tfile:{}.json", committed_at.timestamp(), self.run_id);
         let sig = sign_minisign(key, &bytes, &comment);
         self.lake.put_new(&format!("{key_name}.minisig"), Bytes::from(sig)).await?;

@@ -244,7 +244,7 @@ mod tests {
         assert_eq!(names, ["cairn.example/lake"]);
         let forged = note.replace("\n12\n", "\n13\n");
         assert_eq!(
-            verify_note(&forged, &[v.clone()]).unwrap_err(),
+            verify_note(&forged, std::slice::from_ref(&v)).unwrap_err(),
             NoteError::BadSignature("cairn.example/lake".into())
         );
         let stranger = NoteVerifier::new("other", SigningKey::from_bytes(&[1u8; 32]).verifying_key());

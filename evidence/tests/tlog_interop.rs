@@ -17,7 +17,7 @@ const SUMDB_KEY: &str = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux1
 fn sumdb_tlog_proof_verifies_against_its_published_key() {
     let proof = TlogProof::parse(&fixture("sumdb-go.sum-database-tree-43930254.tlog-proof")).unwrap();
     let sumdb = NoteVerifier::parse(SUMDB_KEY).unwrap();
-    let (text, names) = verify_note(&proof.checkpoint, &[sumdb.clone()]).unwrap();
+    let (text, names) = verify_note(&proof.checkpoint, std::slice::from_ref(&sumdb)).unwrap();
     assert_eq!(names, ["sum.golang.org"]);
     let cp = Checkpoint::parse(text).unwrap();
     assert_eq!((cp.origin.as_str(), cp.size), ("go.sum database tree", 58_253_265));

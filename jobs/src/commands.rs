@@ -11,7 +11,7 @@ use ed25519_dalek::SigningKey;
 
 use crate::config::Config;
 use crate::pipeline::{self, Clock, VerifyReport, Workspace};
-use crate::{demo, report, BenchCommand, Cli, Command, OutputFormat};
+use crate::{demo, proofs, report, BenchCommand, Cli, Command, OutputFormat, ProofCommand};
 
 /// Runs the command line's command.
 pub async fn run(cli: &Cli) -> Result<u8> {
@@ -24,6 +24,35 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         }
         Command::Bench(BenchCommand::Prepare { events, chains, dir }) => {
             crate::bench::prepare(dir, *events, *chains).await
+        }
+        Command::Proof(proof) => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let json = match proof {
+                ProofCommand::Inclusion { key, run } => {
+                    serde_json::to_string_pretty(&proofs::inclusion(&ws, key, run.as_deref()).await?)?
+                }
+                ProofCommand::Consistency { old, new } => {
+                    serde_json::to_string_pretty(&proofs::consistency(&ws, old, new).await?)?
+                }
+            };
+            println!("{json}");
+            Ok(0)
+        }
+        Command::VerifyProof { file, pubkey } => {
+            let text = std::fs::read_to_string(pubkey)
+                .with_context(|| format!("cannot read public key {}", pubkey.display()))?;
+            let public = PublicKey::parse(&text, &pubkey.display().to_string())?;
+            let proof = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            match proofs::verify_file(&proof, &public) {
+                Ok(summary) => {
+                    println!("OK {summary}");
+                    Ok(0)
+                }
+                Err(e) => {
+                    println!("FAILED {}: {e:#}", file.display());
+                    Ok(1)
+                }
+            }
         }
         Command::Collect => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;

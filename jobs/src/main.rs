@@ -10,6 +10,7 @@ mod commands;
 mod config;
 mod demo;
 mod pipeline;
+mod proofs;
 mod report;
 
 use std::path::PathBuf;
@@ -112,9 +113,39 @@ enum Command {
         #[arg(long)]
         pubkey: PathBuf,
     },
+    /// Print a Merkle proof (JSON) from the lake's signed checkpoints.
+    #[command(subcommand)]
+    Proof(ProofCommand),
+    /// Verify a proof file printed by `cairn proof`, offline, against Cairn's public key.
+    VerifyProof {
+        /// The proof (JSON).
+        file: PathBuf,
+        /// Cairn's public key (minisign format), from a channel you trust.
+        #[arg(long)]
+        pubkey: PathBuf,
+    },
     /// Benchmarks (release builds).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum ProofCommand {
+    /// That a committed object is in the log: its leaf, audit path and the signed checkpoint.
+    Inclusion {
+        /// The object's key in the store (e.g. lake/events/date=…/….parquet).
+        key: String,
+        /// The run whose checkpoint to prove against (default: the latest).
+        #[arg(long)]
+        run: Option<String>,
+    },
+    /// That the log at run NEW extends the log at run OLD: nothing was rewritten in between.
+    Consistency {
+        /// The older run id.
+        old: String,
+        /// The newer run id.
+        new: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -3,9 +3,10 @@
 
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::keys::PublicKey;
-use cairn_evidence::lake::StoredManifest;
+use cairn_evidence::lake::{checkpoint_verifier, StoredManifest};
 use cairn_evidence::manifest::{ObjectEntry, PreviousRun, RunManifest};
 use cairn_evidence::merkle;
+use cairn_evidence::note::{verify_note, Checkpoint};
 
 use crate::finding::{Finding, FindingKind};
 
@@ -68,10 +69,48 @@ pub fn verify_manifests(stored: &[StoredManifest], public: &PublicKey) -> (Vec<F
                 ),
             ));
         }
+        // Step 5: the signed checkpoint must commit to the same tree.
+        if let Some(f) = check_checkpoint(m, &manifest, public) {
+            findings.push(f);
+        }
         previous = Some(PreviousRun { run_id: manifest.run_id.clone(), sha256: sha256_hex(&m.bytes) });
         parsed.push(manifest);
     }
     (findings, parsed)
+}
+
+fn check_checkpoint(m: &StoredManifest, manifest: &RunManifest, public: &PublicKey) -> Option<Finding> {
+    let key = format!("runs/{}.checkpoint", m.run_id);
+    let Some(note) = &m.checkpoint else {
+        return Some(Finding::object(FindingKind::ManifestSignature, &key, "the run has no signed checkpoint".into()));
+    };
+    let verifier = checkpoint_verifier(public);
+    let text = match verify_note(note, std::slice::from_ref(&verifier)) {
+        Ok((text, _)) => text,
+        Err(e) => return Some(Finding::object(FindingKind::ManifestSignature, &key, e.to_string())),
+    };
+    match Checkpoint::parse(text) {
+        Ok(cp)
+            if cp.origin == verifier.name
+                && cp.size == manifest.merkle.size
+                && cp.root.to_hex() == manifest.merkle.root =>
+        {
+            None
+        }
+        Ok(cp) => Some(Finding::object(
+            FindingKind::ManifestChain,
+            &key,
+            format!(
+                "checkpoint {} size {} root {} does not match the manifest's tree (size {} root {})",
+                cp.origin,
+                cp.size,
+                cp.root.to_hex(),
+                manifest.merkle.size,
+                manifest.merkle.root
+            ),
+        )),
+        Err(e) => Some(Finding::object(FindingKind::ManifestSignature, &key, e.to_string())),
+    }
 }
 
 /// Checks one committed object's bytes against its manifest entry.
