@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use cairn_controls::Catalog;
 use cairn_evidence::keys::{write_signing_key, PublicKey};
-use cairn_renderer::bundle::{check_bundle, write_bundle, BundleError, BundleInfo};
+use cairn_renderer::bundle::{check_bundle, BundleError};
 use ed25519_dalek::SigningKey;
 
+use crate::bundling::{self, Request, Scope};
 use crate::config::Config;
 use crate::pipeline::{self, Clock, VerifyReport, Workspace};
 use crate::{demo, proofs, report, BenchCommand, Cli, Command, OutputFormat, ProofCommand};
@@ -73,10 +74,16 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             println!("portal: {}", index.display());
             Ok(0)
         }
-        Command::Bundle { out } => {
+        Command::Bundle { out, framework, control, all: _, since, until } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let scope = match (framework, control) {
+                (Some(f), _) => Scope::Framework(f.clone()),
+                (_, Some(c)) => Scope::Control(c.clone()),
+                _ => Scope::All,
+            };
             let out = out.clone().unwrap_or_else(|| ws.config.bundles_out.clone());
-            let info = bundle(&ws, &out).await?;
+            let request = Request { scope, since: since.clone(), until: until.clone(), out };
+            let info = bundling::bundle(&ws, &request).await?;
             println!("bundle: {} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);
             Ok(0)
         }
@@ -109,7 +116,7 @@ fn check(file: &Path, pubkey: &Path) -> Result<u8> {
     match check_bundle(file, &public) {
         Ok(c) => {
             println!(
-                "OK {}: signature by key {} verified; {} files match the signed manifest and SHA256SUMS (run {}, Merkle size {} root {})",
+                "OK {}: signature by key {} verified; {} files match the signed manifest and SHA256SUMS; checkpoint and inclusion proofs verified (run {}, Merkle size {} root {})",
                 file.display(),
                 public.key_id_hex(),
                 c.manifest.files.len(),
@@ -193,29 +200,6 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
     Ok(out.join("index.html"))
 }
 
-/// Writes the bundle of the latest run.
-pub async fn bundle(ws: &Workspace, out: &Path) -> Result<BundleInfo> {
-    let key = ws.signing_key()?;
-    let view = pipeline::read_view(ws).await?;
-    let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
-    let catalog = Catalog::builtin()?;
-    let model = report::portal_model(&view, &catalog, &PublicKey::of(&key));
-    let files = report::bundle_files(&view, &model)?;
-    let name = format!("cairn-evidence-{}", latest.run_id);
-    let path = pipeline::safe_join(out, &format!("{name}.zip"))?;
-    let info = write_bundle(
-        &path,
-        &name,
-        "all controls, latest run",
-        &latest.run_id,
-        &latest.committed_at,
-        (latest.merkle.size, &latest.merkle.root),
-        files,
-        &key,
-    )?;
-    Ok(info)
-}
-
 async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
     let planted = demo::generate(dir, seed)?;
     let config = Config::load(&dir.join("cairn.toml"))?;
@@ -226,7 +210,8 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
     let verified = pipeline::verify(&ws, &mut clock, false).await?;
     print_verify(&verified, OutputFormat::Text)?;
     let index = render(&ws, &ws.config.portal_out.clone()).await?;
-    let info = bundle(&ws, &ws.config.bundles_out.clone()).await?;
+    let request = Request { scope: Scope::All, since: None, until: None, out: ws.config.bundles_out.clone() };
+    let info = bundling::bundle(&ws, &request).await?;
     println!();
     println!(
         "planted: event {} of {} dropped; event {} of {} delivered twice",

@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 mod bench;
+mod bundling;
 mod commands;
 mod config;
 mod demo;
@@ -99,11 +100,30 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Write a signed evidence bundle (zip) of the latest run.
+    /// Write a signed evidence bundle (zip) for a scope and an audit period.
+    ///
+    /// The zip holds the committed lake objects in scope with their inclusion proofs, the run
+    /// manifests and checkpoints, CSV extracts, the verification report and controls.csv, and is
+    /// checked with `minisign`, `sha256sum`, the bundled verify.py or `cairn check-bundle`.
     Bundle {
-        /// Output folder (default: [bundles] out).
+        /// Output: a FILE.zip, or a folder for the default name (default: [bundles] out).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Only the controls mapped to this framework.
+        #[arg(long, value_parser = ["soc2", "iso27001", "gdpr", "hipaa"], conflicts_with_all = ["control", "all"])]
+        framework: Option<String>,
+        /// Only this control (e.g. LOG-01).
+        #[arg(long, conflicts_with = "all")]
+        control: Option<String>,
+        /// Every control (the default).
+        #[arg(long)]
+        all: bool,
+        /// First collection day of the audit period (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Last collection day of the audit period (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        until: Option<String>,
     },
     /// Check a bundle: signature, every file's digest, SHA256SUMS, nothing added or removed.
     CheckBundle {

@@ -1,23 +1,19 @@
 //! Turns what the lake holds into the portal's model and the bundle's evidence files.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 
-use anyhow::Result;
 use cairn_controls::{evaluate, Catalog, ControlResult, EvidenceSummary, Status, FRAMEWORKS};
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::manifest::Stage;
 use cairn_evidence::tables::FindingRow;
 use cairn_evidence::time::parse_rfc3339;
-use cairn_renderer::bundle::BundleFile;
 use cairn_renderer::markdown;
 use cairn_renderer::model::{
     chain_file_name, ChainView, ControlView, FindingView, FrameworkView, PortalModel, RequirementView, RunView,
     SummaryView,
 };
 use cairn_verifier::{Finding, FindingKind};
-use serde::Serialize;
 
 use crate::pipeline::LakeView;
 
@@ -176,116 +172,4 @@ fn framework_view(key: &str, name: &str, catalog: &Catalog, results: &[ControlRe
         failing,
         other: by_requirement.len() - passing - failing,
     }
-}
-
-#[derive(Serialize)]
-struct VerificationReport<'a> {
-    format: &'static str,
-    as_of_run: &'a str,
-    summary: &'a SummaryView,
-    chains: &'a [ChainView],
-    lake_findings: &'a [FindingView],
-    controls: Vec<ControlStatus<'a>>,
-}
-
-#[derive(Serialize)]
-struct ControlStatus<'a> {
-    id: &'a str,
-    status: &'a str,
-    reasons: &'a [String],
-}
-
-fn csv_field(value: &str) -> String {
-    // Quote everything; neutralise spreadsheet formulas in evidence text.
-    let v = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() };
-    format!("\"{}\"", v.replace('"', "\"\""))
-}
-
-/// The evidence files of a run bundle.
-pub fn bundle_files(view: &LakeView, model: &PortalModel) -> Result<Vec<BundleFile>> {
-    let report = VerificationReport {
-        format: "cairn-verification-report/1",
-        as_of_run: &model.latest_run,
-        summary: &model.summary,
-        chains: &model.chains,
-        lake_findings: &model.lake_findings,
-        controls: model
-            .controls
-            .iter()
-            .map(|c| ControlStatus { id: &c.id, status: &c.status, reasons: &c.reasons })
-            .collect(),
-    };
-    let mut report_bytes = serde_json::to_vec_pretty(&report)?;
-    report_bytes.push(b'\n');
-    let mut findings_csv = String::from("kind,chain,seq,object_key,line,detail,run_id\n");
-    let all: Vec<FindingView> = model
-        .chains
-        .iter()
-        .flat_map(|c| c.findings.iter().cloned())
-        .chain(model.lake_findings.iter().cloned())
-        .collect();
-    for f in &all {
-        let _ = writeln!(
-            findings_csv,
-            "{},{},{},{},{},{},{}",
-            csv_field(&f.kind),
-            csv_field(f.chain.as_deref().unwrap_or("")),
-            f.seq.map(|s| s.to_string()).unwrap_or_default(),
-            csv_field(f.object_key.as_deref().unwrap_or("")),
-            f.line.map(|s| s.to_string()).unwrap_or_default(),
-            csv_field(&f.detail),
-            csv_field(&f.run_id)
-        );
-    }
-    let mut controls_csv = String::from("control,title,status,framework,requirement,relationship,evidence\n");
-    let mut seen = BTreeSet::new();
-    for c in &model.controls {
-        for r in &c.requirements {
-            if seen.insert((c.id.clone(), r.framework.clone(), r.id.clone())) {
-                let _ = writeln!(
-                    controls_csv,
-                    "{},{},{},{},{},{},{}",
-                    csv_field(&c.id),
-                    csv_field(&c.title),
-                    csv_field(&c.status),
-                    csv_field(&r.framework),
-                    csv_field(&r.id),
-                    csv_field(&r.relationship),
-                    csv_field("evidence/verification-report.json")
-                );
-            }
-        }
-    }
-    let mut files = vec![
-        BundleFile {
-            path: "evidence/verification-report.json".into(),
-            kind: "verification_report".into(),
-            bytes: report_bytes,
-        },
-        BundleFile {
-            path: "evidence/findings.csv".into(),
-            kind: "findings_csv".into(),
-            bytes: findings_csv.into_bytes(),
-        },
-        BundleFile {
-            path: "evidence/controls.csv".into(),
-            kind: "controls_csv".into(),
-            bytes: controls_csv.into_bytes(),
-        },
-    ];
-    if let Some(stored) = view.stored.last() {
-        files.push(BundleFile {
-            path: "evidence/run-manifest.json".into(),
-            kind: "run_manifest".into(),
-            bytes: stored.bytes.to_vec(),
-        });
-        if let Some(sig) = &stored.signature {
-            files.push(BundleFile {
-                path: "evidence/run-manifest.json.minisig".into(),
-                kind: "run_manifest_signature".into(),
-                bytes: sig.clone().into_bytes(),
-            });
-        }
-    }
-    Ok(files)
 }

@@ -31,16 +31,20 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
     let sums = tool(&unzipped, "sha256sum", &["-c", "SHA256SUMS"]);
     assert_eq!(sums.code, 0, "sha256sum: {}{}", sums.stdout, sums.stderr);
     assert!(sums.stdout.contains("evidence/verification-report.json: OK"));
-    // The lake's own run manifest, carried in the bundle, verifies with minisign too.
-    let run_sig = tool(
-        &unzipped,
-        "minisign",
-        &["-Vm", "evidence/run-manifest.json", "-x", "evidence/run-manifest.json.minisig", "-p", pubkey],
-    );
-    assert_eq!(run_sig.code, 0, "{}{}", run_sig.stdout, run_sig.stderr);
+    // The lake's own run manifests, carried in the bundle, verify with minisign too.
+    for m in
+        files(&unzipped).iter().filter(|p| p.starts_with("store/runs") && p.extension().is_some_and(|e| e == "json"))
+    {
+        let m = m.to_str().unwrap();
+        let sig = format!("{m}.minisig");
+        let run_sig = tool(&unzipped, "minisign", &["-Vm", m, "-x", &sig, "-p", pubkey]);
+        assert_eq!(run_sig.code, 0, "{}{}", run_sig.stdout, run_sig.stderr);
+    }
 
     // A file changed inside the zip is caught by every checker.
     std::fs::write(unzipped.join("evidence/findings.csv"), "kind\n").unwrap();
+    let v = tool(&unzipped, "python3", &["verify.py", pubkey]);
+    assert_ne!(v.code, 0, "verify.py accepted a changed file");
     assert_ne!(tool(&unzipped, "sha256sum", &["-c", "--quiet", "SHA256SUMS"]).code, 0);
 
     // Exactly the planted faults, and nothing else.

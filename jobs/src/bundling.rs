@@ -1,0 +1,366 @@
+//! `cairn bundle`: what goes into a signed evidence zip for a scope and an audit period.
+//!
+//! Scope: every control (`--all`), the controls mapped to one framework, or one control.
+//! Period: collection days `--since`..=`--until` (the lake's `date=` partitions).
+//! Contents: the committed lake objects in scope byte for byte, each with its inclusion proof in
+//! the lake's Merkle log; the run manifests with their signatures and checkpoints; CSV extracts
+//! of the events and findings in scope; the verification report; `controls.csv`.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use cairn_controls::{Catalog, EvidenceKind};
+use cairn_evidence::keys::PublicKey;
+use cairn_evidence::manifest::{ObjectEntry, RunManifest};
+use cairn_evidence::merkle::{inclusion_proof, leaf_hash};
+use cairn_evidence::tables::{self, names};
+use cairn_renderer::bundle::{write_bundle, BundleFile, BundleInfo, BundleSpec, Content, InclusionRef, Period};
+use cairn_renderer::model::PortalModel;
+use serde::Serialize;
+
+use crate::pipeline::{self, LakeView, Workspace};
+use crate::report;
+
+/// What a bundle covers.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    /// Every control.
+    All,
+    /// The controls mapped to one framework.
+    Framework(String),
+    /// One control.
+    Control(String),
+}
+
+impl Scope {
+    fn label(&self) -> String {
+        match self {
+            Self::All => "all controls".into(),
+            Self::Framework(f) => format!("framework {f}"),
+            Self::Control(c) => format!("control {c}"),
+        }
+    }
+
+    fn slug(&self) -> String {
+        match self {
+            Self::All => "all".into(),
+            Self::Framework(f) => f.clone(),
+            Self::Control(c) => c.clone(),
+        }
+    }
+}
+
+/// A bundle request.
+pub struct Request {
+    /// Scope.
+    pub scope: Scope,
+    /// First collection day, inclusive.
+    pub since: Option<String>,
+    /// Last collection day, inclusive.
+    pub until: Option<String>,
+    /// A `.zip` path, or a folder for the default name.
+    pub out: PathBuf,
+}
+
+fn valid_day(d: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
+}
+
+/// The `date=` partition of a lake key, if it has one.
+fn partition_day(key: &str) -> Option<&str> {
+    key.split('/').find_map(|p| p.strip_prefix("date="))
+}
+
+fn in_period(day: Option<&str>, since: Option<&str>, until: Option<&str>) -> bool {
+    let Some(day) = day else { return true };
+    since.is_none_or(|s| day >= s) && until.is_none_or(|u| day <= u)
+}
+
+#[derive(Serialize)]
+struct VerificationReport<'a> {
+    format: &'static str,
+    as_of_run: &'a str,
+    summary: &'a cairn_renderer::model::SummaryView,
+    chains: &'a [cairn_renderer::model::ChainView],
+    lake_findings: &'a [cairn_renderer::model::FindingView],
+    controls: Vec<ControlStatus<'a>>,
+}
+
+#[derive(Serialize)]
+struct ControlStatus<'a> {
+    id: &'a str,
+    status: &'a str,
+    reasons: &'a [String],
+}
+
+fn csv_field(value: &str) -> String {
+    // Quote everything; neutralise spreadsheet formulas in evidence text.
+    let v = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() };
+    format!("\"{}\"", v.replace('"', "\"\""))
+}
+
+/// A scratch folder removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Builds the bundle.
+pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
+    for d in [&request.since, &request.until].into_iter().flatten() {
+        if !valid_day(d) {
+            bail!("{d:?} is not a day (YYYY-MM-DD)");
+        }
+    }
+    let key = ws.signing_key()?;
+    let public = PublicKey::of(&key);
+    let view = pipeline::read_view(ws).await?;
+    if let Some(f) = view.lake_findings.first() {
+        bail!("the lake's manifests do not verify ({f}); no bundle is signed over them. Run `cairn verify`");
+    }
+    let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
+    let checkpoint =
+        view.stored.last().and_then(|s| s.checkpoint.clone()).context("the latest run has no checkpoint")?;
+    let catalog = Catalog::builtin()?;
+    let controls: Vec<&cairn_controls::Control> = match &request.scope {
+        Scope::All => catalog.controls.iter().collect(),
+        Scope::Framework(f) => {
+            if !cairn_controls::FRAMEWORKS.iter().any(|(k, _)| k == f) {
+                bail!("unknown framework {f:?}; one of soc2, iso27001, gdpr, hipaa");
+            }
+            catalog.controls.iter().filter(|c| c.requirements.iter().any(|r| &r.framework == f)).collect()
+        }
+        Scope::Control(id) => {
+            let c = catalog.controls.iter().find(|c| &c.id == id).with_context(|| format!("unknown control {id:?}"))?;
+            vec![c]
+        }
+    };
+    let model = report::portal_model(&view, &catalog, &public);
+    let (since, until) = (request.since.as_deref(), request.until.as_deref());
+    let scratch = Scratch(std::env::temp_dir().join(format!("cairn-bundle-{}-{}", std::process::id(), latest.run_id)));
+    std::fs::create_dir_all(&scratch.0).with_context(|| format!("cannot create {}", scratch.0.display()))?;
+    let files = collect_files(ws, &view, &model, &controls, since, until, &scratch.0).await?;
+
+    let name = format!("cairn-evidence-{}-{}", request.scope.slug(), latest.run_id);
+    let path = if request.out.extension().is_some_and(|e| e == "zip") {
+        request.out.clone()
+    } else {
+        pipeline::safe_join(&request.out, &format!("{name}.zip"))?
+    };
+    let spec = BundleSpec {
+        name,
+        scope: request.scope.label(),
+        period: Period { since: request.since.clone(), until: request.until.clone() },
+        run_id: latest.run_id.clone(),
+        created_at: latest.committed_at.clone(),
+        merkle_size: latest.merkle.size,
+        merkle_root: latest.merkle.root.clone(),
+        checkpoint,
+        files,
+    };
+    Ok(write_bundle(&path, spec, &key)?)
+}
+
+async fn collect_files(
+    ws: &Workspace,
+    view: &LakeView,
+    model: &PortalModel,
+    controls: &[&cairn_controls::Control],
+    since: Option<&str>,
+    until: Option<&str>,
+    scratch: &Path,
+) -> Result<Vec<BundleFile>> {
+    let ids = |kinds: &[EvidenceKind]| -> Vec<String> {
+        controls.iter().filter(|c| kinds.contains(&c.evidence)).map(|c| c.id.clone()).collect()
+    };
+    let all_ids: Vec<String> = controls.iter().map(|c| c.id.clone()).collect();
+    let event_controls = ids(&[EvidenceKind::Events]);
+    let lake_controls = ids(&[EvidenceKind::Lake, EvidenceKind::Verification]);
+    let entries: Vec<&ObjectEntry> = view.manifests.iter().flat_map(|m| m.objects.iter()).collect();
+    let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(&RunManifest::leaf_bytes(e))).collect();
+    let mut files = Vec::new();
+    let mut events_csv = String::from("chain,seq,ts,kid,hash,source,object_key,line,run_id,lake_object,event_json\n");
+    let mut findings_csv = String::from("kind,chain,seq,object_key,line,detail,run_id\n");
+    let events_path = scratch.join("events.csv");
+    let mut events_out = std::io::BufWriter::new(std::fs::File::create(&events_path)?);
+    let mut wrote_events = false;
+    for (index, entry) in entries.iter().enumerate() {
+        let day = partition_day(&entry.key);
+        if !in_period(day, since, until) {
+            continue;
+        }
+        // Events and records kept aside are the evidence of event controls; findings of every
+        // control; other objects (blobs) of the lake-integrity controls.
+        let (kind, for_controls) = match entry.table.as_str() {
+            names::EVENTS | names::QUARANTINE => ("lake_object", event_controls.clone()),
+            names::FINDINGS => ("lake_object", all_ids.clone()),
+            _ => ("lake_object", lake_controls.clone()),
+        };
+        if for_controls.is_empty() {
+            continue;
+        }
+        // Stream the object to disk, checking it is still what the manifest committed.
+        let bytes = ws.lake.get_checked(entry).await?;
+        let local = scratch.join(format!("obj-{index}"));
+        std::fs::write(&local, &bytes)?;
+        if entry.table == names::EVENTS {
+            for batch in tables::from_parquet(bytes.clone())? {
+                for r in tables::event_rows(&batch?)? {
+                    let p = &r.provenance;
+                    events_csv.clear();
+                    let _ = writeln!(
+                        events_csv,
+                        "{},{},{},{},{},{},{},{},{},{},{}",
+                        csv_field(&r.chain),
+                        r.seq,
+                        csv_field(&r.ts),
+                        csv_field(&r.kid),
+                        csv_field(&r.hash),
+                        csv_field(&p.source),
+                        csv_field(&p.object_key),
+                        p.line,
+                        csv_field(&p.run_id),
+                        csv_field(&entry.key),
+                        csv_field(&r.event_json)
+                    );
+                    std::io::Write::write_all(&mut events_out, events_csv.as_bytes())?;
+                    wrote_events = true;
+                }
+            }
+        }
+        if entry.table == names::FINDINGS {
+            for batch in tables::from_parquet(bytes)? {
+                for f in tables::finding_rows(&batch?)? {
+                    let _ = writeln!(
+                        findings_csv,
+                        "{},{},{},{},{},{},{}",
+                        csv_field(&f.kind),
+                        csv_field(f.chain.as_deref().unwrap_or("")),
+                        f.seq.map(|s| s.to_string()).unwrap_or_default(),
+                        csv_field(f.object_key.as_deref().unwrap_or("")),
+                        f.line.map(|s| s.to_string()).unwrap_or_default(),
+                        csv_field(&f.detail),
+                        csv_field(&f.run_id)
+                    );
+                }
+            }
+        }
+        let proof = inclusion_proof(&leaves, index).context("object outside the tree")?;
+        files.push(BundleFile {
+            path: format!("store/{}", entry.key),
+            kind: kind.into(),
+            controls: for_controls,
+            content: Content::File(local),
+            inclusion: Some(InclusionRef {
+                key: entry.key.clone(),
+                table: entry.table.clone(),
+                leaf_index: index as u64,
+                tree_size: leaves.len() as u64,
+                proof: proof.iter().map(cairn_evidence::Sha256Digest::to_hex).collect(),
+            }),
+        });
+    }
+    std::io::Write::flush(&mut events_out)?;
+    drop(events_out);
+    // Run manifests, their signatures and checkpoints: the commit record of every run in the period.
+    for s in view.stored.iter().filter(|s| in_period(Some(&day_of_run(&s.run_id)), since, until)) {
+        let mut push = |suffix: &str, kind: &str, bytes: Vec<u8>| {
+            files.push(BundleFile {
+                path: format!("store/runs/{}{suffix}", s.run_id),
+                kind: kind.into(),
+                controls: lake_controls.clone(),
+                content: Content::Bytes(bytes),
+                inclusion: None,
+            });
+        };
+        push(".json", "run_manifest", s.bytes.to_vec());
+        if let Some(sig) = &s.signature {
+            push(".json.minisig", "run_manifest_signature", sig.clone().into_bytes());
+        }
+        if let Some(cp) = &s.checkpoint {
+            push(".checkpoint", "checkpoint", cp.clone().into_bytes());
+        }
+    }
+    if wrote_events {
+        files.push(BundleFile {
+            path: "evidence/events.csv".into(),
+            kind: "events_csv".into(),
+            controls: event_controls.clone(),
+            content: Content::File(events_path),
+            inclusion: None,
+        });
+    }
+    files.push(BundleFile {
+        path: "evidence/findings.csv".into(),
+        kind: "findings_csv".into(),
+        controls: all_ids.clone(),
+        content: Content::Bytes(findings_csv.into_bytes()),
+        inclusion: None,
+    });
+    let report = VerificationReport {
+        format: "cairn-verification-report/1",
+        as_of_run: &model.latest_run,
+        summary: &model.summary,
+        chains: &model.chains,
+        lake_findings: &model.lake_findings,
+        controls: model
+            .controls
+            .iter()
+            .filter(|c| all_ids.contains(&c.id))
+            .map(|c| ControlStatus { id: &c.id, status: &c.status, reasons: &c.reasons })
+            .collect(),
+    };
+    let mut report_bytes = serde_json::to_vec_pretty(&report)?;
+    report_bytes.push(b'\n');
+    files.push(BundleFile {
+        path: "evidence/verification-report.json".into(),
+        kind: "verification_report".into(),
+        controls: all_ids.clone(),
+        content: Content::Bytes(report_bytes),
+        inclusion: None,
+    });
+    files.push(BundleFile {
+        path: "controls.csv".into(),
+        kind: "controls_csv".into(),
+        controls: all_ids.clone(),
+        content: Content::Bytes(controls_csv(model, &all_ids, &files).into_bytes()),
+        inclusion: None,
+    });
+    Ok(files)
+}
+
+fn day_of_run(run_id: &str) -> String {
+    let d = run_id.get(..8).unwrap_or("");
+    format!("{}-{}-{}", d.get(..4).unwrap_or(""), d.get(4..6).unwrap_or(""), d.get(6..8).unwrap_or(""))
+}
+
+/// control → framework requirement → evidence files in the bundle.
+fn controls_csv(model: &PortalModel, ids: &[String], files: &[BundleFile]) -> String {
+    let mut out = String::from("control,title,status,framework,requirement,relationship,evidence\n");
+    let mut seen = BTreeSet::new();
+    for c in model.controls.iter().filter(|c| ids.contains(&c.id)) {
+        let evidence: Vec<&str> =
+            files.iter().filter(|f| f.controls.contains(&c.id)).map(|f| f.path.as_str()).collect();
+        for r in &c.requirements {
+            if seen.insert((c.id.clone(), r.framework.clone(), r.id.clone())) {
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{},{},{}",
+                    csv_field(&c.id),
+                    csv_field(&c.title),
+                    csv_field(&c.status),
+                    csv_field(&r.framework),
+                    csv_field(&r.id),
+                    csv_field(&r.relationship),
+                    csv_field(&evidence.join(" "))
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Check a Cairn evidence bundle with no Cairn installed.
+
+Usage: python3 verify.py cairn.pub      (run in the folder the bundle was extracted to)
+
+Needs Python 3.8+ and the `cryptography` package. Checks:
+  1. manifest.json is signed by the key in cairn.pub (minisign format);
+  2. every file listed in manifest.json and SHA256SUMS has the recorded SHA-256 and size,
+     and no file is missing or unlisted;
+  3. the lake checkpoint in manifest.json is signed by the same key and matches the manifest;
+  4. every lake object's inclusion proof leads to the checkpoint's Merkle root (RFC 6962).
+Exit status 0 when everything verifies, 1 otherwise.
+"""
+import base64
+import hashlib
+import json
+import os
+import struct
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+FIXED = {"README.txt", "SHA256SUMS", "manifest.json", "manifest.json.minisig", "verify.py"}
+
+
+class Failure(Exception):
+    pass
+
+
+def read_public_key(path):
+    lines = [l.strip() for l in open(path, encoding="utf-8").read().splitlines()]
+    lines = [l for l in lines if l and not l.startswith("untrusted comment:") and not l.startswith("#")]
+    raw = base64.b64decode(lines[-1])
+    if len(raw) != 42 or raw[:2] != b"Ed":
+        raise Failure(f"{path} is not a minisign public key")
+    return raw[2:10], raw[10:]
+
+
+def ed25519_verify(pk, sig, msg, what):
+    try:
+        Ed25519PublicKey.from_public_bytes(pk).verify(sig, msg)
+    except InvalidSignature:
+        raise Failure(f"{what}: signature does not verify")
+
+
+def check_minisign(key_id, pk, message, sig_text):
+    lines = sig_text.split("\n")
+    if len(lines) < 4 or not lines[2].startswith("trusted comment: "):
+        raise Failure("manifest.json.minisig is not a minisign signature")
+    sig = base64.b64decode(lines[1])
+    if len(sig) != 74 or sig[2:10] != key_id:
+        raise Failure("manifest.json.minisig was made by another key")
+    if sig[:2] == b"Ed":
+        signed = message
+    elif sig[:2] == b"ED":
+        signed = hashlib.blake2b(message, digest_size=64).digest()
+    else:
+        raise Failure("manifest.json.minisig uses an unknown algorithm")
+    ed25519_verify(pk, sig[10:], signed, "manifest.json.minisig")
+    trusted = lines[2][len("trusted comment: "):].encode()
+    ed25519_verify(pk, base64.b64decode(lines[3]), sig[10:] + trusted, "manifest.json.minisig trusted comment")
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def check_note(note, name, pk):
+    """C2SP signed note: returns the text when a signature by (name, key) verifies."""
+    text, sep, sigs = note.rpartition("\n\n")
+    if not sep:
+        raise Failure("checkpoint is not a signed note")
+    text += "\n"
+    key_id = hashlib.sha256(name.encode() + b"\n" + b"\x01" + pk).digest()[:4]
+    for line in sigs.splitlines():
+        if not line.startswith("\u2014 "):
+            raise Failure("checkpoint signature line is malformed")
+        signer, _, b64 = line[2:].rpartition(" ")
+        raw = base64.b64decode(b64)
+        if signer == name and raw[:4] == key_id:
+            ed25519_verify(pk, raw[4:], text.encode(), "checkpoint")
+            return text
+    raise Failure(f"checkpoint has no signature by {name}")
+
+
+def node(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def verify_inclusion(index, size, leaf, proof, root):
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def canonical(obj):
+    # RFC 8785 for these objects: ASCII keys and values, integers.
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(__doc__.strip())
+        return 2
+    key_id, pk = read_public_key(argv[1])
+    manifest_bytes = open("manifest.json", "rb").read()
+    check_minisign(key_id, pk, manifest_bytes, open("manifest.json.minisig", encoding="utf-8").read())
+    print("OK  manifest.json is signed by key %016X" % struct.unpack("<Q", key_id)[0])
+    manifest = json.loads(manifest_bytes)
+
+    sums = {}
+    for line in open("SHA256SUMS", encoding="utf-8").read().splitlines():
+        digest, _, name = line.partition("  ")
+        sums[name] = digest
+    present = set()
+    for folder, _, names in os.walk("."):
+        for n in names:
+            present.add(os.path.relpath(os.path.join(folder, n), ".").replace(os.sep, "/"))
+    listed = {f["path"] for f in manifest["files"]}
+    extra = present - listed - FIXED
+    if extra:
+        raise Failure("files not in the signed manifest: " + ", ".join(sorted(extra)))
+    for name, digest in sorted(sums.items()):
+        if not os.path.isfile(name):
+            raise Failure(f"{name} is missing")
+        if sha256_file(name)[0] != digest:
+            raise Failure(f"{name} does not match SHA256SUMS")
+    for f in manifest["files"]:
+        if f["path"] not in sums or sums[f["path"]] != f["sha256"]:
+            raise Failure(f'{f["path"]} is not in SHA256SUMS with the manifest\'s digest')
+        if sha256_file(f["path"]) != (f["sha256"], f["size"]):
+            raise Failure(f'{f["path"]} does not match the signed manifest')
+    print(f"OK  {len(sums)} files match SHA256SUMS and the signed manifest")
+
+    origin = "cairn/%016X" % struct.unpack("<Q", key_id)[0]
+    text = check_note(manifest["checkpoint"], origin, pk)
+    lines = text.split("\n")
+    size, root = int(lines[1]), base64.b64decode(lines[2])
+    if lines[0] != origin or size != manifest["merkle_size"] or root.hex() != manifest["merkle_root"]:
+        raise Failure("the checkpoint does not match the manifest's Merkle tree")
+    print(f"OK  checkpoint {origin} tree size {size} root {root.hex()} is signed by the same key")
+
+    proofs = 0
+    for f in manifest["files"]:
+        inc = f.get("inclusion")
+        if not inc:
+            continue
+        leaf_bytes = canonical({"key": inc["key"], "sha256": f["sha256"], "size": f["size"], "table": inc["table"]})
+        leaf = hashlib.sha256(b"\x00" + leaf_bytes).digest()
+        proof = [bytes.fromhex(h) for h in inc["proof"]]
+        if inc["tree_size"] != size or not verify_inclusion(inc["leaf_index"], size, leaf, proof, root):
+            raise Failure(f'{f["path"]}: inclusion proof does not lead to the checkpoint root')
+        proofs += 1
+    print(f"OK  {proofs} inclusion proofs lead to the checkpoint root")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv))
+    except (Failure, OSError, ValueError, KeyError) as e:
+        print(f"FAILED {e}")
+        sys.exit(1)
