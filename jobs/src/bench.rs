@@ -232,3 +232,125 @@ pub fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> {
     }
     Ok(0)
 }
+
+/// `cairn bench prepare-bundle`: a lake holding `files` committed blobs of `size` bytes of
+/// log-like text, and the same files under `files/` for the baselines.
+pub async fn prepare_bundle(dir: &Path, files: u64, size: u64) -> Result<u8> {
+    use cairn_evidence::lake::{RunOutcome, RunWriter};
+    let keys = dir.join("keys");
+    let plain = dir.join("files");
+    std::fs::create_dir_all(&keys)?;
+    std::fs::create_dir_all(&plain)?;
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    let cairn = SigningKey::from_bytes(&seed);
+    write_signing_key(&keys.join("cairn.key"), &cairn)?;
+    std::fs::write(keys.join("cairn.pub"), PublicKey::of(&cairn).to_minisign_file())?;
+    std::fs::write(keys.join("trusted.toml"), "")?;
+    std::fs::write(
+        dir.join("cairn.toml"),
+        "[store]\nurl = \"store\"\n[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n[trust]\nkeyring = \"keys/trusted.toml\"\n",
+    )?;
+    let ws = Workspace::open(Config::load(&dir.join("cairn.toml"))?)?;
+    let state = ws.lake.state(&PublicKey::of(&cairn)).await?;
+    let now = chrono::Utc::now();
+    let run_id = cairn_evidence::time::run_id(now, rng.next_u32());
+    let mut writer = RunWriter::new(&ws.lake, &state, &run_id, now)?;
+    for i in 0..files {
+        // Log-like text: compressible, but not trivially.
+        let mut text = String::with_capacity(size as usize + 128);
+        while (text.len() as u64) < size {
+            let r = rng.next_u64();
+            text.push_str(&format!(
+                "2026-11-20T00:{:02}:{:02}Z host-{:02} event={:016x} user{}@example.com ok\n",
+                r % 60,
+                (r >> 8) % 60,
+                (r >> 16) % 20,
+                r,
+                (r >> 24) % 500
+            ));
+        }
+        text.truncate(size as usize);
+        std::fs::write(plain.join(format!("file-{i:05}.log")), &text)?;
+        writer.write_blob(bytes::Bytes::from(text)).await?;
+    }
+    writer.commit(cairn_evidence::manifest::Stage::Collect, &state, RunOutcome::default(), &cairn, now).await?;
+    Ok(0)
+}
+
+fn timed(mut cmd: Command) -> Result<(f64, u64)> {
+    let t = Instant::now();
+    let child = cmd.stdout(Stdio::null()).spawn().context("cannot start a benchmark command")?;
+    let (code, peak) = wait_with_peak_rss(child.id())?;
+    if code != 0 {
+        bail!("{cmd:?} exited {code}");
+    }
+    Ok((t.elapsed().as_secs_f64(), peak))
+}
+
+/// `cairn bench bundle`: bundle throughput and memory against `zip -r` and `sha256sum`.
+pub fn bundle(files: u64, size_kib: u64, dir: Option<&Path>) -> Result<u8> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; benchmark figures mean little (cargo build --release)");
+    }
+    let (dir, temporary): (PathBuf, bool) = match dir {
+        Some(d) => (d.to_path_buf(), false),
+        None => (std::env::temp_dir().join(format!("cairn-bench-bundle-{}", std::process::id())), true),
+    };
+    if dir.join("cairn.toml").exists() {
+        bail!("{} already holds a configuration; choose an empty folder", dir.display());
+    }
+    let size = size_kib * 1024;
+    let total_mb = (files * size) as f64 / 1e6;
+    println!("cairn bench bundle: {files} files of {size_kib} KiB ({total_mb:.0} MB), folder {}", dir.display());
+    let exe = std::env::current_exe().context("cannot find the cairn executable")?;
+    let status = Command::new(&exe)
+        .args([
+            "--quiet",
+            "bench",
+            "prepare-bundle",
+            "--files",
+            &files.to_string(),
+            "--size",
+            &size.to_string(),
+            "--dir",
+        ])
+        .arg(&dir)
+        .status()?;
+    if !status.success() {
+        bail!("`cairn bench prepare-bundle` failed");
+    }
+    let mut cairn = Command::new(&exe);
+    cairn
+        .args(["--quiet", "--config"])
+        .arg(dir.join("cairn.toml"))
+        .args(["bundle", "--all", "--out"])
+        .arg(dir.join("cairn.zip"));
+    let (cairn_s, cairn_rss) = timed(cairn)?;
+    let mut zip = Command::new("zip");
+    zip.current_dir(&dir).args(["-r", "-q", "-6", "baseline.zip", "files"]);
+    let (zip_s, zip_rss) = timed(zip).context("the baseline needs Info-ZIP `zip` (apt-get install zip)")?;
+    let mut sums = Command::new("sh");
+    sums.current_dir(&dir).args(["-c", "sha256sum files/* > /dev/null"]);
+    let (sum_s, _) = timed(sums)?;
+    let size_of = |p: &str| std::fs::metadata(dir.join(p)).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
+    println!(
+        "cairn bundle --all (digest, prove, sign, deflate, write): {cairn_s:.2} s, {:.0} MB/s, peak RSS {:.0} MiB, zip {:.0} MB",
+        total_mb / cairn_s,
+        cairn_rss as f64 / 1024.0,
+        size_of("cairn.zip")
+    );
+    println!(
+        "zip -r -6: {zip_s:.2} s, {:.0} MB/s, peak RSS {:.0} MiB, zip {:.0} MB",
+        total_mb / zip_s,
+        zip_rss as f64 / 1024.0,
+        size_of("baseline.zip")
+    );
+    println!("sha256sum: {sum_s:.2} s, {:.0} MB/s", total_mb / sum_s);
+    println!("ratio (cairn / zip -r throughput): {:.2}", zip_s / cairn_s);
+    if temporary {
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    Ok(0)
+}

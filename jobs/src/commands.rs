@@ -23,6 +23,12 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         Command::Bench(BenchCommand::Verify { events, chains, dir }) => {
             tokio::task::block_in_place(|| crate::bench::verify(*events, *chains, dir.as_deref()))
         }
+        Command::Bench(BenchCommand::Bundle { files, size_kib, dir }) => {
+            tokio::task::block_in_place(|| crate::bench::bundle(*files, *size_kib, dir.as_deref()))
+        }
+        Command::Bench(BenchCommand::PrepareBundle { files, size, dir }) => {
+            crate::bench::prepare_bundle(dir, *files, *size).await
+        }
         Command::Bench(BenchCommand::Prepare { events, chains, dir }) => {
             crate::bench::prepare(dir, *events, *chains).await
         }

@@ -182,6 +182,31 @@ enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Bundle throughput and peak memory against `zip -r` and `sha256sum` on the same files.
+    Bundle {
+        /// Number of evidence files.
+        #[arg(long, default_value_t = 1000)]
+        files: u64,
+        /// Size of each, in KiB.
+        #[arg(long, default_value_t = 1024)]
+        size_kib: u64,
+        /// Keep the generated lake in this folder (default: a temporary folder, removed).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Writes the bundle benchmark's lake (run by `bench bundle` in its own process).
+    #[command(hide = true)]
+    PrepareBundle {
+        /// Number of files.
+        #[arg(long)]
+        files: u64,
+        /// Bytes each.
+        #[arg(long)]
+        size: u64,
+        /// Folder to write into.
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Generates and collects the benchmark's events (run by `bench verify` in its own process).
     #[command(hide = true)]
     Prepare {
