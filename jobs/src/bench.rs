@@ -1,6 +1,7 @@
 //! `cairn bench verify`: verification throughput against raw Ed25519 verification of the same
 //! signatures on all cores, measured in the same run, plus the verifier's peak memory.
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -262,14 +263,15 @@ pub async fn prepare_bundle(dir: &Path, files: u64, size: u64) -> Result<u8> {
         let mut text = String::with_capacity(size as usize + 128);
         while (text.len() as u64) < size {
             let r = rng.next_u64();
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "2026-11-20T00:{:02}:{:02}Z host-{:02} event={:016x} user{}@example.com ok\n",
                 r % 60,
                 (r >> 8) % 60,
                 (r >> 16) % 20,
                 r,
                 (r >> 24) % 500
-            ));
+            );
         }
         text.truncate(size as usize);
         std::fs::write(plain.join(format!("file-{i:05}.log")), &text)?;
@@ -334,7 +336,7 @@ pub fn bundle(files: u64, size_kib: u64, dir: Option<&Path>) -> Result<u8> {
     let mut sums = Command::new("sh");
     sums.current_dir(&dir).args(["-c", "sha256sum files/* > /dev/null"]);
     let (sum_s, _) = timed(sums)?;
-    let size_of = |p: &str| std::fs::metadata(dir.join(p)).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
+    let size_of = |p: &str| std::fs::metadata(dir.join(p)).map_or(0.0, |m| m.len() as f64 / 1e6);
     println!(
         "cairn bundle --all (digest, prove, sign, deflate, write): {cairn_s:.2} s, {:.0} MB/s, peak RSS {:.0} MiB, zip {:.0} MB",
         total_mb / cairn_s,
