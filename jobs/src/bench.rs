@@ -263,9 +263,9 @@ pub async fn prepare_bundle(dir: &Path, files: u64, size: u64) -> Result<u8> {
         let mut text = String::with_capacity(size as usize + 128);
         while (text.len() as u64) < size {
             let r = rng.next_u64();
-            let _ = write!(
+            let _ = writeln!(
                 text,
-                "2026-11-20T00:{:02}:{:02}Z host-{:02} event={:016x} user{}@example.com ok\n",
+                "2026-11-20T00:{:02}:{:02}Z host-{:02} event={:016x} user{}@example.com ok",
                 r % 60,
                 (r >> 8) % 60,
                 (r >> 16) % 20,
