@@ -15,9 +15,12 @@ use cairn_controls::{Catalog, EvidenceKind};
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::manifest::{ObjectEntry, RunManifest};
 use cairn_evidence::merkle::{inclusion_proof, leaf_hash};
-use cairn_evidence::tables::{self, names};
+use cairn_evidence::tables::{self, names, EventRow};
+use cairn_evidence::Sha256Digest;
 use cairn_renderer::bundle::{write_bundle, BundleFile, BundleInfo, BundleSpec, Content, InclusionRef, Period};
 use cairn_renderer::model::PortalModel;
+use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
+use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
 use crate::pipeline::{self, LakeView, Workspace};
@@ -62,6 +65,8 @@ pub struct Request {
     pub until: Option<String>,
     /// A `.zip` path, or a folder for the default name.
     pub out: PathBuf,
+    /// Draw this many events per chain for auditor sampling, with this seed.
+    pub sample: Option<(u64, u64)>,
 }
 
 fn valid_day(d: &str) -> bool {
@@ -144,7 +149,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     let (since, until) = (request.since.as_deref(), request.until.as_deref());
     let scratch = Scratch(std::env::temp_dir().join(format!("cairn-bundle-{}-{}", std::process::id(), latest.run_id)));
     std::fs::create_dir_all(&scratch.0).with_context(|| format!("cannot create {}", scratch.0.display()))?;
-    let files = collect_files(ws, &view, &model, &controls, since, until, &scratch.0).await?;
+    let files = collect_files(ws, &view, &model, &controls, since, until, request.sample, &scratch.0).await?;
 
     let name = format!("cairn-evidence-{}-{}", request.scope.slug(), latest.run_id);
     let path = if request.out.extension().is_some_and(|e| e == "zip") {
@@ -166,6 +171,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     Ok(write_bundle(&path, spec, &key)?)
 }
 
+#[expect(clippy::too_many_arguments, reason = "the parts of one bundle request")]
 async fn collect_files(
     ws: &Workspace,
     view: &LakeView,
@@ -173,6 +179,7 @@ async fn collect_files(
     controls: &[&cairn_controls::Control],
     since: Option<&str>,
     until: Option<&str>,
+    sample: Option<(u64, u64)>,
     scratch: &Path,
 ) -> Result<Vec<BundleFile>> {
     let ids = |kinds: &[EvidenceKind]| -> Vec<String> {
@@ -189,6 +196,7 @@ async fn collect_files(
     let events_path = scratch.join("events.csv");
     let mut events_out = std::io::BufWriter::new(std::fs::File::create(&events_path)?);
     let mut wrote_events = false;
+    let mut sampler = Sampler::new(sample);
     for (index, entry) in entries.iter().enumerate() {
         let day = partition_day(&entry.key);
         if !in_period(day, since, until) {
@@ -209,8 +217,11 @@ async fn collect_files(
         let local = scratch.join(format!("obj-{index}"));
         std::fs::write(&local, &bytes)?;
         if entry.table == names::EVENTS {
+            let mut row_index = 0u64;
             for batch in tables::from_parquet(bytes.clone())? {
                 for r in tables::event_rows(&batch?)? {
+                    sampler.offer(&r, &entry.key, row_index);
+                    row_index += 1;
                     let p = &r.provenance;
                     events_csv.clear();
                     let _ = writeln!(
@@ -267,6 +278,15 @@ async fn collect_files(
     }
     std::io::Write::flush(&mut events_out)?;
     drop(events_out);
+    if let Some(lines) = sampler.finish() {
+        files.push(BundleFile {
+            path: "evidence/sample.jsonl".into(),
+            kind: "event_sample".into(),
+            controls: event_controls.clone(),
+            content: Content::Bytes(lines.into_bytes()),
+            inclusion: None,
+        });
+    }
     // Run manifests, their signatures and checkpoints: the commit record of every run in the period.
     for s in view.stored.iter().filter(|s| in_period(Some(&day_of_run(&s.run_id)), since, until)) {
         let mut push = |suffix: &str, kind: &str, bytes: Vec<u8>| {
@@ -332,6 +352,87 @@ async fn collect_files(
         inclusion: None,
     });
     Ok(files)
+}
+
+/// Reservoir sampling per chain (Algorithm R), seeded per chain so a sample is reproducible:
+/// the same lake, period, size and seed draw the same events.
+struct Sampler {
+    size: u64,
+    seed: u64,
+    chains: std::collections::BTreeMap<String, (ChaCha20Rng, u64, Vec<SampledEvent>)>,
+}
+
+#[derive(Serialize)]
+struct SampledEvent {
+    chain: String,
+    seq: u64,
+    hash: String,
+    lake_object: String,
+    row: u64,
+    source_object: String,
+    source_line: u64,
+    record_sha256: String,
+    event_json: String,
+}
+
+impl Sampler {
+    fn new(sample: Option<(u64, u64)>) -> Option<Self> {
+        sample.map(|(size, seed)| Self { size, seed, chains: std::collections::BTreeMap::new() })
+    }
+}
+
+trait Offer {
+    fn offer(&mut self, row: &EventRow, lake_object: &str, row_index: u64);
+    fn finish(self) -> Option<String>;
+}
+
+impl Offer for Option<Sampler> {
+    fn offer(&mut self, row: &EventRow, lake_object: &str, row_index: u64) {
+        let Some(s) = self else { return };
+        let (size, seed) = (s.size, s.seed);
+        let (rng, seen, kept) = s.chains.entry(row.chain.clone()).or_insert_with(|| {
+            let chain_seed = u64::from_le_bytes(
+                Sha256Digest::of(format!("{seed}\n{}", row.chain).as_bytes()).0[..8].try_into().unwrap_or_default(),
+            );
+            (ChaCha20Rng::seed_from_u64(chain_seed), 0, Vec::new())
+        });
+        *seen += 1;
+        let slot = if (kept.len() as u64) < size {
+            Some(kept.len())
+        } else {
+            usize::try_from(rng.next_u64() % *seen).ok().filter(|j| (*j as u64) < size)
+        };
+        let Some(slot) = slot else { return };
+        let event = SampledEvent {
+            chain: row.chain.clone(),
+            seq: row.seq,
+            hash: row.hash.clone(),
+            lake_object: format!("store/{lake_object}"),
+            row: row_index,
+            source_object: row.provenance.object_key.clone(),
+            source_line: row.provenance.line,
+            record_sha256: row.provenance.record_sha256.clone(),
+            event_json: row.event_json.clone(),
+        };
+        if slot == kept.len() {
+            kept.push(event);
+        } else {
+            kept[slot] = event;
+        }
+    }
+
+    fn finish(self) -> Option<String> {
+        let s = self?;
+        let mut out = String::new();
+        for (_, (_, _, mut kept)) in s.chains {
+            kept.sort_by_key(|e| e.seq);
+            for e in kept {
+                out.push_str(&serde_json::to_string(&e).unwrap_or_default());
+                out.push('\n');
+            }
+        }
+        Some(out)
+    }
 }
 
 fn day_of_run(run_id: &str) -> String {

@@ -80,7 +80,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             println!("portal: {}", index.display());
             Ok(0)
         }
-        Command::Bundle { out, framework, control, all: _, since, until } => {
+        Command::Bundle { out, framework, control, all: _, since, until, sample, seed } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let scope = match (framework, control) {
                 (Some(f), _) => Scope::Framework(f.clone()),
@@ -88,7 +88,8 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                 _ => Scope::All,
             };
             let out = out.clone().unwrap_or_else(|| ws.config.bundles_out.clone());
-            let request = Request { scope, since: since.clone(), until: until.clone(), out };
+            let request =
+                Request { scope, since: since.clone(), until: until.clone(), out, sample: sample.map(|n| (n, *seed)) };
             let info = bundling::bundle(&ws, &request).await?;
             println!("bundle: {} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);
             Ok(0)
@@ -216,7 +217,8 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
     let verified = pipeline::verify(&ws, &mut clock, false).await?;
     print_verify(&verified, OutputFormat::Text)?;
     let index = render(&ws, &ws.config.portal_out.clone()).await?;
-    let request = Request { scope: Scope::All, since: None, until: None, out: ws.config.bundles_out.clone() };
+    let request =
+        Request { scope: Scope::All, since: None, until: None, out: ws.config.bundles_out.clone(), sample: None };
     let info = bundling::bundle(&ws, &request).await?;
     println!();
     println!(

@@ -124,6 +124,13 @@ enum Command {
         /// Last collection day of the audit period (YYYY-MM-DD, inclusive).
         #[arg(long)]
         until: Option<String>,
+        /// Draw N events per chain for auditor sampling (evidence/sample.jsonl); each names
+        /// the lake object (with its inclusion proof) and row it comes from.
+        #[arg(long, value_name = "N")]
+        sample: Option<u64>,
+        /// Seed of the sample: the same seed draws the same events.
+        #[arg(long, default_value_t = 0, requires = "sample")]
+        seed: u64,
     },
     /// Check a bundle: signature, every file's digest, SHA256SUMS, nothing added or removed.
     CheckBundle {
