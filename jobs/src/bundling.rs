@@ -145,7 +145,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
             vec![c]
         }
     };
-    let model = report::portal_model(&view, &catalog, &public);
+    let model = report::portal_model(&view, &catalog, &public, &[]);
     let (since, until) = (request.since.as_deref(), request.until.as_deref());
     let scratch = Scratch(std::env::temp_dir().join(format!("cairn-bundle-{}-{}", std::process::id(), latest.run_id)));
     std::fs::create_dir_all(&scratch.0).with_context(|| format!("cannot create {}", scratch.0.display()))?;
@@ -344,6 +344,20 @@ async fn collect_files(
         content: Content::Bytes(report_bytes),
         inclusion: None,
     });
+    // An offline copy of the portal, without the pages of controls outside the scope.
+    for (page, bytes) in cairn_renderer::portal::render(model)? {
+        let control_page = page.strip_prefix("controls/").and_then(|p| p.strip_suffix(".html"));
+        if control_page.is_some_and(|id| !all_ids.iter().any(|c| c == id)) {
+            continue;
+        }
+        files.push(BundleFile {
+            path: format!("portal/{page}"),
+            kind: "portal_page".into(),
+            controls: Vec::new(),
+            content: Content::Bytes(bytes),
+            inclusion: None,
+        });
+    }
     files.push(BundleFile {
         path: "controls.csv".into(),
         kind: "controls_csv".into(),

@@ -13,6 +13,7 @@ use crate::bundling::{self, Request, Scope};
 use crate::config::Config;
 use crate::pipeline::{self, Clock, VerifyReport, Workspace};
 use crate::{demo, proofs, report, BenchCommand, Cli, Command, OutputFormat, ProofCommand};
+use cairn_renderer::model::DownloadView;
 
 /// Runs the command line's command.
 pub async fn run(cli: &Cli) -> Result<u8> {
@@ -197,14 +198,47 @@ fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
     Ok(())
 }
 
-/// Renders the portal; returns the path of its index page.
+/// Renders the portal; returns the path of its index page. Bundles found in the bundles folder
+/// are copied into `downloads/` and linked from the control pages.
 pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
     let view = pipeline::read_view(ws).await?;
     let catalog = Catalog::builtin()?;
-    let model = report::portal_model(&view, &catalog, &ws.public_key()?);
+    let downloads = list_bundles(&ws.config.bundles_out)?;
+    let model = report::portal_model(&view, &catalog, &ws.public_key()?, &downloads);
     let files = cairn_renderer::portal::build(&model, out)?;
-    tracing::info!(pages = files.len(), out = %out.display(), "portal rendered");
+    if !downloads.is_empty() {
+        let target = out.join("downloads");
+        std::fs::create_dir_all(&target).with_context(|| format!("cannot create {}", target.display()))?;
+        for d in &downloads {
+            let from = pipeline::safe_join(&ws.config.bundles_out, &d.name)?;
+            std::fs::copy(&from, pipeline::safe_join(&target, &d.name)?)
+                .with_context(|| format!("cannot copy {}", from.display()))?;
+        }
+    }
+    tracing::info!(pages = files.len(), bundles = downloads.len(), out = %out.display(), "portal rendered");
     Ok(out.join("index.html"))
+}
+
+/// The signed bundles in `dir`, by name.
+fn list_bundles(dir: &Path) -> Result<Vec<DownloadView>> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(out) };
+    for entry in entries {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+        let Some(stem) = name.strip_prefix("cairn-evidence-").and_then(|n| n.strip_suffix(".zip")) else { continue };
+        // cairn-evidence-<scope>-<run id>.zip; a run id is 25 characters.
+        let scope = stem.len().checked_sub(26).map_or("", |cut| &stem[..cut]).to_string();
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        out.push(DownloadView {
+            name,
+            size: bytes.len() as u64,
+            sha256: cairn_evidence::digest::sha256_hex(&bytes),
+            scope,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }
 
 async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
@@ -216,10 +250,10 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
     print_collect(&collected);
     let verified = pipeline::verify(&ws, &mut clock, false).await?;
     print_verify(&verified, OutputFormat::Text)?;
-    let index = render(&ws, &ws.config.portal_out.clone()).await?;
     let request =
         Request { scope: Scope::All, since: None, until: None, out: ws.config.bundles_out.clone(), sample: None };
     let info = bundling::bundle(&ws, &request).await?;
+    let index = render(&ws, &ws.config.portal_out.clone()).await?;
     println!();
     println!(
         "planted: event {} of {} dropped; event {} of {} delivered twice",

@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use cairn_controls::{evaluate, Catalog, ControlResult, EvidenceSummary, Status, FRAMEWORKS};
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::keys::PublicKey;
-use cairn_evidence::manifest::Stage;
+use cairn_evidence::manifest::{ObjectEntry, RunManifest, Stage};
+use cairn_evidence::merkle::{inclusion_proof, leaf_hash};
 use cairn_evidence::tables::FindingRow;
 use cairn_evidence::time::parse_rfc3339;
+use cairn_evidence::Sha256Digest;
 use cairn_renderer::markdown;
 use cairn_renderer::model::{
-    chain_file_name, ChainView, ControlView, FindingView, FrameworkView, PortalModel, RequirementView, RunView,
-    SummaryView,
+    chain_file_name, ChainView, ControlView, DownloadView, FindingView, FrameworkView, ObjectView, PortalModel,
+    RequirementView, RunView, SummaryView,
 };
 use cairn_verifier::{Finding, FindingKind};
 
@@ -60,7 +62,7 @@ pub fn evidence_summary(view: &LakeView) -> EvidenceSummary {
 }
 
 /// Builds the portal model.
-pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey) -> PortalModel {
+pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey, downloads: &[DownloadView]) -> PortalModel {
     let evidence = evidence_summary(view);
     let results = evaluate(catalog, &evidence, view.as_of());
     let count = |pred: &dyn Fn(FindingKind) -> bool| -> u64 {
@@ -94,6 +96,13 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey) -> P
             max_age_days: c.max_age_days,
             status: r.status.as_str().into(),
             reasons: r.reasons.clone(),
+            bundles: downloads
+                .iter()
+                .filter(|d| {
+                    d.scope == "all" || d.scope == c.id || c.requirements.iter().any(|r| r.framework == d.scope)
+                })
+                .cloned()
+                .collect(),
             requirements: c
                 .requirements
                 .iter()
@@ -142,7 +151,28 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey) -> P
             merkle_root: m.merkle.root.clone(),
         })
         .collect();
+    let entries: Vec<(&str, &ObjectEntry)> =
+        view.manifests.iter().flat_map(|m| m.objects.iter().map(move |o| (m.run_id.as_str(), o))).collect();
+    let leaves: Vec<_> = entries.iter().map(|(_, e)| leaf_hash(&RunManifest::leaf_bytes(e))).collect();
+    let objects = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (run, e))| ObjectView {
+            index: i as u64,
+            file: format!("objects/{i}.html"),
+            key: e.key.clone(),
+            table: e.table.clone(),
+            sha256: e.sha256.clone(),
+            size: e.size,
+            rows: e.rows,
+            run_id: (*run).to_string(),
+            proof: inclusion_proof(&leaves, i).unwrap_or_default().iter().map(Sha256Digest::to_hex).collect(),
+        })
+        .collect();
     PortalModel {
+        objects,
+        checkpoint: view.stored.last().and_then(|s| s.checkpoint.clone()).unwrap_or_default(),
+        downloads: downloads.to_vec(),
         latest_run: view.manifests.last().map(|m| m.run_id.clone()).unwrap_or_default(),
         summary,
         frameworks,

@@ -16,6 +16,16 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
     let zips: Vec<_> = std::fs::read_dir(org.join("bundles")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(zips.len(), 1);
     let zip = zips[0].to_str().unwrap();
+    // Every control page links the bundle holding its evidence; the portal serves a copy.
+    let name = zips[0].file_name().unwrap().to_str().unwrap();
+    for control in ["LOG-01", "LOG-02", "LOG-03", "LOG-04"] {
+        let page = std::fs::read_to_string(org.join(format!("portal/controls/{control}.html"))).unwrap();
+        assert!(page.contains(&format!("href=\"../downloads/{name}\"")), "{control} does not link {name}");
+    }
+    assert_eq!(std::fs::read(org.join("portal/downloads").join(name)).unwrap(), std::fs::read(&zips[0]).unwrap());
+    // Every lake object page shows its inclusion proof against the signed checkpoint.
+    let object = std::fs::read_to_string(org.join("portal/objects/0.html")).unwrap();
+    assert!(object.contains("Inclusion proof") && object.contains("\u{2014} cairn"), "{object}");
     let pubkey = org.join("keys/cairn.pub");
     let pubkey = pubkey.to_str().unwrap();
 

@@ -76,6 +76,8 @@ pub struct ControlView {
     pub reasons: Vec<String>,
     /// Mapped requirements.
     pub requirements: Vec<RequirementView>,
+    /// Bundles holding its evidence.
+    pub bundles: Vec<DownloadView>,
 }
 
 /// Readiness for one framework.
@@ -137,6 +139,42 @@ pub struct SummaryView {
     pub last_verified_at: Option<String>,
 }
 
+/// A committed lake object with its inclusion proof against the latest checkpoint.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ObjectView {
+    /// Leaf index in the Merkle log.
+    pub index: u64,
+    /// Page file name.
+    pub file: String,
+    /// Object key.
+    pub key: String,
+    /// Table, or `blob`.
+    pub table: String,
+    /// SHA-256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Rows, for tables.
+    pub rows: u64,
+    /// The run that committed it.
+    pub run_id: String,
+    /// Audit path to the latest checkpoint's root, hex, leaf sibling first.
+    pub proof: Vec<String>,
+}
+
+/// A signed evidence bundle offered for download.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DownloadView {
+    /// File name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256.
+    pub sha256: String,
+    /// Scope slug from its name (`all`, a framework, or a control id).
+    pub scope: String,
+}
+
 /// Everything the portal shows.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct PortalModel {
@@ -154,6 +192,12 @@ pub struct PortalModel {
     pub lake_findings: Vec<FindingView>,
     /// Runs, newest first.
     pub runs: Vec<RunView>,
+    /// Committed objects, in log order.
+    pub objects: Vec<ObjectView>,
+    /// The latest signed checkpoint.
+    pub checkpoint: String,
+    /// Bundles offered for download.
+    pub downloads: Vec<DownloadView>,
     /// Cairn's minisign public key file.
     pub public_key: String,
     /// Its key id.

@@ -10,7 +10,10 @@ use tera::{Context, Tera};
 use crate::model::{chain_file_name, PortalModel};
 
 /// The built-in templates, embedded so the binary works on its own.
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 9] = [
+    ("objects.html", include_str!("../../templates/objects.html")),
+    ("object.html", include_str!("../../templates/object.html")),
+    ("downloads.html", include_str!("../../templates/downloads.html")),
     ("base.html", include_str!("../../templates/base.html")),
     ("index.html", include_str!("../../templates/index.html")),
     ("chain.html", include_str!("../../templates/chain.html")),
@@ -97,6 +100,20 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
         ctx.insert("public_key", &model.public_key);
         ctx.insert("key_id", &model.key_id);
     });
+    page("objects.html".into(), "objects.html", &|ctx| {
+        ctx.insert("objects", &model.objects);
+        ctx.insert("checkpoint", &model.checkpoint);
+    });
+    page("downloads.html".into(), "downloads.html", &|ctx| {
+        ctx.insert("downloads", &model.downloads);
+        ctx.insert("key_id", &model.key_id);
+    });
+    for object in &model.objects {
+        page(object.file.clone(), "object.html", &|ctx| {
+            ctx.insert("object", object);
+            ctx.insert("checkpoint", &model.checkpoint);
+        });
+    }
     for chain in &model.chains {
         page(format!("chains/{}", chain_file_name(&chain.id)), "chain.html", &|ctx| ctx.insert("chain", chain));
     }
