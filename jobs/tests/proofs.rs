@@ -53,6 +53,14 @@ fn inclusion_and_consistency_proofs_verify_offline_and_tampering_is_caught() {
         }
     }
 
+    // The standalone script shipped in bundles checks the same proof files with Python alone.
+    let script = tmp.path().join("verify.py");
+    std::fs::write(&script, cairn_renderer_verify_py()).unwrap();
+    let py =
+        common::tool(tmp.path(), "python3", &[script.to_str().unwrap(), "keys/cairn.pub", "inc0.json", "cons.json"]);
+    assert_eq!(py.code, 0, "{}{}", py.stdout, py.stderr);
+    assert!(py.stdout.contains("the log only grew"), "{}", py.stdout);
+
     // A proof for an object whose digest was changed does not verify.
     let p = cairn(tmp.path(), &["proof", "inclusion", &objects[0]]).stdout;
     let mut value: serde_json::Value = serde_json::from_str(&p).unwrap();
@@ -61,6 +69,9 @@ fn inclusion_and_consistency_proofs_verify_offline_and_tampering_is_caught() {
     std::fs::write(&forged, value.to_string()).unwrap();
     let v = cairn(tmp.path(), &["verify-proof", forged.to_str().unwrap(), "--pubkey", "keys/cairn.pub"]);
     assert_eq!(v.code, 1, "{}", v.stdout);
+    let py =
+        common::tool(tmp.path(), "python3", &[script.to_str().unwrap(), "keys/cairn.pub", forged.to_str().unwrap()]);
+    assert_eq!(py.code, 1, "{}", py.stdout);
     // Nor does one checked against another key.
     let other = tmp.path().join("other");
     std::fs::create_dir(&other).unwrap();
@@ -77,4 +88,15 @@ fn inclusion_and_consistency_proofs_verify_offline_and_tampering_is_caught() {
     let full = cairn(tmp.path(), &["verify", "--full", "--format", "json"]);
     assert_eq!(full.code, 1);
     assert!(findings(&full.stdout).iter().any(|f| f.0 == "manifest_signature"), "{}", full.stdout);
+}
+
+/// The verify.py that bundles carry, taken from a bundle the demo writes.
+fn cairn_renderer_verify_py() -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = common::demo(tmp.path(), 1);
+    let zip = std::fs::read_dir(org.join("bundles")).unwrap().next().unwrap().unwrap().path();
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut archive.by_name("verify.py").unwrap(), &mut out).unwrap();
+    out
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Check a Cairn evidence bundle with no Cairn installed.
 
-Usage: python3 verify.py cairn.pub      (run in the folder the bundle was extracted to)
+Usage: python3 verify.py cairn.pub                 (in the folder the bundle was extracted to)
+       python3 verify.py cairn.pub PROOF.json ...    (proofs printed by `cairn proof`)
 
 Needs Python 3.8+ and the `cryptography` package. Checks:
   1. manifest.json is signed by the key in cairn.pub (minisign format);
@@ -113,16 +114,78 @@ def verify_inclusion(index, size, leaf, proof, root):
     return sn == 0 and r == root
 
 
+def verify_consistency(size1, size2, root1, root2, proof):
+    if size1 > size2:
+        return False
+    if size1 == size2:
+        return not proof and root1 == root2
+    if size1 == 0:
+        return not proof
+    path = ([root1] if size1 & (size1 - 1) == 0 else []) + proof
+    if not path:
+        return False
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == root1 and sr == root2
+
+
+def checkpoint_of(note, origin, pk):
+    lines = check_note(note, origin, pk).split("\n")
+    if lines[0] != origin:
+        raise Failure("checkpoint is for another log")
+    return int(lines[1]), base64.b64decode(lines[2])
+
+
+def verify_proof_file(path, origin, pk):
+    p = json.load(open(path, encoding="utf-8"))
+    if p.get("format") == "cairn-inclusion-proof/1":
+        size, root = checkpoint_of(p["checkpoint"], origin, pk)
+        leaf_bytes = canonical({"key": p["key"], "sha256": p["sha256"], "size": p["size"], "table": p["table"]})
+        leaf = hashlib.sha256(b"\x00" + leaf_bytes).digest()
+        proof = [bytes.fromhex(h) for h in p["proof"]]
+        if p["tree_size"] != size or not verify_inclusion(p["leaf_index"], size, leaf, proof, root):
+            raise Failure(f"{path}: inclusion proof does not lead to the checkpoint root")
+        print(f'OK  {p["key"]} is leaf {p["leaf_index"]} of tree size {size}')
+    elif p.get("format") == "cairn-consistency-proof/1":
+        size1, root1 = checkpoint_of(p["old_checkpoint"], origin, pk)
+        size2, root2 = checkpoint_of(p["new_checkpoint"], origin, pk)
+        if not verify_consistency(size1, size2, root1, root2, [bytes.fromhex(h) for h in p["proof"]]):
+            raise Failure(f"{path}: consistency proof does not hold")
+        print(f"OK  tree size {size1} is a prefix of tree size {size2}: the log only grew")
+    else:
+        raise Failure(f"{path}: not a Cairn proof")
+
+
 def canonical(obj):
     # RFC 8785 for these objects: ASCII keys and values, integers.
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def main(argv):
-    if len(argv) != 2:
+    if len(argv) < 2:
         print(__doc__.strip())
         return 2
     key_id, pk = read_public_key(argv[1])
+    if len(argv) > 2:
+        origin = "cairn/%016X" % struct.unpack("<Q", key_id)[0]
+        for path in argv[2:]:
+            verify_proof_file(path, origin, pk)
+        return 0
     manifest_bytes = open("manifest.json", "rb").read()
     check_minisign(key_id, pk, manifest_bytes, open("manifest.json.minisig", encoding="utf-8").read())
     print("OK  manifest.json is signed by key %016X" % struct.unpack("<Q", key_id)[0])
