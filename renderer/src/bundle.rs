@@ -344,14 +344,16 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &SigningKey) -> Result<Bu
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .last_modified_time(DateTime::default())
-        .unix_permissions(0o644)
-        .large_file(true);
+        .unix_permissions(0o644);
     let zip_err = |e: zip::result::ZipError| BundleError::Zip { path: out.to_path_buf(), detail: e.to_string() };
+    let sizes: BTreeMap<&str, u64> = manifest.files.iter().map(|f| (f.path.as_str(), f.size)).collect();
     let mut order: Vec<(&str, Option<&BundleFile>)> = small.keys().map(|k| (k.as_str(), None)).collect();
     order.extend(files.iter().map(|f| (f.path.as_str(), Some(f))));
     order.sort_by(|a, b| a.0.cmp(b.0));
     for (path, file) in order {
-        zip.start_file(path, options).map_err(zip_err)?;
+        // ZIP64 extra fields only where an entry needs them, so ordinary bundles carry none.
+        let size = file.and_then(|f| sizes.get(f.path.as_str()).copied()).unwrap_or(0);
+        zip.start_file(path, options.large_file(size >= u64::from(u32::MAX))).map_err(zip_err)?;
         match file.map(|f| &f.content) {
             None => zip.write_all(&small[path]).map_err(io)?,
             Some(Content::Bytes(b)) => zip.write_all(b).map_err(io)?,
