@@ -71,6 +71,8 @@ fn generated_proofs_verify_and_tampered_ones_do_not() {
     for n in 1..=leaves.len() {
         let tree = &leaves[..n];
         let r = root(tree);
+        let every: Vec<_> = (0..n).map(|i| inclusion_proof(tree, i).unwrap()).collect();
+        assert_eq!(cairn_evidence::merkle::inclusion_proofs(tree), every, "n={n}");
         for i in 0..n {
             let p = inclusion_proof(tree, i).unwrap();
             verify_inclusion(i as u64, n as u64, &tree[i], &p, &r).unwrap();

@@ -14,7 +14,7 @@ use anyhow::{bail, Context as _, Result};
 use cairn_controls::{Catalog, EvidenceKind};
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::manifest::{ObjectEntry, RunManifest};
-use cairn_evidence::merkle::{inclusion_proof, leaf_hash};
+use cairn_evidence::merkle::{inclusion_proofs, leaf_hash};
 use cairn_evidence::tables::{self, names, EventRow};
 use cairn_evidence::Sha256Digest;
 use cairn_renderer::bundle::{write_bundle, BundleFile, BundleInfo, BundleSpec, Content, InclusionRef, Period};
@@ -190,6 +190,7 @@ async fn collect_files(
     let lake_controls = ids(&[EvidenceKind::Lake, EvidenceKind::Verification]);
     let entries: Vec<&ObjectEntry> = view.manifests.iter().flat_map(|m| m.objects.iter()).collect();
     let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(&RunManifest::leaf_bytes(e))).collect();
+    let mut proofs = inclusion_proofs(&leaves);
     let mut files = Vec::new();
     let mut events_csv = String::from("chain,seq,ts,kid,hash,source,object_key,line,run_id,lake_object,event_json\n");
     let mut findings_csv = String::from("kind,chain,seq,object_key,line,detail,run_id\n");
@@ -261,7 +262,7 @@ async fn collect_files(
                 }
             }
         }
-        let proof = inclusion_proof(&leaves, index).context("object outside the tree")?;
+        let proof = std::mem::take(&mut proofs[index]);
         files.push(BundleFile {
             path: format!("store/{}", entry.key),
             kind: kind.into(),

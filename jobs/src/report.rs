@@ -6,7 +6,7 @@ use cairn_controls::{evaluate, Catalog, ControlResult, EvidenceSummary, Status, 
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::manifest::{ObjectEntry, RunManifest, Stage};
-use cairn_evidence::merkle::{inclusion_proof, leaf_hash};
+use cairn_evidence::merkle::{inclusion_proofs, leaf_hash};
 use cairn_evidence::tables::FindingRow;
 use cairn_evidence::time::parse_rfc3339;
 use cairn_evidence::Sha256Digest;
@@ -154,6 +154,7 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey, down
     let entries: Vec<(&str, &ObjectEntry)> =
         view.manifests.iter().flat_map(|m| m.objects.iter().map(move |o| (m.run_id.as_str(), o))).collect();
     let leaves: Vec<_> = entries.iter().map(|(_, e)| leaf_hash(&RunManifest::leaf_bytes(e))).collect();
+    let mut proofs = inclusion_proofs(&leaves);
     let objects = entries
         .iter()
         .enumerate()
@@ -166,7 +167,7 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey, down
             size: e.size,
             rows: e.rows,
             run_id: (*run).to_string(),
-            proof: inclusion_proof(&leaves, i).unwrap_or_default().iter().map(Sha256Digest::to_hex).collect(),
+            proof: std::mem::take(&mut proofs[i]).iter().map(Sha256Digest::to_hex).collect(),
         })
         .collect();
     PortalModel {
