@@ -108,8 +108,12 @@ pub fn inclusion_proofs(leaves: &[Sha256Digest]) -> Vec<Vec<Sha256Digest>> {
         let k = split(leaves.len());
         let (left_root, mut left) = all(&leaves[..k]);
         let (right_root, mut right) = all(&leaves[k..]);
-        left.iter_mut().for_each(|p| p.push(right_root));
-        right.iter_mut().for_each(|p| p.push(left_root));
+        for p in &mut left {
+            p.push(right_root);
+        }
+        for p in &mut right {
+            p.push(left_root);
+        }
         left.append(&mut right);
         (node_hash(&left_root, &right_root), left)
     }
