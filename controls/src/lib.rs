@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod frameworks;
+
 /// The built-in catalog's text.
 pub const BUILTIN_CATALOG: &str = include_str!("../catalog/controls.toml");
 

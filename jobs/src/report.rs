@@ -116,7 +116,14 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey, down
                 .collect(),
         })
         .collect();
-    let frameworks = FRAMEWORKS.iter().map(|(key, name)| framework_view(key, name, catalog, &results)).collect();
+    // The built-in lists are checked by the test suite; should one ever fail to load, the
+    // portal still renders, counting only mapped requirements, and says why in the log.
+    let lists = cairn_controls::frameworks::builtin().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "framework requirement lists failed to load");
+        BTreeMap::new()
+    });
+    let frameworks =
+        FRAMEWORKS.iter().map(|(key, name)| framework_view(key, name, lists.get(*key), catalog, &results)).collect();
     let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
     let chains = heads
         .iter()
@@ -186,7 +193,13 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey, down
     }
 }
 
-fn framework_view(key: &str, name: &str, catalog: &Catalog, results: &[ControlResult]) -> FrameworkView {
+fn framework_view(
+    key: &str,
+    name: &str,
+    list: Option<&cairn_controls::frameworks::Framework>,
+    catalog: &Catalog,
+    results: &[ControlResult],
+) -> FrameworkView {
     let mut by_requirement: BTreeMap<&str, Vec<Status>> = BTreeMap::new();
     for (c, r) in catalog.controls.iter().zip(results) {
         for link in c.requirements.iter().filter(|l| l.framework == key) {
@@ -195,9 +208,13 @@ fn framework_view(key: &str, name: &str, catalog: &Catalog, results: &[ControlRe
     }
     let failing = by_requirement.values().filter(|s| s.contains(&Status::Failing)).count();
     let passing = by_requirement.values().filter(|s| s.iter().all(|x| *x == Status::Passing)).count();
+    let total = list.map_or(by_requirement.len(), |f| f.requirements.len());
     FrameworkView {
         key: key.into(),
         name: name.into(),
+        version: list.map(|f| f.version.clone()).unwrap_or_default(),
+        total,
+        gaps: total.saturating_sub(by_requirement.len()),
         covered: by_requirement.len(),
         passing,
         failing,

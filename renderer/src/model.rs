@@ -87,8 +87,14 @@ pub struct FrameworkView {
     pub key: String,
     /// Display name.
     pub name: String,
+    /// Version of the framework text the requirement list follows.
+    pub version: String,
+    /// Requirements in the framework's list.
+    pub total: usize,
     /// Requirements mapped by at least one control.
     pub covered: usize,
+    /// Requirements no control maps to.
+    pub gaps: usize,
     /// Requirements whose controls all pass.
     pub passing: usize,
     /// Requirements with a failing control.
