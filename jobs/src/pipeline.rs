@@ -338,7 +338,7 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
                         bail!("the chain verification thread stopped");
                     }
                 }
-                tracing::debug!(object = %entry.key, "queued for verification");
+                tracing::info!(object = %entry.key, rows = entry.rows, "verifying");
             }
         }
         if m.stage == Stage::Collect && events_are_new {
