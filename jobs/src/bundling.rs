@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use cairn_controls::{Catalog, EvidenceKind};
+use cairn_controls::EvidenceKind;
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::manifest::{ObjectEntry, RunManifest};
 use cairn_evidence::merkle::{inclusion_proofs, leaf_hash};
@@ -131,7 +131,8 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
     let checkpoint =
         view.stored.last().and_then(|s| s.checkpoint.clone()).context("the latest run has no checkpoint")?;
-    let catalog = Catalog::builtin()?;
+    let checked = ws.checked_controls()?;
+    let catalog = &checked.catalog;
     let controls: Vec<&cairn_controls::Control> = match &request.scope {
         Scope::All => catalog.controls.iter().collect(),
         Scope::Framework(f) => {
@@ -145,7 +146,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
             vec![c]
         }
     };
-    let model = report::portal_model(&view, &catalog, &public, &[]);
+    let model = report::portal_model(&view, &checked, &public, &[]);
     let (since, until) = (request.since.as_deref(), request.until.as_deref());
     let scratch = Scratch(std::env::temp_dir().join(format!("cairn-bundle-{}-{}", std::process::id(), latest.run_id)));
     std::fs::create_dir_all(&scratch.0).with_context(|| format!("cannot create {}", scratch.0.display()))?;

@@ -4,7 +4,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use cairn_controls::Catalog;
 use cairn_evidence::keys::{write_signing_key, PublicKey};
 use cairn_renderer::bundle::{check_bundle, BundleError};
 use ed25519_dalek::SigningKey;
@@ -12,7 +11,7 @@ use ed25519_dalek::SigningKey;
 use crate::bundling::{self, Request, Scope};
 use crate::config::Config;
 use crate::pipeline::{self, Clock, VerifyReport, Workspace};
-use crate::{demo, proofs, report, BenchCommand, Cli, Command, OutputFormat, ProofCommand};
+use crate::{demo, proofs, report, BenchCommand, Cli, Command, ControlsCommand, OutputFormat, ProofCommand};
 use cairn_renderer::model::DownloadView;
 
 /// Runs the command line's command.
@@ -60,6 +59,39 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                     println!("FAILED {}: {e:#}", file.display());
                     Ok(1)
                 }
+            }
+        }
+        Command::Controls(ControlsCommand::Check) => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let checked = ws.controls()?;
+            for p in &checked.problems {
+                println!("{p}");
+            }
+            println!(
+                "{} controls (built-in catalog and {} user file(s)); {} requirement(s) marked not applicable",
+                checked.catalog.controls.len(),
+                ws.config.control_catalogs.len(),
+                checked.not_applicable.len()
+            );
+            for (framework, gaps) in &checked.gaps {
+                let shown: Vec<&str> = gaps.iter().take(12).map(String::as_str).collect();
+                let more = if gaps.len() > shown.len() {
+                    format!(" and {} more", gaps.len() - shown.len())
+                } else {
+                    String::new()
+                };
+                println!(
+                    "coverage gaps in {framework}: {} requirement(s) no control covers: {}{more}",
+                    gaps.len(),
+                    shown.join(", ")
+                );
+            }
+            if checked.problems.is_empty() {
+                println!("catalog OK");
+                Ok(0)
+            } else {
+                println!("{} problem(s)", checked.problems.len());
+                Ok(2)
             }
         }
         Command::Collect => {
@@ -202,9 +234,9 @@ fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
 /// are copied into `downloads/` and linked from the control pages.
 pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
     let view = pipeline::read_view(ws).await?;
-    let catalog = Catalog::builtin()?;
+    let checked = ws.checked_controls()?;
     let downloads = list_bundles(&ws.config.bundles_out)?;
-    let model = report::portal_model(&view, &catalog, &ws.public_key()?, &downloads);
+    let model = report::portal_model(&view, &checked, &ws.public_key()?, &downloads);
     let files = cairn_renderer::portal::build(&model, out)?;
     if !downloads.is_empty() {
         let target = out.join("downloads");

@@ -22,6 +22,15 @@ struct RawConfig {
     portal: RawOut,
     #[serde(default)]
     bundles: RawOut,
+    #[serde(default)]
+    controls: RawControls,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawControls {
+    #[serde(default)]
+    catalog: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +80,8 @@ pub struct Config {
     pub portal_out: PathBuf,
     /// Bundle output folder.
     pub bundles_out: PathBuf,
+    /// User control catalog files, applied in order over the built-in catalog.
+    pub control_catalogs: Vec<PathBuf>,
 }
 
 impl Config {
@@ -123,6 +134,7 @@ impl Config {
             sources,
             portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),
             bundles_out: abs(raw.bundles.out.as_deref().unwrap_or(Path::new("bundles"))),
+            control_catalogs: raw.controls.catalog.iter().map(|p| abs(p)).collect(),
             dir,
         })
     }

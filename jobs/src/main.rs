@@ -140,6 +140,9 @@ enum Command {
         #[arg(long)]
         pubkey: PathBuf,
     },
+    /// The control catalog.
+    #[command(subcommand)]
+    Controls(ControlsCommand),
     /// Print a Merkle proof (JSON) from the lake's signed checkpoints.
     #[command(subcommand)]
     Proof(ProofCommand),
@@ -154,6 +157,13 @@ enum Command {
     /// Benchmarks (release builds).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum ControlsCommand {
+    /// Check the built-in catalog with the `[controls] catalog` files applied: every problem with
+    /// its file and line (exit 2), and the requirements no control covers (coverage gaps).
+    Check,
 }
 
 #[derive(Subcommand)]

@@ -114,6 +114,33 @@ impl Workspace {
         Ok(PublicKey::parse(&text, &path.display().to_string())?)
     }
 
+    /// The built-in control catalog with the configured user catalogs applied, checked.
+    pub fn controls(&self) -> Result<cairn_controls::user::Checked> {
+        let mut files = Vec::new();
+        for path in &self.config.control_catalogs {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read control catalog {}", path.display()))?;
+            files.push((path.display().to_string(), text));
+        }
+        let frameworks = cairn_controls::frameworks::builtin()?;
+        let kinds: Vec<&str> = FindingKind::ALL.iter().map(|k| k.as_str()).collect();
+        Ok(cairn_controls::user::check(cairn_controls::BUILTIN_CATALOG, &files, &frameworks, &kinds))
+    }
+
+    /// The checked control catalog, refusing one with problems.
+    pub fn checked_controls(&self) -> Result<cairn_controls::user::Checked> {
+        let checked = self.controls()?;
+        if !checked.problems.is_empty() {
+            let list: Vec<String> = checked.problems.iter().map(ToString::to_string).collect();
+            bail!(
+                "the control catalog has {} problem(s); `cairn controls check` lists them:\n{}",
+                list.len(),
+                list.join("\n")
+            );
+        }
+        Ok(checked)
+    }
+
     /// The trusted source keys.
     pub fn keyring(&self) -> Result<Keyring> {
         Ok(Keyring::load(&self.config.keyring)?)

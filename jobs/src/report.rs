@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use cairn_controls::user::Checked;
 use cairn_controls::{evaluate, Catalog, ControlResult, EvidenceSummary, Status, FRAMEWORKS};
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::keys::PublicKey;
@@ -62,7 +63,8 @@ pub fn evidence_summary(view: &LakeView) -> EvidenceSummary {
 }
 
 /// Builds the portal model.
-pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey, downloads: &[DownloadView]) -> PortalModel {
+pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, downloads: &[DownloadView]) -> PortalModel {
+    let catalog = &checked.catalog;
     let evidence = evidence_summary(view);
     let results = evaluate(catalog, &evidence, view.as_of());
     let count = |pred: &dyn Fn(FindingKind) -> bool| -> u64 {
@@ -91,7 +93,7 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey, down
             id: c.id.clone(),
             title: c.title.clone(),
             description_html: markdown::to_html(&c.description),
-            evidence: format!("{:?}", c.evidence).to_lowercase(),
+            evidence: c.evidence.as_str().into(),
             fails_on: c.fails_on.clone(),
             max_age_days: c.max_age_days,
             status: r.status.as_str().into(),
@@ -122,8 +124,13 @@ pub fn portal_model(view: &LakeView, catalog: &Catalog, public: &PublicKey, down
         tracing::error!(error = %e, "framework requirement lists failed to load");
         BTreeMap::new()
     });
-    let frameworks =
-        FRAMEWORKS.iter().map(|(key, name)| framework_view(key, name, lists.get(*key), catalog, &results)).collect();
+    let frameworks = FRAMEWORKS
+        .iter()
+        .map(|(key, name)| {
+            let gaps = checked.gaps.get(*key).map_or(0, Vec::len);
+            framework_view(key, name, lists.get(*key), gaps, catalog, &results)
+        })
+        .collect();
     let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
     let chains = heads
         .iter()
@@ -197,6 +204,7 @@ fn framework_view(
     key: &str,
     name: &str,
     list: Option<&cairn_controls::frameworks::Framework>,
+    gaps: usize,
     catalog: &Catalog,
     results: &[ControlResult],
 ) -> FrameworkView {
@@ -214,7 +222,7 @@ fn framework_view(
         name: name.into(),
         version: list.map(|f| f.version.clone()).unwrap_or_default(),
         total,
-        gaps: total.saturating_sub(by_requirement.len()),
+        gaps,
         covered: by_requirement.len(),
         passing,
         failing,

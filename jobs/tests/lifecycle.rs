@@ -191,3 +191,33 @@ fn one_writer_at_a_time_and_stale_locks_are_taken_over() {
     assert!(taken.stderr.contains("taking over the writer lock"), "{}", taken.stderr);
     assert!(!locks.join("writer.json").exists(), "released after the run");
 }
+
+#[test]
+fn controls_check_reports_catalog_problems_with_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = Org::new(tmp.path());
+    let ok = cairn(tmp.path(), &["controls", "check"]);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    assert!(ok.stdout.contains("catalog OK") && ok.stdout.contains("coverage gaps in soc2"), "{}", ok.stdout);
+
+    std::fs::write(
+        org.dir.join("local-controls.toml"),
+        "[[override]]\nid = \"LOG-02\"\nfails_on = [\"gap\", \"gasp\"]\n\n[[not_applicable]]\nframework = \"hipaa\"\nid = \"164.310(a)(1)\"\njustification = \"No facility of ours holds ePHI.\"\n",
+    )
+    .unwrap();
+    let config = org.dir.join("cairn.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("[trust]", "[controls]\ncatalog = [\"local-controls.toml\"]\n\n[trust]"))
+        .unwrap();
+    let bad = cairn(tmp.path(), &["controls", "check"]);
+    assert_eq!(bad.code, 2, "{}", bad.stdout);
+    assert!(
+        bad.stdout.contains("local-controls.toml:3: override of LOG-02: unknown finding kind \"gasp\""),
+        "{}",
+        bad.stdout
+    );
+    // Rendering refuses a catalog with problems, naming them.
+    let render = cairn(tmp.path(), &["render"]);
+    assert_eq!(render.code, 2);
+    assert!(render.stderr.contains("gasp"), "{}", render.stderr);
+}
