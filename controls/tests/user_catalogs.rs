@@ -107,3 +107,28 @@ justification = "No facility holds ePHI: all systems run in a cloud provider's r
     assert!(!checked.gaps["gdpr"].contains(&"Art. 30(1)".to_string()));
     assert!(!checked.gaps["hipaa"].contains(&"164.310(a)(1)".to_string()), "not applicable is not a gap");
 }
+
+#[test]
+fn a_gap_fails_the_log_controls_and_through_them_a_requirement_in_every_framework() {
+    use cairn_controls::{evaluate, roll_up, EvidenceSummary, Status};
+    let frameworks = builtin().unwrap();
+    let catalog = cairn_controls::Catalog::builtin().unwrap();
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    let mut evidence =
+        EvidenceSummary { events_verified: 100, chains: 1, last_verified_at: Some(at("2026-11-20T02:00:00Z")), ..Default::default() };
+    let clean = roll_up(&catalog, &evaluate(&catalog, &evidence, at("2026-11-20T03:00:00Z")), &frameworks, &[]);
+    evidence.findings_by_kind.insert("gap".into(), 1);
+    let results = evaluate(&catalog, &evidence, at("2026-11-20T03:00:00Z"));
+    assert_eq!(results.iter().find(|r| r.id == "LOG-02").unwrap().status, Status::Failing);
+    let rolled = roll_up(&catalog, &results, &frameworks, &[]);
+    let status = |rs: &[cairn_controls::RequirementStatus], f: &str, id: &str| {
+        rs.iter().find(|r| r.framework == f && r.id == id).unwrap().status
+    };
+    for (f, id) in [("soc2", "CC7.2"), ("iso27001", "A.8.15"), ("gdpr", "Art. 32(1)(b)"), ("hipaa", "164.312(b)")] {
+        assert_eq!(status(&rolled, f, id), Some(Status::Failing), "{f} {id}");
+        assert_ne!(status(&clean, f, id), Some(Status::Failing), "{f} {id} fails without the gap");
+    }
+    // A requirement no control maps to is a gap.
+    let gap = rolled.iter().find(|r| r.framework == "soc2" && r.id == "CC1.1").unwrap();
+    assert_eq!((gap.coverage, gap.status), (cairn_controls::Coverage::None, None));
+}

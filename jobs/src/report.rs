@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use cairn_controls::user::Checked;
-use cairn_controls::{evaluate, Catalog, ControlResult, EvidenceSummary, Status, FRAMEWORKS};
+use cairn_controls::{evaluate, roll_up, Coverage, EvidenceSummary, RequirementStatus, Status, FRAMEWORKS};
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::manifest::{ObjectEntry, RunManifest, Stage};
@@ -119,18 +119,13 @@ pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, down
         })
         .collect();
     // The built-in lists are checked by the test suite; should one ever fail to load, the
-    // portal still renders, counting only mapped requirements, and says why in the log.
+    // portal still renders without readiness figures, and says why in the log.
     let lists = cairn_controls::frameworks::builtin().unwrap_or_else(|e| {
         tracing::error!(error = %e, "framework requirement lists failed to load");
         BTreeMap::new()
     });
-    let frameworks = FRAMEWORKS
-        .iter()
-        .map(|(key, name)| {
-            let gaps = checked.gaps.get(*key).map_or(0, Vec::len);
-            framework_view(key, name, lists.get(*key), gaps, catalog, &results)
-        })
-        .collect();
+    let rolled = roll_up(catalog, &results, &lists, &checked.not_applicable);
+    let frameworks = FRAMEWORKS.iter().map(|(key, name)| framework_view(key, name, lists.get(*key), &rolled)).collect();
     let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
     let chains = heads
         .iter()
@@ -204,28 +199,22 @@ fn framework_view(
     key: &str,
     name: &str,
     list: Option<&cairn_controls::frameworks::Framework>,
-    gaps: usize,
-    catalog: &Catalog,
-    results: &[ControlResult],
+    rolled: &[RequirementStatus],
 ) -> FrameworkView {
-    let mut by_requirement: BTreeMap<&str, Vec<Status>> = BTreeMap::new();
-    for (c, r) in catalog.controls.iter().zip(results) {
-        for link in c.requirements.iter().filter(|l| l.framework == key) {
-            by_requirement.entry(link.id.as_str()).or_default().push(r.status);
-        }
-    }
-    let failing = by_requirement.values().filter(|s| s.contains(&Status::Failing)).count();
-    let passing = by_requirement.values().filter(|s| s.iter().all(|x| *x == Status::Passing)).count();
-    let total = list.map_or(by_requirement.len(), |f| f.requirements.len());
+    let mine: Vec<&RequirementStatus> = rolled.iter().filter(|r| r.framework == key).collect();
+    let count = |pred: &dyn Fn(&RequirementStatus) -> bool| mine.iter().filter(|r| pred(r)).count();
+    let covered = count(&|r| matches!(r.coverage, Coverage::Full | Coverage::Partial));
+    let passing = count(&|r| r.status == Some(Status::Passing));
+    let failing = count(&|r| r.status == Some(Status::Failing));
     FrameworkView {
         key: key.into(),
         name: name.into(),
         version: list.map(|f| f.version.clone()).unwrap_or_default(),
-        total,
-        gaps,
-        covered: by_requirement.len(),
+        total: mine.len(),
+        gaps: count(&|r| r.coverage == Coverage::None),
+        covered,
         passing,
         failing,
-        other: by_requirement.len() - passing - failing,
+        other: covered - passing - failing,
     }
 }
