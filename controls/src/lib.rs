@@ -422,8 +422,15 @@ pub fn roll_up(
                 .filter(|(_, l)| &l.framework == key && f.requirement(&l.id).is_some_and(|x| x.id == r.id))
                 .collect();
             let controls: Vec<String> = links.iter().map(|(c, _)| c.id.clone()).collect();
-            if not_applicable.iter().any(|n| &n.framework == key && f.requirement(&n.id).is_some_and(|x| x.id == r.id)) {
-                out.push(RequirementStatus { framework: key.clone(), id: r.id.clone(), coverage: Coverage::NotApplicable, status: None, controls });
+            if not_applicable.iter().any(|n| &n.framework == key && f.requirement(&n.id).is_some_and(|x| x.id == r.id))
+            {
+                out.push(RequirementStatus {
+                    framework: key.clone(),
+                    id: r.id.clone(),
+                    coverage: Coverage::NotApplicable,
+                    status: None,
+                    controls,
+                });
                 continue;
             }
             let full: Vec<_> = links

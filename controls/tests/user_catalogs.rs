@@ -114,8 +114,12 @@ fn a_gap_fails_the_log_controls_and_through_them_a_requirement_in_every_framewor
     let frameworks = builtin().unwrap();
     let catalog = cairn_controls::Catalog::builtin().unwrap();
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
-    let mut evidence =
-        EvidenceSummary { events_verified: 100, chains: 1, last_verified_at: Some(at("2026-11-20T02:00:00Z")), ..Default::default() };
+    let mut evidence = EvidenceSummary {
+        events_verified: 100,
+        chains: 1,
+        last_verified_at: Some(at("2026-11-20T02:00:00Z")),
+        ..Default::default()
+    };
     let clean = roll_up(&catalog, &evaluate(&catalog, &evidence, at("2026-11-20T03:00:00Z")), &frameworks, &[]);
     evidence.findings_by_kind.insert("gap".into(), 1);
     let results = evaluate(&catalog, &evidence, at("2026-11-20T03:00:00Z"));

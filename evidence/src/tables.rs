@@ -30,6 +30,8 @@ pub mod names {
     pub const QUARANTINE: &str = "quarantine";
     /// Verification findings.
     pub const FINDINGS: &str = "findings";
+    /// Control evaluations.
+    pub const CONTROL_RESULTS: &str = "control_results";
 }
 
 /// An error reading or writing a table.
@@ -107,6 +109,61 @@ pub fn findings_schema() -> SchemaRef {
         s("run_id", false),
         Field::new("found_at", ts_type(), false),
     ]))
+}
+
+/// Schema of `control_results`.
+pub fn control_results_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        s("run_id", false),
+        s("control_id", false),
+        s("status", false),
+        s("reasons", false),
+        s("evidence", false),
+        s("failing_findings", false),
+        s("evidence_fresh_at", true),
+        Field::new("evaluated_at", ts_type(), false),
+    ]))
+}
+
+/// One row of `control_results`: a control's evaluation in one run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlResultRow {
+    /// The verify run that evaluated it.
+    pub run_id: String,
+    /// Control id.
+    pub control_id: String,
+    /// `passing`, `failing`, `stale`, `no_evidence`, `manual`.
+    pub status: String,
+    /// Why, as a JSON array of strings.
+    pub reasons: String,
+    /// The evidence it used, as a JSON array of `{"key", "sha256"}`.
+    pub evidence: String,
+    /// The findings that failed it, as a JSON array of `{"kind", "chain", "seq", "run_id"}`.
+    pub failing_findings: String,
+    /// When its evidence was last fresh (RFC 3339).
+    pub evidence_fresh_at: Option<String>,
+    /// When it was evaluated.
+    pub evaluated_at: DateTime<Utc>,
+}
+
+/// Builds a `RecordBatch` of `control_results`.
+pub fn control_results_batch(rows: &[ControlResultRow]) -> Result<RecordBatch, TableError> {
+    let mut cols: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
+    let mut fresh = StringBuilder::new();
+    let mut at = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    for r in rows {
+        for (b, v) in
+            cols.iter_mut().zip([&r.run_id, &r.control_id, &r.status, &r.reasons, &r.evidence, &r.failing_findings])
+        {
+            b.append_value(v);
+        }
+        fresh.append_option(r.evidence_fresh_at.as_deref());
+        at.append_value(micros(r.evaluated_at));
+    }
+    let mut arrays: Vec<ArrayRef> = cols.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef).collect();
+    arrays.push(Arc::new(fresh.finish()));
+    arrays.push(Arc::new(at.finish()));
+    Ok(RecordBatch::try_new(control_results_schema(), arrays)?)
 }
 
 /// Where a record came from.

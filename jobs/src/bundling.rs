@@ -204,11 +204,11 @@ async fn collect_files(
         if !in_period(day, since, until) {
             continue;
         }
-        // Events and records kept aside are the evidence of event controls; findings of every
-        // control; other objects (blobs) of the lake-integrity controls.
+        // Events and records kept aside are the evidence of event controls; findings and control
+        // results of every control; other objects (blobs) of the lake-integrity controls.
         let (kind, for_controls) = match entry.table.as_str() {
             names::EVENTS | names::QUARANTINE => ("lake_object", event_controls.clone()),
-            names::FINDINGS => ("lake_object", all_ids.clone()),
+            names::FINDINGS | names::CONTROL_RESULTS => ("lake_object", all_ids.clone()),
             _ => ("lake_object", lake_controls.clone()),
         };
         if for_controls.is_empty() {

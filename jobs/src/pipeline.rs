@@ -417,6 +417,15 @@ async fn commit_verification(
         let batch = tables::findings_batch(&rows).context("cannot build the findings table")?;
         writer.write_table(names::FINDINGS, &started.format("%Y-%m-%d").to_string(), &batch).await?;
     }
+    match control_results(ws, &state, &rows, &new_heads, &run_id, started).await {
+        Ok(results) if !results.is_empty() => {
+            let batch = tables::control_results_batch(&results).context("cannot build the control_results table")?;
+            writer.write_table(names::CONTROL_RESULTS, &started.format("%Y-%m-%d").to_string(), &batch).await?;
+        }
+        Ok(_) => {}
+        // Evidence verification stands on its own: a catalog problem is reported, not fatal here.
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "controls not evaluated in this run"),
+    }
     let mut stats = BTreeMap::new();
     stats.insert("events_verified".to_string(), events);
     stats.insert("objects_checked".to_string(), objects_checked);
@@ -427,6 +436,79 @@ async fn commit_verification(
         RunOutcome { cursors: state.cursors(), chain_heads: new_heads, verified_through: last_collect, stats };
     writer.commit(Stage::Verify, &state, outcome, &key, clock.now()).await?;
     Ok(VerifyReport { findings: rows, events, objects_checked, committed: Some(run_id) })
+}
+
+/// Evaluates every control as of this verify run: all committed findings plus this run's, the
+/// new chain heads, and this run as the latest verification.
+async fn control_results(
+    ws: &Workspace,
+    state: &cairn_evidence::lake::LakeState,
+    new_findings: &[FindingRow],
+    heads: &BTreeMap<String, cairn_evidence::manifest::ChainHead>,
+    run_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<cairn_evidence::tables::ControlResultRow>> {
+    use cairn_controls::{evaluate, EvidenceKind, EvidenceSummary};
+    let checked = ws.checked_controls()?;
+    let mut findings: Vec<FindingRow> = Vec::new();
+    for (_, m) in &state.manifests {
+        for entry in m.objects.iter().filter(|e| e.table == names::FINDINGS) {
+            for batch in tables::from_parquet(ws.lake.get_checked(entry).await?)? {
+                findings.extend(tables::finding_rows(&batch?)?);
+            }
+        }
+    }
+    findings.extend_from_slice(new_findings);
+    let mut by_kind = BTreeMap::new();
+    for f in &findings {
+        *by_kind.entry(f.kind.clone()).or_insert(0u64) += 1;
+    }
+    let summary = EvidenceSummary {
+        events_verified: heads.values().map(|h| h.events).sum(),
+        chains: heads.len() as u64,
+        last_verified_at: Some(at),
+        findings_by_kind: by_kind,
+    };
+    let results = evaluate(&checked.catalog, &summary, at);
+    let objects = |table: &str| -> Vec<serde_json::Value> {
+        state
+            .manifests
+            .iter()
+            .flat_map(|(_, m)| m.objects.iter())
+            .filter(|e| e.table == table)
+            .map(|e| serde_json::json!({"key": e.key, "sha256": e.sha256}))
+            .collect()
+    };
+    let runs: Vec<serde_json::Value> = state
+        .manifests
+        .iter()
+        .map(|(s, _)| serde_json::json!({"key": s.key, "sha256": cairn_evidence::digest::sha256_hex(&s.bytes)}))
+        .collect();
+    let mut rows = Vec::new();
+    for (c, r) in checked.catalog.controls.iter().zip(results) {
+        let evidence = match c.evidence {
+            EvidenceKind::Events => objects(names::EVENTS),
+            EvidenceKind::Lake | EvidenceKind::Verification => runs.clone(),
+            _ => Vec::new(),
+        };
+        let failing: Vec<serde_json::Value> = findings
+            .iter()
+            .filter(|f| c.fails_on.contains(&f.kind))
+            .map(|f| serde_json::json!({"kind": f.kind, "chain": f.chain, "seq": f.seq, "run_id": f.run_id}))
+            .collect();
+        let fresh = matches!(c.evidence, EvidenceKind::Events | EvidenceKind::Lake | EvidenceKind::Verification);
+        rows.push(cairn_evidence::tables::ControlResultRow {
+            run_id: run_id.to_string(),
+            control_id: c.id.clone(),
+            status: r.status.as_str().to_string(),
+            reasons: serde_json::to_string(&r.reasons)?,
+            evidence: serde_json::to_string(&evidence)?,
+            failing_findings: serde_json::to_string(&failing)?,
+            evidence_fresh_at: fresh.then(|| cairn_evidence::time::format_rfc3339(at)),
+            evaluated_at: at,
+        });
+    }
+    Ok(rows)
 }
 
 /// Everything committed that the portal and bundles show.

@@ -99,7 +99,7 @@ fn the_lake_reads_in_pyarrow_with_the_documented_columns() {
     let tmp = tempfile::tempdir().unwrap();
     let org = demo(tmp.path(), 5);
     let script = r#"
-import sys, pyarrow.dataset as ds
+import json, sys, pyarrow.dataset as ds
 events = ds.dataset(sys.argv[1] + "/lake/events", format="parquet", partitioning="hive")
 t = events.to_table()
 print(t.num_rows)
@@ -107,6 +107,8 @@ print(",".join(t.schema.names))
 print(t.column("date")[0])
 findings = ds.dataset(sys.argv[1] + "/lake/findings", format="parquet", partitioning="hive").to_table()
 print(",".join(sorted(set(findings.column("kind").to_pylist()))))
+results = {r["control_id"]: r for r in ds.dataset(sys.argv[1] + "/lake/control_results", format="parquet", partitioning="hive").to_table().to_pylist()}
+print(results["LOG-01"]["status"], results["LOG-02"]["status"], json.loads(results["LOG-02"]["failing_findings"])[0]["kind"], len(json.loads(results["LOG-02"]["evidence"])))
 "#;
     let out = tool(tmp.path(), "python3", &["-c", script, org.join("store").to_str().unwrap()]);
     assert_eq!(out.code, 0, "pyarrow must be installed (the README's test command installs it): {}", out.stderr);
@@ -122,4 +124,6 @@ print(",".join(sorted(set(findings.column("kind").to_pylist()))))
     );
     assert_eq!(lines[2], "2026-11-21");
     assert_eq!(lines[3], "duplicate,gap");
+    // Each verify run records every control's evaluation, its evidence and what failed it.
+    assert_eq!(lines[4], "passing failing gap 1");
 }
