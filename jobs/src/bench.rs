@@ -29,18 +29,25 @@ struct Generated {
     keys: Vec<VerifyingKey>,
 }
 
+/// Creates `dir/keys/` with Cairn's signing key drawn from `rng`; returns the key.
+fn write_cairn_key(dir: &Path, rng: &mut ChaCha20Rng) -> Result<SigningKey> {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    let cairn = SigningKey::from_bytes(&seed);
+    write_signing_key(&keys.join("cairn.key"), &cairn)?;
+    std::fs::write(keys.join("cairn.pub"), PublicKey::of(&cairn).to_minisign_file())?;
+    Ok(cairn)
+}
+
 /// Writes `events` signed events over `chains` chains into `dir`, with a config to collect them.
 fn generate(dir: &Path, events: u64, chains: u64) -> Result<Generated> {
     let keys_dir = dir.join("keys");
     let inputs = dir.join("inputs");
-    std::fs::create_dir_all(&keys_dir)?;
     std::fs::create_dir_all(&inputs)?;
     let mut rng = ChaCha20Rng::seed_from_u64(42);
-    let mut seed = [0u8; 32];
-    rng.fill_bytes(&mut seed);
-    let cairn = SigningKey::from_bytes(&seed);
-    write_signing_key(&keys_dir.join("cairn.key"), &cairn)?;
-    std::fs::write(keys_dir.join("cairn.pub"), PublicKey::of(&cairn).to_minisign_file())?;
+    write_cairn_key(dir, &mut rng)?;
     let start = parse_rfc3339("2026-11-20T00:00:00Z").expect("constant");
     let per_chain: Vec<(u64, u64)> =
         (0..chains).map(|c| (c, events / chains + u64::from(c < events % chains))).collect();
@@ -238,17 +245,11 @@ pub fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> {
 /// log-like text, and the same files under `files/` for the baselines.
 pub async fn prepare_bundle(dir: &Path, files: u64, size: u64) -> Result<u8> {
     use cairn_evidence::lake::{RunOutcome, RunWriter};
-    let keys = dir.join("keys");
     let plain = dir.join("files");
-    std::fs::create_dir_all(&keys)?;
     std::fs::create_dir_all(&plain)?;
     let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let mut seed = [0u8; 32];
-    rng.fill_bytes(&mut seed);
-    let cairn = SigningKey::from_bytes(&seed);
-    write_signing_key(&keys.join("cairn.key"), &cairn)?;
-    std::fs::write(keys.join("cairn.pub"), PublicKey::of(&cairn).to_minisign_file())?;
-    std::fs::write(keys.join("trusted.toml"), "")?;
+    let cairn = write_cairn_key(dir, &mut rng)?;
+    std::fs::write(dir.join("keys/trusted.toml"), "")?;
     std::fs::write(
         dir.join("cairn.toml"),
         "[store]\nurl = \"store\"\n[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n[trust]\nkeyring = \"keys/trusted.toml\"\n",
