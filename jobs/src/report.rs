@@ -14,7 +14,7 @@ use cairn_evidence::Sha256Digest;
 use cairn_renderer::markdown;
 use cairn_renderer::model::{
     chain_file_name, ChainView, ControlView, DownloadView, FindingView, FrameworkView, ObjectView, PortalModel,
-    RequirementView, RunView, SummaryView,
+    RequirementRow, RequirementView, RunView, SummaryView,
 };
 use cairn_verifier::{Finding, FindingKind};
 
@@ -125,7 +125,8 @@ pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, down
         BTreeMap::new()
     });
     let rolled = roll_up(catalog, &results, &lists, &checked.not_applicable);
-    let frameworks = FRAMEWORKS.iter().map(|(key, name)| framework_view(key, name, lists.get(*key), &rolled)).collect();
+    let frameworks =
+        FRAMEWORKS.iter().map(|(key, name)| framework_view(key, name, lists.get(*key), &rolled, catalog)).collect();
     let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
     let chains = heads
         .iter()
@@ -200,6 +201,7 @@ fn framework_view(
     name: &str,
     list: Option<&cairn_controls::frameworks::Framework>,
     rolled: &[RequirementStatus],
+    catalog: &cairn_controls::Catalog,
 ) -> FrameworkView {
     let mine: Vec<&RequirementStatus> = rolled.iter().filter(|r| r.framework == key).collect();
     let count = |pred: &dyn Fn(&RequirementStatus) -> bool| mine.iter().filter(|r| pred(r)).count();
@@ -216,5 +218,38 @@ fn framework_view(
         passing,
         failing,
         other: covered - passing - failing,
+        file: format!("frameworks/{key}.html"),
+        requirements: mine
+            .iter()
+            .map(|r| {
+                let requirement = list.and_then(|f| f.requirement(&r.id));
+                // The crosswalk is derived through the controls, never hand-copied.
+                let mut crosswalk: Vec<String> = catalog
+                    .controls
+                    .iter()
+                    .filter(|c| r.controls.contains(&c.id))
+                    .flat_map(|c| c.requirements.iter())
+                    .filter(|l| l.framework != key)
+                    .map(|l| format!("{} {}", l.framework, l.id))
+                    .collect();
+                crosswalk.sort();
+                crosswalk.dedup();
+                RequirementRow {
+                    id: r.id.clone(),
+                    title: requirement.map(|q| q.title.clone()).unwrap_or_default(),
+                    group: requirement.map(|q| q.group.clone()).unwrap_or_default(),
+                    coverage: match r.coverage {
+                        Coverage::Full => "full",
+                        Coverage::Partial => "partial",
+                        Coverage::None => "none",
+                        Coverage::NotApplicable => "not_applicable",
+                    }
+                    .into(),
+                    status: r.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    controls: r.controls.clone(),
+                    crosswalk,
+                }
+            })
+            .collect(),
     }
 }

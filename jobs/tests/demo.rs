@@ -127,3 +127,31 @@ print(results["LOG-01"]["status"], results["LOG-02"]["status"], json.loads(resul
     // Each verify run records every control's evaluation, its evidence and what failed it.
     assert_eq!(lines[4], "passing failing gap 1");
 }
+
+/// Every relative link on every page of the demo portal resolves to a file in the portal.
+#[test]
+fn every_portal_link_resolves_and_framework_pages_cross_walk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = demo(tmp.path(), 9);
+    let portal = org.join("portal");
+    let pages: Vec<_> = files(&portal).into_iter().filter(|p| p.extension().is_some_and(|e| e == "html")).collect();
+    assert!(pages.len() > 70, "{} pages", pages.len());
+    for page in &pages {
+        let html = std::fs::read_to_string(portal.join(page)).unwrap();
+        for link in html.split("href=\"").skip(1).filter_map(|rest| rest.split('"').next()) {
+            assert!(!link.contains("://") && !link.starts_with('/'), "{}: non-relative link {link}", page.display());
+            let link = link.replace("&#x2F;", "/");
+            let target = link.split('#').next().unwrap();
+            if target.is_empty() {
+                continue;
+            }
+            let resolved = portal.join(page.parent().unwrap()).join(target);
+            assert!(resolved.is_file(), "{}: broken link {link}", page.display());
+        }
+    }
+    let soc2 = std::fs::read_to_string(portal.join("frameworks/soc2.html")).unwrap();
+    assert_eq!(soc2.matches("<tr><td class=\"mono\">").count(), 61, "every SOC 2 criterion is listed");
+    // CC7.2 fails through the log controls, and crosses to ISO A.8.15 through them.
+    let row = soc2.split("<tr><td class=\"mono\">CC7.2</td>").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(row.contains("status-failing") && row.contains("A.8.15"), "{row}");
+}

@@ -101,6 +101,29 @@ pub struct FrameworkView {
     pub failing: usize,
     /// The rest (stale or no evidence).
     pub other: usize,
+    /// Page file name.
+    pub file: String,
+    /// Every requirement, in the framework's order.
+    pub requirements: Vec<RequirementRow>,
+}
+
+/// One requirement on its framework page, with the crosswalk through its controls.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RequirementRow {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Group (series, theme, article, section).
+    pub group: String,
+    /// `full`, `partial`, `none` (a gap) or `not_applicable`.
+    pub coverage: String,
+    /// Rolled-up status, empty for gaps and not-applicable requirements.
+    pub status: String,
+    /// Controls mapped to it.
+    pub controls: Vec<String>,
+    /// Requirements of the other frameworks reached through those controls (`framework id`).
+    pub crosswalk: Vec<String>,
 }
 
 /// One committed run.

@@ -10,7 +10,8 @@ use tera::{Context, Tera};
 use crate::model::{chain_file_name, PortalModel};
 
 /// The built-in templates, embedded so the binary works on its own.
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 10] = [
+    ("framework.html", include_str!("../../templates/framework.html")),
     ("objects.html", include_str!("../../templates/objects.html")),
     ("object.html", include_str!("../../templates/object.html")),
     ("downloads.html", include_str!("../../templates/downloads.html")),
@@ -108,6 +109,9 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
         ctx.insert("downloads", &model.downloads);
         ctx.insert("key_id", &model.key_id);
     });
+    for framework in &model.frameworks {
+        page(framework.file.clone(), "framework.html", &|ctx| ctx.insert("framework", framework));
+    }
     for object in &model.objects {
         page(object.file.clone(), "object.html", &|ctx| {
             ctx.insert("object", object);
