@@ -109,6 +109,21 @@ fn csv_field(value: &str) -> String {
 /// A scratch folder removed when dropped.
 struct Scratch(PathBuf);
 
+impl Scratch {
+    /// A new, private folder under the system temp folder. Created with a random name and
+    /// `create_dir` (which fails if anything is already there), mode 0700, so no other user can
+    /// plant a folder or a link where the evidence is staged.
+    fn new() -> Result<Self> {
+        use rand_core::RngCore as _;
+        let path = std::env::temp_dir().join(format!("cairn-bundle-{:016x}", rand_core::OsRng.next_u64()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&path).with_context(|| format!("cannot create scratch folder {}", path.display()))?;
+        Ok(Self(path))
+    }
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -148,8 +163,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     };
     let model = report::portal_model(&view, &checked, &public, &[]);
     let (since, until) = (request.since.as_deref(), request.until.as_deref());
-    let scratch = Scratch(std::env::temp_dir().join(format!("cairn-bundle-{}-{}", std::process::id(), latest.run_id)));
-    std::fs::create_dir_all(&scratch.0).with_context(|| format!("cannot create {}", scratch.0.display()))?;
+    let scratch = Scratch::new()?;
     let files = collect_files(ws, &view, &model, &controls, since, until, request.sample, &scratch.0).await?;
 
     let name = format!("cairn-evidence-{}-{}", request.scope.slug(), latest.run_id);
