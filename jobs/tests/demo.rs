@@ -149,6 +149,18 @@ fn every_portal_link_resolves_and_framework_pages_cross_walk() {
             assert!(resolved.is_file(), "{}: broken link {link}", page.display());
         }
     }
+    // The same map for machines and for people who read Markdown.
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(portal.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["frameworks"].as_array().unwrap().len(), 4);
+    let soc2_index = index["frameworks"].as_array().unwrap().iter().find(|f| f["key"] == "soc2").unwrap();
+    assert_eq!(soc2_index["requirements"].as_array().unwrap().len(), 61);
+    assert!(index["controls"].as_array().unwrap().len() >= 40);
+    for c in index["controls"].as_array().unwrap() {
+        assert!(portal.join(c["page"].as_str().unwrap()).is_file());
+    }
+    let markdown = std::fs::read_to_string(portal.join("COMPLIANCE_EVIDENCE_INDEX.md")).unwrap();
+    assert!(markdown.contains("| [LOG-02](controls/LOG-02.html)") && markdown.contains("failing"), "{markdown}");
     let soc2 = std::fs::read_to_string(portal.join("frameworks/soc2.html")).unwrap();
     assert_eq!(soc2.matches("<tr><td class=\"mono\">").count(), 61, "every SOC 2 criterion is listed");
     // CC7.2 fails through the log controls, and crosses to ISO A.8.15 through them.

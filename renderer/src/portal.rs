@@ -130,8 +130,155 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
     for (name, body) in ASSETS {
         pages.push((name.to_string(), body.as_bytes().to_vec()));
     }
+    pages.push(("index.json".into(), index_json(model)));
+    pages.push(("COMPLIANCE_EVIDENCE_INDEX.md".into(), index_markdown(model).into_bytes()));
     pages.sort();
     Ok(pages)
+}
+
+/// The same map as the pages, for machines: frameworks → requirements → controls → evidence.
+fn index_json(model: &PortalModel) -> Vec<u8> {
+    let frameworks: Vec<serde_json::Value> = model
+        .frameworks
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "key": f.key, "name": f.name, "version": f.version, "page": f.file,
+                "requirements_total": f.total, "covered": f.covered, "passing": f.passing,
+                "failing": f.failing, "other": f.other, "gaps": f.gaps,
+                "requirements": f.requirements.iter().map(|r| serde_json::json!({
+                    "id": r.id, "title": r.title, "coverage": r.coverage, "status": r.status,
+                    "controls": r.controls,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let controls: Vec<serde_json::Value> = model
+        .controls
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id, "title": c.title, "status": c.status, "reasons": c.reasons,
+                "evidence": c.evidence, "fails_on": c.fails_on, "max_age_days": c.max_age_days,
+                "page": format!("controls/{}.html", c.id),
+                "requirements": c.requirements.iter().map(|r| serde_json::json!({
+                    "framework": r.framework, "id": r.id, "relationship": r.relationship,
+                    "confidence": r.confidence,
+                })).collect::<Vec<_>>(),
+                "bundles": c.bundles.iter().map(|b| serde_json::json!({
+                    "file": format!("downloads/{}", b.name), "sha256": b.sha256, "size": b.size,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let value = serde_json::json!({
+        "format": "cairn-portal-index/1",
+        "latest_run": model.latest_run,
+        "checkpoint": model.checkpoint,
+        "signing_key_id": model.key_id,
+        "summary": model.summary,
+        "frameworks": frameworks,
+        "controls": controls,
+        "chains": model.chains.iter().map(|c| serde_json::json!({
+            "id": c.id, "page": format!("chains/{}", c.file), "events": c.events,
+            "head_seq": c.head_seq, "head_hash": c.head_hash, "findings": c.findings.len(),
+        })).collect::<Vec<_>>(),
+        "lake_objects": model.objects.iter().map(|o| serde_json::json!({
+            "leaf_index": o.index, "key": o.key, "table": o.table, "sha256": o.sha256, "size": o.size,
+        })).collect::<Vec<_>>(),
+        "downloads": model.downloads,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&value).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Makes evidence text inert in Markdown: no HTML, links, emphasis or table breaks.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            '|' | '[' | ']' | '`' | '*' | '_' | '\\' | '#' | '!' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// The same map for people who read Markdown.
+fn index_markdown(model: &PortalModel) -> String {
+    use std::fmt::Write as _;
+    let s = &model.summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "# Compliance evidence index\n");
+    let _ = writeln!(
+        out,
+        "As of run `{}`. {} events verified in {} chains; {} finding(s) ({} breaks, {} signature failures, {} duplicate deliveries); {} records kept aside.\n",
+        md(&model.latest_run), s.events_verified, s.chains, s.findings_total, s.breaks, s.signature_failures, s.duplicates, s.quarantined
+    );
+    let _ = writeln!(out, "## Frameworks\n");
+    let _ = writeln!(
+        out,
+        "| Framework | Requirements | Covered | Passing | Failing | Stale, manual or no evidence | Gaps |"
+    );
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
+    for f in &model.frameworks {
+        let _ = writeln!(
+            out,
+            "| [{}]({}) ({}) | {} | {} | {} | {} | {} | {} |",
+            md(&f.name),
+            f.file,
+            md(&f.version),
+            f.total,
+            f.covered,
+            f.passing,
+            f.failing,
+            f.other,
+            f.gaps
+        );
+    }
+    let _ = writeln!(out, "\n## Controls\n");
+    let _ = writeln!(out, "| Control | Status | Maps to | Bundles |");
+    let _ = writeln!(out, "| --- | --- | --- | --- |");
+    for c in &model.controls {
+        let maps: Vec<String> = c.requirements.iter().map(|r| format!("{} {}", md(&r.framework), md(&r.id))).collect();
+        let bundles: Vec<String> =
+            c.bundles.iter().map(|b| format!("[{}](downloads/{})", md(&b.name), b.name)).collect();
+        let _ = writeln!(
+            out,
+            "| [{}](controls/{}.html) {} | {} | {} | {} |",
+            md(&c.id),
+            c.id,
+            md(&c.title),
+            md(&c.status),
+            maps.join(", "),
+            bundles.join(", ")
+        );
+    }
+    let _ = writeln!(out, "\n## Audit-event chains\n");
+    let _ = writeln!(out, "| Chain | Events | Head seq | Findings |");
+    let _ = writeln!(out, "| --- | --- | --- | --- |");
+    for c in &model.chains {
+        let _ = writeln!(
+            out,
+            "| [{}](chains/{}) | {} | {} | {} |",
+            md(&c.id),
+            c.file,
+            c.events,
+            c.head_seq,
+            c.findings.len()
+        );
+    }
+    let _ = writeln!(out, "\n## How to verify\n");
+    let _ = writeln!(out, "Cairn's signing key id is `{}`; its minisign public key is on [How to verify](verify.html). Each bundle checks offline with `minisign -Vm manifest.json -p cairn.pub`, `sha256sum -c --strict SHA256SUMS` and `python3 verify.py cairn.pub`.", md(&model.key_id));
+    out
 }
 
 /// Renders the portal into `out`. Returns the files written.
@@ -150,4 +297,15 @@ pub fn build(model: &PortalModel, out: &Path) -> Result<Vec<PathBuf>, PortalErro
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn markdown_index_text_is_inert() {
+        let text = super::md("<script>alert(1)</script> [x](javascript:alert(1)) | *b*");
+        assert!(!text.contains('<') && !text.contains("[x](") && !text.contains(" | "), "{text}");
+        assert!(text.contains("\\[x\\]") && text.contains("\\|"), "{text}");
+        assert!(text.starts_with("&lt;script&gt;"), "{text}");
+    }
 }
