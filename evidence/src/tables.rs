@@ -418,25 +418,19 @@ impl<'a> ProvenanceColumns<'a> {
 
 /// Reads the rows of an `events` batch.
 pub fn event_rows(batch: &RecordBatch) -> Result<Vec<EventRow>, TableError> {
-    let chain: &StringArray = col(batch, "chain")?;
-    let seq: &UInt64Array = col(batch, "seq")?;
-    let ts: &StringArray = col(batch, "ts")?;
-    let kid: &StringArray = col(batch, "kid")?;
-    let prev: &StringArray = col(batch, "prev")?;
-    let hash: &StringArray = col(batch, "hash")?;
-    let sig: &StringArray = col(batch, "sig")?;
-    let json: &StringArray = col(batch, "event_json")?;
     let p = ProvenanceColumns::of(batch)?;
-    Ok((0..batch.num_rows())
-        .map(|i| EventRow {
-            chain: chain.value(i).to_string(),
-            seq: seq.value(i),
-            ts: ts.value(i).to_string(),
-            kid: kid.value(i).to_string(),
-            prev: prev.value(i).to_string(),
-            hash: hash.value(i).to_string(),
-            sig: sig.value(i).to_string(),
-            event_json: json.value(i).to_string(),
+    Ok(event_refs(batch)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| EventRow {
+            chain: r.chain.to_string(),
+            seq: r.seq,
+            ts: r.ts.to_string(),
+            kid: r.kid.to_string(),
+            prev: r.prev.to_string(),
+            hash: r.hash.to_string(),
+            sig: r.sig.to_string(),
+            event_json: r.event_json.to_string(),
             provenance: p.row(i),
         })
         .collect())

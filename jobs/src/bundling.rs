@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use cairn_controls::EvidenceKind;
 use cairn_evidence::keys::PublicKey;
-use cairn_evidence::manifest::{ObjectEntry, RunManifest};
-use cairn_evidence::merkle::{inclusion_proofs, leaf_hash};
+use cairn_evidence::manifest::ObjectEntry;
 use cairn_evidence::tables::{self, names, EventRow};
 use cairn_evidence::Sha256Digest;
 use cairn_renderer::bundle::{write_bundle, BundleFile, BundleInfo, BundleSpec, Content, InclusionRef, Period};
@@ -204,8 +203,9 @@ async fn collect_files(
     let event_controls = ids(&[EvidenceKind::Events]);
     let lake_controls = ids(&[EvidenceKind::Lake, EvidenceKind::Verification]);
     let entries: Vec<&ObjectEntry> = view.manifests.iter().flat_map(|m| m.objects.iter()).collect();
-    let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(&RunManifest::leaf_bytes(e))).collect();
-    let mut proofs = inclusion_proofs(&leaves);
+    // The portal model already holds every object's audit path against the latest checkpoint,
+    // in the same log order as `entries`.
+    let tree_size = model.objects.len() as u64;
     let mut files = Vec::new();
     let mut events_csv = String::from("chain,seq,ts,kid,hash,source,object_key,line,run_id,lake_object,event_json\n");
     let mut findings_csv = String::from("kind,chain,seq,object_key,line,detail,run_id\n");
@@ -277,7 +277,12 @@ async fn collect_files(
                 }
             }
         }
-        let proof = std::mem::take(&mut proofs[index]);
+        let proof = model
+            .objects
+            .get(index)
+            .filter(|o| o.key == entry.key)
+            .map(|o| o.proof.clone())
+            .context("the portal model's log does not match the manifests")?;
         files.push(BundleFile {
             path: format!("store/{}", entry.key),
             kind: kind.into(),
@@ -287,8 +292,8 @@ async fn collect_files(
                 key: entry.key.clone(),
                 table: entry.table.clone(),
                 leaf_index: index as u64,
-                tree_size: leaves.len() as u64,
-                proof: proof.iter().map(cairn_evidence::Sha256Digest::to_hex).collect(),
+                tree_size,
+                proof,
             }),
         });
     }
