@@ -12,9 +12,12 @@
 //! controls, rendering or the command line.
 #![forbid(unsafe_code)]
 
+pub mod artefacts;
+pub mod attest;
 pub mod canonical;
 pub mod digest;
 pub mod event;
+pub mod json;
 pub mod keyring;
 pub mod keys;
 pub mod lake;

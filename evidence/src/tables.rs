@@ -32,6 +32,20 @@ pub mod names {
     pub const FINDINGS: &str = "findings";
     /// Control evaluations.
     pub const CONTROL_RESULTS: &str = "control_results";
+    /// One row per attestation subject.
+    pub const ATTESTATIONS: &str = "attestations";
+    /// One row per SBOM document.
+    pub const SBOMS: &str = "sboms";
+    /// One row per SBOM component.
+    pub const SBOM_COMPONENTS: &str = "sbom_components";
+    /// Component changes between two SBOMs of one subject.
+    pub const SBOM_DIFFS: &str = "sbom_diffs";
+    /// One row per threat model.
+    pub const THREAT_MODELS: &str = "threat_models";
+    /// One row per threat.
+    pub const THREATS: &str = "threats";
+    /// One row per release artefact seen.
+    pub const ARTEFACTS: &str = "artefacts";
 }
 
 /// An error reading or writing a table.
@@ -49,7 +63,7 @@ pub enum TableError {
     Column(&'static str),
 }
 
-fn ts_type() -> DataType {
+pub(crate) fn ts_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
@@ -248,7 +262,7 @@ fn from_micros(v: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(v).unwrap_or_default()
 }
 
-struct ProvenanceBuilder {
+pub(crate) struct ProvenanceBuilder {
     source: StringBuilder,
     object_key: StringBuilder,
     line: UInt64Builder,
@@ -259,7 +273,7 @@ struct ProvenanceBuilder {
 }
 
 impl ProvenanceBuilder {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             source: StringBuilder::new(),
             object_key: StringBuilder::new(),
@@ -270,7 +284,7 @@ impl ProvenanceBuilder {
             collected_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
         }
     }
-    fn push(&mut self, p: &Provenance) {
+    pub(crate) fn push(&mut self, p: &Provenance) {
         self.source.append_value(&p.source);
         self.object_key.append_value(&p.object_key);
         self.line.append_value(p.line);
@@ -279,6 +293,31 @@ impl ProvenanceBuilder {
         self.run_id.append_value(&p.run_id);
         self.collected_at.append_value(micros(p.collected_at));
     }
+    /// The provenance columns, in schema order.
+    pub(crate) fn finish(mut self) -> Vec<ArrayRef> {
+        vec![
+            Arc::new(self.source.finish()),
+            Arc::new(self.object_key.finish()),
+            Arc::new(self.line.finish()),
+            Arc::new(self.byte_offset.finish()),
+            Arc::new(self.record_sha256.finish()),
+            Arc::new(self.run_id.finish()),
+            Arc::new(self.collected_at.finish()),
+        ]
+    }
+}
+
+/// The provenance columns every artefact table ends with.
+pub(crate) fn provenance_fields() -> Vec<Field> {
+    vec![
+        s("source", false),
+        s("object_key", false),
+        u("line", false),
+        u("byte_offset", false),
+        s("record_sha256", false),
+        s("run_id", false),
+        Field::new("collected_at", ts_type(), false),
+    ]
 }
 
 /// Builds a `RecordBatch` of `events`.
@@ -377,11 +416,11 @@ pub fn findings_batch(rows: &[FindingRow]) -> Result<RecordBatch, TableError> {
     Ok(RecordBatch::try_new(findings_schema(), arrays)?)
 }
 
-fn col<'a, T: 'static>(batch: &'a RecordBatch, name: &'static str) -> Result<&'a T, TableError> {
+pub(crate) fn col<'a, T: 'static>(batch: &'a RecordBatch, name: &'static str) -> Result<&'a T, TableError> {
     batch.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<T>()).ok_or(TableError::Column(name))
 }
 
-struct ProvenanceColumns<'a> {
+pub(crate) struct ProvenanceColumns<'a> {
     source: &'a StringArray,
     object_key: &'a StringArray,
     line: &'a UInt64Array,
@@ -392,7 +431,7 @@ struct ProvenanceColumns<'a> {
 }
 
 impl<'a> ProvenanceColumns<'a> {
-    fn of(batch: &'a RecordBatch) -> Result<Self, TableError> {
+    pub(crate) fn of(batch: &'a RecordBatch) -> Result<Self, TableError> {
         Ok(Self {
             source: col(batch, "source")?,
             object_key: col(batch, "object_key")?,
@@ -403,7 +442,7 @@ impl<'a> ProvenanceColumns<'a> {
             collected_at: col(batch, "collected_at")?,
         })
     }
-    fn row(&self, i: usize) -> Provenance {
+    pub(crate) fn row(&self, i: usize) -> Provenance {
         Provenance {
             source: self.source.value(i).to_string(),
             object_key: self.object_key.value(i).to_string(),

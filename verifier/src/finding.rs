@@ -34,11 +34,29 @@ pub enum FindingKind {
     ManifestSignature,
     /// A manifest does not link to the one before it, or its Merkle root is wrong.
     ManifestChain,
+    /// An attestation's signature is missing, does not verify, or is by a key not trusted for it.
+    AttestationSignature,
+    /// A transparency-log inclusion proof does not lead to its root, or the entry is not the artefact's.
+    TlogInclusion,
+    /// A release artefact's digest differs from the digest its attestation names.
+    SubjectDigestMismatch,
+    /// A release artefact no attestation names.
+    UnattestedArtifact,
+    /// An SBOM component outside the approved-dependency register.
+    UnapprovedComponent,
+    /// An SBOM component whose licence the register does not allow.
+    DisallowedLicense,
+    /// A release with no SBOM.
+    MissingSbom,
+    /// A threat model not reviewed within the review interval.
+    ThreatModelStale,
+    /// An open high-severity threat with no mitigation.
+    UnmitigatedThreat,
 }
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 14] = [
+    pub const ALL: [FindingKind; 23] = [
         Self::Altered,
         Self::BrokenLink,
         Self::Gap,
@@ -53,6 +71,15 @@ impl FindingKind {
         Self::ObjectDigestMismatch,
         Self::ManifestSignature,
         Self::ManifestChain,
+        Self::AttestationSignature,
+        Self::TlogInclusion,
+        Self::SubjectDigestMismatch,
+        Self::UnattestedArtifact,
+        Self::UnapprovedComponent,
+        Self::DisallowedLicense,
+        Self::MissingSbom,
+        Self::ThreatModelStale,
+        Self::UnmitigatedThreat,
     ];
 
     /// The kind as written in reports and the `findings` table.
@@ -72,6 +99,15 @@ impl FindingKind {
             Self::ObjectDigestMismatch => "object_digest_mismatch",
             Self::ManifestSignature => "manifest_signature",
             Self::ManifestChain => "manifest_chain",
+            Self::AttestationSignature => "attestation_signature",
+            Self::TlogInclusion => "tlog_inclusion",
+            Self::SubjectDigestMismatch => "subject_digest_mismatch",
+            Self::UnattestedArtifact => "unattested_artifact",
+            Self::UnapprovedComponent => "unapproved_component",
+            Self::DisallowedLicense => "disallowed_license",
+            Self::MissingSbom => "missing_sbom",
+            Self::ThreatModelStale => "threat_model_stale",
+            Self::UnmitigatedThreat => "unmitigated_threat",
         }
     }
 

@@ -5,6 +5,7 @@
 //! It does not read the store, schedule work or print anything: `cairn` feeds it and reports.
 #![forbid(unsafe_code)]
 
+pub mod attest;
 pub mod chain;
 pub mod finding;
 pub mod lake;

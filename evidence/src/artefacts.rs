@@ -1,0 +1,385 @@
+//! The supply-chain and design tables: attestations, SBOMs and their components, threat models
+//! and their threats, release artefacts. One row type each, with the same provenance columns as
+//! every other table; the artefact's exact bytes are a content-addressed blob named by `blob`.
+//!
+//! | table | one row per |
+//! | --- | --- |
+//! | `attestations` | subject of an attestation (DSSE envelope or Sigstore bundle) |
+//! | `sboms` | SBOM document (CycloneDX or SPDX) |
+//! | `sbom_components` | component (package) listed by an SBOM |
+//! | `sbom_diffs` | component added, removed or changed between two SBOMs of one subject |
+//! | `threat_models` | threat model (Threat Dragon or Markdown) |
+//! | `threats` | threat of a threat model |
+//! | `artefacts` | release artefact file seen, with its digest |
+
+use std::sync::Arc;
+
+use arrow_array::builder::{StringBuilder, UInt64Builder};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use crate::tables::{col, names, provenance_fields, Provenance, ProvenanceBuilder, ProvenanceColumns, TableError};
+
+/// A row type with its own table.
+pub trait LakeTable: Sized {
+    /// The table's name.
+    const TABLE: &'static str;
+    /// The Arrow schema.
+    fn schema() -> SchemaRef;
+    /// Builds a batch of rows.
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch, TableError>;
+    /// Reads the rows of a batch.
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, TableError>;
+}
+
+/// A Rust type stored as one Arrow column.
+pub trait Column: Sized {
+    /// The column's field.
+    fn field(name: &str) -> Field;
+    /// Builds the column.
+    fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef
+    where
+        Self: 'a;
+    /// Reads value `i` of column `name`.
+    fn read(batch: &RecordBatch, name: &'static str) -> Result<Vec<Self>, TableError>;
+}
+
+impl Column for String {
+    fn field(name: &str) -> Field {
+        Field::new(name, DataType::Utf8, false)
+    }
+    fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = StringBuilder::new();
+        values.for_each(|v| b.append_value(v));
+        Arc::new(b.finish())
+    }
+    fn read(batch: &RecordBatch, name: &'static str) -> Result<Vec<Self>, TableError> {
+        let a: &StringArray = col(batch, name)?;
+        Ok((0..a.len()).map(|i| a.value(i).to_string()).collect())
+    }
+}
+
+impl Column for Option<String> {
+    fn field(name: &str) -> Field {
+        Field::new(name, DataType::Utf8, true)
+    }
+    fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = StringBuilder::new();
+        values.for_each(|v| b.append_option(v.as_deref()));
+        Arc::new(b.finish())
+    }
+    fn read(batch: &RecordBatch, name: &'static str) -> Result<Vec<Self>, TableError> {
+        let a: &StringArray = col(batch, name)?;
+        Ok((0..a.len()).map(|i| (!a.is_null(i)).then(|| a.value(i).to_string())).collect())
+    }
+}
+
+impl Column for u64 {
+    fn field(name: &str) -> Field {
+        Field::new(name, DataType::UInt64, false)
+    }
+    fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = UInt64Builder::new();
+        values.for_each(|v| b.append_value(*v));
+        Arc::new(b.finish())
+    }
+    fn read(batch: &RecordBatch, name: &'static str) -> Result<Vec<Self>, TableError> {
+        let a: &UInt64Array = col(batch, name)?;
+        Ok(a.values().to_vec())
+    }
+}
+
+impl Column for Option<u64> {
+    fn field(name: &str) -> Field {
+        Field::new(name, DataType::UInt64, true)
+    }
+    fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = UInt64Builder::new();
+        values.for_each(|v| b.append_option(*v));
+        Arc::new(b.finish())
+    }
+    fn read(batch: &RecordBatch, name: &'static str) -> Result<Vec<Self>, TableError> {
+        let a: &UInt64Array = col(batch, name)?;
+        Ok((0..a.len()).map(|i| (!a.is_null(i)).then(|| a.value(i))).collect())
+    }
+}
+
+/// Declares a row type, its table name and its schema; every table gets the provenance columns.
+macro_rules! lake_table {
+    (
+        $(#[$meta:meta])*
+        pub struct $row:ident in $table:path {
+            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+        pub struct $row {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            /// Where it came from.
+            #[serde(skip)]
+            pub provenance: Provenance,
+        }
+
+        impl LakeTable for $row {
+            const TABLE: &'static str = $table;
+
+            fn schema() -> SchemaRef {
+                let mut fields = vec![$( <$ty as Column>::field(stringify!($field)), )*];
+                fields.extend(provenance_fields());
+                Arc::new(Schema::new(fields))
+            }
+
+            fn to_batch(rows: &[Self]) -> Result<RecordBatch, TableError> {
+                let mut arrays: Vec<ArrayRef> = Vec::new();
+                $( arrays.push(<$ty as Column>::build(rows.iter().map(|r| &r.$field))); )*
+                let mut p = ProvenanceBuilder::new();
+                rows.iter().for_each(|r| p.push(&r.provenance));
+                arrays.extend(p.finish());
+                Ok(RecordBatch::try_new(Self::schema(), arrays)?)
+            }
+
+            fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, TableError> {
+                let p = ProvenanceColumns::of(batch)?;
+                $( let mut $field = <$ty as Column>::read(batch, stringify!($field))?.into_iter(); )*
+                Ok((0..batch.num_rows())
+                    .map(|i| Self { $( $field: $field.next().unwrap_or_default(), )* provenance: p.row(i) })
+                    .collect())
+            }
+        }
+    };
+}
+
+lake_table! {
+    /// One subject of an attestation. An envelope with three subjects gives three rows.
+    pub struct AttestationRow in names::ATTESTATIONS {
+        /// `dsse` (a bare envelope) or `sigstore-bundle`.
+        pub format: String,
+        /// The blob holding the artefact's exact bytes (the whole source file).
+        pub blob: String,
+        /// The envelope's `payloadType`, or the bundle's media type for a message signature.
+        pub payload_type: String,
+        /// The in-toto `predicateType` (empty for a message signature).
+        pub predicate_type: String,
+        /// Subject name.
+        pub subject_name: String,
+        /// Digest algorithm (`sha256`, `sha512`, …).
+        pub digest_alg: String,
+        /// Lowercase hex digest.
+        pub digest_value: String,
+        /// SLSA `runDetails.builder.id`.
+        pub builder_id: Option<String>,
+        /// SLSA `buildDefinition.buildType`.
+        pub build_type: Option<String>,
+        /// Source repository (from the workflow parameters or the first resolved dependency).
+        pub source_repo: Option<String>,
+        /// Source commit (`gitCommit` of the resolved dependency).
+        pub source_commit: Option<String>,
+        /// SLSA `runDetails.metadata.invocationId`.
+        pub invocation_id: Option<String>,
+        /// SLSA `startedOn`.
+        pub started_on: Option<String>,
+        /// SLSA `finishedOn`.
+        pub finished_on: Option<String>,
+        /// Resolved dependencies as a JSON array of `{uri, digest}`.
+        pub materials: String,
+        /// `key` (a public key or key id), `keyless` (a certificate), or `none`.
+        pub signer_kind: String,
+        /// The key id hint, or the certificate's subject alternative name.
+        pub signer: String,
+        /// The certificate's OIDC issuer, for keyless signatures.
+        pub signer_issuer: Option<String>,
+        /// Signatures on the envelope or bundle.
+        pub signatures: u64,
+        /// Transparency-log entries carried.
+        pub tlog_entries: u64,
+        /// RFC 3161 timestamps carried.
+        pub timestamps: u64,
+    }
+}
+
+lake_table! {
+    /// One SBOM document.
+    pub struct SbomRow in names::SBOMS {
+        /// The blob holding the document's exact bytes.
+        pub blob: String,
+        /// `CycloneDX 1.6`, `SPDX-2.3`, …
+        pub spec: String,
+        /// The document's name (SPDX `name`, or the CycloneDX metadata component).
+        pub document: String,
+        /// CycloneDX `serialNumber` or SPDX `documentNamespace`.
+        pub serial: Option<String>,
+        /// Tools that wrote it, `; `-separated.
+        pub tool: String,
+        /// Creation time as written.
+        pub created: Option<String>,
+        /// What it describes: the subject's name.
+        pub subject: String,
+        /// The subject's version.
+        pub subject_version: Option<String>,
+        /// The subject's package URL.
+        pub subject_purl: Option<String>,
+        /// Components listed.
+        pub components: u64,
+    }
+}
+
+lake_table! {
+    /// One component of an SBOM.
+    pub struct SbomComponentRow in names::SBOM_COMPONENTS {
+        /// The SBOM's blob.
+        pub sbom_blob: String,
+        /// CycloneDX `bom-ref` or SPDX `SPDXID`.
+        pub component_ref: String,
+        /// Name (with its CycloneDX `group`, as `group/name`).
+        pub name: String,
+        /// Version.
+        pub version: Option<String>,
+        /// Package URL.
+        pub purl: Option<String>,
+        /// CycloneDX `type` or SPDX `primaryPackagePurpose`, lowercase.
+        pub component_type: Option<String>,
+        /// Licences as one SPDX expression (ids joined with ` AND ` when listed separately).
+        pub licenses: Option<String>,
+        /// Hashes as `ALG:hex`, `; `-separated, sorted.
+        pub hashes: String,
+        /// Supplier.
+        pub supplier: Option<String>,
+        /// What it depends on: component refs, `; `-separated, sorted.
+        pub depends_on: String,
+    }
+}
+
+lake_table! {
+    /// A component added, removed or changed between two SBOMs of one subject.
+    pub struct SbomDiffRow in names::SBOM_DIFFS {
+        /// The subject both SBOMs describe.
+        pub subject: String,
+        /// The older SBOM's blob.
+        pub from_blob: String,
+        /// The newer SBOM's blob.
+        pub to_blob: String,
+        /// `added`, `removed` or `changed`.
+        pub change: String,
+        /// Component name.
+        pub name: String,
+        /// Version in the older SBOM.
+        pub from_version: Option<String>,
+        /// Version in the newer SBOM.
+        pub to_version: Option<String>,
+    }
+}
+
+lake_table! {
+    /// One threat model.
+    pub struct ThreatModelRow in names::THREAT_MODELS {
+        /// The blob holding the model's exact bytes.
+        pub blob: String,
+        /// `threat-dragon-v2`, `threat-dragon-v1`, `markdown`, …
+        pub format: String,
+        /// Title.
+        pub title: String,
+        /// The subsystem or service it covers.
+        pub subsystem: Option<String>,
+        /// Model version.
+        pub version: Option<String>,
+        /// Owner.
+        pub owner: Option<String>,
+        /// Reviewer.
+        pub reviewer: Option<String>,
+        /// Date of the last review (`YYYY-MM-DD`), when the model states one.
+        pub reviewed: Option<String>,
+        /// Threats listed.
+        pub threats: u64,
+        /// Threats whose status is open.
+        pub open_threats: u64,
+    }
+}
+
+lake_table! {
+    /// One threat of a threat model.
+    pub struct ThreatRow in names::THREATS {
+        /// The model's blob.
+        pub model_blob: String,
+        /// The threat's id as written (UUID, `T-0001`, …), or its position.
+        pub threat_id: String,
+        /// Title.
+        pub title: String,
+        /// STRIDE (or other model) category.
+        pub category: Option<String>,
+        /// Severity or priority as written.
+        pub severity: Option<String>,
+        /// Status as written (`Open`, `Mitigated`, `NotApplicable`, …).
+        pub status: String,
+        /// Mitigation text.
+        pub mitigation: Option<String>,
+        /// The diagram element or asset it applies to.
+        pub element: Option<String>,
+        /// Control ids named in the threat or its mitigation (`[LOG-03]`), `; `-separated.
+        pub controls: String,
+    }
+}
+
+lake_table! {
+    /// A release artefact seen in a release folder, with its digest.
+    pub struct ArtefactRow in names::ARTEFACTS {
+        /// File name.
+        pub name: String,
+        /// Lowercase hex SHA-256.
+        pub sha256: String,
+        /// Size in bytes.
+        pub size: u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::{from_parquet, to_parquet};
+
+    #[test]
+    fn rows_survive_parquet() {
+        let p = Provenance {
+            source: "sboms".into(),
+            object_key: "sbom/a.json".into(),
+            line: 1,
+            byte_offset: 0,
+            record_sha256: "ab".into(),
+            run_id: "r".into(),
+            collected_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        };
+        let rows = vec![
+            ThreatRow {
+                model_blob: "blobs/sha256/x".into(),
+                threat_id: "T-0001".into(),
+                title: "Spoofed caller".into(),
+                category: Some("Spoofing".into()),
+                severity: None,
+                status: "Open".into(),
+                mitigation: None,
+                element: Some("API".into()),
+                controls: "IAM-01".into(),
+                provenance: p.clone(),
+            },
+            ThreatRow {
+                model_blob: "blobs/sha256/x".into(),
+                threat_id: "T-0002".into(),
+                title: "Tampered log".into(),
+                category: None,
+                severity: Some("High".into()),
+                status: "Mitigated".into(),
+                mitigation: Some("hash chain".into()),
+                element: None,
+                controls: String::new(),
+                provenance: p,
+            },
+        ];
+        let batch = ThreatRow::to_batch(&rows).unwrap();
+        let bytes = to_parquet(&batch).unwrap();
+        let back: Vec<ThreatRow> =
+            from_parquet(bytes).unwrap().flat_map(|b| ThreatRow::from_batch(&b.unwrap()).unwrap()).collect();
+        assert_eq!(back, rows);
+        assert_eq!(ThreatRow::schema().field(0).name(), "model_blob");
+        assert!(ThreatRow::schema().field_with_name("collected_at").is_ok());
+    }
+}

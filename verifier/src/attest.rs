@@ -1,0 +1,214 @@
+//! Attestation checks: DSSE signatures with trusted Ed25519 keys, and Sigstore transparency-log
+//! inclusion proofs (RFC 6962).
+//!
+//! Keyless (Fulcio certificate) signatures are not checked against a Fulcio trust root here:
+//! they are reported as "not verified: keyless" with the certificate's identity, never as verified.
+
+use cairn_evidence::attest::{BundleContent, Envelope, TlogEntry};
+use cairn_evidence::digest::Sha256Digest;
+use cairn_evidence::keyring::TrustedKey;
+use cairn_evidence::merkle::{leaf_hash, verify_inclusion};
+use ed25519_dalek::Signature;
+use serde_json::Value;
+
+/// How an envelope's signature check ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureCheck {
+    /// A signature verified with this trusted key.
+    Verified {
+        /// The key's id.
+        kid: String,
+    },
+    /// No signature verified; why.
+    Failed(String),
+}
+
+/// Checks a DSSE envelope's signatures over its pre-authentication encoding.
+///
+/// `keys` are the keys trusted for this attestation's source at its time. A signature with a
+/// `keyid` hint is tried with that key only; one without (real bundles carry `"keyid": ""`) is
+/// tried with each trusted key. One verified signature suffices.
+pub fn check_envelope(envelope: &Envelope, keys: &[&TrustedKey]) -> SignatureCheck {
+    // 1. There must be something to check, and someone to check it with.
+    if envelope.signatures.is_empty() {
+        return SignatureCheck::Failed("the envelope has no signature".into());
+    }
+    if keys.is_empty() {
+        return SignatureCheck::Failed("no key in the keyring is trusted for attestations of this source".into());
+    }
+    // 2. Signatures are over PAE(payloadType, payload), on the exact decoded payload bytes.
+    let message = envelope.pae();
+    let mut reasons = Vec::new();
+    for (i, s) in envelope.signatures.iter().enumerate() {
+        let Ok(sig) = Signature::from_slice(&s.sig) else {
+            reasons.push(format!("signature {i} is not a 64-byte Ed25519 signature ({} bytes)", s.sig.len()));
+            continue;
+        };
+        let candidates: Vec<&&TrustedKey> =
+            if s.keyid.is_empty() { keys.iter().collect() } else { keys.iter().filter(|k| k.kid == s.keyid).collect() };
+        if candidates.is_empty() {
+            reasons.push(format!("signature {i} names key {:?}, which is not trusted for this source", s.keyid));
+            continue;
+        }
+        // 3. Strict verification: no malleable or small-order signatures.
+        if let Some(k) = candidates.iter().find(|k| k.key.verify_strict(&message, &sig).is_ok()) {
+            return SignatureCheck::Verified { kid: k.kid.clone() };
+        }
+        reasons.push(format!("signature {i} does not verify with any trusted key"));
+    }
+    SignatureCheck::Failed(reasons.join("; "))
+}
+
+/// How a transparency-log entry's check ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TlogCheck {
+    /// The proof leads from the entry to the root, which the carried checkpoint names.
+    Included {
+        /// The leaf index the proof is for.
+        index: u64,
+        /// The tree size.
+        size: u64,
+    },
+    /// The entry carries no inclusion proof (only a promise): nothing to recompute.
+    NoProof,
+    /// The proof or the entry is wrong; why.
+    Failed(String),
+}
+
+/// Checks one transparency-log entry of a bundle against the bundle's own content.
+pub fn check_tlog_entry(entry: &TlogEntry, content: &BundleContent) -> TlogCheck {
+    let Some(proof) = &entry.proof else {
+        return TlogCheck::NoProof;
+    };
+    // 1. The leaf is the canonicalized body, domain-separated: SHA-256(0x00 || body).
+    let leaf = leaf_hash(&entry.body);
+    // 2. The audit path leads to the root, using the proof's own (shard-local) index.
+    let hashes: Vec<Sha256Digest> = proof.hashes.iter().map(|h| Sha256Digest(*h)).collect();
+    if let Err(e) = verify_inclusion(proof.log_index, proof.tree_size, &leaf, &hashes, &Sha256Digest(proof.root_hash)) {
+        return TlogCheck::Failed(format!("the inclusion proof for log index {} fails: {e}", proof.log_index));
+    }
+    // 3. The checkpoint carried with the proof names the same tree (its signature is the log's,
+    //    whose key is not kept here).
+    if let Some(note) = &proof.checkpoint {
+        let mut lines = note.lines().skip(1);
+        let size = lines.next().unwrap_or_default();
+        let root = lines.next().unwrap_or_default();
+        let root_b64 = base64_std(&proof.root_hash);
+        if size != proof.tree_size.to_string() || root != root_b64 {
+            return TlogCheck::Failed(format!(
+                "the checkpoint names tree size {size} and root {root}, the proof {} and {root_b64}",
+                proof.tree_size
+            ));
+        }
+    }
+    // 4. The entry is about this bundle's content, not another artefact's.
+    if let Err(detail) = entry_matches(&entry.body, content) {
+        return TlogCheck::Failed(detail);
+    }
+    TlogCheck::Included { index: proof.log_index, size: proof.tree_size }
+}
+
+fn base64_std(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Checks that a Rekor entry body names the bundle's artefact: the digest of a `hashedrekord`,
+/// the payload hash of a `dsse` entry. Other kinds are not compared.
+fn entry_matches(body: &[u8], content: &BundleContent) -> Result<(), String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("the log entry body is not JSON: {e}"))?;
+    let kind = v.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let (logged, ours): (Option<&Value>, String) = match (kind, content) {
+        ("hashedrekord", BundleContent::Message { digest, .. }) => {
+            (v.pointer("/spec/data/hash/value"), hex::encode(digest))
+        }
+        ("dsse", BundleContent::Dsse(env)) => {
+            (v.pointer("/spec/payloadHash/value"), Sha256Digest::of(&env.payload).to_hex())
+        }
+        _ => return Ok(()),
+    };
+    match logged {
+        Some(Value::String(logged)) if logged.eq_ignore_ascii_case(&ours) => Ok(()),
+        logged => Err(format!(
+            "the log entry is for {}, this bundle's artefact is {ours}",
+            logged.and_then(Value::as_str).unwrap_or("no digest")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_evidence::attest::{Bundle, EnvelopeSignature};
+    use ed25519_dalek::{Signer as _, SigningKey};
+
+    const GH: &[u8] = include_bytes!("../../fixtures/attest/gh-artifact-attestation-slsa-v1.dsse-rekor.sigstore.json");
+    const PY: &[u8] =
+        include_bytes!("../../fixtures/attest/sigstore-python-bundle-v03-message-signature.sigstore.json");
+
+    #[test]
+    fn real_bundles_pass_the_inclusion_check_and_a_flipped_bit_fails_it() {
+        for bytes in [GH, PY] {
+            let b = Bundle::parse(bytes).unwrap();
+            let entry = &b.tlog_entries[0];
+            assert!(matches!(check_tlog_entry(entry, &b.content), TlogCheck::Included { .. }));
+            // One bit of one audit-path hash.
+            let mut bad = entry.clone();
+            bad.proof.as_mut().unwrap().hashes[3][7] ^= 0x10;
+            assert!(matches!(check_tlog_entry(&bad, &b.content), TlogCheck::Failed(_)));
+            // One bit of the entry body.
+            let mut bad = entry.clone();
+            bad.body[40] ^= 0x01;
+            assert!(matches!(check_tlog_entry(&bad, &b.content), TlogCheck::Failed(_)));
+            // The right proof, for another artefact.
+            let mut other = b.content.clone();
+            match &mut other {
+                BundleContent::Message { digest, .. } => digest[0] ^= 1,
+                BundleContent::Dsse(env) => env.payload.push(b' '),
+            }
+            let TlogCheck::Failed(why) = check_tlog_entry(entry, &other) else { panic!("passed") };
+            assert!(why.contains("log entry is for"), "{why}");
+        }
+    }
+
+    fn key(kid: &str, seed: u8) -> (SigningKey, TrustedKey) {
+        let sk = SigningKey::from_bytes(&[seed; 32]);
+        let tk = TrustedKey {
+            kid: kid.into(),
+            key: sk.verifying_key(),
+            not_before: None,
+            not_after: None,
+            revoked_at: None,
+            chains: None,
+        };
+        (sk, tk)
+    }
+
+    #[test]
+    fn dsse_signatures_verify_and_tampering_or_strangers_do_not() {
+        let (sk, tk) = key("ci-2026", 7);
+        let (stranger, _) = key("other", 9);
+        let mut env = Envelope {
+            payload_type: "application/vnd.in-toto+json".into(),
+            payload: br#"{"_type":"https://in-toto.io/Statement/v1"}"#.to_vec(),
+            signatures: Vec::new(),
+        };
+        let sig = sk.sign(&env.pae()).to_bytes().to_vec();
+        env.signatures.push(EnvelopeSignature { keyid: String::new(), sig });
+        assert_eq!(check_envelope(&env, &[&tk]), SignatureCheck::Verified { kid: "ci-2026".into() });
+        let mut changed = env.clone();
+        changed.payload[3] ^= 1;
+        assert!(matches!(check_envelope(&changed, &[&tk]), SignatureCheck::Failed(_)));
+        let mut retyped = env.clone();
+        retyped.payload_type = "application/json".into();
+        assert!(matches!(check_envelope(&retyped, &[&tk]), SignatureCheck::Failed(_)));
+        let mut foreign = env.clone();
+        foreign.signatures[0].sig = stranger.sign(&env.pae()).to_bytes().to_vec();
+        assert!(matches!(check_envelope(&foreign, &[&tk]), SignatureCheck::Failed(_)));
+        assert!(matches!(check_envelope(&env, &[]), SignatureCheck::Failed(_)));
+        let mut hinted = env.clone();
+        hinted.signatures[0].keyid = "someone-else".into();
+        let SignatureCheck::Failed(why) = check_envelope(&hinted, &[&tk]) else { panic!("passed") };
+        assert!(why.contains("someone-else"), "{why}");
+    }
+}
