@@ -8,9 +8,12 @@
 //! It does not verify (that is `cairn-verifier`) and does not commit runs (the caller does).
 #![forbid(unsafe_code)]
 
+pub mod artefact;
 pub mod jsonl;
+pub mod sbom;
 pub mod sink;
 pub mod source;
+pub mod threatmodel;
 
 pub use sink::RowSink;
 pub use source::{CollectError, SourceConfig, SourceReport};

@@ -1,5 +1,8 @@
 //! Buffers rows and writes them to the lake in bounded parts.
 
+use cairn_evidence::artefacts::{
+    ArtefactRow, AttestationRow, LakeTable, SbomComponentRow, SbomRow, ThreatModelRow, ThreatRow,
+};
 use cairn_evidence::lake::{LakeError, RunWriter};
 use cairn_evidence::tables::{events_batch, names, quarantine_batch, EventRow, QuarantineRow};
 
@@ -13,12 +16,52 @@ pub struct RowSink {
     events: Vec<EventRow>,
     quarantine: Vec<QuarantineRow>,
     rows_per_object: usize,
+    /// Rows of the artefact tables.
+    pub artefacts: ArtefactRows,
+}
+
+/// Buffered rows of the artefact tables.
+#[derive(Default)]
+pub struct ArtefactRows {
+    /// `attestations`.
+    pub attestations: Vec<AttestationRow>,
+    /// `sboms`.
+    pub sboms: Vec<SbomRow>,
+    /// `sbom_components`.
+    pub components: Vec<SbomComponentRow>,
+    /// `threat_models`.
+    pub threat_models: Vec<ThreatModelRow>,
+    /// `threats`.
+    pub threats: Vec<ThreatRow>,
+    /// `artefacts`.
+    pub artefacts: Vec<ArtefactRow>,
+}
+
+async fn flush_table<T: LakeTable>(
+    writer: &mut RunWriter<'_>,
+    date: &str,
+    rows: &mut Vec<T>,
+    at_least: usize,
+) -> Result<(), LakeError> {
+    if rows.is_empty() || rows.len() < at_least {
+        return Ok(());
+    }
+    let rows = std::mem::take(rows);
+    let batch = T::to_batch(&rows).map_err(|source| LakeError::Table { key: T::TABLE.into(), source })?;
+    writer.write_table(T::TABLE, date, &batch).await?;
+    Ok(())
 }
 
 impl RowSink {
     /// A sink writing into partition `date=<date>`.
     pub fn new(date: &str) -> Self {
-        Self { date: date.to_string(), events: Vec::new(), quarantine: Vec::new(), rows_per_object: ROWS_PER_OBJECT }
+        Self {
+            date: date.to_string(),
+            events: Vec::new(),
+            quarantine: Vec::new(),
+            rows_per_object: ROWS_PER_OBJECT,
+            artefacts: ArtefactRows::default(),
+        }
     }
 
     /// Overrides the part size (tests).
@@ -67,9 +110,28 @@ impl RowSink {
         Ok(())
     }
 
+    /// Writes the artefact tables holding at least `at_least` rows (1: all that hold any).
+    /// Called after each source object, so a large SBOM is written in bounded parts.
+    pub async fn flush_artefacts(&mut self, writer: &mut RunWriter<'_>, at_least: usize) -> Result<(), LakeError> {
+        let a = &mut self.artefacts;
+        let d = &self.date;
+        flush_table(writer, d, &mut a.attestations, at_least).await?;
+        flush_table(writer, d, &mut a.sboms, at_least).await?;
+        flush_table(writer, d, &mut a.components, at_least).await?;
+        flush_table(writer, d, &mut a.threat_models, at_least).await?;
+        flush_table(writer, d, &mut a.threats, at_least).await?;
+        flush_table(writer, d, &mut a.artefacts, at_least).await
+    }
+
+    /// Writes artefact tables that reached a full part.
+    pub async fn flush_full_artefacts(&mut self, writer: &mut RunWriter<'_>) -> Result<(), LakeError> {
+        self.flush_artefacts(writer, self.rows_per_object).await
+    }
+
     /// Writes what is left.
     pub async fn finish(mut self, writer: &mut RunWriter<'_>) -> Result<(), LakeError> {
         self.flush_events(writer).await?;
-        self.flush_quarantine(writer).await
+        self.flush_quarantine(writer).await?;
+        self.flush_artefacts(writer, 1).await
     }
 }

@@ -3,12 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use futures::TryStreamExt as _;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 use serde::Deserialize;
 
+use crate::artefact::{ArtefactConfig, ArtefactKind};
 use crate::jsonl::JsonlConfig;
 
 /// One `[[source]]` entry, by `type`.
@@ -18,6 +20,27 @@ pub enum SourceConfig {
     /// One JSON record per line.
     #[serde(rename = "jsonl")]
     Jsonl(JsonlConfig),
+    /// DSSE envelopes holding in-toto Statements.
+    #[serde(rename = "dsse", alias = "intoto")]
+    Dsse(ArtefactConfig),
+    /// Sigstore bundles.
+    #[serde(rename = "sigstore-bundle")]
+    SigstoreBundle(ArtefactConfig),
+    /// CycloneDX JSON SBOMs.
+    #[serde(rename = "cyclonedx")]
+    CycloneDx(ArtefactConfig),
+    /// SPDX JSON SBOMs.
+    #[serde(rename = "spdx")]
+    Spdx(ArtefactConfig),
+    /// OWASP Threat Dragon models.
+    #[serde(rename = "threat-dragon")]
+    ThreatDragon(ArtefactConfig),
+    /// Markdown threat models.
+    #[serde(rename = "markdown-threat-model", alias = "markdown")]
+    MarkdownThreatModel(ArtefactConfig),
+    /// Release artefacts, recorded by digest.
+    #[serde(rename = "release")]
+    Release(ArtefactConfig),
 }
 
 impl SourceConfig {
@@ -25,6 +48,7 @@ impl SourceConfig {
     pub fn name(&self) -> &str {
         match self {
             Self::Jsonl(c) => &c.name,
+            _ => self.artefact().map_or("", |(_, c)| c.name.as_str()),
         }
     }
 
@@ -32,7 +56,28 @@ impl SourceConfig {
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::Jsonl(_) => "jsonl",
+            Self::Dsse(_) => "dsse",
+            Self::SigstoreBundle(_) => "sigstore-bundle",
+            Self::CycloneDx(_) => "cyclonedx",
+            Self::Spdx(_) => "spdx",
+            Self::ThreatDragon(_) => "threat-dragon",
+            Self::MarkdownThreatModel(_) => "markdown-threat-model",
+            Self::Release(_) => "release",
         }
+    }
+
+    /// For an artefact source, what it holds and its configuration.
+    pub fn artefact(&self) -> Option<(ArtefactKind, &ArtefactConfig)> {
+        Some(match self {
+            Self::Jsonl(_) => return None,
+            Self::Dsse(c) => (ArtefactKind::Dsse, c),
+            Self::SigstoreBundle(c) => (ArtefactKind::SigstoreBundle, c),
+            Self::CycloneDx(c) => (ArtefactKind::CycloneDx, c),
+            Self::Spdx(c) => (ArtefactKind::Spdx, c),
+            Self::ThreatDragon(c) => (ArtefactKind::ThreatDragon, c),
+            Self::MarkdownThreatModel(c) => (ArtefactKind::MarkdownThreatModel, c),
+            Self::Release(c) => (ArtefactKind::Release, c),
+        })
     }
 }
 
@@ -47,8 +92,10 @@ pub struct SourceReport {
     pub objects_with_new_data: u64,
     /// Records read (non-empty lines).
     pub records: u64,
-    /// Events collected.
+    /// Events collected (for artefact sources: artefacts, counted in [`Self::unit`]).
     pub events: u64,
+    /// What `events` counts, when not audit events (`SBOMs`, `attestation subjects`, …).
+    pub unit: &'static str,
     /// Records kept aside.
     pub quarantined: u64,
     /// Source objects whose already-collected part changed (kept aside, not re-read).
@@ -126,5 +173,40 @@ impl SourceLocation {
         };
         let store = LocalFileSystem::new_with_prefix(&root).map_err(|e| err(e.to_string()))?;
         Ok(Self { store: Arc::new(store), prefix: ObjectPath::default(), single, display_root })
+    }
+
+    /// The source's objects, sorted by key.
+    pub async fn keys(&self, name: &str) -> Result<Vec<ObjectPath>, CollectError> {
+        if let Some(single) = &self.single {
+            return Ok(vec![single.clone()]);
+        }
+        let mut keys: Vec<ObjectPath> =
+            self.store.list(Some(&self.prefix)).map_ok(|m| m.location).try_collect().await.map_err(|error| {
+                CollectError::Read { source_name: name.into(), key: self.prefix.to_string(), error }
+            })?;
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// How a key is shown in provenance: under the source's `url` as configured.
+    pub fn shown(&self, key: &ObjectPath) -> String {
+        if self.display_root.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{}", self.display_root, key)
+        }
+    }
+
+    /// The key relative to the listed prefix (for a single object, its file name).
+    pub fn relative(&self, key: &ObjectPath) -> String {
+        let prefix = self.prefix.as_ref();
+        let k = key.as_ref();
+        k.strip_prefix(prefix).map_or(k, |r| r.trim_start_matches('/')).to_string()
+    }
+
+    /// Reads one object whole.
+    pub async fn read(&self, name: &str, key: &ObjectPath) -> Result<bytes::Bytes, CollectError> {
+        let err = |error| CollectError::Read { source_name: name.into(), key: self.shown(key), error };
+        self.store.get(key).await.map_err(err)?.bytes().await.map_err(err)
     }
 }

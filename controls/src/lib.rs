@@ -196,6 +196,18 @@ pub struct EvidenceSummary {
     pub last_verified_at: Option<DateTime<Utc>>,
     /// Findings by kind.
     pub findings_by_kind: BTreeMap<String, u64>,
+    /// Collected artefacts by evidence kind (`attestations`, `sboms`, `threat_models`).
+    pub artefacts: BTreeMap<String, ArtefactEvidence>,
+}
+
+/// What is known of one kind of collected artefact.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArtefactEvidence {
+    /// How many were collected.
+    pub count: u64,
+    /// The newest one's date: an SBOM's creation, an attestation's build or collection, a
+    /// threat model's review. `None` when none states one.
+    pub newest: Option<DateTime<Utc>>,
 }
 
 /// A control's status.
@@ -252,9 +264,11 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                     reasons: vec!["no verification has run".into()],
                 };
             };
-            // Evidence kinds this build does not collect yet: say so, never pretend.
+            let artefacts = evidence.artefacts.get(c.evidence.as_str()).cloned().unwrap_or_default();
             match c.evidence {
-                EvidenceKind::Attestations | EvidenceKind::Sboms | EvidenceKind::ThreatModels => {
+                EvidenceKind::Attestations | EvidenceKind::Sboms | EvidenceKind::ThreatModels
+                    if artefacts.count == 0 =>
+                {
                     return ControlResult {
                         id: c.id.clone(),
                         status: Status::NoEvidence,
@@ -271,7 +285,12 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                         reasons: vec!["shown by a document with an owner and a date; none is recorded".into()],
                     };
                 }
-                EvidenceKind::Events | EvidenceKind::Lake | EvidenceKind::Verification => {}
+                EvidenceKind::Events
+                | EvidenceKind::Lake
+                | EvidenceKind::Verification
+                | EvidenceKind::Attestations
+                | EvidenceKind::Sboms
+                | EvidenceKind::ThreatModels => {}
             }
             if c.evidence == EvidenceKind::Events && evidence.events_verified == 0 {
                 return ControlResult {
@@ -288,11 +307,24 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                 })
                 .collect();
             let age = now - verified_at;
+            let is_artefact =
+                matches!(c.evidence, EvidenceKind::Attestations | EvidenceKind::Sboms | EvidenceKind::ThreatModels);
+            let artefact_age = artefacts.newest.map(|t| now - t);
+            let limit = Duration::days(i64::from(c.max_age_days));
+            let kind_name = c.evidence.as_str().replace('_', " ");
             let status = if !failing.is_empty() {
                 reasons.extend(failing);
                 Status::Failing
-            } else if age > Duration::days(i64::from(c.max_age_days)) {
+            } else if age > limit {
                 reasons.push(format!("latest verification is {} days old (limit {})", age.num_days(), c.max_age_days));
+                Status::Stale
+            } else if is_artefact && artefact_age.is_none_or(|a| a > limit) {
+                reasons.push(match artefact_age {
+                    Some(a) => {
+                        format!("the newest of {} is {} days old (limit {})", kind_name, a.num_days(), c.max_age_days)
+                    }
+                    None => format!("no collected {kind_name} states a date"),
+                });
                 Status::Stale
             } else {
                 reasons.push(match c.evidence {
@@ -302,7 +334,11 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                     ),
                     EvidenceKind::Lake => "every manifest and committed object checked, no failing finding".into(),
                     EvidenceKind::Verification => format!("verified {} ago", human_age(age)),
-                    other => format!("{} evidence present, no failing finding", other.as_str()),
+                    _ => format!(
+                        "{} {kind_name} collected, the newest {} old, no failing finding",
+                        artefacts.count,
+                        artefact_age.map_or_else(String::new, human_age)
+                    ),
                 });
                 Status::Passing
             };

@@ -8,7 +8,7 @@ use cairn_controls::user::check;
 use cairn_controls::{EvidenceKind, BUILTIN_CATALOG};
 
 /// Every finding kind the verifier names.
-const ALL_KINDS: [&str; 14] = [
+const ALL_KINDS: [&str; 23] = [
     "gap",
     "altered",
     "reorder",
@@ -23,6 +23,15 @@ const ALL_KINDS: [&str; 14] = [
     "manifest_signature",
     "manifest_chain",
     "duplicate",
+    "attestation_signature",
+    "tlog_inclusion",
+    "subject_digest_mismatch",
+    "unattested_artifact",
+    "unapproved_component",
+    "disallowed_license",
+    "missing_sbom",
+    "threat_model_stale",
+    "unmitigated_threat",
 ];
 
 #[test]

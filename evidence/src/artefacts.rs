@@ -50,7 +50,9 @@ impl Column for String {
     }
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
         let mut b = StringBuilder::new();
-        values.for_each(|v| b.append_value(v));
+        for v in values {
+            b.append_value(v);
+        }
         Arc::new(b.finish())
     }
     fn read(batch: &RecordBatch, name: &'static str) -> Result<Vec<Self>, TableError> {
@@ -65,7 +67,9 @@ impl Column for Option<String> {
     }
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
         let mut b = StringBuilder::new();
-        values.for_each(|v| b.append_option(v.as_deref()));
+        for v in values {
+            b.append_option(v.as_deref());
+        }
         Arc::new(b.finish())
     }
     fn read(batch: &RecordBatch, name: &'static str) -> Result<Vec<Self>, TableError> {
@@ -80,7 +84,9 @@ impl Column for u64 {
     }
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
         let mut b = UInt64Builder::new();
-        values.for_each(|v| b.append_value(*v));
+        for v in values {
+            b.append_value(*v);
+        }
         Arc::new(b.finish())
     }
     fn read(batch: &RecordBatch, name: &'static str) -> Result<Vec<Self>, TableError> {
@@ -95,7 +101,9 @@ impl Column for Option<u64> {
     }
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
         let mut b = UInt64Builder::new();
-        values.for_each(|v| b.append_option(*v));
+        for v in values {
+            b.append_option(*v);
+        }
         Arc::new(b.finish())
     }
     fn read(batch: &RecordBatch, name: &'static str) -> Result<Vec<Self>, TableError> {
@@ -131,10 +139,11 @@ macro_rules! lake_table {
             }
 
             fn to_batch(rows: &[Self]) -> Result<RecordBatch, TableError> {
-                let mut arrays: Vec<ArrayRef> = Vec::new();
-                $( arrays.push(<$ty as Column>::build(rows.iter().map(|r| &r.$field))); )*
+                let mut arrays: Vec<ArrayRef> = vec![$( <$ty as Column>::build(rows.iter().map(|r| &r.$field)), )*];
                 let mut p = ProvenanceBuilder::new();
-                rows.iter().for_each(|r| p.push(&r.provenance));
+                for r in rows {
+                    p.push(&r.provenance);
+                }
                 arrays.extend(p.finish());
                 Ok(RecordBatch::try_new(Self::schema(), arrays)?)
             }

@@ -8,7 +8,11 @@
 //! not_after  = "2027-01-01T00:00:00Z"   # optional
 //! revoked_at = "2026-06-01T00:00:00Z"   # optional
 //! chains = ["payments-*"]                # optional glob list; default: any chain
+//! attestations = ["releases"]            # optional: attestation sources it may sign; default: none
 //! ```
+//!
+//! A key signs attestations only when `attestations` names the source (globs allowed): a key
+//! trusted for audit events is not thereby trusted to vouch for builds.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,6 +72,8 @@ struct RawKey {
     not_after: Option<String>,
     revoked_at: Option<String>,
     chains: Option<Vec<String>>,
+    #[serde(default)]
+    attestations: Vec<String>,
 }
 
 /// One trusted key.
@@ -85,6 +91,8 @@ pub struct TrustedKey {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Globs of chain ids it may sign; `None` means any chain.
     pub chains: Option<Vec<String>>,
+    /// Globs of attestation source names it may sign; empty means none.
+    pub attestations: Vec<String>,
 }
 
 /// Why a key may not be used for an event.
@@ -124,6 +132,18 @@ impl TrustedKey {
             }
         }
         KeyUse::Allowed
+    }
+}
+
+impl TrustedKey {
+    /// May this key sign attestations collected by `source` at `at`? Validity and revocation
+    /// apply as for events.
+    pub fn permits_attestation(&self, source: &str, at: Option<DateTime<Utc>>) -> KeyUse {
+        if !self.attestations.iter().any(|g| glob_match(g, source)) {
+            return KeyUse::ChainNotAllowed;
+        }
+        let any_chain = Self { chains: None, ..self.clone() };
+        any_chain.permits("", at)
     }
 }
 
@@ -168,6 +188,7 @@ impl Keyring {
                 not_after: time("not_after", &entry.not_after)?,
                 revoked_at: time("revoked_at", &entry.revoked_at)?,
                 chains: entry.chains.clone(),
+                attestations: entry.attestations.clone(),
             };
             if keys.insert(entry.kid.clone(), key).is_some() {
                 return Err(err("kid appears twice".into()));

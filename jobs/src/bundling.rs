@@ -202,7 +202,18 @@ async fn collect_files(
     let all_ids: Vec<String> = controls.iter().map(|c| c.id.clone()).collect();
     let event_controls = ids(&[EvidenceKind::Events]);
     let lake_controls = ids(&[EvidenceKind::Lake, EvidenceKind::Verification]);
-    let entries: Vec<&ObjectEntry> = view.manifests.iter().flat_map(|m| m.objects.iter()).collect();
+    let attestation_controls = ids(&[EvidenceKind::Attestations]);
+    let sbom_controls = ids(&[EvidenceKind::Sboms]);
+    let threat_controls = ids(&[EvidenceKind::ThreatModels]);
+    let supply_controls = ids(&[EvidenceKind::Attestations, EvidenceKind::Sboms, EvidenceKind::ThreatModels]);
+    // Each object with its collection day: its `date=` partition, or (blobs) its run's day.
+    let entries: Vec<(String, &ObjectEntry)> = view
+        .manifests
+        .iter()
+        .flat_map(|m| {
+            m.objects.iter().map(|o| (partition_day(&o.key).map_or_else(|| day_of_run(&m.run_id), str::to_string), o))
+        })
+        .collect();
     // The portal model already holds every object's audit path against the latest checkpoint,
     // in the same log order as `entries`.
     let tree_size = model.objects.len() as u64;
@@ -213,9 +224,8 @@ async fn collect_files(
     let mut events_out = std::io::BufWriter::new(std::fs::File::create(&events_path)?);
     let mut wrote_events = false;
     let mut sampler = Sampler::new(sample);
-    for (index, entry) in entries.iter().enumerate() {
-        let day = partition_day(&entry.key);
-        if !in_period(day, since, until) {
+    for (index, (day, entry)) in entries.iter().enumerate() {
+        if !in_period(Some(day), since, until) {
             continue;
         }
         // Events and records kept aside are the evidence of event controls; findings and control
@@ -223,6 +233,12 @@ async fn collect_files(
         let (kind, for_controls) = match entry.table.as_str() {
             names::EVENTS | names::QUARANTINE => ("lake_object", event_controls.clone()),
             names::FINDINGS | names::CONTROL_RESULTS => ("lake_object", all_ids.clone()),
+            names::ATTESTATIONS => ("lake_object", attestation_controls.clone()),
+            names::SBOMS | names::SBOM_COMPONENTS | names::SBOM_DIFFS => ("lake_object", sbom_controls.clone()),
+            names::THREAT_MODELS | names::THREATS => ("lake_object", threat_controls.clone()),
+            names::ARTEFACTS => ("lake_object", supply_controls.clone()),
+            // Raw artefacts: evidence of the supply-chain and design controls.
+            "blob" => ("artefact", supply_controls.clone()),
             _ => ("lake_object", lake_controls.clone()),
         };
         if for_controls.is_empty() {

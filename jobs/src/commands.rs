@@ -181,12 +181,13 @@ fn print_collect(summary: &pipeline::CollectSummary) {
     }
     for s in &summary.sources {
         println!(
-            "  {}: {} objects ({} with new data), {} records, {} events, {} kept aside{}",
+            "  {}: {} objects ({} with new data), {} records, {} {}, {} kept aside{}",
             s.name,
             s.objects,
             s.objects_with_new_data,
             s.records,
             s.events,
+            if s.unit.is_empty() { "events" } else { s.unit },
             s.quarantined,
             if s.rewritten > 0 {
                 format!(", {} source objects rewritten after collection", s.rewritten)
@@ -290,6 +291,10 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
     println!(
         "planted: event {} of {} dropped; event {} of {} delivered twice",
         planted.dropped.1, planted.dropped.0, planted.duplicated.1, planted.duplicated.0
+    );
+    println!(
+        "         storage's release ships pkg:npm/left-pad@1.3.0 (outside the register, WTFPL); \
+         identity's threat T-0002 is open, high and unmitigated"
     );
     println!("portal:  {}", index.display());
     println!("bundle:  {} ({} bytes)", info.path.display(), info.size);

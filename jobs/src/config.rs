@@ -24,6 +24,15 @@ struct RawConfig {
     bundles: RawOut,
     #[serde(default)]
     controls: RawControls,
+    #[serde(default)]
+    supply: RawSupply,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSupply {
+    register: Option<PathBuf>,
+    threat_model_review_days: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -82,6 +91,10 @@ pub struct Config {
     pub bundles_out: PathBuf,
     /// User control catalog files, applied in order over the built-in catalog.
     pub control_catalogs: Vec<PathBuf>,
+    /// The approved-dependency register, if one is configured.
+    pub register: Option<PathBuf>,
+    /// Threat models must be reviewed within this many days.
+    pub threat_model_review_days: u32,
 }
 
 impl Config {
@@ -135,6 +148,8 @@ impl Config {
             portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),
             bundles_out: abs(raw.bundles.out.as_deref().unwrap_or(Path::new("bundles"))),
             control_catalogs: raw.controls.catalog.iter().map(|p| abs(p)).collect(),
+            register: raw.supply.register.as_deref().map(abs),
+            threat_model_review_days: raw.supply.threat_model_review_days.unwrap_or(365),
             dir,
         })
     }

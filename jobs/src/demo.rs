@@ -3,7 +3,8 @@
 //! Three services emit signed, hash-chained audit events a few thousand at a time, each shipped
 //! the way real SIEM pipelines ship them: plain JSON lines, an event wrapped in a SIEM envelope,
 //! and an event carried as a JSON string. Two faults are planted: one event dropped
-//! (payments) and one event delivered twice (identity). Same seed, same bytes.
+//! (payments) and one event delivered twice (identity). Each service also has a release with its
+//! provenance, SBOMs and threat model ([`crate::demo_releases`]). Same seed, same bytes.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -157,13 +158,20 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
         std::fs::create_dir_all(&folder)?;
         std::fs::write(folder.join("2026-11-20.jsonl"), lines)?;
     }
+    let ci = key_from(&mut rng);
+    let names: Vec<&str> = services.iter().map(|s| s.0).collect();
+    let (ci_entry, release_sources) = crate::demo_releases::write(dir, &names, &mut rng, &ci)?;
+    keyring.push_str(&ci_entry);
+    sources.push_str(&release_sources);
     std::fs::write(keys.join("trusted.toml"), keyring)?;
     let config = format!(
         "# Cairn configuration of the demo organisation. Relative paths resolve against this file's folder.\n\n\
          [store]\nurl = \"store\"          # a folder, file:// or memory://\n\n\
          [signing]\nkey = \"keys/cairn.key\"          # PKCS#8 PEM, mode 0600\npublic_key = \"keys/cairn.pub\"   # minisign public key\n\n\
          [trust]\nkeyring = \"keys/trusted.toml\"\nmax_clock_skew_seconds = 300\n\n\
-         [portal]\nout = \"portal\"\n\n[bundles]\nout = \"bundles\"\n{sources}"
+         [portal]\nout = \"portal\"\n\n[bundles]\nout = \"bundles\"\n\n\
+         [supply]\nregister = \"inputs/policy/dependencies.toml\"   # approved dependencies and licences\n\
+         threat_model_review_days = 365\n{sources}"
     );
     std::fs::write(dir.join("cairn.toml"), config)?;
     Ok(planted)

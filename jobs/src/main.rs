@@ -10,9 +10,11 @@ mod bundling;
 mod commands;
 mod config;
 mod demo;
+mod demo_releases;
 mod pipeline;
 mod proofs;
 mod report;
+mod supply;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
+use cairn_collector::artefact;
 use cairn_collector::jsonl::{self, CollectRun};
 use cairn_collector::{RowSink, SourceConfig, SourceReport};
 use cairn_evidence::keyring::Keyring;
@@ -228,6 +229,10 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
         let source_cursors = cursors.entry(source.name().to_string()).or_default();
         let report = match source {
             SourceConfig::Jsonl(c) => jsonl::collect(c, &run, &mut writer, &mut sink, source_cursors).await?,
+            other => {
+                let (kind, c) = other.artefact().context("a source type without a collector")?;
+                artefact::collect(kind, c, &run, &mut writer, &mut sink, source_cursors).await?
+            }
         };
         tracing::info!(
             source = source.name(),
@@ -299,6 +304,7 @@ fn finding_row(f: Finding, run_id: &str, at: DateTime<Utc>) -> FindingRow {
 pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<VerifyReport> {
     let public = ws.public_key()?;
     let keyring = ws.keyring()?;
+    let supply_keyring = keyring.clone();
     let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
     let (lake_findings, manifests) = verify_manifests(&stored, &public);
     let lake_intact = lake_findings.is_empty();
@@ -330,7 +336,11 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
     let mut events_are_new = verified_through.is_none();
     let mut last_collect = verified_through.clone();
     let mut objects_checked = 0u64;
+    let mut new_runs = std::collections::BTreeSet::new();
     for (i, m) in manifests.iter().enumerate() {
+        if events_are_new && m.stage == Stage::Collect {
+            new_runs.insert(m.run_id.clone());
+        }
         // The last verification checked every object before it, but not the ones it wrote.
         let check_objects = last_verify.is_none_or(|v| i >= v);
         for entry in &m.objects {
@@ -380,6 +390,12 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
         chain_thread.join().map_err(|_| anyhow::anyhow!("the chain verification thread panicked"))?;
     findings.extend(chain_findings);
     let started = clock.now();
+    let supply = if lake_intact {
+        crate::supply::check(&ws.lake, &ws.config, &manifests, &new_runs, &supply_keyring, started).await?
+    } else {
+        crate::supply::SupplyOutcome { findings: Vec::new(), diffs: Vec::new() }
+    };
+    findings.extend(supply.findings);
     if full || !lake_intact {
         let rows = findings.into_iter().map(|f| finding_row(f, "", started)).collect();
         return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None });
@@ -390,7 +406,17 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
         ws,
         "verify",
         now,
-        commit_verification(ws, clock, key, started, findings, new_heads, events, objects_checked, last_collect),
+        commit_verification(
+            ws,
+            clock,
+            key,
+            started,
+            (findings, supply.diffs),
+            new_heads,
+            events,
+            objects_checked,
+            last_collect,
+        ),
     )
     .await
 }
@@ -402,7 +428,7 @@ async fn commit_verification(
     clock: &mut Clock,
     key: SigningKey,
     started: DateTime<Utc>,
-    findings: Vec<Finding>,
+    (findings, diffs): (Vec<Finding>, Vec<cairn_evidence::artefacts::SbomDiffRow>),
     new_heads: BTreeMap<String, cairn_evidence::manifest::ChainHead>,
     events: u64,
     objects_checked: u64,
@@ -416,6 +442,11 @@ async fn commit_verification(
     if !rows.is_empty() {
         let batch = tables::findings_batch(&rows).context("cannot build the findings table")?;
         writer.write_table(names::FINDINGS, &started.format("%Y-%m-%d").to_string(), &batch).await?;
+    }
+    if !diffs.is_empty() {
+        use cairn_evidence::artefacts::{LakeTable as _, SbomDiffRow};
+        let batch = SbomDiffRow::to_batch(&diffs).context("cannot build the sbom_diffs table")?;
+        writer.write_table(names::SBOM_DIFFS, &started.format("%Y-%m-%d").to_string(), &batch).await?;
     }
     match control_results(ws, &state, &rows, &new_heads, &run_id, started).await {
         Ok(results) if !results.is_empty() => {
@@ -463,11 +494,14 @@ async fn control_results(
     for f in &findings {
         *by_kind.entry(f.kind.clone()).or_insert(0u64) += 1;
     }
+    let committed: Vec<RunManifest> = state.manifests.iter().map(|(_, m)| m.clone()).collect();
+    let artefacts = crate::supply::ArtefactTables::read(&ws.lake, &committed).await?;
     let summary = EvidenceSummary {
         events_verified: heads.values().map(|h| h.events).sum(),
         chains: heads.len() as u64,
         last_verified_at: Some(at),
         findings_by_kind: by_kind,
+        artefacts: crate::supply::artefact_evidence(&artefacts),
     };
     let results = evaluate(&checked.catalog, &summary, at);
     let objects = |table: &str| -> Vec<serde_json::Value> {
@@ -489,14 +523,17 @@ async fn control_results(
         let evidence = match c.evidence {
             EvidenceKind::Events => objects(names::EVENTS),
             EvidenceKind::Lake | EvidenceKind::Verification => runs.clone(),
-            _ => Vec::new(),
+            EvidenceKind::Attestations => objects(names::ATTESTATIONS),
+            EvidenceKind::Sboms => objects(names::SBOMS),
+            EvidenceKind::ThreatModels => objects(names::THREAT_MODELS),
+            EvidenceKind::Manual => Vec::new(),
         };
         let failing: Vec<serde_json::Value> = findings
             .iter()
             .filter(|f| c.fails_on.contains(&f.kind))
             .map(|f| serde_json::json!({"kind": f.kind, "chain": f.chain, "seq": f.seq, "run_id": f.run_id}))
             .collect();
-        let fresh = matches!(c.evidence, EvidenceKind::Events | EvidenceKind::Lake | EvidenceKind::Verification);
+        let fresh = !matches!(c.evidence, EvidenceKind::Manual) && !evidence.is_empty();
         rows.push(cairn_evidence::tables::ControlResultRow {
             run_id: run_id.to_string(),
             control_id: c.id.clone(),
@@ -523,6 +560,8 @@ pub struct LakeView {
     pub findings: Vec<FindingRow>,
     /// Records kept aside, in total.
     pub quarantined: u64,
+    /// The artefact tables.
+    pub artefacts: crate::supply::ArtefactTables,
 }
 
 /// Reads what the portal and bundles need from the lake.
@@ -541,7 +580,8 @@ pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
             }
         }
     }
-    Ok(LakeView { stored, manifests, lake_findings, findings, quarantined })
+    let artefacts = crate::supply::ArtefactTables::read(&ws.lake, &manifests).await?;
+    Ok(LakeView { stored, manifests, lake_findings, findings, quarantined, artefacts })
 }
 
 impl LakeView {

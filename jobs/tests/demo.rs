@@ -62,7 +62,19 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
     assert_eq!(v.code, 1, "a gap is a finding: {}", v.stderr);
     let got = findings(&v.stdout);
     let kinds: Vec<&str> = got.iter().map(|f| f.0.as_str()).collect();
-    assert_eq!(kinds, ["duplicate", "gap"], "{got:?}");
+    assert_eq!(
+        kinds,
+        [
+            "disallowed_license",
+            "disallowed_license",
+            "duplicate",
+            "gap",
+            "unapproved_component",
+            "unapproved_component",
+            "unmitigated_threat"
+        ],
+        "{got:?}"
+    );
     let demo_out = std::fs::read_to_string(org.join("cairn.toml")).unwrap();
     assert!(demo_out.contains("[[source]]"));
 }
@@ -109,6 +121,18 @@ findings = ds.dataset(sys.argv[1] + "/lake/findings", format="parquet", partitio
 print(",".join(sorted(set(findings.column("kind").to_pylist()))))
 results = {r["control_id"]: r for r in ds.dataset(sys.argv[1] + "/lake/control_results", format="parquet", partitioning="hive").to_table().to_pylist()}
 print(results["LOG-01"]["status"], results["LOG-02"]["status"], json.loads(results["LOG-02"]["failing_findings"])[0]["kind"], len(json.loads(results["LOG-02"]["evidence"])))
+def table(name):
+    return ds.dataset(sys.argv[1] + "/lake/" + name, format="parquet", partitioning="hive").to_table()
+a = table("attestations")
+print(a.num_rows, sorted(set(a.column("builder_id").to_pylist())), sorted(set(a.column("predicate_type").to_pylist())))
+s = table("sboms")
+print(s.num_rows, sorted(s.column("spec").to_pylist()))
+c = table("sbom_components").to_pylist()
+print(len(c), sorted(r["purl"] for r in c if "left-pad" in r["name"]))
+m = table("threat_models").to_pylist()
+print(sorted((r["format"], r["threats"], r["open_threats"]) for r in m))
+print(table("artefacts").num_rows, table("threats").num_rows)
+print(results["SCS-01"]["status"], results["SCS-04"]["status"], results["SCS-03"]["status"], results["SDL-02"]["status"])
 "#;
     let out = tool(tmp.path(), "python3", &["-c", script, org.join("store").to_str().unwrap()]);
     assert_eq!(out.code, 0, "pyarrow must be installed (the README's test command installs it): {}", out.stderr);
@@ -123,9 +147,16 @@ print(results["LOG-01"]["status"], results["LOG-02"]["status"], json.loads(resul
         "chain,seq,ts,kid,prev,hash,sig,event_json,source,object_key,line,byte_offset,record_sha256,run_id,collected_at,date"
     );
     assert_eq!(lines[2], "2026-11-21");
-    assert_eq!(lines[3], "duplicate,gap");
+    assert_eq!(lines[3], "disallowed_license,duplicate,gap,unapproved_component,unmitigated_threat");
     // Each verify run records every control's evaluation, its evidence and what failed it.
     assert_eq!(lines[4], "passing failing gap 1");
+    // The releases: one signed provenance per service, a CycloneDX and an SPDX SBOM each, threat models.
+    assert_eq!(lines[5], "3 ['https://ci.example.com/runners/hosted'] ['https://slsa.dev/provenance/v1']");
+    assert_eq!(lines[6], "6 ['CycloneDX 1.6', 'CycloneDX 1.6', 'CycloneDX 1.6', 'SPDX-2.3', 'SPDX-2.3', 'SPDX-2.3']");
+    assert_eq!(lines[7], "51 ['pkg:npm/left-pad@1.3.0', 'pkg:npm/left-pad@1.3.0']");
+    assert_eq!(lines[8], "[('markdown', 3, 1), ('markdown', 3, 1), ('threat-dragon-v2', 4, 1)]");
+    assert_eq!(lines[9], "3 10");
+    assert_eq!(lines[10], "passing failing passing failing");
 }
 
 /// Every relative link on every page of the demo portal resolves to a file in the portal.

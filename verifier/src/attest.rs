@@ -180,6 +180,7 @@ mod tests {
             not_after: None,
             revoked_at: None,
             chains: None,
+            attestations: vec!["*".into()],
         };
         (sk, tk)
     }

@@ -9,6 +9,7 @@ pub mod attest;
 pub mod chain;
 pub mod finding;
 pub mod lake;
+pub mod supply;
 
 pub use chain::{ChainVerifier, VerifyOptions};
 pub use finding::{Finding, FindingKind};

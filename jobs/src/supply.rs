@@ -1,0 +1,258 @@
+//! The verify stage's supply-chain and design checks: attestation signatures and
+//! transparency-log proofs, the approved-dependency register, releases against their
+//! attestations and SBOMs, threat-model review, and SBOM diffs.
+//!
+//! Like chain verification, each artefact is checked once: in the first verify run after the
+//! collect run that brought it (or again with `verify --full`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context as _, Result};
+use cairn_collector::artefact::find_record;
+use cairn_evidence::artefacts::{
+    ArtefactRow, AttestationRow, LakeTable, SbomComponentRow, SbomDiffRow, SbomRow, ThreatModelRow, ThreatRow,
+};
+use cairn_evidence::attest::{Bundle, BundleContent, Envelope, SignerMaterial};
+use cairn_evidence::digest::sha256_hex;
+use cairn_evidence::keyring::{KeyUse, Keyring, TrustedKey};
+use cairn_evidence::lake::Lake;
+use cairn_evidence::manifest::RunManifest;
+use cairn_evidence::tables;
+use cairn_verifier::attest::{check_envelope, check_tlog_entry, SignatureCheck, TlogCheck};
+use cairn_verifier::supply::{check_components, check_releases, check_threat_models, sbom_diff, Register};
+use cairn_verifier::{Finding, FindingKind};
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+
+/// Every committed row of one artefact table, oldest run first.
+pub async fn read_table<T: LakeTable>(lake: &Lake, manifests: &[RunManifest]) -> Result<Vec<T>> {
+    let mut rows = Vec::new();
+    for entry in manifests.iter().flat_map(|m| m.objects.iter()).filter(|e| e.table == T::TABLE) {
+        let bytes = lake.get_checked(entry).await?;
+        for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
+            rows.extend(T::from_batch(&batch?).with_context(|| format!("{} is not a {} table", entry.key, T::TABLE))?);
+        }
+    }
+    Ok(rows)
+}
+
+/// All artefact rows in the lake.
+pub struct ArtefactTables {
+    /// `attestations`.
+    pub attestations: Vec<AttestationRow>,
+    /// `sboms`.
+    pub sboms: Vec<SbomRow>,
+    /// `sbom_components`.
+    pub components: Vec<SbomComponentRow>,
+    /// `threat_models`.
+    pub threat_models: Vec<ThreatModelRow>,
+    /// `threats`.
+    pub threats: Vec<ThreatRow>,
+    /// `artefacts`.
+    pub artefacts: Vec<ArtefactRow>,
+    /// `sbom_diffs`.
+    pub diffs: Vec<SbomDiffRow>,
+}
+
+impl ArtefactTables {
+    /// Reads every artefact table.
+    pub async fn read(lake: &Lake, manifests: &[RunManifest]) -> Result<Self> {
+        Ok(Self {
+            attestations: read_table(lake, manifests).await?,
+            sboms: read_table(lake, manifests).await?,
+            components: read_table(lake, manifests).await?,
+            threat_models: read_table(lake, manifests).await?,
+            threats: read_table(lake, manifests).await?,
+            artefacts: read_table(lake, manifests).await?,
+            diffs: read_table(lake, manifests).await?,
+        })
+    }
+}
+
+/// What the supply-chain checks found and derived.
+pub struct SupplyOutcome {
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Component changes between successive SBOMs of a subject.
+    pub diffs: Vec<SbomDiffRow>,
+}
+
+fn finding_at(kind: FindingKind, object_key: &str, line: u64, detail: String) -> Finding {
+    Finding { kind, chain: None, seq: None, object_key: Some(object_key.to_string()), line: Some(line), detail }
+}
+
+/// Keys trusted to sign attestations of `source` at `at`.
+fn attestation_keys<'k>(keyring: &'k Keyring, source: &str, at: DateTime<Utc>) -> Vec<&'k TrustedKey> {
+    keyring.keys().filter(|k| k.permits_attestation(source, Some(at)) == KeyUse::Allowed).collect()
+}
+
+/// Re-checks one collected attestation record from its stored blob.
+fn check_attestation(row: &AttestationRow, blob: &[u8], keyring: &Keyring) -> Vec<Finding> {
+    let p = &row.provenance;
+    let at = |kind, detail| finding_at(kind, &p.object_key, p.line, detail);
+    let Some(record) = find_record(blob, &p.object_key, &p.record_sha256) else {
+        return vec![at(
+            FindingKind::AttestationSignature,
+            format!("the stored blob {} no longer holds the record collected", row.blob),
+        )];
+    };
+    let keys = attestation_keys(keyring, &p.source, p.collected_at);
+    let parsed = serde_json::from_slice::<serde_json::Value>(record).map_err(|e| e.to_string());
+    let mut out = Vec::new();
+    match row.format.as_str() {
+        "dsse" => match parsed.and_then(|v| Envelope::from_value(&v, "envelope").map_err(|e| e.to_string())) {
+            Err(e) => out.push(at(FindingKind::AttestationSignature, format!("the envelope does not parse: {e}"))),
+            Ok(envelope) => {
+                if let SignatureCheck::Failed(why) = check_envelope(&envelope, &keys) {
+                    out.push(at(FindingKind::AttestationSignature, why));
+                }
+            }
+        },
+        _ => match parsed.and_then(|v| Bundle::from_value(&v).map_err(|e| e.to_string())) {
+            Err(e) => out.push(at(FindingKind::AttestationSignature, format!("the bundle does not parse: {e}"))),
+            Ok(bundle) => {
+                // Keyless signatures are shown with their identity, not verified; a bundle signed
+                // with a key is checked like an envelope, with the key its hint names.
+                if let (SignerMaterial::PublicKey { hint }, BundleContent::Dsse(envelope)) =
+                    (&bundle.signer, &bundle.content)
+                {
+                    let named: Vec<&TrustedKey> =
+                        keys.iter().copied().filter(|k| hint.is_empty() || k.kid == *hint).collect();
+                    if let SignatureCheck::Failed(why) = check_envelope(envelope, &named) {
+                        out.push(at(FindingKind::AttestationSignature, why));
+                    }
+                }
+                for (i, entry) in bundle.tlog_entries.iter().enumerate() {
+                    if let TlogCheck::Failed(why) = check_tlog_entry(entry, &bundle.content) {
+                        out.push(at(
+                            FindingKind::TlogInclusion,
+                            format!("tlog entry {i} (log index {}): {why}", entry.log_index),
+                        ));
+                    }
+                }
+            }
+        },
+    }
+    out
+}
+
+/// Runs the checks over the artefacts that arrived in `new_runs`.
+pub async fn check(
+    lake: &Lake,
+    config: &Config,
+    manifests: &[RunManifest],
+    new_runs: &BTreeSet<String>,
+    keyring: &Keyring,
+    at: DateTime<Utc>,
+) -> Result<SupplyOutcome> {
+    let t = ArtefactTables::read(lake, manifests).await?;
+    let is_new = |run: &str| new_runs.contains(run);
+    let mut findings = Vec::new();
+
+    // 1. Attestations: each collected record once, from its stored blob.
+    let mut seen = BTreeSet::new();
+    for row in t.attestations.iter().filter(|r| is_new(&r.provenance.run_id)) {
+        let p = &row.provenance;
+        if !seen.insert((p.object_key.clone(), p.line, p.record_sha256.clone(), p.run_id.clone())) {
+            continue;
+        }
+        let blob = lake.get(&row.blob).await.with_context(|| format!("cannot read {}", row.blob))?;
+        if row.blob.rsplit('/').next() != Some(sha256_hex(&blob).as_str()) {
+            findings.push(Finding::object(
+                FindingKind::ObjectDigestMismatch,
+                &row.blob,
+                "the blob's bytes do not match its name".into(),
+            ));
+            continue;
+        }
+        findings.extend(check_attestation(row, &blob, keyring));
+    }
+
+    // 2. SBOM components against the approved-dependency register.
+    if let Some(path) = &config.register {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the approved-dependency register {}", path.display()))?;
+        let register = Register::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        // The package an SBOM describes is the organisation's own, not a dependency.
+        let subjects: BTreeSet<(&str, &str, Option<&str>)> =
+            t.sboms.iter().map(|s| (s.blob.as_str(), s.subject.as_str(), s.subject_version.as_deref())).collect();
+        let new: Vec<SbomComponentRow> = t
+            .components
+            .iter()
+            .filter(|c| is_new(&c.provenance.run_id))
+            .filter(|c| !subjects.contains(&(c.sbom_blob.as_str(), c.name.as_str(), c.version.as_deref())))
+            .cloned()
+            .collect();
+        findings.extend(check_components(&new, &register));
+    }
+
+    // 3. Release artefacts: attested by digest, described by an SBOM.
+    let new_artefacts: Vec<ArtefactRow> =
+        t.artefacts.iter().filter(|a| is_new(&a.provenance.run_id)).cloned().collect();
+    findings.extend(check_releases(&new_artefacts, &t.attestations, &t.sboms));
+
+    // 4. Threat models: reviewed in time, no open high-severity threat without a mitigation.
+    let models: Vec<ThreatModelRow> =
+        t.threat_models.iter().filter(|m| is_new(&m.provenance.run_id)).cloned().collect();
+    let threats: Vec<ThreatRow> = t.threats.iter().filter(|m| is_new(&m.provenance.run_id)).cloned().collect();
+    findings.extend(check_threat_models(&models, &threats, config.threat_model_review_days, at));
+
+    // 5. Diffs: each new SBOM against the latest earlier SBOM of the same subject.
+    let mut by_blob: BTreeMap<&str, Vec<SbomComponentRow>> = BTreeMap::new();
+    for c in &t.components {
+        by_blob.entry(c.sbom_blob.as_str()).or_default().push(c.clone());
+    }
+    let mut diffs = Vec::new();
+    for (i, sbom) in t.sboms.iter().enumerate() {
+        if !is_new(&sbom.provenance.run_id) {
+            continue;
+        }
+        let previous = t.sboms[..i].iter().rev().find(|s| s.subject == sbom.subject && s.blob != sbom.blob);
+        if let Some(prev) = previous {
+            let empty = Vec::new();
+            let old = by_blob.get(prev.blob.as_str()).unwrap_or(&empty);
+            let new = by_blob.get(sbom.blob.as_str()).unwrap_or(&empty);
+            diffs.extend(sbom_diff(&sbom.subject, (&prev.blob, old), (&sbom.blob, new)));
+        }
+    }
+    Ok(SupplyOutcome { findings, diffs })
+}
+
+fn date_of(text: &str) -> Option<DateTime<Utc>> {
+    cairn_evidence::time::parse_rfc3339(text).or_else(|| {
+        chrono::NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc())
+    })
+}
+
+/// What controls need to know of the collected artefacts: how many of each kind and the newest
+/// one's date (an SBOM's creation, an attestation's build end or collection, a model's review).
+pub fn artefact_evidence(t: &ArtefactTables) -> BTreeMap<String, cairn_controls::ArtefactEvidence> {
+    use cairn_controls::{ArtefactEvidence, EvidenceKind};
+    let mut out = BTreeMap::new();
+    let attestation_dates =
+        t.attestations.iter().map(|a| a.finished_on.as_deref().and_then(date_of).unwrap_or(a.provenance.collected_at));
+    let blobs: BTreeSet<&str> = t.attestations.iter().map(|a| a.blob.as_str()).collect();
+    out.insert(
+        EvidenceKind::Attestations.as_str().to_string(),
+        ArtefactEvidence { count: blobs.len() as u64, newest: attestation_dates.max() },
+    );
+    let sbom_dates =
+        t.sboms.iter().map(|s| s.created.as_deref().and_then(date_of).unwrap_or(s.provenance.collected_at));
+    out.insert(
+        EvidenceKind::Sboms.as_str().to_string(),
+        ArtefactEvidence { count: t.sboms.len() as u64, newest: sbom_dates.max() },
+    );
+    out.insert(
+        EvidenceKind::ThreatModels.as_str().to_string(),
+        ArtefactEvidence {
+            count: t.threat_models.len() as u64,
+            newest: t
+                .threat_models
+                .iter()
+                .map(|m| m.reviewed.as_deref().and_then(date_of).unwrap_or(m.provenance.collected_at))
+                .max(),
+        },
+    );
+    out
+}

@@ -1,0 +1,309 @@
+//! Supply-chain and design evidence end to end: the real attestations, SBOMs and threat models of
+//! `fixtures/` collect with their facts; DSSE signatures and Sigstore inclusion proofs are checked;
+//! bad files are kept aside with their reason while the run goes on.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use cairn_evidence::artefacts::{AttestationRow, LakeTable, SbomComponentRow, SbomRow, ThreatModelRow, ThreatRow};
+use cairn_evidence::attest::pae;
+use cairn_evidence::tables::{self, QuarantineRow};
+use common::{cairn, Org};
+use ed25519_dalek::{Signer as _, SigningKey};
+use serde_json::{json, Value};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(rel)
+}
+
+fn copy(rel: &str, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    let name = Path::new(rel).file_name().unwrap();
+    std::fs::copy(fixture(rel), to.join(name)).unwrap();
+}
+
+/// Every row of one table in the lake under `store`.
+fn rows<T: LakeTable>(store: &Path) -> Vec<T> {
+    read_all(store, T::TABLE, |b| T::from_batch(b).unwrap())
+}
+
+fn read_all<T>(store: &Path, table: &str, decode: impl Fn(&arrow_array::RecordBatch) -> Vec<T>) -> Vec<T> {
+    let mut files = Vec::new();
+    let root = store.join("lake").join(table);
+    if root.exists() {
+        for f in common::files(&root) {
+            files.push(root.join(f));
+        }
+    }
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let bytes = bytes::Bytes::from(std::fs::read(&f).unwrap());
+        for batch in tables::from_parquet(bytes).unwrap() {
+            out.extend(decode(&batch.unwrap()));
+        }
+    }
+    out
+}
+
+const CI_SEED: [u8; 32] = [33; 32];
+
+/// A DSSE envelope with an in-toto Statement about `subject`, signed with `key`.
+fn envelope(key: &SigningKey, subject: &str, digest: &str) -> (Vec<u8>, String, Value) {
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": subject, "digest": {"sha256": digest}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {"buildDefinition": {"buildType": "https://ci.example.com/v1", "externalParameters": {}},
+                      "runDetails": {"builder": {"id": "https://ci.example.com/runner"}}}
+    });
+    let payload = statement.to_string().into_bytes();
+    let kind = "application/vnd.in-toto+json".to_string();
+    let sig = key.sign(&pae(&kind, &payload));
+    let env = json!({"payloadType": kind, "payload": B64.encode(&payload), "signatures": [{"keyid": "", "sig": B64.encode(sig.to_bytes())}]});
+    (payload, kind, env)
+}
+
+/// An organisation with every artefact source type, fed from the real fixtures.
+fn org(dir: &Path) -> Org {
+    let org = Org::new(dir);
+    let ci = SigningKey::from_bytes(&CI_SEED);
+    let mut keyring = std::fs::read_to_string(dir.join("keys/trusted.toml")).unwrap();
+    keyring.push_str(&format!(
+        "\n[[key]]\nkid = \"ci\"\npublic_key = \"{}\"\nchains = []\nattestations = [\"dsse\"]\n",
+        B64.encode(ci.verifying_key().as_bytes())
+    ));
+    std::fs::write(dir.join("keys/trusted.toml"), keyring).unwrap();
+    let inputs = dir.join("inputs");
+    copy("attest/gh-artifact-attestation-slsa-v1.dsse-rekor.sigstore.json", &inputs.join("bundles"));
+    copy("attest/sigstore-python-bundle-v03-message-signature.sigstore.json", &inputs.join("bundles"));
+    copy("sbom/cdx16-cyclonedx-npm-package-integrity.cdx.json", &inputs.join("cdx"));
+    copy("sbom/spdx23-k8s-bom-hello-server.spdx.json", &inputs.join("spdx"));
+    copy("sbom/spdx23-hello-source-files-checksums.spdx.json", &inputs.join("spdx"));
+    copy("threatmodel/threat-dragon-v2-demo-threat-model.json", &inputs.join("dragon"));
+    copy("threatmodel/pytm-report-output.md", &inputs.join("markdown"));
+    std::fs::create_dir_all(inputs.join("dsse")).unwrap();
+    let (_, _, good) = envelope(&ci, "app-1.0.tar.gz", &"ab".repeat(32));
+    std::fs::write(inputs.join("dsse/good.intoto.jsonl"), format!("{good}\n")).unwrap();
+    let mut config = std::fs::read_to_string(dir.join("cairn.toml")).unwrap();
+    for (name, kind) in [
+        ("bundles", "sigstore-bundle"),
+        ("cdx", "cyclonedx"),
+        ("spdx", "spdx"),
+        ("dragon", "threat-dragon"),
+        ("markdown", "markdown-threat-model"),
+        ("dsse", "dsse"),
+    ] {
+        config.push_str(&format!("\n[[source]]\nname = \"{name}\"\ntype = \"{kind}\"\nurl = \"inputs/{name}/\"\n"));
+    }
+    std::fs::write(dir.join("cairn.toml"), config).unwrap();
+    org
+}
+
+fn verify_findings(dir: &Path) -> Vec<Value> {
+    let out = cairn(dir, &["verify", "--format", "json"]);
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+#[test]
+fn every_fixture_collects_with_its_facts_and_verifies_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = org(tmp.path());
+    let out = cairn(&org.dir, &["collect"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let findings = verify_findings(&org.dir);
+    assert!(findings.is_empty(), "{findings:#?}");
+    let store = org.dir.join("store");
+    assert!(rows::<QuarantineRowT>(&store).is_empty());
+
+    let a: Vec<AttestationRow> = rows(&store);
+    let gh = a.iter().find(|r| r.subject_name == "github_provenance_demo-0.0.0-py3-none-any.whl").unwrap();
+    assert_eq!(gh.digest_value, "49a3aa6075e0f49f82843e74b5baa614ad2a588e6675612bf108a0a008c5ac25");
+    assert_eq!(gh.builder_id.as_deref(), Some("https://github.com/actions/runner/github-hosted"));
+    assert_eq!(gh.source_commit.as_deref(), Some("95baf27389e83e6a5c48f42e190d48d7abcea19e"));
+    assert_eq!((gh.signer_kind.as_str(), gh.tlog_entries), ("keyless", 1));
+    assert!(gh.signer.contains(".github/workflows/"), "{}", gh.signer);
+    let py = a.iter().find(|r| r.format == "sigstore-bundle" && r.predicate_type.is_empty()).unwrap();
+    assert_eq!(py.digest_value, "5e6ae9de58c1177bea615b4fcbfb2fd688e8c4b51c2e56b6a38e817833ec24a2");
+    let dsse = a.iter().find(|r| r.format == "dsse").unwrap();
+    assert_eq!(
+        (dsse.subject_name.as_str(), dsse.builder_id.as_deref()),
+        ("app-1.0.tar.gz", Some("https://ci.example.com/runner"))
+    );
+    assert!(dsse.blob.starts_with("blobs/sha256/") && store.join(&dsse.blob).exists());
+
+    let s: Vec<SbomRow> = rows(&store);
+    assert_eq!(s.len(), 3);
+    let cdx = s.iter().find(|r| r.spec == "CycloneDX 1.6").unwrap();
+    assert_eq!((cdx.subject.as_str(), cdx.components), ("demo-package-integrity", 5));
+    let k8s = s.iter().find(|r| r.tool.contains("sigs.k8s.io/bom")).unwrap();
+    assert_eq!(
+        (k8s.subject.as_str(), k8s.components, k8s.created.as_deref()),
+        ("hello-server-src", 4, Some("2022-11-03T07:10:10Z"))
+    );
+    let c: Vec<SbomComponentRow> = rows(&store);
+    assert_eq!(c.len(), 5 + 4 + 1);
+    assert!(c.iter().any(|r| r.purl.as_deref().is_some_and(|p| p.starts_with("pkg:cargo/hyper@"))), "{c:#?}");
+
+    let m: Vec<ThreatModelRow> = rows(&store);
+    let td = m.iter().find(|r| r.format == "threat-dragon-v2").unwrap();
+    assert_eq!((td.title.as_str(), td.threats, td.open_threats), ("Demo Threat Model", 14, 10));
+    assert!(m.iter().any(|r| r.format == "markdown" && r.threats == 0));
+    let t: Vec<ThreatRow> = rows(&store);
+    assert_eq!(t.iter().filter(|r| r.status == "Mitigated").count(), 4);
+
+    // Unchanged files are not collected again.
+    let again = cairn(&org.dir, &["collect"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(rows::<SbomRow>(&store).len(), 3);
+}
+
+/// `QuarantineRow` read through the same helper.
+struct QuarantineRowT(QuarantineRow);
+
+impl LakeTable for QuarantineRowT {
+    const TABLE: &'static str = "quarantine";
+    fn schema() -> arrow_schema::SchemaRef {
+        tables::quarantine_schema()
+    }
+    fn to_batch(rows: &[Self]) -> Result<arrow_array::RecordBatch, tables::TableError> {
+        tables::quarantine_batch(&rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())
+    }
+    fn from_batch(batch: &arrow_array::RecordBatch) -> Result<Vec<Self>, tables::TableError> {
+        Ok(tables::quarantine_rows(batch)?.into_iter().map(QuarantineRowT).collect())
+    }
+}
+
+#[test]
+fn signatures_and_inclusion_proofs_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = org(tmp.path());
+    let ci = SigningKey::from_bytes(&CI_SEED);
+    let stranger = SigningKey::from_bytes(&[44; 32]);
+    let dsse = org.dir.join("inputs/dsse");
+    // One payload byte changed after signing.
+    let (payload, _, mut changed) = envelope(&ci, "app-1.1.tar.gz", &"cd".repeat(32));
+    // The attested subject renamed: the Statement still parses, the signature no longer holds.
+    let mut altered = payload.clone();
+    let at = altered.windows(7).position(|w| w == b"app-1.1").unwrap() + 4;
+    altered[at] = b'9';
+    changed["payload"] = json!(B64.encode(&altered));
+    std::fs::write(dsse.join("changed.json"), changed.to_string()).unwrap();
+    // Signed by a key the keyring does not trust.
+    let (_, _, foreign) = envelope(&stranger, "app-1.2.tar.gz", &"ef".repeat(32));
+    std::fs::write(dsse.join("foreign.json"), foreign.to_string()).unwrap();
+    // A real bundle whose audit path has one bit flipped.
+    let mut bundle: Value = serde_json::from_slice(
+        &std::fs::read(fixture("attest/gh-artifact-attestation-slsa-v1.dsse-rekor.sigstore.json")).unwrap(),
+    )
+    .unwrap();
+    let hash = &mut bundle["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][2];
+    let mut bytes = B64.decode(hash.as_str().unwrap()).unwrap();
+    bytes[0] ^= 0x01;
+    *hash = json!(B64.encode(bytes));
+    std::fs::write(org.dir.join("inputs/bundles/flipped.sigstore.json"), bundle.to_string()).unwrap();
+
+    assert_eq!(cairn(&org.dir, &["collect"]).code, 0);
+    let findings = verify_findings(&org.dir);
+    let mut got: Vec<(String, String)> = findings
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap().to_string(), f["object_key"].as_str().unwrap().to_string()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("attestation_signature".to_string(), "inputs/dsse/changed.json".to_string()),
+            ("attestation_signature".to_string(), "inputs/dsse/foreign.json".to_string()),
+            ("tlog_inclusion".to_string(), "inputs/bundles/flipped.sigstore.json".to_string()),
+        ],
+        "{findings:#?}"
+    );
+    // The good envelope and the two intact bundles raised nothing: only the three above.
+    let detail =
+        findings.iter().find(|f| f["kind"] == "tlog_inclusion").unwrap()["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("92601054"), "{detail}");
+}
+
+#[test]
+fn bad_files_are_kept_aside_with_their_reason_and_the_run_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = org(tmp.path());
+    let inputs = org.dir.join("inputs");
+    let bad = |dir: &str, name: &str, bytes: &[u8]| std::fs::write(inputs.join(dir).join(name), bytes).unwrap();
+    // Not what the source type says.
+    bad(
+        "cdx",
+        "threat-model.json",
+        &std::fs::read(fixture("threatmodel/threat-dragon-v2-demo-threat-model.json")).unwrap(),
+    );
+    // A truncated envelope, invalid base64, an unknown predicate, duplicate keys.
+    let ci = SigningKey::from_bytes(&CI_SEED);
+    let (_, _, good) = envelope(&ci, "x", &"00".repeat(32));
+    let text = good.to_string();
+    bad("dsse", "truncated.json", &text.as_bytes()[..text.len() / 2]);
+    bad(
+        "dsse",
+        "base64.json",
+        br#"{"payloadType":"application/vnd.in-toto+json","payload":"not*base64","signatures":[]}"#,
+    );
+    let odd = json!({"_type": "https://in-toto.io/Statement/v1", "subject": [{"name": "x", "digest": {"sha256": "00"}}], "predicateType": "build-info", "predicate": {}});
+    bad(
+        "dsse",
+        "predicate.json",
+        json!({"payloadType": "application/vnd.in-toto+json", "payload": B64.encode(odd.to_string()), "signatures": []}).to_string().as_bytes(),
+    );
+    bad("dsse", "dupe.json", format!("{{\"payload\":\"e30=\",{}", &text[1..]).as_bytes());
+    // A nesting bomb.
+    let bomb = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    bad("spdx", "bomb.spdx.json", bomb.as_bytes());
+    // A 50 MB SBOM: collected, not refused.
+    let mut big = String::from(
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"application","name":"big","version":"1"}},"components":["#,
+    );
+    let mut n = 0;
+    while big.len() < 50 * 1024 * 1024 {
+        if n > 0 {
+            big.push(',');
+        }
+        big.push_str(&format!(
+            r#"{{"type":"library","bom-ref":"c{n}","name":"component-{n}","version":"1.0.{n}","purl":"pkg:cargo/component-{n}@1.0.{n}","licenses":[{{"license":{{"id":"MIT"}}}}],"hashes":[{{"alg":"SHA-256","content":"{:064x}"}}],"description":"{}"}}"#,
+            n,
+            "padding ".repeat(40)
+        ));
+        n += 1;
+    }
+    big.push_str("]}");
+    bad("cdx", "big.cdx.json", big.as_bytes());
+
+    let out = cairn(&org.dir, &["collect"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let store = org.dir.join("store");
+    let q: Vec<QuarantineRowT> = rows(&store);
+    let mut got: Vec<(String, String)> =
+        q.iter().map(|r| (r.0.provenance.object_key.clone(), r.0.reason.clone())).collect();
+    got.sort();
+    let expect = [
+        ("inputs/cdx/threat-model.json", "not a CycloneDX document"),
+        ("inputs/dsse/base64.json", "envelope.payload: is not valid base64"),
+        ("inputs/dsse/dupe.json", "duplicate key \"payload\""),
+        ("inputs/dsse/predicate.json", "unknown predicate \"build-info\""),
+        ("inputs/dsse/truncated.json", "not valid JSON"),
+        ("inputs/spdx/bomb.spdx.json", "recursion limit exceeded"),
+    ];
+    assert_eq!(got.len(), expect.len(), "{got:#?}");
+    for ((key, reason), (want_key, want)) in got.iter().zip(expect) {
+        assert_eq!(key, want_key);
+        assert!(reason.contains(want), "{key}: {reason:?} should say {want:?}");
+    }
+    // Everything else collected, including the big SBOM with all its components.
+    let sboms: Vec<SbomRow> = rows(&store);
+    let big = sboms.iter().find(|s| s.subject == "big").unwrap();
+    assert_eq!(big.components, n);
+    assert_eq!(rows::<AttestationRow>(&store).iter().filter(|a| a.format == "dsse").count(), 1);
+    assert!(out.stdout.contains("kept aside"), "{}", out.stdout);
+}
