@@ -177,15 +177,15 @@ fn threat_dragon(service: &str) -> Value {
             "cells": [
                 {"id": "a1", "shape": "actor", "data": {"type": "tm.Actor", "name": "Merchant", "hasOpenThreats": false, "threats": [
                     threat("6b1c2f0e-0001-4000-8000-000000000001", "Merchant credentials are replayed", "Spoofing", "High", "Mitigated",
-                           "Signed requests with nonces; keys rotated every 90 days [IAM-03]")]}},
+                           "Signed requests with nonces; keys rotated every 90 days [CRY-03]")]}},
                 {"id": "p1", "shape": "process", "data": {"type": "tm.Process", "name": "Payments API", "hasOpenThreats": true, "threats": [
                     threat("6b1c2f0e-0001-4000-8000-000000000002", "Audit events are dropped or altered", "Tampering", "High", "Mitigated",
-                           "Events are hash-chained and signed; Cairn verifies every chain nightly [LOG-03]"),
+                           "Events are hash-chained and signed; Cairn verifies every chain nightly [LOG-01]"),
                     threat("6b1c2f0e-0001-4000-8000-000000000003", "Card numbers leak into logs", "Information disclosure", "Medium", "Open",
                            "Redaction filter in the logging library")]}},
                 {"id": "s1", "shape": "store", "data": {"type": "tm.Store", "name": "Ledger", "hasOpenThreats": false, "isEncrypted": true, "threats": [
                     threat("6b1c2f0e-0001-4000-8000-000000000004", "Ledger rows are changed after posting", "Tampering", "High", "Mitigated",
-                           "Append-only table with database audit [LOG-01]")]}}
+                           "Append-only table with database audit [LOG-03]")]}}
             ]}]}
     })
 }
@@ -196,15 +196,15 @@ fn markdown_model(service: &str, version: &str) -> String {
     );
     if service == "identity" {
         md.push_str(
-            "### T-0001: Stolen session tokens are replayed\n\n- **Status:** Mitigated\n- **STRIDE:** Spoofing\n- **Severity:** High\n- **Element:** Token service\n- **Mitigation:** Short-lived tokens bound to the client; refresh tokens rotate [IAM-05]\n\n\
+            "### T-0001: Stolen session tokens are replayed\n\n- **Status:** Mitigated\n- **STRIDE:** Spoofing\n- **Severity:** High\n- **Element:** Token service\n- **Mitigation:** Short-lived tokens bound to the client; refresh tokens rotate [ACC-01]\n\n\
              ### T-0002: Administrator role granted without approval\n\n- **Status:** Open\n- **STRIDE:** Elevation of privilege\n- **Severity:** High\n- **Element:** Admin console\n\n\
              ### T-0003: Password hashes are brute-forced offline\n\n- **Status:** Mitigated\n- **STRIDE:** Information disclosure\n- **Severity:** Medium\n- **Element:** Credential store\n- **Mitigation:** Argon2id with per-user salt\n",
         );
     } else {
         md.push_str(
             "## Threats\n\n| Threat ID | Threat | Status | STRIDE | Severity | Mitigation | Element |\n| --- | --- | --- | --- | --- | --- | --- |\n\
-             | T-0001 | Objects are read through a guessed URL | Mitigated | Information disclosure | High | Signed URLs expiring after 5 minutes [ACC-02] | Object gateway |\n\
-             | T-0002 | Bucket deletion by a compromised operator | Mitigated | Tampering | High | Object lock in compliance mode [BCK-01] | Object store |\n\
+             | T-0001 | Objects are read through a guessed URL | Mitigated | Information disclosure | High | Signed URLs expiring after 5 minutes [ACC-04] | Object gateway |\n\
+             | T-0002 | Bucket deletion by a compromised operator | Mitigated | Tampering | High | Object lock in compliance mode [RET-01] | Object store |\n\
              | T-0003 | Upload floods exhaust capacity | Open | Denial of service | Medium | Per-tenant quotas planned | Object gateway |\n",
         );
     }

@@ -181,7 +181,12 @@ pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, down
             proof: std::mem::take(&mut proofs[i]).iter().map(Sha256Digest::to_hex).collect(),
         })
         .collect();
+    let all_findings: Vec<FindingView> = view.findings.iter().map(view_of_row).collect();
+    let control_ids = catalog.controls.iter().map(|c| c.id.clone()).collect();
+    let verified_through = view.latest_verify().and_then(|m| m.verified_through.clone());
+    let supply = crate::supply::portal_view(&view.artefacts, &all_findings, &control_ids, verified_through.as_deref());
     PortalModel {
+        supply,
         objects,
         checkpoint: view.stored.last().and_then(|s| s.checkpoint.clone()).unwrap_or_default(),
         downloads: downloads.to_vec(),

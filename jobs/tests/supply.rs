@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -72,10 +73,11 @@ fn org(dir: &Path) -> Org {
     let org = Org::new(dir);
     let ci = SigningKey::from_bytes(&CI_SEED);
     let mut keyring = std::fs::read_to_string(dir.join("keys/trusted.toml")).unwrap();
-    keyring.push_str(&format!(
+    let _ = write!(
+        keyring,
         "\n[[key]]\nkid = \"ci\"\npublic_key = \"{}\"\nchains = []\nattestations = [\"dsse\"]\n",
         B64.encode(ci.verifying_key().as_bytes())
-    ));
+    );
     std::fs::write(dir.join("keys/trusted.toml"), keyring).unwrap();
     let inputs = dir.join("inputs");
     copy("attest/gh-artifact-attestation-slsa-v1.dsse-rekor.sigstore.json", &inputs.join("bundles"));
@@ -97,7 +99,7 @@ fn org(dir: &Path) -> Org {
         ("markdown", "markdown-threat-model"),
         ("dsse", "dsse"),
     ] {
-        config.push_str(&format!("\n[[source]]\nname = \"{name}\"\ntype = \"{kind}\"\nurl = \"inputs/{name}/\"\n"));
+        let _ = write!(config, "\n[[source]]\nname = \"{name}\"\ntype = \"{kind}\"\nurl = \"inputs/{name}/\"\n");
     }
     std::fs::write(dir.join("cairn.toml"), config).unwrap();
     org
@@ -110,6 +112,7 @@ fn verify_findings(dir: &Path) -> Vec<Value> {
 }
 
 #[test]
+#[expect(clippy::many_single_char_names, reason = "one short name per table read")]
 fn every_fixture_collects_with_its_facts_and_verifies_clean() {
     let tmp = tempfile::tempdir().unwrap();
     let org = org(tmp.path());
@@ -270,11 +273,12 @@ fn bad_files_are_kept_aside_with_their_reason_and_the_run_goes_on() {
         if n > 0 {
             big.push(',');
         }
-        big.push_str(&format!(
+        let _ = write!(
+            big,
             r#"{{"type":"library","bom-ref":"c{n}","name":"component-{n}","version":"1.0.{n}","purl":"pkg:cargo/component-{n}@1.0.{n}","licenses":[{{"license":{{"id":"MIT"}}}}],"hashes":[{{"alg":"SHA-256","content":"{:064x}"}}],"description":"{}"}}"#,
             n,
             "padding ".repeat(40)
-        ));
+        );
         n += 1;
     }
     big.push_str("]}");

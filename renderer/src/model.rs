@@ -231,6 +231,8 @@ pub struct PortalModel {
     pub public_key: String,
     /// Its key id.
     pub key_id: String,
+    /// Supply-chain and design evidence.
+    pub supply: SupplyView,
 }
 
 /// A file name for a chain page that cannot escape the output folder: the id itself when it is
@@ -246,4 +248,205 @@ pub fn chain_file_name(chain: &str) -> String {
         let digest = cairn_evidence::digest::sha256_hex(chain.as_bytes());
         format!("chain-{}.html", &digest[..16])
     }
+}
+
+/// A release artefact and what vouches for it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ReleaseFileView {
+    /// Path in the release folder (`<subject>/<version>/<file>`).
+    pub name: String,
+    /// SHA-256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Pages of the attestations naming its digest.
+    pub attested_by: Vec<String>,
+    /// Pages of the SBOMs describing its release.
+    pub sboms: Vec<String>,
+    /// Findings about it.
+    pub findings: Vec<FindingView>,
+}
+
+/// One subject of an attestation.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SubjectView {
+    /// Name.
+    pub name: String,
+    /// Digest algorithm.
+    pub alg: String,
+    /// Digest.
+    pub digest: String,
+}
+
+/// One attestation record (an envelope or a bundle).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct AttestationView {
+    /// Page path.
+    pub file: String,
+    /// Source object and line.
+    pub source_object: String,
+    /// Line in the source object.
+    pub line: u64,
+    /// The stored blob.
+    pub blob: String,
+    /// `dsse` or `sigstore-bundle`.
+    pub format: String,
+    /// Predicate type.
+    pub predicate_type: String,
+    /// Subjects.
+    pub subjects: Vec<SubjectView>,
+    /// Builder id.
+    pub builder_id: String,
+    /// Build type.
+    pub build_type: String,
+    /// Source repository.
+    pub source_repo: String,
+    /// Source commit.
+    pub source_commit: String,
+    /// Invocation.
+    pub invocation_id: String,
+    /// Build start.
+    pub started_on: String,
+    /// Build end.
+    pub finished_on: String,
+    /// Materials (`uri digest`).
+    pub materials: Vec<String>,
+    /// Who signed: key id or certificate identity.
+    pub signer: String,
+    /// `verified`, `failed`, `not_verified` or `pending`.
+    pub signature_state: String,
+    /// The signature status in words.
+    pub signature_status: String,
+    /// The transparency-log status in words.
+    pub tlog_status: String,
+    /// Findings about it.
+    pub findings: Vec<FindingView>,
+}
+
+/// One SBOM component.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ComponentView {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Package URL.
+    pub purl: String,
+    /// Type.
+    pub kind: String,
+    /// Licences.
+    pub licenses: String,
+    /// Supplier.
+    pub supplier: String,
+    /// Hashes.
+    pub hashes: String,
+}
+
+/// One SBOM.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SbomView {
+    /// Page path.
+    pub file: String,
+    /// Source object.
+    pub source_object: String,
+    /// The stored blob.
+    pub blob: String,
+    /// Spec and version.
+    pub spec: String,
+    /// Document name.
+    pub document: String,
+    /// Subject.
+    pub subject: String,
+    /// Subject version.
+    pub subject_version: String,
+    /// Tools.
+    pub tool: String,
+    /// Creation time.
+    pub created: String,
+    /// Components.
+    pub components: Vec<ComponentView>,
+    /// Licence → components under it, most used first.
+    pub licenses: Vec<(String, u64)>,
+    /// Changes from the previous SBOM of the subject (`added name version`, …).
+    pub changes: Vec<String>,
+    /// Findings about it.
+    pub findings: Vec<FindingView>,
+}
+
+/// One threat.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ThreatView {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Category.
+    pub category: String,
+    /// Severity.
+    pub severity: String,
+    /// Status as written.
+    pub status: String,
+    /// Whether the status is open.
+    pub open: bool,
+    /// Mitigation.
+    pub mitigation: String,
+    /// Element.
+    pub element: String,
+    /// Control ids named, that exist in the catalog (linked).
+    pub controls: Vec<String>,
+    /// Control ids named that the catalog does not have (shown unlinked).
+    pub unknown_controls: Vec<String>,
+}
+
+/// One threat model.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ThreatModelView {
+    /// Page path.
+    pub file: String,
+    /// Source object.
+    pub source_object: String,
+    /// The stored blob.
+    pub blob: String,
+    /// Format.
+    pub format: String,
+    /// Title.
+    pub title: String,
+    /// Subsystem.
+    pub subsystem: String,
+    /// Owner.
+    pub owner: String,
+    /// Reviewer.
+    pub reviewer: String,
+    /// Review date.
+    pub reviewed: String,
+    /// Open threats.
+    pub open: u64,
+    /// Threats.
+    pub threats: Vec<ThreatView>,
+    /// Findings about it.
+    pub findings: Vec<FindingView>,
+}
+
+/// The supply-chain and design evidence.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SupplyView {
+    /// Release artefacts.
+    pub releases: Vec<ReleaseFileView>,
+    /// Attestations.
+    pub attestations: Vec<AttestationView>,
+    /// SBOMs.
+    pub sboms: Vec<SbomView>,
+    /// Threat models.
+    pub threat_models: Vec<ThreatModelView>,
+}
+
+/// A page path for an artefact record: `artefacts/<kind>-<first 16 of its blob digest>-<8 of a
+/// digest of where and when it was collected>.html`, made only of safe characters whatever the
+/// keys hold, and distinct for the same bytes collected from two places or twice.
+pub fn artefact_file_name(kind: &str, blob: &str, object_key: &str, line: u64, run_id: &str) -> String {
+    let hex: String =
+        blob.rsplit('/').next().unwrap_or_default().chars().filter(char::is_ascii_hexdigit).take(16).collect();
+    let kind: String = kind.chars().filter(|c| c.is_ascii_lowercase() || *c == '-').collect();
+    let place = cairn_evidence::digest::sha256_hex(format!("{object_key}\n{line}\n{run_id}").as_bytes());
+    format!("artefacts/{kind}-{hex}-{}.html", &place[..8])
 }

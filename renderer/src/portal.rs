@@ -10,7 +10,12 @@ use tera::{Context, Tera};
 use crate::model::{chain_file_name, PortalModel};
 
 /// The built-in templates, embedded so the binary works on its own.
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 15] = [
+    ("findings_table.html", include_str!("../../templates/findings_table.html")),
+    ("supply.html", include_str!("../../templates/supply.html")),
+    ("attestation.html", include_str!("../../templates/attestation.html")),
+    ("sbom.html", include_str!("../../templates/sbom.html")),
+    ("threat_model.html", include_str!("../../templates/threat_model.html")),
     ("framework.html", include_str!("../../templates/framework.html")),
     ("objects.html", include_str!("../../templates/objects.html")),
     ("object.html", include_str!("../../templates/object.html")),
@@ -123,6 +128,16 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
     }
     for control in &model.controls {
         page(format!("controls/{}.html", control.id), "control.html", &|ctx| ctx.insert("control", control));
+    }
+    page("supply.html".into(), "supply.html", &|ctx| ctx.insert("supply", &model.supply));
+    for a in &model.supply.attestations {
+        page(a.file.clone(), "attestation.html", &|ctx| ctx.insert("a", a));
+    }
+    for s in &model.supply.sboms {
+        page(s.file.clone(), "sbom.html", &|ctx| ctx.insert("s", s));
+    }
+    for t in &model.supply.threat_models {
+        page(t.file.clone(), "threat_model.html", &|ctx| ctx.insert("t", t));
     }
     if !errors.is_empty() {
         return Err(PortalError::Pages(errors));
