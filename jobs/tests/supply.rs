@@ -311,3 +311,72 @@ fn bad_files_are_kept_aside_with_their_reason_and_the_run_goes_on() {
     assert_eq!(rows::<AttestationRow>(&store).iter().filter(|a| a.format == "dsse").count(), 1);
     assert!(out.stdout.contains("kept aside"), "{}", out.stdout);
 }
+
+#[test]
+fn releases_are_matched_to_attestations_and_sboms_and_sbom_versions_are_diffed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = org(tmp.path());
+    let ci = SigningKey::from_bytes(&CI_SEED);
+    let inputs = org.dir.join("inputs");
+    // app 1.0: attested (good.intoto.jsonl names "ab"*32 for app-1.0.tar.gz, so the real file
+    // differs: a digest mismatch), plus an unattested second file; the SBOM describes app 1.0.
+    let release = inputs.join("releases/app/1.0");
+    std::fs::create_dir_all(&release).unwrap();
+    std::fs::write(release.join("app-1.0.tar.gz"), b"the real tarball").unwrap();
+    std::fs::write(release.join("app-1.0.tar.gz.sig"), b"a detached signature").unwrap();
+    // app 2.0: attested by its true digest, but no SBOM.
+    let release2 = inputs.join("releases/app/2.0");
+    std::fs::create_dir_all(&release2).unwrap();
+    std::fs::write(release2.join("app-2.0.tar.gz"), b"version two").unwrap();
+    let digest = cairn_evidence::digest::sha256_hex(b"version two");
+    let (_, _, env) = envelope(&ci, "app-2.0.tar.gz", &digest);
+    std::fs::write(inputs.join("dsse/app-2.0.intoto.jsonl"), format!("{env}\n")).unwrap();
+    let sbom = |version: &str, serde: &str| {
+        json!({"bomFormat": "CycloneDX", "specVersion": "1.5",
+               "metadata": {"component": {"type": "application", "name": "app", "version": version}},
+               "components": [
+                   {"type": "library", "name": "serde", "version": serde, "purl": format!("pkg:cargo/serde@{serde}")},
+                   {"type": "library", "name": "log", "version": "0.4.22", "purl": "pkg:cargo/log@0.4.22"}]})
+        .to_string()
+    };
+    std::fs::write(inputs.join("cdx/app.cdx.json"), sbom("1.0", "1.0.200")).unwrap();
+    // The two real bundles again, as `gh attestation download` writes them: one per line.
+    let lines: Vec<String> = [
+        "attest/gh-artifact-attestation-slsa-v1.dsse-rekor.sigstore.json",
+        "attest/sigstore-python-bundle-v03-message-signature.sigstore.json",
+    ]
+    .iter()
+    .map(|f| serde_json::from_slice::<Value>(&std::fs::read(fixture(f)).unwrap()).unwrap().to_string())
+    .collect();
+    std::fs::write(inputs.join("bundles/sha256-49a3aa60.jsonl"), lines.join("\n") + "\n").unwrap();
+    let mut config = std::fs::read_to_string(org.dir.join("cairn.toml")).unwrap();
+    config.push_str("\n[[source]]\nname = \"releases\"\ntype = \"release\"\nurl = \"inputs/releases/\"\n");
+    std::fs::write(org.dir.join("cairn.toml"), config).unwrap();
+
+    assert_eq!(cairn(&org.dir, &["collect"]).code, 0);
+    let mut got: Vec<(String, String)> = verify_findings(&org.dir)
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap().to_string(), f["detail"].as_str().unwrap().to_string()))
+        .collect();
+    got.sort();
+    let kinds: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(kinds, ["missing_sbom", "subject_digest_mismatch", "unattested_artifact"], "{got:#?}");
+    assert!(got[0].1.contains("app 2.0"), "{}", got[0].1);
+    assert!(got[1].1.contains("app/1.0/app-1.0.tar.gz"), "{}", got[1].1);
+    assert!(got[2].1.contains("app-1.0.tar.gz.sig"), "{}", got[2].1);
+    let store = org.dir.join("store");
+    let bundles: Vec<AttestationRow> =
+        rows::<AttestationRow>(&store).into_iter().filter(|a| a.provenance.object_key.ends_with(".jsonl")).collect();
+    assert_eq!(bundles.iter().filter(|a| a.format == "sigstore-bundle").map(|a| a.provenance.line).collect::<Vec<_>>(), [1, 2]);
+
+    // A new SBOM version of the subject: the change is stored, nothing else is re-reported.
+    std::fs::write(inputs.join("cdx/app.cdx.json"), sbom("1.0", "1.0.215")).unwrap();
+    assert_eq!(cairn(&org.dir, &["collect"]).code, 0);
+    assert!(verify_findings(&org.dir).is_empty());
+    let diffs: Vec<cairn_evidence::artefacts::SbomDiffRow> = rows(&store);
+    let got: Vec<_> = diffs
+        .iter()
+        .map(|d| (d.change.as_str(), d.name.as_str(), d.from_version.as_deref(), d.to_version.as_deref()))
+        .collect();
+    assert_eq!(got, [("changed", "serde", Some("1.0.200"), Some("1.0.215"))]);
+}
