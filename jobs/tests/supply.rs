@@ -380,3 +380,63 @@ fn releases_are_matched_to_attestations_and_sboms_and_sbom_versions_are_diffed()
         .collect();
     assert_eq!(got, [("changed", "serde", Some("1.0.200"), Some("1.0.215"))]);
 }
+
+/// The status of each control in the latest `control_results`, read with pyarrow.
+fn control_status(store: &Path) -> std::collections::BTreeMap<String, (String, String)> {
+    let script = r#"
+import json, sys, pyarrow.dataset as ds
+t = ds.dataset(sys.argv[1] + "/lake/control_results", format="parquet", partitioning="hive").to_table().to_pylist()
+latest = max(r["run_id"] for r in t)
+print(json.dumps({r["control_id"]: [r["status"], r["reasons"]] for r in t if r["run_id"] == latest}))
+"#;
+    let out = common::tool(store, "python3", &["-c", script, store.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: std::collections::BTreeMap<String, (String, String)> = serde_json::from_str(&out.stdout).unwrap();
+    v
+}
+
+#[test]
+fn an_sbom_older_than_its_freshness_window_makes_its_control_stale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = org(tmp.path());
+    let inputs = org.dir.join("inputs");
+    // Only a fresh SBOM first; the fixtures carry 2022 timestamps, so set them aside.
+    for d in ["cdx", "spdx"] {
+        std::fs::remove_dir_all(inputs.join(d)).unwrap();
+        std::fs::create_dir_all(inputs.join(d)).unwrap();
+    }
+    let now = chrono::Utc::now();
+    let sbom = |created: chrono::DateTime<chrono::Utc>| {
+        json!({"bomFormat": "CycloneDX", "specVersion": "1.6",
+               "metadata": {"timestamp": created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            "component": {"type": "application", "name": "app", "version": "1.0"}},
+               "components": [{"type": "library", "name": "log", "version": "0.4.22", "purl": "pkg:cargo/log@0.4.22"}]})
+        .to_string()
+    };
+    std::fs::write(inputs.join("cdx/app.cdx.json"), sbom(now - chrono::Duration::days(2))).unwrap();
+    assert_eq!(cairn(&org.dir, &["collect"]).code, 0);
+    verify_findings(&org.dir);
+    let status = control_status(&org.dir.join("store"));
+    assert_eq!(status["SCS-03"].0, "passing", "{:?}", status["SCS-03"]);
+    // The newest SBOM now 45 days old; SCS-03 allows 30.
+    std::fs::write(inputs.join("cdx/app.cdx.json"), sbom(now - chrono::Duration::days(45))).unwrap();
+    assert_eq!(cairn(&org.dir, &["collect"]).code, 0);
+    verify_findings(&org.dir);
+    let status = control_status(&org.dir.join("store"));
+    // The first SBOM (2 days old) is still the newest collected: still passing.
+    assert_eq!(status["SCS-03"].0, "passing", "{:?}", status["SCS-03"]);
+    let fresh_lake = tempfile::tempdir().unwrap();
+    let org2 = self::org(fresh_lake.path());
+    for d in ["cdx", "spdx"] {
+        std::fs::remove_dir_all(org2.dir.join("inputs").join(d)).unwrap();
+        std::fs::create_dir_all(org2.dir.join("inputs").join(d)).unwrap();
+    }
+    std::fs::write(org2.dir.join("inputs/cdx/app.cdx.json"), sbom(now - chrono::Duration::days(45))).unwrap();
+    assert_eq!(cairn(&org2.dir, &["collect"]).code, 0);
+    verify_findings(&org2.dir);
+    let status = control_status(&org2.dir.join("store"));
+    assert_eq!(status["SCS-03"].0, "stale", "{:?}", status["SCS-03"]);
+    assert!(status["SCS-03"].1.contains("45 days old (limit 30)"), "{:?}", status["SCS-03"]);
+    // Attestations collected in the same run keep their own control passing.
+    assert_eq!(status["SCS-01"].0, "passing", "{:?}", status["SCS-01"]);
+}
