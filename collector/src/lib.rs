@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod artefact;
+pub mod documents;
 pub mod jsonl;
 pub mod sbom;
 pub mod sink;

@@ -1,7 +1,7 @@
 //! Buffers rows and writes them to the lake in bounded parts.
 
 use cairn_evidence::artefacts::{
-    ArtefactRow, AttestationRow, LakeTable, SbomComponentRow, SbomRow, ThreatModelRow, ThreatRow,
+    ArtefactRow, AttestationRow, DocumentRow, LakeTable, SbomComponentRow, SbomRow, ThreatModelRow, ThreatRow,
 };
 use cairn_evidence::lake::{LakeError, RunWriter};
 use cairn_evidence::tables::{events_batch, names, quarantine_batch, EventRow, QuarantineRow};
@@ -35,6 +35,8 @@ pub struct ArtefactRows {
     pub threats: Vec<ThreatRow>,
     /// `artefacts`.
     pub artefacts: Vec<ArtefactRow>,
+    /// `documents`.
+    pub documents: Vec<DocumentRow>,
 }
 
 async fn flush_table<T: LakeTable>(
@@ -120,7 +122,8 @@ impl RowSink {
         flush_table(writer, d, &mut a.components, at_least).await?;
         flush_table(writer, d, &mut a.threat_models, at_least).await?;
         flush_table(writer, d, &mut a.threats, at_least).await?;
-        flush_table(writer, d, &mut a.artefacts, at_least).await
+        flush_table(writer, d, &mut a.artefacts, at_least).await?;
+        flush_table(writer, d, &mut a.documents, at_least).await
     }
 
     /// Writes artefact tables that reached a full part.

@@ -41,6 +41,9 @@ pub enum SourceConfig {
     /// Release artefacts, recorded by digest.
     #[serde(rename = "release")]
     Release(ArtefactConfig),
+    /// Documents recorded as evidence of manual controls.
+    #[serde(rename = "documents")]
+    Documents(ArtefactConfig),
 }
 
 impl SourceConfig {
@@ -48,6 +51,7 @@ impl SourceConfig {
     pub fn name(&self) -> &str {
         match self {
             Self::Jsonl(c) => &c.name,
+            Self::Documents(c) => &c.name,
             _ => self.artefact().map_or("", |(_, c)| c.name.as_str()),
         }
     }
@@ -63,13 +67,14 @@ impl SourceConfig {
             Self::ThreatDragon(_) => "threat-dragon",
             Self::MarkdownThreatModel(_) => "markdown-threat-model",
             Self::Release(_) => "release",
+            Self::Documents(_) => "documents",
         }
     }
 
     /// For an artefact source, what it holds and its configuration.
     pub fn artefact(&self) -> Option<(ArtefactKind, &ArtefactConfig)> {
         Some(match self {
-            Self::Jsonl(_) => return None,
+            Self::Jsonl(_) | Self::Documents(_) => return None,
             Self::Dsse(c) => (ArtefactKind::Dsse, c),
             Self::SigstoreBundle(c) => (ArtefactKind::SigstoreBundle, c),
             Self::CycloneDx(c) => (ArtefactKind::CycloneDx, c),

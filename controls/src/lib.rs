@@ -198,6 +198,19 @@ pub struct EvidenceSummary {
     pub findings_by_kind: BTreeMap<String, u64>,
     /// Collected artefacts by evidence kind (`attestations`, `sboms`, `threat_models`).
     pub artefacts: BTreeMap<String, ArtefactEvidence>,
+    /// Recorded documents by the control id they are evidence for.
+    pub documents: BTreeMap<String, Vec<DocumentEvidence>>,
+}
+
+/// A document recorded as evidence of a manual control.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentEvidence {
+    /// Title.
+    pub title: String,
+    /// Owner.
+    pub owner: String,
+    /// The date it records (midnight UTC).
+    pub date: DateTime<Utc>,
 }
 
 /// What is known of one kind of collected artefact.
@@ -279,11 +292,30 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                     };
                 }
                 EvidenceKind::Manual => {
-                    return ControlResult {
-                        id: c.id.clone(),
-                        status: Status::Manual,
-                        reasons: vec!["shown by a document with an owner and a date; none is recorded".into()],
+                    let newest = evidence.documents.get(&c.id).and_then(|docs| docs.iter().max_by_key(|d| d.date));
+                    let limit = Duration::days(i64::from(c.max_age_days));
+                    let (status, reason) = match newest {
+                        None => (
+                            Status::Manual,
+                            "shown by a document with an owner and a date; none is recorded".to_string(),
+                        ),
+                        Some(d) if now - d.date > limit => (
+                            Status::Stale,
+                            format!(
+                                "the newest document, {:?} ({}, dated {}), is {} days old (limit {})",
+                                d.title,
+                                d.owner,
+                                d.date.format("%Y-%m-%d"),
+                                (now - d.date).num_days(),
+                                c.max_age_days
+                            ),
+                        ),
+                        Some(d) => (
+                            Status::Passing,
+                            format!("document {:?} by {}, dated {}", d.title, d.owner, d.date.format("%Y-%m-%d")),
+                        ),
                     };
+                    return ControlResult { id: c.id.clone(), status, reasons: vec![reason] };
                 }
                 EvidenceKind::Events
                 | EvidenceKind::Lake

@@ -11,6 +11,7 @@
 //! | `threat_models` | threat model (Threat Dragon or Markdown) |
 //! | `threats` | threat of a threat model |
 //! | `artefacts` | release artefact file seen, with its digest |
+//! | `documents` | document recorded as evidence of manual controls (policy, review, contract) |
 
 use std::sync::Arc;
 
@@ -338,6 +339,26 @@ lake_table! {
         pub sha256: String,
         /// Size in bytes.
         pub size: u64,
+    }
+}
+
+lake_table! {
+    /// A document a person records as evidence of controls, with an owner and a date.
+    pub struct DocumentRow in names::DOCUMENTS {
+        /// The blob holding the document's exact bytes.
+        pub blob: String,
+        /// File name in the documents folder.
+        pub file: String,
+        /// Title.
+        pub title: String,
+        /// Control ids it is evidence for, `; `-separated.
+        pub controls: String,
+        /// Who owns it.
+        pub owner: String,
+        /// Its date (`YYYY-MM-DD`): when the review, test or approval it records took place.
+        pub date: String,
+        /// Lowercase hex SHA-256 of the document.
+        pub sha256: String,
     }
 }
 

@@ -46,6 +46,8 @@ pub mod names {
     pub const THREATS: &str = "threats";
     /// One row per release artefact seen.
     pub const ARTEFACTS: &str = "artefacts";
+    /// One row per document recorded as manual evidence.
+    pub const DOCUMENTS: &str = "documents";
 }
 
 /// An error reading or writing a table.

@@ -206,6 +206,9 @@ async fn collect_files(
     let sbom_controls = ids(&[EvidenceKind::Sboms]);
     let threat_controls = ids(&[EvidenceKind::ThreatModels]);
     let supply_controls = ids(&[EvidenceKind::Attestations, EvidenceKind::Sboms, EvidenceKind::ThreatModels]);
+    let manual_controls = ids(&[EvidenceKind::Manual]);
+    let artefact_controls =
+        ids(&[EvidenceKind::Attestations, EvidenceKind::Sboms, EvidenceKind::ThreatModels, EvidenceKind::Manual]);
     // Each object with its collection day: its `date=` partition, or (blobs) its run's day.
     let entries: Vec<(String, &ObjectEntry)> = view
         .manifests
@@ -237,8 +240,9 @@ async fn collect_files(
             names::SBOMS | names::SBOM_COMPONENTS | names::SBOM_DIFFS => ("lake_object", sbom_controls.clone()),
             names::THREAT_MODELS | names::THREATS => ("lake_object", threat_controls.clone()),
             names::ARTEFACTS => ("lake_object", supply_controls.clone()),
-            // Raw artefacts: evidence of the supply-chain and design controls.
-            "blob" => ("artefact", supply_controls.clone()),
+            names::DOCUMENTS => ("lake_object", manual_controls.clone()),
+            // Raw artefacts: evidence of the supply-chain, design and manual controls.
+            "blob" => ("artefact", artefact_controls.clone()),
             _ => ("lake_object", lake_controls.clone()),
         };
         if for_controls.is_empty() {

@@ -294,7 +294,8 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
     );
     println!(
         "         storage's release ships pkg:npm/left-pad@1.3.0 (outside the register, WTFPL); \
-         identity's threat T-0002 is open, high and unmitigated"
+         identity's threat T-0002 is open, high and unmitigated; \
+         the backup restore test (RET-05) is older than its 90 days"
     );
     println!("portal:  {}", index.display());
     println!("bundle:  {} ({} bytes)", info.path.display(), info.size);

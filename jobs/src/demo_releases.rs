@@ -2,9 +2,11 @@
 //! provenance (DSSE, Ed25519), a CycloneDX and an SPDX SBOM, and a threat model (Threat Dragon for
 //! one service, Markdown for the others), plus the approved-dependency register.
 //!
+//! It also records documents as evidence of manual controls (`inputs/documents/documents.toml`).
+//!
 //! Planted: the storage service ships a component outside the register under a licence the
-//! register does not allow, and the identity threat model has an open high-severity threat with
-//! no mitigation.
+//! register does not allow, the identity threat model has an open high-severity threat with
+//! no mitigation, and the latest backup restore test is older than its control allows.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -264,7 +266,9 @@ pub fn write(dir: &Path, services: &[&str], rng: &mut ChaCha20Rng, ci: &SigningK
          [[key]]\nkid = \"{CI_KID}\"\npublic_key = \"{}\"\nnot_before = \"2026-01-01T00:00:00Z\"\nnot_after = \"2027-01-01T00:00:00Z\"\nchains = []\nattestations = [\"provenance\"]\n",
         B64.encode(ci.verifying_key().as_bytes())
     );
-    let sources = "\n[[source]]\nname = \"releases\"\ntype = \"release\"\nurl = \"inputs/releases/\"\n\
+    write_documents(&inputs.join("documents"))?;
+    let sources = "\n[[source]]\nname = \"documents\"\ntype = \"documents\"\nurl = \"inputs/documents/\"\n\
+         \n[[source]]\nname = \"releases\"\ntype = \"release\"\nurl = \"inputs/releases/\"\n\
          \n[[source]]\nname = \"provenance\"\ntype = \"dsse\"\nurl = \"inputs/attestations/\"\n\
          \n[[source]]\nname = \"sbom-cyclonedx\"\ntype = \"cyclonedx\"\nurl = \"inputs/sboms/cyclonedx/\"\n\
          \n[[source]]\nname = \"sbom-spdx\"\ntype = \"spdx\"\nurl = \"inputs/sboms/spdx/\"\n\
@@ -272,4 +276,54 @@ pub fn write(dir: &Path, services: &[&str], rng: &mut ChaCha20Rng, ci: &SigningK
          \n[[source]]\nname = \"threat-markdown\"\ntype = \"markdown-threat-model\"\nurl = \"inputs/threat-models/markdown/\"\n"
         .to_string();
     Ok((keyring, sources))
+}
+
+/// Documents: (file, title, control, owner, date, body).
+const DOCUMENTS: [(&str, &str, &str, &str, &str, &str); 4] = [
+    (
+        "incident-response-plan.md",
+        "Incident response plan, version 3",
+        "IR-01",
+        "Chief information security officer",
+        "2026-09-15",
+        "# Incident response plan\n\nRoles, severity levels, escalation and communication for security incidents.\n",
+    ),
+    (
+        "access-review-2026-q3.md",
+        "Quarterly access review, Q3 2026",
+        "ACC-02",
+        "Head of IT operations",
+        "2026-10-03",
+        "# Access review Q3 2026\n\n214 accounts reviewed by their managers; 9 removed, 3 roles reduced.\n",
+    ),
+    (
+        "backup-restore-test-2026-q2.md",
+        "Evidence backup restore test, Q2 2026",
+        "RET-05",
+        "Platform team",
+        "2026-06-20",
+        "# Restore test\n\nThe evidence lake was restored from backup and `cairn verify --full` passed.\n",
+    ),
+    (
+        "information-security-policy.md",
+        "Information security policy",
+        "RET-06",
+        "Chief information security officer",
+        "2026-02-01",
+        "# Information security policy\n\nApproved by the board on 2026-02-01.\n",
+    ),
+];
+
+fn write_documents(folder: &Path) -> Result<()> {
+    std::fs::create_dir_all(folder)?;
+    let mut index = String::from("# Documents recorded as evidence of manual controls: one entry per file.\n");
+    for (file, title, control, owner, date, body) in DOCUMENTS {
+        std::fs::write(folder.join(file), body)?;
+        let _ = write!(
+            index,
+            "\n[[document]]\nfile = \"{file}\"\ntitle = \"{title}\"\ncontrols = [\"{control}\"]\nowner = \"{owner}\"\ndate = \"{date}\"\n"
+        );
+    }
+    std::fs::write(folder.join("documents.toml"), index)?;
+    Ok(())
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use cairn_collector::artefact;
 use cairn_collector::jsonl::{self, CollectRun};
+use cairn_collector::{artefact, documents};
 use cairn_collector::{RowSink, SourceConfig, SourceReport};
 use cairn_evidence::keyring::Keyring;
 use cairn_evidence::keys::{read_signing_key, PublicKey};
@@ -229,6 +229,7 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
         let source_cursors = cursors.entry(source.name().to_string()).or_default();
         let report = match source {
             SourceConfig::Jsonl(c) => jsonl::collect(c, &run, &mut writer, &mut sink, source_cursors).await?,
+            SourceConfig::Documents(c) => documents::collect(c, &run, &mut writer, &mut sink, source_cursors).await?,
             other => {
                 let (kind, c) = other.artefact().context("a source type without a collector")?;
                 artefact::collect(kind, c, &run, &mut writer, &mut sink, source_cursors).await?
@@ -502,6 +503,7 @@ async fn control_results(
         last_verified_at: Some(at),
         findings_by_kind: by_kind,
         artefacts: crate::supply::artefact_evidence(&artefacts),
+        documents: crate::supply::document_evidence(&artefacts),
     };
     let results = evaluate(&checked.catalog, &summary, at);
     let objects = |table: &str| -> Vec<serde_json::Value> {
@@ -526,14 +528,19 @@ async fn control_results(
             EvidenceKind::Attestations => objects(names::ATTESTATIONS),
             EvidenceKind::Sboms => objects(names::SBOMS),
             EvidenceKind::ThreatModels => objects(names::THREAT_MODELS),
-            EvidenceKind::Manual => Vec::new(),
+            EvidenceKind::Manual => artefacts
+                .documents
+                .iter()
+                .filter(|d| d.controls.split("; ").any(|x| x == c.id))
+                .map(|d| serde_json::json!({"key": d.blob, "sha256": d.sha256, "title": d.title, "date": d.date}))
+                .collect(),
         };
         let failing: Vec<serde_json::Value> = findings
             .iter()
             .filter(|f| c.fails_on.contains(&f.kind))
             .map(|f| serde_json::json!({"kind": f.kind, "chain": f.chain, "seq": f.seq, "run_id": f.run_id}))
             .collect();
-        let fresh = !matches!(c.evidence, EvidenceKind::Manual) && !evidence.is_empty();
+        let fresh = !evidence.is_empty();
         rows.push(cairn_evidence::tables::ControlResultRow {
             run_id: run_id.to_string(),
             control_id: c.id.clone(),

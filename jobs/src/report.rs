@@ -60,6 +60,7 @@ pub fn evidence_summary(view: &LakeView) -> EvidenceSummary {
         last_verified_at: view.latest_verify().and_then(|m| parse_rfc3339(&m.committed_at)),
         findings_by_kind: by_kind,
         artefacts: crate::supply::artefact_evidence(&view.artefacts),
+        documents: crate::supply::document_evidence(&view.artefacts),
     }
 }
 

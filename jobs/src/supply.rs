@@ -53,6 +53,8 @@ pub struct ArtefactTables {
     pub artefacts: Vec<ArtefactRow>,
     /// `sbom_diffs`.
     pub diffs: Vec<SbomDiffRow>,
+    /// `documents`.
+    pub documents: Vec<cairn_evidence::artefacts::DocumentRow>,
 }
 
 impl ArtefactTables {
@@ -66,6 +68,7 @@ impl ArtefactTables {
             threats: read_table(lake, manifests).await?,
             artefacts: read_table(lake, manifests).await?,
             diffs: read_table(lake, manifests).await?,
+            documents: read_table(lake, manifests).await?,
         })
     }
 }
@@ -475,5 +478,34 @@ pub fn portal_view(
             }
         })
         .collect();
-    SupplyView { releases, attestations, sboms, threat_models }
+    let documents = t
+        .documents
+        .iter()
+        .map(|d| cairn_renderer::model::DocumentView {
+            file: d.file.clone(),
+            title: d.title.clone(),
+            controls: d.controls.split("; ").filter(|c| controls.contains(*c)).map(str::to_string).collect(),
+            owner: d.owner.clone(),
+            date: d.date.clone(),
+            sha256: d.sha256.clone(),
+            blob: d.blob.clone(),
+        })
+        .collect();
+    SupplyView { releases, attestations, sboms, threat_models, documents }
+}
+
+/// Recorded documents by the control ids they name.
+pub fn document_evidence(t: &ArtefactTables) -> BTreeMap<String, Vec<cairn_controls::DocumentEvidence>> {
+    let mut out: BTreeMap<String, Vec<cairn_controls::DocumentEvidence>> = BTreeMap::new();
+    for d in &t.documents {
+        let Some(date) = date_of(&d.date) else { continue };
+        for control in d.controls.split("; ").filter(|c| !c.is_empty()) {
+            out.entry(control.to_string()).or_default().push(cairn_controls::DocumentEvidence {
+                title: d.title.clone(),
+                owner: d.owner.clone(),
+                date,
+            });
+        }
+    }
+    out
 }

@@ -365,9 +365,14 @@ fn releases_are_matched_to_attestations_and_sboms_and_sbom_versions_are_diffed()
     assert!(got[1].1.contains("app/1.0/app-1.0.tar.gz"), "{}", got[1].1);
     assert!(got[2].1.contains("app-1.0.tar.gz.sig"), "{}", got[2].1);
     let store = org.dir.join("store");
-    let bundles: Vec<AttestationRow> =
-        rows::<AttestationRow>(&store).into_iter().filter(|a| a.provenance.object_key.ends_with(".jsonl")).collect();
-    assert_eq!(bundles.iter().filter(|a| a.format == "sigstore-bundle").map(|a| a.provenance.line).collect::<Vec<_>>(), [1, 2]);
+    let bundles: Vec<AttestationRow> = rows::<AttestationRow>(&store)
+        .into_iter()
+        .filter(|a| a.provenance.object_key == "inputs/bundles/sha256-49a3aa60.jsonl")
+        .collect();
+    assert_eq!(
+        bundles.iter().filter(|a| a.format == "sigstore-bundle").map(|a| a.provenance.line).collect::<Vec<_>>(),
+        [1, 2]
+    );
 
     // A new SBOM version of the subject: the change is stored, nothing else is re-reported.
     std::fs::write(inputs.join("cdx/app.cdx.json"), sbom("1.0", "1.0.215")).unwrap();
@@ -439,4 +444,56 @@ fn an_sbom_older_than_its_freshness_window_makes_its_control_stale() {
     assert!(status["SCS-03"].1.contains("45 days old (limit 30)"), "{:?}", status["SCS-03"]);
     // Attestations collected in the same run keep their own control passing.
     assert_eq!(status["SCS-01"].0, "passing", "{:?}", status["SCS-01"]);
+}
+
+#[test]
+fn recorded_documents_evidence_manual_controls_and_bad_entries_are_kept_aside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = org(tmp.path());
+    let docs = org.dir.join("inputs/documents");
+    std::fs::create_dir_all(&docs).unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let day = |ago: i64| (today - chrono::Duration::days(ago)).format("%Y-%m-%d").to_string();
+    std::fs::write(docs.join("ir-plan.md"), "# Incident response plan\n").unwrap();
+    std::fs::write(docs.join("restore-test.md"), "# Restore test\n").unwrap();
+    std::fs::write(docs.join("stray.pdf"), b"%PDF-1.7").unwrap();
+    std::fs::write(
+        docs.join("documents.toml"),
+        format!(
+            "[[document]]\nfile = \"ir-plan.md\"\ntitle = \"IR plan\"\ncontrols = [\"IR-01\"]\nowner = \"CISO\"\ndate = \"{}\"\n\n\
+             [[document]]\nfile = \"restore-test.md\"\ntitle = \"Restore test\"\ncontrols = [\"RET-05\"]\nowner = \"Platform\"\ndate = \"{}\"\n\n\
+             [[document]]\nfile = \"missing.md\"\ntitle = \"Gone\"\ncontrols = [\"ACC-02\"]\nowner = \"IT\"\ndate = \"{}\"\n\n\
+             [[document]]\nfile = \"ir-plan.md\"\ntitle = \"Bad date\"\ncontrols = [\"IR-04\"]\nowner = \"CISO\"\ndate = \"last week\"\n",
+            day(10),
+            day(120),
+            day(1)
+        ),
+    )
+    .unwrap();
+    let mut config = std::fs::read_to_string(org.dir.join("cairn.toml")).unwrap();
+    config.push_str("\n[[source]]\nname = \"documents\"\ntype = \"documents\"\nurl = \"inputs/documents/\"\n");
+    std::fs::write(org.dir.join("cairn.toml"), config).unwrap();
+    let out = cairn(&org.dir, &["collect"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("documents: 4 objects (4 with new data), 4 records, 2 documents, 3 kept aside"),
+        "{}",
+        out.stdout
+    );
+    let q: Vec<QuarantineRowT> = rows(&org.dir.join("store"));
+    let mut reasons: Vec<String> = q.iter().map(|r| r.0.reason.clone()).collect();
+    reasons.sort();
+    assert!(reasons[0].contains("line 15: missing.md is listed but not in the folder"), "{reasons:?}");
+    assert!(reasons[1].contains("line 22: date \"last week\" is not a YYYY-MM-DD date"), "{reasons:?}");
+    assert!(reasons[2].contains("stray.pdf is not listed"), "{reasons:?}");
+    verify_findings(&org.dir);
+    let status = control_status(&org.dir.join("store"));
+    assert_eq!(status["IR-01"].0, "passing", "{:?}", status["IR-01"]);
+    assert!(status["IR-01"].1.contains("IR plan") && status["IR-01"].1.contains("CISO"), "{:?}", status["IR-01"]);
+    assert_eq!(status["RET-05"].0, "stale", "{:?}", status["RET-05"]);
+    assert!(status["RET-05"].1.contains("120 days old (limit 90)"), "{:?}", status["RET-05"]);
+    assert_eq!(status["ACC-02"].0, "manual", "{:?}", status["ACC-02"]);
+    // Unchanged folder: nothing collected again.
+    let again = cairn(&org.dir, &["collect"]);
+    assert!(again.stdout.contains("documents: 4 objects (0 with new data)"), "{}", again.stdout);
 }

@@ -438,6 +438,27 @@ pub struct SupplyView {
     pub sboms: Vec<SbomView>,
     /// Threat models.
     pub threat_models: Vec<ThreatModelView>,
+    /// Documents recorded as evidence of manual controls.
+    pub documents: Vec<DocumentView>,
+}
+
+/// A document recorded as evidence of manual controls.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DocumentView {
+    /// File name.
+    pub file: String,
+    /// Title.
+    pub title: String,
+    /// Control ids (linked when they exist).
+    pub controls: Vec<String>,
+    /// Owner.
+    pub owner: String,
+    /// Date.
+    pub date: String,
+    /// SHA-256.
+    pub sha256: String,
+    /// The stored blob.
+    pub blob: String,
 }
 
 /// A page path for an artefact record: `artefacts/<kind>-<first 16 of its blob digest>-<8 of a
