@@ -1,8 +1,6 @@
 //! Buffers rows and writes them to the lake in bounded parts.
 
-use cairn_evidence::artefacts::{
-    ArtefactRow, AttestationRow, DocumentRow, LakeTable, SbomComponentRow, SbomRow, ThreatModelRow, ThreatRow,
-};
+use cairn_evidence::artefacts::{ArtefactSet, LakeTable};
 use cairn_evidence::lake::{LakeError, RunWriter};
 use cairn_evidence::tables::{events_batch, names, quarantine_batch, EventRow, QuarantineRow};
 
@@ -17,26 +15,7 @@ pub struct RowSink {
     quarantine: Vec<QuarantineRow>,
     rows_per_object: usize,
     /// Rows of the artefact tables.
-    pub artefacts: ArtefactRows,
-}
-
-/// Buffered rows of the artefact tables.
-#[derive(Default)]
-pub struct ArtefactRows {
-    /// `attestations`.
-    pub attestations: Vec<AttestationRow>,
-    /// `sboms`.
-    pub sboms: Vec<SbomRow>,
-    /// `sbom_components`.
-    pub components: Vec<SbomComponentRow>,
-    /// `threat_models`.
-    pub threat_models: Vec<ThreatModelRow>,
-    /// `threats`.
-    pub threats: Vec<ThreatRow>,
-    /// `artefacts`.
-    pub artefacts: Vec<ArtefactRow>,
-    /// `documents`.
-    pub documents: Vec<DocumentRow>,
+    pub artefacts: ArtefactSet,
 }
 
 async fn flush_table<T: LakeTable>(
@@ -62,7 +41,7 @@ impl RowSink {
             events: Vec::new(),
             quarantine: Vec::new(),
             rows_per_object: ROWS_PER_OBJECT,
-            artefacts: ArtefactRows::default(),
+            artefacts: ArtefactSet::default(),
         }
     }
 
@@ -120,6 +99,7 @@ impl RowSink {
         flush_table(writer, d, &mut a.attestations, at_least).await?;
         flush_table(writer, d, &mut a.sboms, at_least).await?;
         flush_table(writer, d, &mut a.components, at_least).await?;
+        flush_table(writer, d, &mut a.diffs, at_least).await?;
         flush_table(writer, d, &mut a.threat_models, at_least).await?;
         flush_table(writer, d, &mut a.threats, at_least).await?;
         flush_table(writer, d, &mut a.artefacts, at_least).await?;

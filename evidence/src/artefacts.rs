@@ -362,6 +362,27 @@ lake_table! {
     }
 }
 
+/// Rows of every artefact table: what one collect run buffers, or what the lake holds.
+#[derive(Clone, Debug, Default)]
+pub struct ArtefactSet {
+    /// `attestations`.
+    pub attestations: Vec<AttestationRow>,
+    /// `sboms`.
+    pub sboms: Vec<SbomRow>,
+    /// `sbom_components`.
+    pub components: Vec<SbomComponentRow>,
+    /// `sbom_diffs`.
+    pub diffs: Vec<SbomDiffRow>,
+    /// `threat_models`.
+    pub threat_models: Vec<ThreatModelRow>,
+    /// `threats`.
+    pub threats: Vec<ThreatRow>,
+    /// `artefacts`.
+    pub artefacts: Vec<ArtefactRow>,
+    /// `documents`.
+    pub documents: Vec<DocumentRow>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -496,7 +496,7 @@ async fn control_results(
         *by_kind.entry(f.kind.clone()).or_insert(0u64) += 1;
     }
     let committed: Vec<RunManifest> = state.manifests.iter().map(|(_, m)| m.clone()).collect();
-    let artefacts = crate::supply::ArtefactTables::read(&ws.lake, &committed).await?;
+    let artefacts = crate::supply::read_artefacts(&ws.lake, &committed).await?;
     let summary = EvidenceSummary {
         events_verified: heads.values().map(|h| h.events).sum(),
         chains: heads.len() as u64,
@@ -587,7 +587,7 @@ pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
             }
         }
     }
-    let artefacts = crate::supply::ArtefactTables::read(&ws.lake, &manifests).await?;
+    let artefacts = crate::supply::read_artefacts(&ws.lake, &manifests).await?;
     Ok(LakeView { stored, manifests, lake_findings, findings, quarantined, artefacts })
 }
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context as _, Result};
 use cairn_collector::artefact::find_record;
 use cairn_evidence::artefacts::{
-    ArtefactRow, AttestationRow, LakeTable, SbomComponentRow, SbomDiffRow, SbomRow, ThreatModelRow, ThreatRow,
+    ArtefactRow, ArtefactSet, AttestationRow, LakeTable, SbomComponentRow, SbomDiffRow, ThreatModelRow, ThreatRow,
 };
 use cairn_evidence::attest::{Bundle, BundleContent, Envelope, SignerMaterial};
 use cairn_evidence::digest::sha256_hex;
@@ -38,39 +38,20 @@ pub async fn read_table<T: LakeTable>(lake: &Lake, manifests: &[RunManifest]) ->
 }
 
 /// All artefact rows in the lake.
-pub struct ArtefactTables {
-    /// `attestations`.
-    pub attestations: Vec<AttestationRow>,
-    /// `sboms`.
-    pub sboms: Vec<SbomRow>,
-    /// `sbom_components`.
-    pub components: Vec<SbomComponentRow>,
-    /// `threat_models`.
-    pub threat_models: Vec<ThreatModelRow>,
-    /// `threats`.
-    pub threats: Vec<ThreatRow>,
-    /// `artefacts`.
-    pub artefacts: Vec<ArtefactRow>,
-    /// `sbom_diffs`.
-    pub diffs: Vec<SbomDiffRow>,
-    /// `documents`.
-    pub documents: Vec<cairn_evidence::artefacts::DocumentRow>,
-}
+pub type ArtefactTables = ArtefactSet;
 
-impl ArtefactTables {
-    /// Reads every artefact table.
-    pub async fn read(lake: &Lake, manifests: &[RunManifest]) -> Result<Self> {
-        Ok(Self {
-            attestations: read_table(lake, manifests).await?,
-            sboms: read_table(lake, manifests).await?,
-            components: read_table(lake, manifests).await?,
-            threat_models: read_table(lake, manifests).await?,
-            threats: read_table(lake, manifests).await?,
-            artefacts: read_table(lake, manifests).await?,
-            diffs: read_table(lake, manifests).await?,
-            documents: read_table(lake, manifests).await?,
-        })
-    }
+/// Reads every artefact table of the committed runs.
+pub async fn read_artefacts(lake: &Lake, manifests: &[RunManifest]) -> Result<ArtefactTables> {
+    Ok(ArtefactSet {
+        attestations: read_table(lake, manifests).await?,
+        sboms: read_table(lake, manifests).await?,
+        components: read_table(lake, manifests).await?,
+        diffs: read_table(lake, manifests).await?,
+        threat_models: read_table(lake, manifests).await?,
+        threats: read_table(lake, manifests).await?,
+        artefacts: read_table(lake, manifests).await?,
+        documents: read_table(lake, manifests).await?,
+    })
 }
 
 /// What the supply-chain checks found and derived.
@@ -149,7 +130,7 @@ pub async fn check(
     keyring: &Keyring,
     at: DateTime<Utc>,
 ) -> Result<SupplyOutcome> {
-    let t = ArtefactTables::read(lake, manifests).await?;
+    let t = read_artefacts(lake, manifests).await?;
     let is_new = |run: &str| new_runs.contains(run);
     let mut findings = Vec::new();
 
