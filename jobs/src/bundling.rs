@@ -6,7 +6,7 @@
 //! the lake's Merkle log; the run manifests with their signatures and checkpoints; CSV extracts
 //! of the events and findings in scope; the verification report; `controls.csv`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -207,8 +207,24 @@ async fn collect_files(
     let threat_controls = ids(&[EvidenceKind::ThreatModels]);
     let supply_controls = ids(&[EvidenceKind::Attestations, EvidenceKind::Sboms, EvidenceKind::ThreatModels]);
     let manual_controls = ids(&[EvidenceKind::Manual]);
-    let artefact_controls =
-        ids(&[EvidenceKind::Attestations, EvidenceKind::Sboms, EvidenceKind::ThreatModels, EvidenceKind::Manual]);
+    // Each blob is evidence of the controls resting on the rows that name it; a document, of the
+    // controls it names.
+    let mut blob_controls: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let a = &view.artefacts;
+    let kinds = [
+        (a.attestations.iter().map(|r| r.blob.as_str()).collect::<Vec<_>>(), &attestation_controls),
+        (a.sboms.iter().map(|r| r.blob.as_str()).collect(), &sbom_controls),
+        (a.threat_models.iter().map(|r| r.blob.as_str()).collect(), &threat_controls),
+    ];
+    for (blobs, for_controls) in kinds {
+        for b in blobs {
+            blob_controls.entry(b).or_default().extend(for_controls.iter().cloned());
+        }
+    }
+    for d in &a.documents {
+        let named = d.controls.split("; ").filter(|c| all_ids.iter().any(|id| id == c)).map(str::to_string);
+        blob_controls.entry(d.blob.as_str()).or_default().extend(named);
+    }
     // Each object with its collection day: its `date=` partition, or (blobs) its run's day.
     let entries: Vec<(String, &ObjectEntry)> = view
         .manifests
@@ -241,8 +257,10 @@ async fn collect_files(
             names::THREAT_MODELS | names::THREATS => ("lake_object", threat_controls.clone()),
             names::ARTEFACTS => ("lake_object", supply_controls.clone()),
             names::DOCUMENTS => ("lake_object", manual_controls.clone()),
-            // Raw artefacts: evidence of the supply-chain, design and manual controls.
-            "blob" => ("artefact", artefact_controls.clone()),
+            "blob" => (
+                "artefact",
+                blob_controls.get(entry.key.as_str()).map(|c| c.iter().cloned().collect()).unwrap_or_default(),
+            ),
             _ => ("lake_object", lake_controls.clone()),
         };
         if for_controls.is_empty() {

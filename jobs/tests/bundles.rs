@@ -124,6 +124,22 @@ fn scopes_and_periods_select_their_evidence() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["scope"], "control LOG-03");
 
+    // An SBOM control's bundle carries the SBOM tables and the SBOMs' own bytes.
+    let sboms = bundle(&org, &["--control", "SCS-03"], &tmp.path().join("scs03.zip"));
+    let dir = tmp.path().join("scs03");
+    unzip(&sboms, &dir);
+    let entries = files(&dir);
+    assert!(entries.iter().any(|p| p.starts_with("store/lake/sboms")), "{entries:?}");
+    assert!(entries.iter().any(|p| p.starts_with("store/lake/sbom_components")), "{entries:?}");
+    let blobs: Vec<_> = entries.iter().filter(|p| p.starts_with("store/blobs/sha256")).collect();
+    let cdx = std::fs::read(org.join("inputs/sboms/cyclonedx/payments-1.4.0.cdx.json")).unwrap();
+    let cdx_blob = format!("store/blobs/sha256/{}", cairn_evidence::digest::sha256_hex(&cdx));
+    assert!(blobs.iter().any(|p| p.to_str() == Some(cdx_blob.as_str())), "{blobs:?}");
+    assert!(!entries.iter().any(|p| p.starts_with("store/lake/events")), "SCS-03 does not rest on events");
+    let model = std::fs::read(org.join("inputs/threat-models/markdown/identity.md")).unwrap();
+    let model_blob = format!("store/blobs/sha256/{}", cairn_evidence::digest::sha256_hex(&model));
+    assert!(!blobs.iter().any(|p| p.to_str() == Some(model_blob.as_str())), "a threat model is not SBOM evidence");
+
     let empty = bundle(&org, &["--since", "2025-01-01", "--until", "2025-01-31"], &tmp.path().join("old.zip"));
     let dir = tmp.path().join("old");
     unzip(&empty, &dir);

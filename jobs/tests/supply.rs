@@ -324,6 +324,12 @@ fn releases_are_matched_to_attestations_and_sboms_and_sbom_versions_are_diffed()
     std::fs::create_dir_all(&release).unwrap();
     std::fs::write(release.join("app-1.0.tar.gz"), b"the real tarball").unwrap();
     std::fs::write(release.join("app-1.0.tar.gz.sig"), b"a detached signature").unwrap();
+    // The file the real message-signature bundle signs: its digest is that bundle's subject.
+    std::fs::copy(
+        fixture("attest/sigstore-python-bundle-v03-message-signature.artifact.txt"),
+        release.join("bundle_v3.txt"),
+    )
+    .unwrap();
     // app 2.0: attested by its true digest, but no SBOM.
     let release2 = inputs.join("releases/app/2.0");
     std::fs::create_dir_all(&release2).unwrap();
