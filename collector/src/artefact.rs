@@ -326,7 +326,10 @@ pub async fn collect(
             }
         }
         sink.flush_full_artefacts(writer).await.map_err(lake_err)?;
-        cursors.insert(shown, SourceCursor { offset: bytes.len() as u64, lines: 0, prefix_sha256: digest });
+        cursors.insert(
+            shown,
+            SourceCursor { offset: bytes.len() as u64, lines: 0, prefix_sha256: digest, object_sha256: None },
+        );
     }
     Ok(report)
 }

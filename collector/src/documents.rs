@@ -229,7 +229,10 @@ pub async fn collect(
             },
         });
     }
-    cursors.insert(index_shown, SourceCursor { offset: index_bytes.len() as u64, lines: 0, prefix_sha256: state });
+    cursors.insert(
+        index_shown,
+        SourceCursor { offset: index_bytes.len() as u64, lines: 0, prefix_sha256: state, object_sha256: None },
+    );
     Ok(report)
 }
 

@@ -12,6 +12,7 @@ pub mod artefact;
 pub mod documents;
 pub mod jsonl;
 pub mod sbom;
+pub mod siem;
 pub mod sink;
 pub mod source;
 pub mod threatmodel;

@@ -20,6 +20,18 @@ pub enum SourceConfig {
     /// One JSON record per line.
     #[serde(rename = "jsonl")]
     Jsonl(JsonlConfig),
+    /// Splunk search export (`output_mode=json`) files.
+    #[serde(rename = "splunk-export")]
+    SplunkExport(JsonlConfig),
+    /// Splunk HTTP Event Collector batches.
+    #[serde(rename = "splunk-hec")]
+    SplunkHec(JsonlConfig),
+    /// Azure Monitor (Microsoft Sentinel) data export blobs.
+    #[serde(rename = "sentinel-export")]
+    SentinelExport(JsonlConfig),
+    /// Datadog log archives.
+    #[serde(rename = "datadog-archive")]
+    DatadogArchive(JsonlConfig),
     /// DSSE envelopes holding in-toto Statements.
     #[serde(rename = "dsse", alias = "intoto")]
     Dsse(ArtefactConfig),
@@ -50,7 +62,11 @@ impl SourceConfig {
     /// The source's name.
     pub fn name(&self) -> &str {
         match self {
-            Self::Jsonl(c) => &c.name,
+            Self::Jsonl(c)
+            | Self::SplunkExport(c)
+            | Self::SplunkHec(c)
+            | Self::SentinelExport(c)
+            | Self::DatadogArchive(c) => &c.name,
             Self::Documents(c) => &c.name,
             _ => self.artefact().map_or("", |(_, c)| c.name.as_str()),
         }
@@ -60,6 +76,10 @@ impl SourceConfig {
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::Jsonl(_) => "jsonl",
+            Self::SplunkExport(_) => "splunk-export",
+            Self::SplunkHec(_) => "splunk-hec",
+            Self::SentinelExport(_) => "sentinel-export",
+            Self::DatadogArchive(_) => "datadog-archive",
             Self::Dsse(_) => "dsse",
             Self::SigstoreBundle(_) => "sigstore-bundle",
             Self::CycloneDx(_) => "cyclonedx",
@@ -74,7 +94,12 @@ impl SourceConfig {
     /// For an artefact source, what it holds and its configuration.
     pub fn artefact(&self) -> Option<(ArtefactKind, &ArtefactConfig)> {
         Some(match self {
-            Self::Jsonl(_) | Self::Documents(_) => return None,
+            Self::Jsonl(_)
+            | Self::SplunkExport(_)
+            | Self::SplunkHec(_)
+            | Self::SentinelExport(_)
+            | Self::DatadogArchive(_)
+            | Self::Documents(_) => return None,
             Self::Dsse(c) => (ArtefactKind::Dsse, c),
             Self::SigstoreBundle(c) => (ArtefactKind::SigstoreBundle, c),
             Self::CycloneDx(c) => (ArtefactKind::CycloneDx, c),

@@ -45,6 +45,11 @@ pub struct SourceCursor {
     pub lines: u64,
     /// SHA-256 of the consumed bytes, to notice a source rewritten under us.
     pub prefix_sha256: String,
+    /// For compressed objects (read whole, then decompressed): SHA-256 of the object as last
+    /// read, so an unchanged object is not decompressed again. Offsets and the prefix digest then
+    /// count decompressed bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_sha256: Option<String>,
 }
 
 /// The last verified event of a chain.

@@ -88,6 +88,8 @@ pub fn events_schema() -> SchemaRef {
         s("hash", false),
         s("sig", false),
         s("event_json", false),
+        s("siem_time", true),
+        s("siem_meta", true),
         s("source", false),
         s("object_key", false),
         u("line", false),
@@ -220,6 +222,11 @@ pub struct EventRow {
     pub sig: String,
     /// The event's JSON text.
     pub event_json: String,
+    /// The SIEM's own time for the record, as it wrote it (Splunk `_time`, Datadog `date`, …).
+    pub siem_time: Option<String>,
+    /// The SIEM's own metadata beside the event (index, host, sourcetype, service, table, …), as
+    /// a JSON object.
+    pub siem_meta: Option<String>,
     /// Where it came from.
     pub provenance: Provenance,
 }
@@ -325,6 +332,8 @@ pub(crate) fn provenance_fields() -> Vec<Field> {
 /// Builds a `RecordBatch` of `events`.
 pub fn events_batch(rows: &[EventRow]) -> Result<RecordBatch, TableError> {
     let mut cols: Vec<StringBuilder> = (0..7).map(|_| StringBuilder::new()).collect();
+    let mut siem_time = StringBuilder::new();
+    let mut siem_meta = StringBuilder::new();
     let mut seq = UInt64Builder::new();
     let mut p = ProvenanceBuilder::new();
     for r in rows {
@@ -336,12 +345,14 @@ pub fn events_batch(rows: &[EventRow]) -> Result<RecordBatch, TableError> {
         cols[4].append_value(&r.hash);
         cols[5].append_value(&r.sig);
         cols[6].append_value(&r.event_json);
+        siem_time.append_option(r.siem_time.as_deref());
+        siem_meta.append_option(r.siem_meta.as_deref());
         p.push(&r.provenance);
     }
     let mut c = cols.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
     let mut next = || c.next().unwrap_or_else(|| Arc::new(StringArray::from(Vec::<String>::new())));
     let chain = next();
-    let arrays: Vec<ArrayRef> = vec![
+    let mut arrays: Vec<ArrayRef> = vec![
         chain,
         Arc::new(seq.finish()),
         next(),
@@ -350,14 +361,10 @@ pub fn events_batch(rows: &[EventRow]) -> Result<RecordBatch, TableError> {
         next(),
         next(),
         next(),
-        Arc::new(p.source.finish()),
-        Arc::new(p.object_key.finish()),
-        Arc::new(p.line.finish()),
-        Arc::new(p.byte_offset.finish()),
-        Arc::new(p.record_sha256.finish()),
-        Arc::new(p.run_id.finish()),
-        Arc::new(p.collected_at.finish()),
+        Arc::new(siem_time.finish()),
+        Arc::new(siem_meta.finish()),
     ];
+    arrays.extend(p.finish());
     Ok(RecordBatch::try_new(events_schema(), arrays)?)
 }
 
@@ -460,6 +467,8 @@ impl<'a> ProvenanceColumns<'a> {
 /// Reads the rows of an `events` batch.
 pub fn event_rows(batch: &RecordBatch) -> Result<Vec<EventRow>, TableError> {
     let p = ProvenanceColumns::of(batch)?;
+    let siem_time: &StringArray = col(batch, "siem_time")?;
+    let siem_meta: &StringArray = col(batch, "siem_meta")?;
     Ok(event_refs(batch)?
         .into_iter()
         .enumerate()
@@ -472,6 +481,8 @@ pub fn event_rows(batch: &RecordBatch) -> Result<Vec<EventRow>, TableError> {
             hash: r.hash.to_string(),
             sig: r.sig.to_string(),
             event_json: r.event_json.to_string(),
+            siem_time: (!siem_time.is_null(i)).then(|| siem_time.value(i).to_string()),
+            siem_meta: (!siem_meta.is_null(i)).then(|| siem_meta.value(i).to_string()),
             provenance: p.row(i),
         })
         .collect())

@@ -21,6 +21,8 @@ fn row(seq: u64) -> EventRow {
         hash: "1".repeat(64),
         sig: "s".into(),
         event_json: "{}".into(),
+        siem_time: seq.is_multiple_of(2).then(|| "2026-11-20T00:00:00.000+00:00".into()),
+        siem_meta: Some(r#"{"index":"audit"}"#.into()),
         provenance: Provenance {
             source: "src".into(),
             object_key: "inputs/a.jsonl".into(),

@@ -1,9 +1,10 @@
 //! `cairn demo`: a sample organisation, generated from a seed, run through the whole pipeline.
 //!
 //! Three services emit signed, hash-chained audit events a few thousand at a time, each shipped
-//! the way real SIEM pipelines ship them: plain JSON lines, an event wrapped in a SIEM envelope,
-//! and an event carried as a JSON string. Two faults are planted: one event dropped
-//! (payments) and one event delivered twice (identity). Each service also has a release with its
+//! through a different SIEM in its real shape: a Splunk search export, Datadog log archives and
+//! Microsoft Sentinel data export blobs. Three faults are planted: one event dropped (payments,
+//! Splunk), one event delivered twice (identity, Datadog) and one exported out of order
+//! (storage, Sentinel). Each service also has a release with its
 //! provenance, SBOMs and threat model ([`crate::demo_releases`]). Same seed, same bytes.
 
 use std::fmt::Write as _;
@@ -21,15 +22,26 @@ use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
 use serde_json::{json, Value};
 
-/// How a service's events travel to Cairn.
-#[derive(Clone, Copy)]
+/// How a service's events travel to Cairn: through which SIEM, in its own shape.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Wrapping {
-    /// The event is the whole line.
-    Plain,
-    /// The event object sits under `/event` of a SIEM envelope.
-    Envelope,
-    /// The event is a JSON string under `/message`.
-    StringField,
+    /// Splunk: a search export (`output_mode=json`), the event text in `_raw`.
+    SplunkExport,
+    /// Datadog: gzip'd log archives per hour, the event as the log's attributes.
+    DatadogArchive,
+    /// Microsoft Sentinel: data export blobs per hour, the event as a JSON string column.
+    SentinelExport,
+}
+
+impl Wrapping {
+    /// The source `type` and `event` pointer of the configuration.
+    fn source(self) -> (&'static str, &'static str) {
+        match self {
+            Self::SplunkExport => ("splunk-export", ""),
+            Self::DatadogArchive => ("datadog-archive", ""),
+            Self::SentinelExport => ("sentinel-export", "/AuditEvent"),
+        }
+    }
 }
 
 /// A signed event generator for one chain.
@@ -78,16 +90,62 @@ impl Emitter {
     }
 }
 
-/// One line of a source file carrying `event`.
-pub fn wrap(event: &Value, wrapping: Wrapping, host: &str) -> String {
+/// One record of a service's SIEM carrying `event` (the `n`th of its service).
+pub fn wrap(event: &Value, wrapping: Wrapping, host: &str, n: usize) -> String {
     match wrapping {
-        Wrapping::Plain => event.to_string(),
-        Wrapping::Envelope => {
-            json!({"time": event["ts"], "host": host, "sourcetype": "cairn:audit", "index": "audit", "event": event})
-                .to_string()
-        }
-        Wrapping::StringField => json!({"ts": event["ts"], "service": host, "message": event.to_string()}).to_string(),
+        Wrapping::SplunkExport => json!({"preview": false, "offset": n, "result": {
+            "_raw": event.to_string(), "_time": event["ts"], "host": host, "index": "audit",
+            "source": "cairn-audit", "sourcetype": "cairn:audit", "splunk_server": "splunk-idx-01"}})
+        .to_string(),
+        Wrapping::DatadogArchive => json!({"_id": format!("AQAAAZ{n:010}"), "date": event["ts"], "host": host,
+            "service": host.trim_end_matches("-01"), "source": "cairn", "status": "info", "message": "audit event",
+            "attributes": event, "tags": ["env:prod", "team:identity"]})
+        .to_string(),
+        Wrapping::SentinelExport => json!({"TimeGenerated": event["ts"], "TenantId": "7d1c5f0e-0000-4000-8000-00000000cafe",
+            "Type": "CairnAudit_CL", "Computer": host, "_ResourceId": format!("/subscriptions/7d1c5f0e/resourcegroups/prod/providers/microsoft.compute/virtualmachines/{host}"),
+            "AuditEvent": event.to_string()})
+        .to_string(),
     }
+}
+
+/// Writes a service's records where its SIEM would: one export file, or one archive or blob per
+/// hour of event time.
+fn write_records(folder: &Path, wrapping: Wrapping, records: &[(String, String)]) -> Result<()> {
+    let mut by_hour: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
+    for (ts, line) in records {
+        let hour = if wrapping == Wrapping::SplunkExport { "" } else { ts.get(11..13).unwrap_or("00") };
+        let text = by_hour.entry(hour).or_default();
+        text.push_str(line);
+        text.push('\n');
+    }
+    for (hour, text) in by_hour {
+        let (path, bytes) = match wrapping {
+            Wrapping::SplunkExport => {
+                // A preview round and a message, as a running search streams them, then the final rows.
+                let mut out = String::from("\u{feff}");
+                out.push_str("{\"preview\":true,\"offset\":0,\"lastrow\":true,\"result\":{\"count\":\"0\"}}\n");
+                out.push_str("{\"messages\":[{\"type\":\"INFO\",\"text\":\"Search finalized.\"}]}\n");
+                out.push_str(&text);
+                out.push_str("{\"preview\":false,\"lastrow\":true}\n");
+                (folder.join("export-2026-11-20.json"), out.into_bytes())
+            }
+            Wrapping::DatadogArchive => {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                std::io::Write::write_all(&mut gz, text.as_bytes())?;
+                let name = format!("dt=20261120/hour={hour}/archive_{hour}0000.0000.cairndemo{hour}.json.gz");
+                (folder.join(name), gz.finish()?)
+            }
+            Wrapping::SentinelExport => {
+                let name = format!(
+                    "am-cairnaudit_cl/WorkspaceResourceId=/subscriptions/7d1c5f0e/resourcegroups/prod/providers/microsoft.operationalinsights/workspaces/sec-prod/y=2026/m=11/d=20/h={hour}/m=00/PT05M.json"
+                );
+                (folder.join(name), text.into_bytes())
+            }
+        };
+        std::fs::create_dir_all(path.parent().unwrap_or(folder))?;
+        std::fs::write(path, bytes)?;
+    }
+    Ok(())
 }
 
 fn key_from(rng: &mut ChaCha20Rng) -> SigningKey {
@@ -102,6 +160,8 @@ pub struct Planted {
     pub dropped: (String, u64),
     /// (chain, seq) of the event delivered twice.
     pub duplicated: (String, u64),
+    /// (chain, seq) of the event exported before the one preceding it.
+    pub reordered: (String, u64),
 }
 
 /// Writes the sample organisation into `dir`: config, keys, keyring and inputs.
@@ -116,15 +176,16 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
     write_signing_key(&keys.join("cairn.key"), &cairn_key)?;
     std::fs::write(keys.join("cairn.pub"), PublicKey::of(&cairn_key).to_minisign_file())?;
     let start = parse_rfc3339("2026-11-20T00:00:00Z").expect("constant");
-    let services: [(&str, &str, Wrapping, &str); 3] = [
-        ("payments", "payments-eu-1", Wrapping::Plain, ""),
-        ("identity", "identity-core", Wrapping::Envelope, "/event"),
-        ("storage", "storage-objects", Wrapping::StringField, "/message"),
+    let services: [(&str, &str, Wrapping); 3] = [
+        ("payments", "payments-eu-1", Wrapping::SplunkExport),
+        ("identity", "identity-core", Wrapping::DatadogArchive),
+        ("storage", "storage-objects", Wrapping::SentinelExport),
     ];
     let mut keyring = String::from("# Trusted source keys: which key may sign which audit-event chains, and when.\n");
     let mut sources = String::new();
-    let mut planted = Planted { dropped: (String::new(), 0), duplicated: (String::new(), 0) };
-    for (name, chain, wrapping, pointer) in services {
+    let mut planted =
+        Planted { dropped: (String::new(), 0), duplicated: (String::new(), 0), reordered: (String::new(), 0) };
+    for (name, chain, wrapping) in services {
         let key = key_from(&mut rng);
         let kid = format!("{name}-2026");
         let _ = write!(
@@ -132,31 +193,46 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
             "\n[[key]]\nkid = \"{kid}\"\npublic_key = \"{}\"\nnot_before = \"2026-01-01T00:00:00Z\"\nnot_after = \"2027-01-01T00:00:00Z\"\nchains = [\"{name}-*\"]\n",
             B64.encode(key.verifying_key().as_bytes())
         );
-        let _ = write!(sources, "\n[[source]]\nname = \"{name}\"\ntype = \"jsonl\"\nurl = \"inputs/{name}/\"\n");
+        let (kind, pointer) = wrapping.source();
+        let _ = write!(sources, "\n[[source]]\nname = \"{name}\"\ntype = \"{kind}\"\nurl = \"inputs/{name}/\"\n");
         if !pointer.is_empty() {
             let _ = writeln!(sources, "event = \"{pointer}\"");
         }
         let count = 2000 + u64::from(rng.next_u32() % 1000);
         let mut emitter = Emitter::new(chain, &kid, key, start);
-        let mut lines = String::new();
+        let mut records: Vec<(String, String)> = Vec::new();
         for _ in 0..count {
             let seq = emitter.seq;
-            let line = wrap(&emitter.next(&mut rng), wrapping, &format!("{name}-01"));
-            if name == "payments" && seq == count / 2 {
+            let event = emitter.next(&mut rng);
+            let ts = event["ts"].as_str().unwrap_or_default().to_string();
+            let record = wrap(&event, wrapping, &format!("{name}-01"), records.len());
+            // Planted: Splunk lost one event; Datadog ingested one twice; one Sentinel record
+            // was exported after the one that followed it.
+            if wrapping == Wrapping::SplunkExport && seq == count / 2 {
                 planted.dropped = (chain.to_string(), seq);
                 continue;
             }
-            lines.push_str(&line);
-            lines.push('\n');
-            if name == "identity" && seq == count / 3 {
+            records.push((ts.clone(), record));
+            if wrapping == Wrapping::DatadogArchive && seq == count / 3 {
                 planted.duplicated = (chain.to_string(), seq);
-                lines.push_str(&line);
-                lines.push('\n');
+                records.push((ts, wrap(&event, wrapping, &format!("{name}-01"), records.len())));
             }
         }
-        let folder = dir.join("inputs").join(name);
-        std::fs::create_dir_all(&folder)?;
-        std::fs::write(folder.join("2026-11-20.jsonl"), lines)?;
+        if wrapping == Wrapping::SentinelExport {
+            // Swap two neighbours within one hour's blob.
+            let at = (count / 4) as usize;
+            let seq_of = |r: &(String, String)| -> u64 {
+                serde_json::from_str::<Value>(&r.1)
+                    .ok()
+                    .and_then(|v| serde_json::from_str::<Value>(v["AuditEvent"].as_str()?).ok()?["seq"].as_u64())
+                    .unwrap_or_default()
+            };
+            let i =
+                (at..records.len() - 1).find(|&i| records[i].0.get(..13) == records[i + 1].0.get(..13)).unwrap_or(at);
+            records.swap(i, i + 1);
+            planted.reordered = (chain.to_string(), seq_of(&records[i + 1]));
+        }
+        write_records(&dir.join("inputs").join(name), wrapping, &records)?;
     }
     let ci = key_from(&mut rng);
     let names: Vec<&str> = services.iter().map(|s| s.0).collect();

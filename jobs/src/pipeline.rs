@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use cairn_collector::jsonl::{self, CollectRun};
+use cairn_collector::jsonl::{self, CollectRun, LineFormat};
+use cairn_collector::siem;
 use cairn_collector::{artefact, documents};
 use cairn_collector::{RowSink, SourceConfig, SourceReport};
 use cairn_evidence::keyring::Keyring;
@@ -228,7 +229,19 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
         tracing::info!(source = source.name(), r#type = source.type_name(), "collecting");
         let source_cursors = cursors.entry(source.name().to_string()).or_default();
         let report = match source {
-            SourceConfig::Jsonl(c) => jsonl::collect(c, &run, &mut writer, &mut sink, source_cursors).await?,
+            SourceConfig::Jsonl(c) => {
+                jsonl::collect(LineFormat::Jsonl, c, &run, &mut writer, &mut sink, source_cursors).await?
+            }
+            SourceConfig::SplunkExport(c) => {
+                jsonl::collect(LineFormat::SplunkExport, c, &run, &mut writer, &mut sink, source_cursors).await?
+            }
+            SourceConfig::SentinelExport(c) => {
+                jsonl::collect(LineFormat::SentinelExport, c, &run, &mut writer, &mut sink, source_cursors).await?
+            }
+            SourceConfig::SplunkHec(c) => siem::collect_hec(c, &run, &mut writer, &mut sink, source_cursors).await?,
+            SourceConfig::DatadogArchive(c) => {
+                siem::collect_datadog(c, &run, &mut writer, &mut sink, source_cursors).await?
+            }
             SourceConfig::Documents(c) => documents::collect(c, &run, &mut writer, &mut sink, source_cursors).await?,
             other => {
                 let (kind, c) = other.artefact().context("a source type without a collector")?;

@@ -69,6 +69,7 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
             "disallowed_license",
             "duplicate",
             "gap",
+            "reorder",
             "unapproved_component",
             "unapproved_component",
             "unmitigated_threat"
@@ -101,8 +102,8 @@ fn same_seed_same_bytes() {
     let c = tempfile::tempdir().unwrap();
     let oc = demo(c.path(), 4);
     assert_ne!(
-        std::fs::read(oa.join("inputs/payments/2026-11-20.jsonl")).unwrap(),
-        std::fs::read(oc.join("inputs/payments/2026-11-20.jsonl")).unwrap()
+        std::fs::read(oa.join("inputs/payments/export-2026-11-20.json")).unwrap(),
+        std::fs::read(oc.join("inputs/payments/export-2026-11-20.json")).unwrap()
     );
 }
 
@@ -120,7 +121,7 @@ print(t.column("date")[0])
 findings = ds.dataset(sys.argv[1] + "/lake/findings", format="parquet", partitioning="hive").to_table()
 print(",".join(sorted(set(findings.column("kind").to_pylist()))))
 results = {r["control_id"]: r for r in ds.dataset(sys.argv[1] + "/lake/control_results", format="parquet", partitioning="hive").to_table().to_pylist()}
-print(results["LOG-01"]["status"], results["LOG-02"]["status"], json.loads(results["LOG-02"]["failing_findings"])[0]["kind"], len(json.loads(results["LOG-02"]["evidence"])))
+print(results["LOG-01"]["status"], results["LOG-02"]["status"], ",".join(sorted(set(f["kind"] for f in json.loads(results["LOG-02"]["failing_findings"])))), len(json.loads(results["LOG-02"]["evidence"])))
 def table(name):
     return ds.dataset(sys.argv[1] + "/lake/" + name, format="parquet", partitioning="hive").to_table()
 a = table("attestations")
@@ -137,19 +138,37 @@ print(results["SCS-01"]["status"], results["SCS-04"]["status"], results["SCS-03"
     let out = tool(tmp.path(), "python3", &["-c", script, org.join("store").to_str().unwrap()]);
     assert_eq!(out.code, 0, "pyarrow must be installed (the README's test command installs it): {}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
-    let inputs: usize = ["payments", "identity", "storage"]
-        .iter()
-        .map(|s| std::fs::read_to_string(org.join(format!("inputs/{s}/2026-11-20.jsonl"))).unwrap().lines().count())
-        .sum();
+    // Every event each SIEM delivered: Splunk's final-round rows, Datadog's archived logs,
+    // Sentinel's exported records.
+    let mut inputs = 0;
+    for service in ["payments", "identity", "storage"] {
+        for f in files(&org.join("inputs").join(service)) {
+            let bytes = std::fs::read(org.join("inputs").join(service).join(&f)).unwrap();
+            let text = if f.extension().is_some_and(|e| e == "gz") {
+                let mut out = String::new();
+                std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out).unwrap();
+                out
+            } else {
+                String::from_utf8(bytes).unwrap()
+            };
+            inputs += text
+                .lines()
+                .filter(|l| {
+                    !l.contains("\"preview\":true")
+                        && (l.contains("\"_raw\"") || !l.contains("preview") && !l.contains("messages"))
+                })
+                .count();
+        }
+    }
     assert_eq!(lines[0].parse::<usize>().unwrap(), inputs);
     assert_eq!(
         lines[1],
-        "chain,seq,ts,kid,prev,hash,sig,event_json,source,object_key,line,byte_offset,record_sha256,run_id,collected_at,date"
+        "chain,seq,ts,kid,prev,hash,sig,event_json,siem_time,siem_meta,source,object_key,line,byte_offset,record_sha256,run_id,collected_at,date"
     );
     assert_eq!(lines[2], "2026-11-21");
-    assert_eq!(lines[3], "disallowed_license,duplicate,gap,unapproved_component,unmitigated_threat");
+    assert_eq!(lines[3], "disallowed_license,duplicate,gap,reorder,unapproved_component,unmitigated_threat");
     // Each verify run records every control's evaluation, its evidence and what failed it.
-    assert_eq!(lines[4], "passing failing gap 1");
+    assert_eq!(lines[4], "passing failing gap,reorder 1");
     // The releases: one signed provenance per service, a CycloneDX and an SPDX SBOM each, threat models.
     assert_eq!(lines[5], "3 ['https://ci.example.com/runners/hosted'] ['https://slsa.dev/provenance/v1']");
     assert_eq!(lines[6], "6 ['CycloneDX 1.6', 'CycloneDX 1.6', 'CycloneDX 1.6', 'SPDX-2.3', 'SPDX-2.3', 'SPDX-2.3']");

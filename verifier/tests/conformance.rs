@@ -29,6 +29,8 @@ fn row(line_no: u64, text: &str) -> EventRow {
         hash: f.hash,
         sig: f.sig,
         event_json: text.to_string(),
+        siem_time: None,
+        siem_meta: None,
         provenance: Provenance {
             source: "test".into(),
             object_key: "input.jsonl".into(),

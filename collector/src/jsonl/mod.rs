@@ -24,9 +24,7 @@ use cairn_evidence::manifest::SourceCursor;
 use cairn_evidence::tables::{EventRow, Provenance, QuarantineRow};
 use cairn_evidence::time::parse_rfc3339;
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt as _;
 use object_store::memory::InMemory;
-use object_store::path::Path as ObjectPath;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -62,24 +60,49 @@ pub struct CollectRun<'a> {
 const QUARANTINE_RAW_LIMIT: usize = 64 * 1024;
 
 /// Outcome of reading one record.
-enum Record {
+pub(crate) enum Record {
+    /// An audit event.
     Event(Box<ChainEventRecord>),
+    /// A record that carries no event by design (a Splunk preview row, a message line): counted,
+    /// not kept aside.
+    Skip(&'static str),
+    /// A record that should carry an event and does not.
     Bad(String),
 }
 
-struct ChainEventRecord {
-    fields: ChainFields,
-    json: String,
+/// An audit event read from a record, with the SIEM's metadata beside it.
+pub(crate) struct ChainEventRecord {
+    pub(crate) fields: ChainFields,
+    pub(crate) json: String,
+    pub(crate) siem_time: Option<String>,
+    pub(crate) siem_meta: Option<String>,
 }
 
-/// Extracts the chain event from one line, or says why it cannot.
-fn parse_record(line: &str, pointer: &str) -> Record {
-    let value: Value = match serde_json::from_str(line) {
-        Ok(v) => v,
-        Err(e) => return Record::Bad(format!("not JSON: {e}")),
-    };
+impl ChainEventRecord {
+    /// The `events` row of this record.
+    pub(crate) fn into_row(self, provenance: Provenance) -> EventRow {
+        let f = self.fields;
+        EventRow {
+            chain: f.chain,
+            seq: f.seq,
+            ts: f.ts,
+            kid: f.kid,
+            prev: f.prev,
+            hash: f.hash,
+            sig: f.sig,
+            event_json: self.json,
+            siem_time: self.siem_time,
+            siem_meta: self.siem_meta,
+            provenance,
+        }
+    }
+}
+
+/// The audit event at `pointer` inside a record (a string holding JSON is parsed; an empty
+/// pointer is the whole record, whose text is `text`).
+pub(crate) fn chain_event(value: &Value, text: Option<&str>, pointer: &str) -> Record {
     let (event, json) = if pointer.is_empty() {
-        (value, line.to_string())
+        (value.clone(), text.map_or_else(|| value.to_string(), str::to_string))
     } else {
         match value.pointer(pointer) {
             None => return Record::Bad(format!("no value at JSON pointer {pointer}")),
@@ -97,11 +120,41 @@ fn parse_record(line: &str, pointer: &str) -> Record {
     if parse_rfc3339(&fields.ts).is_none() {
         return Record::Bad(format!("not a chain event: member `ts` = {:?} is not an RFC 3339 time", fields.ts));
     }
-    Record::Event(Box::new(ChainEventRecord { fields, json }))
+    Record::Event(Box::new(ChainEventRecord { fields, json, siem_time: None, siem_meta: None }))
+}
+
+/// Extracts the chain event from one line, or says why it cannot.
+fn parse_record(line: &str, pointer: &str) -> Record {
+    match serde_json::from_str::<Value>(line) {
+        Ok(value) => chain_event(&value, Some(line), pointer),
+        Err(e) => Record::Bad(format!("not JSON: {e}")),
+    }
+}
+
+/// How the lines of a line-based source are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineFormat {
+    /// One JSON record per line.
+    Jsonl,
+    /// Splunk `search/jobs/export?output_mode=json` output.
+    SplunkExport,
+    /// Azure Monitor (Sentinel) data export blobs.
+    SentinelExport,
+}
+
+impl LineFormat {
+    fn parse(self, line: &str, pointer: &str, object: &str) -> Record {
+        match self {
+            Self::Jsonl => parse_record(line, pointer),
+            Self::SplunkExport => crate::siem::splunk_export_line(line, pointer),
+            Self::SentinelExport => crate::siem::sentinel_line(line, pointer, object),
+        }
+    }
 }
 
 /// Collects new lines of every object of the source.
 pub async fn collect(
+    format: LineFormat,
     config: &JsonlConfig,
     run: &CollectRun<'_>,
     writer: &mut RunWriter<'_>,
@@ -109,7 +162,17 @@ pub async fn collect(
     cursors: &mut BTreeMap<String, SourceCursor>,
 ) -> Result<SourceReport, CollectError> {
     let name = config.name.as_str();
-    let pointer = config.event.as_deref().unwrap_or("");
+    let pointer = config.event.as_deref().unwrap_or(match format {
+        LineFormat::SplunkExport => crate::siem::SPLUNK_EXPORT_EVENT,
+        LineFormat::Jsonl | LineFormat::SentinelExport => "",
+    });
+    if format == LineFormat::SentinelExport && pointer.is_empty() {
+        return Err(CollectError::Location {
+            source_name: name.into(),
+            detail: "a sentinel-export source needs `event`: the JSON pointer of the column holding the audit event"
+                .into(),
+        });
+    }
     if !pointer.is_empty() && !pointer.starts_with('/') {
         return Err(CollectError::Location {
             source_name: name.into(),
@@ -117,37 +180,17 @@ pub async fn collect(
         });
     }
     let location = SourceLocation::resolve(name, &config.url, run.base, run.memory.clone())?;
-    let read_err = |key: &str| {
-        let key = key.to_string();
-        move |error| CollectError::Read { source_name: name.into(), key, error }
-    };
-    let keys: Vec<ObjectPath> = if let Some(single) = &location.single {
-        vec![single.clone()]
-    } else {
-        let mut keys: Vec<ObjectPath> = location
-            .store
-            .list(Some(&location.prefix))
-            .map_ok(|m| m.location)
-            .try_collect()
-            .await
-            .map_err(read_err(location.prefix.as_ref()))?;
-        keys.sort();
-        keys
-    };
+    let keys = location.keys(name).await?;
     let mut report = SourceReport { name: name.into(), ..SourceReport::default() };
     for key in keys {
         report.objects += 1;
-        let shown = if location.display_root.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}/{}", location.display_root, key)
-        };
-        let bytes: Bytes =
-            location.store.get(&key).await.map_err(read_err(&shown))?.bytes().await.map_err(read_err(&shown))?;
+        let shown = location.shown(&key);
+        let bytes: Bytes = location.read(name, &key).await?;
         let cursor = cursors.get(&shown).cloned().unwrap_or(SourceCursor {
             offset: 0,
             lines: 0,
             prefix_sha256: sha256_hex(b""),
+            object_sha256: None,
         });
         let start = usize::try_from(cursor.offset).unwrap_or(usize::MAX);
         let provenance = |line: u64, offset: u64, raw: &[u8]| Provenance {
@@ -193,31 +236,22 @@ pub async fn collect(
             offset += raw_line.len();
             let raw = raw_line.strip_suffix(b"\n").unwrap_or(raw_line);
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            // A UTF-8 byte-order mark opens some exports (Splunk's among them).
+            let raw = if line_offset == 0 { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
             if raw.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             report.records += 1;
             let record = match std::str::from_utf8(raw) {
-                Ok(text) => parse_record(text, pointer),
+                Ok(text) => format.parse(text, pointer, &shown),
                 Err(e) => Record::Bad(format!("not UTF-8: {e}")),
             };
             let push = match record {
                 Record::Event(ev) => {
                     report.events += 1;
-                    let f = ev.fields;
-                    let row = EventRow {
-                        chain: f.chain,
-                        seq: f.seq,
-                        ts: f.ts,
-                        kid: f.kid,
-                        prev: f.prev,
-                        hash: f.hash,
-                        sig: f.sig,
-                        event_json: ev.json,
-                        provenance: provenance(line_no, line_offset, raw),
-                    };
-                    sink.push_event(writer, row).await
+                    sink.push_event(writer, ev.into_row(provenance(line_no, line_offset, raw))).await
                 }
+                Record::Skip(_) => Ok(()),
                 Record::Bad(reason) => {
                     report.quarantined += 1;
                     tracing::debug!(source = name, object = %shown, line = line_no, %reason, "record kept aside");
@@ -230,7 +264,12 @@ pub async fn collect(
         }
         cursors.insert(
             shown,
-            SourceCursor { offset: end as u64, lines: line_no, prefix_sha256: prefix.finish().to_hex() },
+            SourceCursor {
+                offset: end as u64,
+                lines: line_no,
+                prefix_sha256: prefix.finish().to_hex(),
+                object_sha256: None,
+            },
         );
     }
     Ok(report)
@@ -250,7 +289,7 @@ mod tests {
         assert!(matches!(parse_record(&nested, "/event"), Record::Event(_)));
         let reason = |r: Record| match r {
             Record::Bad(why) => why,
-            Record::Event(_) => panic!("expected a bad record"),
+            Record::Event(_) | Record::Skip(_) => panic!("expected a bad record"),
         };
         assert!(reason(parse_record("{oops", "")).starts_with("not JSON"));
         assert_eq!(reason(parse_record(&nested, "/evt")), "no value at JSON pointer /evt");

@@ -138,9 +138,9 @@ impl Org {
         Self { dir: dir.to_path_buf(), key, chain: "app-main".into(), next_seq: 0, prev: GENESIS_PREV.into() }
     }
 
-    /// `n` new signed events as SIEM-wrapped lines.
-    pub fn lines(&mut self, n: u64) -> String {
-        let mut out = String::new();
+    /// `n` new signed events.
+    pub fn events(&mut self, n: u64) -> Vec<Value> {
+        let mut out = Vec::new();
         for _ in 0..n {
             let event = sign(
                 &self.key,
@@ -148,6 +148,15 @@ impl Org {
             );
             self.prev = event["hash"].as_str().unwrap().to_string();
             self.next_seq += 1;
+            out.push(event);
+        }
+        out
+    }
+
+    /// `n` new signed events as SIEM-wrapped lines.
+    pub fn lines(&mut self, n: u64) -> String {
+        let mut out = String::new();
+        for event in self.events(n) {
             out.push_str(&json!({"host": "app-01", "event": event}).to_string());
             out.push('\n');
         }
