@@ -178,8 +178,9 @@ pub struct SourceLocation {
 }
 
 impl SourceLocation {
-    /// Resolves a source `url`: a local path (relative to `base`), `file://` or `memory://`
-    /// (the latter takes the store to use from `memory`).
+    /// Resolves a source `url`: a local path (relative to `base`), `file://`, `s3://`, `gs://`,
+    /// `az://` (credentials from the environment), or `memory://` (the store to use comes from
+    /// `memory`).
     pub fn resolve(name: &str, url: &str, base: &Path, memory: Option<Arc<InMemory>>) -> Result<Self, CollectError> {
         let err = |detail: String| CollectError::Location { source_name: name.to_string(), detail };
         if let Some(rest) = url.strip_prefix("memory://") {
@@ -187,8 +188,14 @@ impl SourceLocation {
             let prefix = ObjectPath::from(rest);
             return Ok(Self { store, prefix, single: None, display_root: "memory://".into() });
         }
+        if let Some(store) = cairn_evidence::store::open_cloud(url).map_err(err)? {
+            let shown = url.trim_end_matches('/').to_string();
+            return Ok(Self { store, prefix: ObjectPath::default(), single: None, display_root: shown });
+        }
         if let Some((scheme, _)) = url.split_once("://").filter(|(s, _)| *s != "file") {
-            return Err(err(format!("scheme {scheme}:// is not supported by this build; use a path or file://")));
+            return Err(err(format!(
+                "scheme {scheme}:// is not supported; use a path, file://, s3://, gs:// or az://"
+            )));
         }
         let path = url.strip_prefix("file://").unwrap_or(url);
         let path: PathBuf = if Path::new(path).is_absolute() { PathBuf::from(path) } else { base.join(path) };

@@ -149,14 +149,17 @@ impl LakeState {
 
 impl Lake {
     /// Opens the store at `url`: `file://` URLs and plain paths (relative ones resolve against
-    /// `base`), or `memory://` for a store that lives as long as the process.
+    /// `base`), `s3://`, `gs://` and `az://` URLs (credentials from the environment, see
+    /// [`crate::store`]), or `memory://` for a store that lives as long as the process.
     pub fn open(url: &str, base: &Path) -> Result<Self, LakeError> {
         let err = |detail: String| LakeError::Url { url: url.to_string(), detail };
         let (store, shown): (Arc<dyn ObjectStore>, String) = if url == "memory://" || url.starts_with("memory://") {
             (Arc::new(InMemory::new()), url.to_string())
+        } else if let Some(store) = crate::store::open_cloud(url).map_err(err)? {
+            (store, url.to_string())
         } else if let Some(scheme) = url.split_once("://").map(|(s, _)| s).filter(|s| *s != "file") {
             return Err(err(format!(
-                "scheme {scheme}:// is not supported by this build; use a folder path, file:// or memory://"
+                "scheme {scheme}:// is not supported; use a folder path, file://, s3://, gs://, az:// or memory://"
             )));
         } else {
             let path = url.strip_prefix("file://").unwrap_or(url);
