@@ -19,3 +19,12 @@ pub mod threatmodel;
 
 pub use sink::RowSink;
 pub use source::{CollectError, SourceConfig, SourceReport};
+
+/// Runs blocking work from async code: on a multi-threaded runtime the worker steps aside for it;
+/// elsewhere (a current-thread runtime, or none) it simply runs.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}

@@ -2,7 +2,9 @@
 
 use cairn_evidence::artefacts::{ArtefactSet, LakeTable};
 use cairn_evidence::lake::{LakeError, RunWriter};
-use cairn_evidence::tables::{events_batch, names, quarantine_batch, EventRow, QuarantineRow};
+use cairn_evidence::tables::{
+    events_batch, names, quarantine_batch, EventRow, PartWriter, QuarantineRow, TableError, ROW_GROUP_ROWS,
+};
 
 /// Rows per Parquet object: bounds the memory of writers and readers alike.
 pub const ROWS_PER_OBJECT: usize = 100_000;
@@ -12,10 +14,70 @@ pub const ROWS_PER_OBJECT: usize = 100_000;
 pub struct RowSink {
     date: String,
     events: Vec<EventRow>,
+    /// The thread encoding `events` parts while rows keep coming.
+    encoder: Option<Encoder>,
+    /// Rows already sent into the part being encoded.
+    part_rows: usize,
     quarantine: Vec<QuarantineRow>,
     rows_per_object: usize,
     /// Rows of the artefact tables.
     pub artefacts: ArtefactSet,
+}
+
+/// The thread that encodes `events` parts: rows come in a row group at a time, finished Parquet
+/// parts go back, in order. At most two row groups wait, so memory stays bounded.
+struct Encoder {
+    rows: std::sync::mpsc::SyncSender<Vec<EventRow>>,
+    parts: std::sync::mpsc::Receiver<Result<(bytes::Bytes, u64), TableError>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Encoder {
+    fn start(rows_per_object: usize) -> Self {
+        let (rows, incoming) = std::sync::mpsc::sync_channel::<Vec<EventRow>>(2);
+        let (done, parts) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let mut part: Option<(PartWriter, u64)> = None;
+            for chunk in incoming {
+                let result = (|| -> Result<Option<(bytes::Bytes, u64)>, TableError> {
+                    let batch = events_batch(&chunk)?;
+                    let count = chunk.len() as u64;
+                    drop(chunk);
+                    let (w, n) = match part.as_mut() {
+                        Some(p) => p,
+                        None => part.insert((PartWriter::new(batch.schema())?, 0)),
+                    };
+                    w.write(&batch)?;
+                    *n += count;
+                    if *n == rows_per_object as u64 {
+                        let (w, n) = part.take().ok_or(TableError::Column("part"))?;
+                        return Ok(Some((w.finish()?, n)));
+                    }
+                    Ok(None)
+                })();
+                match result {
+                    Ok(None) => {}
+                    Ok(Some(finished)) => {
+                        if done.send(Ok(finished)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = done.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if let Some((w, n)) = part {
+                let _ = done.send(w.finish().map(|b| (b, n)));
+            }
+        });
+        Self { rows, parts, thread }
+    }
+}
+
+fn encoder_failed() -> LakeError {
+    LakeError::Url { url: String::new(), detail: "the Parquet encoding thread stopped".into() }
 }
 
 async fn flush_table<T: LakeTable>(
@@ -39,6 +101,8 @@ impl RowSink {
         Self {
             date: date.to_string(),
             events: Vec::new(),
+            encoder: None,
+            part_rows: 0,
             quarantine: Vec::new(),
             rows_per_object: ROWS_PER_OBJECT,
             artefacts: ArtefactSet::default(),
@@ -52,10 +116,12 @@ impl RowSink {
         self
     }
 
-    /// Adds an event, flushing a full part.
+    /// Adds an event. Rows go to the encoding thread a row group at a time; finished parts are
+    /// written as they come back.
     pub async fn push_event(&mut self, writer: &mut RunWriter<'_>, row: EventRow) -> Result<(), LakeError> {
         self.events.push(row);
-        if self.events.len() >= self.rows_per_object {
+        // A chunk never crosses a part boundary, so every part holds exactly `rows_per_object`.
+        if self.events.len() >= ROW_GROUP_ROWS.min(self.rows_per_object - self.part_rows) {
             self.flush_events(writer).await?;
         }
         Ok(())
@@ -70,13 +136,34 @@ impl RowSink {
         Ok(())
     }
 
+    /// Hands the buffered events to the encoding thread, and writes the parts it has finished.
     async fn flush_events(&mut self, writer: &mut RunWriter<'_>) -> Result<(), LakeError> {
-        if self.events.is_empty() {
-            return Ok(());
+        if !self.events.is_empty() {
+            let rows_per_object = self.rows_per_object;
+            let encoder = self.encoder.get_or_insert_with(|| Encoder::start(rows_per_object));
+            let rows = std::mem::take(&mut self.events);
+            self.part_rows = (self.part_rows + rows.len()) % rows_per_object;
+            if crate::blocking(|| encoder.rows.send(rows)).is_err() {
+                return Err(encoder_failed());
+            }
         }
-        let rows = std::mem::take(&mut self.events);
-        let batch = events_batch(&rows).map_err(|source| LakeError::Table { key: names::EVENTS.into(), source })?;
-        writer.write_table(names::EVENTS, &self.date, &batch).await?;
+        self.write_finished(writer, false).await
+    }
+
+    /// Writes the parts the encoder has finished; with `last`, closes it and waits for the rest.
+    async fn write_finished(&mut self, writer: &mut RunWriter<'_>, last: bool) -> Result<(), LakeError> {
+        let Some(encoder) = self.encoder.as_mut() else { return Ok(()) };
+        let table_err = |source| LakeError::Table { key: names::EVENTS.into(), source };
+        loop {
+            let part = if last { crate::blocking(|| encoder.parts.recv().ok()) } else { encoder.parts.try_recv().ok() };
+            let Some(part) = part else { break };
+            let (bytes, rows) = part.map_err(table_err)?;
+            writer.write_parquet(names::EVENTS, &self.date, bytes, rows).await?;
+        }
+        if last {
+            let encoder = self.encoder.take().ok_or_else(encoder_failed)?;
+            encoder.thread.join().map_err(|_| encoder_failed())?;
+        }
         Ok(())
     }
 
@@ -114,6 +201,11 @@ impl RowSink {
     /// Writes what is left.
     pub async fn finish(mut self, writer: &mut RunWriter<'_>) -> Result<(), LakeError> {
         self.flush_events(writer).await?;
+        if let Some(encoder) = self.encoder.as_mut() {
+            // Closing the row channel tells the encoder to finish its last part.
+            encoder.rows = std::sync::mpsc::sync_channel(0).0;
+        }
+        self.write_finished(writer, true).await?;
         self.flush_quarantine(writer).await?;
         self.flush_artefacts(writer, 1).await
     }

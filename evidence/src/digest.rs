@@ -23,7 +23,14 @@ impl Sha256Digest {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = Vec::with_capacity(64);
+        for b in self.0 {
+            out.push(DIGITS[usize::from(b >> 4)]);
+            out.push(DIGITS[usize::from(b & 0x0f)]);
+        }
+        // Only ASCII hex digits were pushed.
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// The raw bytes.

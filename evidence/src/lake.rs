@@ -396,6 +396,19 @@ impl<'a> RunWriter<'a> {
         date: &str,
         batch: &RecordBatch,
     ) -> Result<ObjectEntry, LakeError> {
+        let bytes = to_parquet(batch).map_err(|source| LakeError::Table { key: table.to_string(), source })?;
+        self.write_parquet(table, date, bytes, batch.num_rows() as u64).await
+    }
+
+    /// Writes an already-encoded Parquet file of `rows` rows as the table's next part (encoding
+    /// can then happen elsewhere while the caller goes on).
+    pub async fn write_parquet(
+        &mut self,
+        table: &str,
+        date: &str,
+        bytes: Bytes,
+        rows: u64,
+    ) -> Result<ObjectEntry, LakeError> {
         let valid_date = date.len() == 10
             && date.bytes().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == b'-' } else { c.is_ascii_digit() });
         let valid_table = !table.is_empty() && table.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
@@ -407,13 +420,12 @@ impl<'a> RunWriter<'a> {
             });
         }
         self.parts += 1;
-        let bytes = to_parquet(batch).map_err(|source| LakeError::Table { key: key.clone(), source })?;
         let entry = ObjectEntry {
             key: key.clone(),
             table: table.to_string(),
             sha256: sha256_hex(&bytes),
             size: bytes.len() as u64,
-            rows: batch.num_rows() as u64,
+            rows,
         };
         self.lake.put_new(&key, bytes).await?;
         self.objects.push(entry.clone());

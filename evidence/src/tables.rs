@@ -531,18 +531,60 @@ pub fn finding_rows(batch: &RecordBatch) -> Result<Vec<FindingRow>, TableError> 
 /// Rows per Parquet row group: small enough that a reader holds one group in little memory.
 pub const ROW_GROUP_ROWS: usize = 16 * 1024;
 
+/// Columns written without dictionary encoding.
+const UNIQUE_COLUMNS: [&str; 7] = ["event_json", "hash", "sig", "prev", "record_sha256", "siem_meta", "byte_offset"];
+
+/// Columns of random bytes (hex or base64), written uncompressed.
+const RANDOM_COLUMNS: [&str; 4] = ["hash", "sig", "prev", "record_sha256"];
+
 /// Encodes a batch as a Parquet file. Deterministic: the same rows give the same bytes.
 pub fn to_parquet(batch: &RecordBatch) -> Result<Bytes, TableError> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_created_by("cairn".to_string())
-        .build();
-    let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))?;
+    let mut writer = PartWriter::new(batch.schema())?;
     writer.write(batch)?;
-    writer.close()?;
-    Ok(Bytes::from(buf))
+    writer.finish()
+}
+
+/// A Parquet file written a batch at a time, so rows can be released as they are encoded. The
+/// same rows give the same bytes whatever the batch sizes, as long as batches end on row-group
+/// boundaries ([`ROW_GROUP_ROWS`]).
+pub struct PartWriter {
+    writer: ArrowWriter<Vec<u8>>,
+}
+
+impl PartWriter {
+    /// A writer for `schema`, with Cairn's settings.
+    pub fn new(schema: SchemaRef) -> Result<Self, TableError> {
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_created_by("cairn".to_string());
+        // Columns whose every value differs: a dictionary would only be built to be thrown away.
+        for column in UNIQUE_COLUMNS {
+            if schema.column_with_name(column).is_some() {
+                props = props.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(column), false);
+            }
+        }
+        // Digests and signatures are random: compressing them costs time and saves nothing.
+        for column in RANDOM_COLUMNS {
+            if schema.column_with_name(column).is_some() {
+                props = props.set_column_compression(
+                    parquet::schema::types::ColumnPath::from(column),
+                    Compression::UNCOMPRESSED,
+                );
+            }
+        }
+        Ok(Self { writer: ArrowWriter::try_new(Vec::new(), schema, Some(props.build()))? })
+    }
+
+    /// Encodes a batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), TableError> {
+        Ok(self.writer.write(batch)?)
+    }
+
+    /// The finished file.
+    pub fn finish(self) -> Result<Bytes, TableError> {
+        Ok(Bytes::from(self.writer.into_inner()?))
+    }
 }
 
 /// Decodes a Parquet file into batches, one row group at a time.

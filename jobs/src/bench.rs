@@ -357,3 +357,96 @@ pub fn bundle(files: u64, size_kib: u64, dir: Option<&Path>) -> Result<u8> {
     }
     Ok(0)
 }
+
+/// `cairn bench prepare-ingest`: one JSON-lines export of `events` signed events over 16 chains,
+/// interleaved as a SIEM export interleaves services, and a configuration collecting it.
+pub fn prepare_ingest(dir: &Path, events: u64) -> Result<u8> {
+    let chains = 16u64;
+    let scratch = dir.join("scratch");
+    std::fs::create_dir_all(&scratch)?;
+    generate(&scratch, events, chains)?;
+    // Interleave the chains' files line by line into one export.
+    let inputs = scratch.join("inputs");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&inputs)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    names.sort();
+    let mut readers: Vec<std::io::Lines<std::io::BufReader<std::fs::File>>> = Vec::new();
+    for n in &names {
+        readers.push(std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(n)?)));
+    }
+    std::fs::create_dir_all(dir.join("inputs"))?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("inputs/export.jsonl"))?);
+    let mut open = readers.len();
+    while open > 0 {
+        open = 0;
+        for r in &mut readers {
+            if let Some(line) = r.next() {
+                out.write_all(line?.as_bytes())?;
+                out.write_all(b"\n")?;
+                open += 1;
+            }
+        }
+    }
+    out.flush()?;
+    std::fs::rename(scratch.join("keys"), dir.join("keys"))?;
+    std::fs::write(
+        dir.join("cairn.toml"),
+        "[store]\nurl = \"store\"\n[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n[trust]\nkeyring = \"keys/trusted.toml\"\n\n[[source]]\nname = \"export\"\ntype = \"jsonl\"\nurl = \"inputs/export.jsonl\"\n",
+    )?;
+    std::fs::remove_dir_all(&scratch)?;
+    Ok(0)
+}
+
+/// `cairn bench ingest`: collecting a JSON-lines export into the lake, against DuckDB converting
+/// the same file to Parquet, in the same run.
+pub fn ingest(events: u64, dir: Option<&Path>) -> Result<u8> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; benchmark figures mean little (cargo build --release)");
+    }
+    let (dir, temporary): (PathBuf, bool) = match dir {
+        Some(d) => (d.to_path_buf(), false),
+        None => (std::env::temp_dir().join(format!("cairn-bench-ingest-{}", std::process::id())), true),
+    };
+    if dir.join("cairn.toml").exists() {
+        bail!("{} already holds a configuration; choose an empty folder", dir.display());
+    }
+    let exe = std::env::current_exe().context("cannot find the cairn executable")?;
+    let status = Command::new(&exe)
+        .args(["--quiet", "bench", "prepare-ingest", "--events", &events.to_string(), "--dir"])
+        .arg(&dir)
+        .status()?;
+    if !status.success() {
+        bail!("`cairn bench prepare-ingest` failed");
+    }
+    let export = dir.join("inputs/export.jsonl");
+    let mb = std::fs::metadata(&export)?.len() as f64 / 1e6;
+    println!(
+        "cairn bench ingest: {events} lines, {mb:.0} MB ({:.0} bytes/line), {} threads, folder {}",
+        mb * 1e6 / events as f64,
+        rayon::current_num_threads(),
+        dir.display()
+    );
+    let mut cairn = Command::new(&exe);
+    cairn.args(["--quiet", "--config"]).arg(dir.join("cairn.toml")).arg("collect");
+    let (cairn_s, cairn_rss) = timed(cairn)?;
+    let script = "import sys, duckdb\n\
+        duckdb.sql(\"COPY (SELECT * FROM read_json_auto('\" + sys.argv[1] + \"')) TO '\" + sys.argv[2] + \"' (FORMAT PARQUET)\")\n";
+    let mut duck = Command::new("python3");
+    duck.args(["-c", script]).arg(&export).arg(dir.join("duckdb.parquet"));
+    let (duck_s, duck_rss) = timed(duck).context("the baseline needs DuckDB for Python (pip install duckdb)")?;
+    let rate = |s: f64| (events as f64 / s, mb / s);
+    let (c_rows, c_mb) = rate(cairn_s);
+    let (d_rows, d_mb) = rate(duck_s);
+    println!(
+        "cairn collect (parse, extract chain fields, hash, Parquet, commit): {cairn_s:.2} s, {c_rows:.0} events/s, {c_mb:.0} MB/s, peak RSS {:.0} MiB",
+        cairn_rss as f64 / 1024.0
+    );
+    println!(
+        "duckdb read_json_auto → Parquet: {duck_s:.2} s, {d_rows:.0} rows/s, {d_mb:.0} MB/s, peak RSS {:.0} MiB",
+        duck_rss as f64 / 1024.0
+    );
+    println!("ratio (cairn / duckdb events per second): {:.2}", c_rows / d_rows);
+    if temporary {
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    Ok(0)
+}

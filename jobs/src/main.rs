@@ -213,6 +213,26 @@ enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Ingest throughput and memory of `collect` against DuckDB converting the same JSON-lines
+    /// export to Parquet.
+    Ingest {
+        /// Number of lines (signed events, about 450 bytes each).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Keep the generated files in this folder (default: a temporary folder, removed).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Writes the ingest benchmark's export (run by `bench ingest` in its own process).
+    #[command(hide = true)]
+    PrepareIngest {
+        /// Number of lines.
+        #[arg(long)]
+        events: u64,
+        /// Folder to write into.
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Writes the bundle benchmark's lake (run by `bench bundle` in its own process).
     #[command(hide = true)]
     PrepareBundle {
@@ -257,24 +277,13 @@ fn init_logging(cli: &Cli) {
     }
 }
 
-/// Caps glibc's malloc arenas. With the default (eight per core), buffers allocated on one thread
-/// and freed on another leave every arena holding freed memory, and the verifier's peak RSS grew
-/// with the size of the lake; two arenas keep it flat at no measurable cost in speed.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[expect(unsafe_code, reason = "mallopt is glibc's only interface for this setting")]
-fn cap_malloc_arenas() {
-    // SAFETY: called once at start-up before any other thread exists; mallopt only changes an
-    // allocator tunable.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn cap_malloc_arenas() {}
+/// mimalloc: collection allocates and frees millions of small strings across threads; glibc's
+/// allocator spent a quarter of the ingest benchmark's time on them, and its per-thread arenas
+/// held freed memory (the verifier's peak grew with the lake until arenas were capped).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    cap_malloc_arenas();
     let cli = Cli::parse();
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

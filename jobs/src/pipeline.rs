@@ -192,7 +192,9 @@ async fn locked<T>(
     now: DateTime<Utc>,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    let lock = WriterLock::acquire(&ws.lake, job, now, Duration::hours(LOCK_TTL_HOURS)).await?;
+    let lock = WriterLock::acquire(&ws.lake, job, now, Duration::hours(LOCK_TTL_HOURS))
+        .await
+        .with_context(|| format!("cannot take the writer lock in the store {}", ws.lake.url()))?;
     let result = work.await;
     let released = lock.release().await;
     let value = result?;

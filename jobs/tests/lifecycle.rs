@@ -140,10 +140,16 @@ fn bad_configuration_and_keys_fail_with_one_clear_message() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("evnt") && out.stderr.contains("line 13"), "{}", out.stderr);
 
+    // An S3 store with no credentials anywhere: a failure naming the store, not a hang.
     std::fs::write(&config, good.replace("url = \"store\"", "url = \"s3://bucket/lake\"")).unwrap();
+    let out =
+        cairn_env(tmp.path(), &["collect"], &[("AWS_ENDPOINT", "http://127.0.0.1:9"), ("AWS_ALLOW_HTTP", "true")]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("s3://bucket/lake"), "{}", out.stderr);
+    std::fs::write(&config, good.replace("url = \"store\"", "url = \"ftp://bucket/lake\"")).unwrap();
     let out = cairn(tmp.path(), &["collect"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("s3://"), "{}", out.stderr);
+    assert!(out.stderr.contains("ftp://"), "{}", out.stderr);
 
     std::fs::write(&config, &good).unwrap();
     #[cfg(unix)]

@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use cairn_evidence::digest::{sha256_hex, Sha256Stream};
 use cairn_evidence::event::ChainFields;
 use cairn_evidence::lake::RunWriter;
@@ -24,7 +23,10 @@ use cairn_evidence::manifest::SourceCursor;
 use cairn_evidence::tables::{EventRow, Provenance, QuarantineRow};
 use cairn_evidence::time::parse_rfc3339;
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt as _;
 use object_store::memory::InMemory;
+use object_store::GetResultPayload;
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -123,8 +125,55 @@ pub(crate) fn chain_event(value: &Value, text: Option<&str>, pointer: &str) -> R
     Record::Event(Box::new(ChainEventRecord { fields, json, siem_time: None, siem_meta: None }))
 }
 
+/// The chain fields of a line that is itself the event, read without building the whole JSON
+/// tree (the other members are skipped, not stored): the common case, and the fast one.
+#[derive(Deserialize)]
+struct BorrowedFields<'a> {
+    #[serde(borrow)]
+    chain: std::borrow::Cow<'a, str>,
+    seq: u64,
+    #[serde(borrow)]
+    ts: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    kid: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    prev: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    hash: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    sig: std::borrow::Cow<'a, str>,
+}
+
+fn is_hex64(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The fast path of [`parse_record`] for a whole-line event; `None` sends the line down the
+/// general path, which also words the reason when the line is bad.
+fn fast_event(line: &str) -> Option<Record> {
+    let f: BorrowedFields = serde_json::from_str(line).ok()?;
+    if f.chain.is_empty() || !is_hex64(&f.prev) || !is_hex64(&f.hash) || parse_rfc3339(&f.ts).is_none() {
+        return None;
+    }
+    let fields = ChainFields {
+        chain: f.chain.into_owned(),
+        seq: f.seq,
+        ts: f.ts.into_owned(),
+        kid: f.kid.into_owned(),
+        prev: f.prev.into_owned(),
+        hash: f.hash.into_owned(),
+        sig: f.sig.into_owned(),
+    };
+    Some(Record::Event(Box::new(ChainEventRecord { fields, json: line.to_string(), siem_time: None, siem_meta: None })))
+}
+
 /// Extracts the chain event from one line, or says why it cannot.
 fn parse_record(line: &str, pointer: &str) -> Record {
+    if pointer.is_empty() {
+        if let Some(record) = fast_event(line) {
+            return record;
+        }
+    }
     match serde_json::from_str::<Value>(line) {
         Ok(value) => chain_event(&value, Some(line), pointer),
         Err(e) => Record::Bad(format!("not JSON: {e}")),
@@ -148,6 +197,194 @@ impl LineFormat {
             Self::Jsonl => parse_record(line, pointer),
             Self::SplunkExport => crate::siem::splunk_export_line(line, pointer),
             Self::SentinelExport => crate::siem::sentinel_line(line, pointer, object),
+        }
+    }
+}
+
+/// Bytes of complete lines parsed together, in parallel.
+const BLOCK_BYTES: usize = 4 * 1024 * 1024;
+
+/// Reads one source object as a stream of chunks: re-hashes the part collected before, then
+/// parses the new complete lines a block at a time, in parallel, and pushes their rows in order.
+/// Memory holds one block, whatever the object's size.
+struct ObjectLines<'a> {
+    name: &'a str,
+    shown: &'a str,
+    format: LineFormat,
+    pointer: &'a str,
+    run: &'a CollectRun<'a>,
+    cursor: SourceCursor,
+    /// Bytes of the object seen so far.
+    seen: u64,
+    /// Bytes consumed (collected before, or parsed now): always at a line boundary.
+    consumed: u64,
+    lines: u64,
+    prefix: Sha256Stream,
+    pending: Vec<u8>,
+}
+
+impl<'a> ObjectLines<'a> {
+    fn new(
+        name: &'a str,
+        shown: &'a str,
+        format: LineFormat,
+        pointer: &'a str,
+        run: &'a CollectRun<'a>,
+        cursor: SourceCursor,
+    ) -> Self {
+        Self {
+            name,
+            shown,
+            format,
+            pointer,
+            run,
+            lines: cursor.lines,
+            cursor,
+            seen: 0,
+            consumed: 0,
+            prefix: Sha256Stream::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    fn provenance(&self, line: u64, offset: u64, raw: &[u8]) -> Provenance {
+        Provenance {
+            source: self.name.to_string(),
+            object_key: self.shown.to_string(),
+            line,
+            byte_offset: offset,
+            record_sha256: sha256_hex(raw),
+            run_id: self.run.run_id.to_string(),
+            collected_at: self.run.collected_at,
+        }
+    }
+
+    /// Takes the next chunk; `false` when the part collected before turned out changed.
+    async fn feed(
+        &mut self,
+        mut chunk: &[u8],
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        report: &mut SourceReport,
+    ) -> Result<bool, CollectError> {
+        let start = self.cursor.offset;
+        if self.seen < start {
+            let take = usize::try_from(start - self.seen).unwrap_or(usize::MAX).min(chunk.len());
+            self.prefix.update(&chunk[..take]);
+            self.seen += take as u64;
+            chunk = &chunk[take..];
+            if self.seen == start {
+                if self.prefix.clone().finish().to_hex() != self.cursor.prefix_sha256 {
+                    return Ok(false);
+                }
+                self.consumed = start;
+            }
+        }
+        if self.seen < start {
+            return Ok(true);
+        }
+        self.seen += chunk.len() as u64;
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() >= BLOCK_BYTES {
+            self.parse_complete_lines(writer, sink, report).await?;
+        }
+        Ok(true)
+    }
+
+    /// At the end of the object: parses what is left; `false` when the object is now shorter
+    /// than what was collected before.
+    async fn finish(
+        &mut self,
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        report: &mut SourceReport,
+    ) -> Result<bool, CollectError> {
+        if self.seen < self.cursor.offset {
+            return Ok(false);
+        }
+        self.parse_complete_lines(writer, sink, report).await?;
+        Ok(true)
+    }
+
+    /// Parses the complete lines held (a last line without its newline stays: a writer may
+    /// still be appending it), in parallel, and pushes the rows in order.
+    async fn parse_complete_lines(
+        &mut self,
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        report: &mut SourceReport,
+    ) -> Result<(), CollectError> {
+        let Some(last) = self.pending.iter().rposition(|b| *b == b'\n') else {
+            return Ok(());
+        };
+        let block: Vec<u8> = self.pending.drain(..=last).collect();
+        self.prefix.update(&block);
+        // Split into lines with their numbers and offsets (cheap, in order) ...
+        let mut lines = Vec::new();
+        let mut offset = self.consumed;
+        for raw_line in block.split_inclusive(|b| *b == b'\n') {
+            self.lines += 1;
+            let line_offset = offset;
+            offset += raw_line.len() as u64;
+            let raw = raw_line.strip_suffix(b"\n").unwrap_or(raw_line);
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            // A UTF-8 byte-order mark opens some exports (Splunk's among them).
+            let raw = if line_offset == 0 { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
+            if !raw.iter().all(u8::is_ascii_whitespace) {
+                lines.push((self.lines, line_offset, raw));
+            }
+        }
+        self.consumed = offset;
+        // ... parse them on every core ...
+        let (format, pointer, shown) = (self.format, self.pointer, self.shown);
+        let parsed: Vec<(Record, String)> = lines
+            .par_iter()
+            .map(|(_, _, raw)| {
+                let record = match std::str::from_utf8(raw) {
+                    Ok(text) => format.parse(text, pointer, shown),
+                    Err(e) => Record::Bad(format!("not UTF-8: {e}")),
+                };
+                (record, sha256_hex(raw))
+            })
+            .collect();
+        // ... and push them in order.
+        let lake_err = |error| CollectError::Lake { source_name: self.name.into(), error };
+        for ((line_no, line_offset, raw), (record, digest)) in lines.into_iter().zip(parsed) {
+            report.records += 1;
+            let provenance = Provenance {
+                source: self.name.to_string(),
+                object_key: self.shown.to_string(),
+                line: line_no,
+                byte_offset: line_offset,
+                record_sha256: digest,
+                run_id: self.run.run_id.to_string(),
+                collected_at: self.run.collected_at,
+            };
+            match record {
+                Record::Event(ev) => {
+                    report.events += 1;
+                    sink.push_event(writer, ev.into_row(provenance)).await.map_err(lake_err)?;
+                }
+                Record::Skip(_) => {}
+                Record::Bad(reason) => {
+                    report.quarantined += 1;
+                    tracing::debug!(source = self.name, object = %self.shown, line = line_no, %reason, "record kept aside");
+                    let text = String::from_utf8_lossy(&raw[..raw.len().min(QUARANTINE_RAW_LIMIT)]).into_owned();
+                    let row = QuarantineRow { reason, raw: text, provenance };
+                    sink.push_quarantine(writer, row).await.map_err(lake_err)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the object now stands.
+    fn cursor(self) -> SourceCursor {
+        SourceCursor {
+            offset: self.consumed,
+            lines: self.lines,
+            prefix_sha256: self.prefix.finish().to_hex(),
+            object_sha256: None,
         }
     }
 }
@@ -185,25 +422,46 @@ pub async fn collect(
     for key in keys {
         report.objects += 1;
         let shown = location.shown(&key);
-        let bytes: Bytes = location.read(name, &key).await?;
         let cursor = cursors.get(&shown).cloned().unwrap_or(SourceCursor {
             offset: 0,
             lines: 0,
             prefix_sha256: sha256_hex(b""),
             object_sha256: None,
         });
-        let start = usize::try_from(cursor.offset).unwrap_or(usize::MAX);
-        let provenance = |line: u64, offset: u64, raw: &[u8]| Provenance {
-            source: name.to_string(),
-            object_key: shown.clone(),
-            line,
-            byte_offset: offset,
-            record_sha256: sha256_hex(raw),
-            run_id: run.run_id.to_string(),
-            collected_at: run.collected_at,
-        };
-        // The part collected before must be unchanged; otherwise evidence was rewritten at the source.
-        if bytes.len() < start || sha256_hex(&bytes[..start]) != cursor.prefix_sha256 {
+        let mut reader = ObjectLines::new(name, &shown, format, pointer, run, cursor.clone());
+        let read_err = |error| CollectError::Read { source_name: name.into(), key: shown.clone(), error };
+        let mut intact = true;
+        match location.store.get(&key).await.map_err(read_err)?.payload {
+            // A local file: read in large blocks (the generic stream reads 8 KiB at a time).
+            GetResultPayload::File(mut file, _) => {
+                let mut block = vec![0u8; BLOCK_BYTES];
+                loop {
+                    let n = crate::blocking(|| std::io::Read::read(&mut file, &mut block)).map_err(|e| {
+                        read_err(object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) })
+                    })?;
+                    if n == 0 {
+                        break;
+                    }
+                    intact = reader.feed(&block[..n], writer, sink, &mut report).await?;
+                    if !intact {
+                        break;
+                    }
+                }
+            }
+            GetResultPayload::Stream(mut stream) => {
+                while let Some(chunk) = stream.try_next().await.map_err(read_err)? {
+                    intact = reader.feed(&chunk, writer, sink, &mut report).await?;
+                    if !intact {
+                        break;
+                    }
+                }
+            }
+        }
+        if intact {
+            intact = reader.finish(writer, sink, &mut report).await?;
+        }
+        if !intact {
+            // The part collected before changed: evidence was rewritten at the source.
             report.rewritten += 1;
             report.quarantined += 1;
             tracing::warn!(source = name, object = %shown, "source object changed after it was collected; not re-reading it");
@@ -213,64 +471,17 @@ pub async fn collect(
                     cursor.offset, cursor.lines
                 ),
                 raw: String::new(),
-                provenance: provenance(0, 0, b""),
+                provenance: reader.provenance(0, 0, b""),
             };
             sink.push_quarantine(writer, row)
                 .await
                 .map_err(|error| CollectError::Lake { source_name: name.into(), error })?;
             continue;
         }
-        // Only complete lines.
-        let end = bytes[start..].iter().rposition(|b| *b == b'\n').map_or(start, |i| start + i + 1);
-        if end == start {
-            continue;
+        if reader.consumed > cursor.offset {
+            report.objects_with_new_data += 1;
         }
-        report.objects_with_new_data += 1;
-        let mut prefix = Sha256Stream::new();
-        prefix.update(&bytes[..end]);
-        let mut line_no = cursor.lines;
-        let mut offset = start;
-        for raw_line in bytes[start..end].split_inclusive(|b| *b == b'\n') {
-            line_no += 1;
-            let line_offset = offset as u64;
-            offset += raw_line.len();
-            let raw = raw_line.strip_suffix(b"\n").unwrap_or(raw_line);
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            // A UTF-8 byte-order mark opens some exports (Splunk's among them).
-            let raw = if line_offset == 0 { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
-            if raw.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            report.records += 1;
-            let record = match std::str::from_utf8(raw) {
-                Ok(text) => format.parse(text, pointer, &shown),
-                Err(e) => Record::Bad(format!("not UTF-8: {e}")),
-            };
-            let push = match record {
-                Record::Event(ev) => {
-                    report.events += 1;
-                    sink.push_event(writer, ev.into_row(provenance(line_no, line_offset, raw))).await
-                }
-                Record::Skip(_) => Ok(()),
-                Record::Bad(reason) => {
-                    report.quarantined += 1;
-                    tracing::debug!(source = name, object = %shown, line = line_no, %reason, "record kept aside");
-                    let text = String::from_utf8_lossy(&raw[..raw.len().min(QUARANTINE_RAW_LIMIT)]).into_owned();
-                    let row = QuarantineRow { reason, raw: text, provenance: provenance(line_no, line_offset, raw) };
-                    sink.push_quarantine(writer, row).await
-                }
-            };
-            push.map_err(|error| CollectError::Lake { source_name: name.into(), error })?;
-        }
-        cursors.insert(
-            shown,
-            SourceCursor {
-                offset: end as u64,
-                lines: line_no,
-                prefix_sha256: prefix.finish().to_hex(),
-                object_sha256: None,
-            },
-        );
+        cursors.insert(shown.clone(), reader.cursor());
     }
     Ok(report)
 }
