@@ -230,3 +230,36 @@ fn datadog_archives_stream_and_late_or_rewritten_files_are_read_once() {
     assert!(out.contains("1 kept aside"), "{out}");
     assert!(found.contains(&("altered".to_string(), "app-main".to_string(), 10)), "{found:?}");
 }
+
+#[test]
+fn a_huge_line_or_a_nesting_bomb_is_kept_aside_and_reading_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let before = org.lines(3);
+    let after = org.lines(3);
+    let huge = format!("{{\"host\":\"app-01\",\"event\":\"{}\"}}\n", "x".repeat(100 * 1024 * 1024));
+    let bomb = format!("{}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let text = format!("{before}{huge}{bomb}\u{0}\u{ff}not utf-8\n{after}");
+    let mut bytes = text.into_bytes();
+    // Make the not-UTF-8 line really invalid UTF-8.
+    let at = bytes.windows(9).position(|w| w == b"not utf-8").unwrap();
+    bytes[at - 1] = 0xff;
+    bytes[at - 2] = 0xfe;
+    std::fs::write(org.dir.join("inputs/app/day.jsonl"), &bytes).unwrap();
+    let (out, found) = run(&org.dir);
+    assert!(out.contains("9 records, 6 events, 3 kept aside"), "{out}");
+    assert!(found.is_empty(), "{found:?}");
+    let q = cairn(&org.dir, &["verify", "--format", "json"]);
+    assert!(q.code == 0, "{}", q.stderr);
+    let check = r#"
+import sys, pyarrow.dataset as ds
+for r in sorted(ds.dataset(sys.argv[1] + "/lake/quarantine", format="parquet", partitioning="hive").to_table().to_pylist(), key=lambda r: r["line"]):
+    print(r["line"], r["reason"][:60])
+"#;
+    let py = common::tool(&org.dir, "python3", &["-c", check, org.dir.join("store").to_str().unwrap()]);
+    let lines: Vec<&str> = py.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", py.stdout);
+    assert!(lines[0].starts_with("4 line of 104857") && lines[0].contains("longer than 16 MiB"), "{}", py.stdout);
+    assert!(lines[1].starts_with("5 not JSON") && lines[1].contains("recursion limit"), "{}", py.stdout);
+    assert!(lines[2].starts_with("6 not UTF-8"), "{}", py.stdout);
+}

@@ -221,7 +221,20 @@ struct ObjectLines<'a> {
     lines: u64,
     prefix: Sha256Stream,
     pending: Vec<u8>,
+    /// A line over [`MAX_LINE`] being passed over.
+    oversize: Option<Oversize>,
 }
+
+/// A line too long to hold, being passed over: where it starts, its bytes so far, and the
+/// digest of what was consumed before it (restored if the object ends inside it).
+struct Oversize {
+    at: u64,
+    bytes: u64,
+    prefix: Sha256Stream,
+}
+
+/// The longest line read; a longer one is kept aside unread, so one line cannot exhaust memory.
+pub const MAX_LINE: usize = 16 * 1024 * 1024;
 
 impl<'a> ObjectLines<'a> {
     fn new(
@@ -244,6 +257,7 @@ impl<'a> ObjectLines<'a> {
             consumed: 0,
             prefix: Sha256Stream::new(),
             pending: Vec::new(),
+            oversize: None,
         }
     }
 
@@ -284,9 +298,40 @@ impl<'a> ObjectLines<'a> {
             return Ok(true);
         }
         self.seen += chunk.len() as u64;
+        if let Some(skip) = self.oversize.as_mut() {
+            // Inside a line too long to hold: pass over it to its end, hashing what is passed.
+            let Some(end) = chunk.iter().position(|b| *b == b'\n') else {
+                self.prefix.update(chunk);
+                skip.bytes += chunk.len() as u64;
+                return Ok(true);
+            };
+            self.prefix.update(&chunk[..=end]);
+            let (at, bytes) = (skip.at, skip.bytes + end as u64 + 1);
+            self.oversize = None;
+            self.lines += 1;
+            self.consumed = at + bytes;
+            report.records += 1;
+            report.quarantined += 1;
+            let row = QuarantineRow {
+                reason: format!("line of {bytes} bytes, longer than {} MiB: not read", MAX_LINE / (1024 * 1024)),
+                raw: String::new(),
+                provenance: self.provenance(self.lines, at, b""),
+            };
+            sink.push_quarantine(writer, row)
+                .await
+                .map_err(|error| CollectError::Lake { source_name: self.name.into(), error })?;
+            chunk = &chunk[end + 1..];
+        }
         self.pending.extend_from_slice(chunk);
         if self.pending.len() >= BLOCK_BYTES {
             self.parse_complete_lines(writer, sink, report).await?;
+        }
+        if self.pending.len() > MAX_LINE {
+            // What is left is one unfinished line already over the limit: stop holding it.
+            self.oversize =
+                Some(Oversize { at: self.consumed, bytes: self.pending.len() as u64, prefix: self.prefix.clone() });
+            self.prefix.update(&self.pending);
+            self.pending = Vec::new();
         }
         Ok(true)
     }
@@ -301,6 +346,11 @@ impl<'a> ObjectLines<'a> {
     ) -> Result<bool, CollectError> {
         if self.seen < self.cursor.offset {
             return Ok(false);
+        }
+        if let Some(skip) = self.oversize.take() {
+            // An over-long last line without its end: leave it, from its start, for the next run.
+            self.prefix = skip.prefix;
+            return Ok(true);
         }
         self.parse_complete_lines(writer, sink, report).await?;
         Ok(true)
