@@ -4,6 +4,7 @@
 //! | type | records | event (default) | metadata kept |
 //! | --- | --- | --- | --- |
 //! | `splunk-export` | JSON lines of `search/jobs/export?output_mode=json`; only `preview:false` rows | `/result/_raw` | `_time`; `index`, `host`, `source`, `sourcetype`, `splunk_server` |
+//! | `splunk-results` | `search/jobs/{sid}/results?output_mode=json` pages: `{"results":[…],"messages":[…],"init_offset":n}` | `/_raw` | `_time`; `index`, `host`, `source`, `sourcetype`, `splunk_server` |
 //! | `splunk-hec` | HEC event objects back to back (optionally newline separated) | `/event` | `time`; `index`, `host`, `source`, `sourcetype`, `fields` |
 //! | `sentinel-export` | JSON lines of Azure Monitor data export blobs (`am-<Table>/…/PT05M.json`) | required | `TimeGenerated`; `Type`, `TenantId`, `_ResourceId`, the table (from `am-<Table>`) |
 //! | `datadog-archive` | gzip (or zstd) JSON lines in `dt=YYYYMMDD/hour=HH/archive_*.json.gz` | `/attributes` | `date`; `_id`, `host`, `service`, `source`, `status`, `tags` |
@@ -23,6 +24,8 @@ use crate::source::{CollectError, SourceLocation, SourceReport};
 
 /// Where a Splunk export row holds the original event text.
 pub const SPLUNK_EXPORT_EVENT: &str = "/result/_raw";
+/// Where a Splunk results row holds the original event text.
+pub const SPLUNK_RESULTS_EVENT: &str = "/_raw";
 /// Where a HEC event object holds the event.
 pub const SPLUNK_HEC_EVENT: &str = "/event";
 /// Where a Datadog archived log holds its parsed attributes.
@@ -108,6 +111,73 @@ pub(crate) fn sentinel_line(line: &str, pointer: &str, object: &str) -> Record {
         meta.insert("table".into(), Value::String(table.to_string()));
     }
     with_meta(chain_event(&value, None, pointer), value.get("TimeGenerated"), meta)
+}
+
+/// One row of a Splunk results page.
+pub(crate) fn splunk_result_row(row: &Value, pointer: &str) -> Record {
+    let mut meta = Map::new();
+    pick(Some(row), &["index", "host", "source", "sourcetype", "splunk_server"], &mut meta);
+    with_meta(chain_event(row, None, pointer), row.get("_time"), meta)
+}
+
+/// Collects Splunk results pages (one response per file). A page is read whole once; a page
+/// that changes is read again (its events then show as duplicates in verify) and noted.
+pub async fn collect_splunk_results(
+    config: &JsonlConfig,
+    run: &CollectRun<'_>,
+    writer: &mut RunWriter<'_>,
+    sink: &mut RowSink,
+    cursors: &mut BTreeMap<String, SourceCursor>,
+) -> Result<SourceReport, CollectError> {
+    let name = config.name.as_str();
+    let pointer = pointer_of(config, SPLUNK_RESULTS_EVENT)?;
+    let location = SourceLocation::resolve(name, &config.url, run.base, run.memory.clone())?;
+    let mut report = SourceReport { name: name.into(), ..SourceReport::default() };
+    for key in location.keys(name).await? {
+        report.objects += 1;
+        let ctx = ObjectContext { name, shown: location.shown(&key), run };
+        let bytes = location.read(name, &key).await?;
+        let digest = sha256_hex(&bytes);
+        let previous = cursors.get(&ctx.shown).and_then(|c| c.object_sha256.clone());
+        if previous.as_deref() == Some(digest.as_str()) {
+            continue;
+        }
+        report.objects_with_new_data += 1;
+        if previous.is_some() {
+            report.rewritten += 1;
+            let note = Record::Bad("results page changed after it was collected: read again".into());
+            ctx.push(note, (0, 0, b""), writer, sink, &mut report).await?;
+        }
+        let text = std::str::from_utf8(&bytes).map(|t| t.trim_start_matches('\u{feff}'));
+        let page = text
+            .map_err(|e| format!("not UTF-8: {e}"))
+            .and_then(|t| serde_json::from_str::<Value>(t).map_err(|e| format!("not a Splunk results page: {e}")));
+        match page {
+            Err(why) => ctx.push(Record::Bad(why), (1, 0, &bytes), writer, sink, &mut report).await?,
+            Ok(page) => {
+                for m in page.get("messages").and_then(Value::as_array).into_iter().flatten() {
+                    if m.get("type").and_then(Value::as_str).is_some_and(|t| t == "ERROR" || t == "FATAL") {
+                        tracing::warn!(source = name, object = %ctx.shown, message = %m, "Splunk reported an error in a results page");
+                    }
+                }
+                let Some(rows) = page.get("results").and_then(Value::as_array) else {
+                    let why = Record::Bad("not a Splunk results page: no `results` array".into());
+                    ctx.push(why, (1, 0, &bytes), writer, sink, &mut report).await?;
+                    cursors.insert(ctx.shown.clone(), SourceCursor { object_sha256: Some(digest), ..new_cursor() });
+                    continue;
+                };
+                let first = page.get("init_offset").and_then(Value::as_u64).unwrap_or(0);
+                for (i, row) in rows.iter().enumerate() {
+                    let raw = row.to_string();
+                    // Each row is placed by its result offset; `line` counts rows from 1.
+                    let at = (i as u64 + 1, first + i as u64, raw.as_bytes());
+                    ctx.push(splunk_result_row(row, &pointer), at, writer, sink, &mut report).await?;
+                }
+            }
+        }
+        cursors.insert(ctx.shown.clone(), SourceCursor { object_sha256: Some(digest), ..new_cursor() });
+    }
+    Ok(report)
 }
 
 /// One HEC event object.

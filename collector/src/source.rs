@@ -23,6 +23,9 @@ pub enum SourceConfig {
     /// Splunk search export (`output_mode=json`) files.
     #[serde(rename = "splunk-export")]
     SplunkExport(JsonlConfig),
+    /// Splunk search results pages (`search/jobs/{sid}/results?output_mode=json`).
+    #[serde(rename = "splunk-results")]
+    SplunkResults(JsonlConfig),
     /// Splunk HTTP Event Collector batches.
     #[serde(rename = "splunk-hec")]
     SplunkHec(JsonlConfig),
@@ -64,11 +67,18 @@ impl SourceConfig {
         match self {
             Self::Jsonl(c)
             | Self::SplunkExport(c)
+            | Self::SplunkResults(c)
             | Self::SplunkHec(c)
             | Self::SentinelExport(c)
             | Self::DatadogArchive(c) => &c.name,
-            Self::Documents(c) => &c.name,
-            _ => self.artefact().map_or("", |(_, c)| c.name.as_str()),
+            Self::Dsse(c)
+            | Self::SigstoreBundle(c)
+            | Self::CycloneDx(c)
+            | Self::Spdx(c)
+            | Self::ThreatDragon(c)
+            | Self::MarkdownThreatModel(c)
+            | Self::Release(c)
+            | Self::Documents(c) => &c.name,
         }
     }
 
@@ -77,6 +87,7 @@ impl SourceConfig {
         match self {
             Self::Jsonl(_) => "jsonl",
             Self::SplunkExport(_) => "splunk-export",
+            Self::SplunkResults(_) => "splunk-results",
             Self::SplunkHec(_) => "splunk-hec",
             Self::SentinelExport(_) => "sentinel-export",
             Self::DatadogArchive(_) => "datadog-archive",
@@ -96,6 +107,7 @@ impl SourceConfig {
         Some(match self {
             Self::Jsonl(_)
             | Self::SplunkExport(_)
+            | Self::SplunkResults(_)
             | Self::SplunkHec(_)
             | Self::SentinelExport(_)
             | Self::DatadogArchive(_)

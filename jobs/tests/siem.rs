@@ -263,3 +263,31 @@ for r in sorted(ds.dataset(sys.argv[1] + "/lake/quarantine", format="parquet", p
     assert!(lines[1].starts_with("5 not JSON") && lines[1].contains("recursion limit"), "{}", py.stdout);
     assert!(lines[2].starts_with("6 not UTF-8"), "{}", py.stdout);
 }
+
+#[test]
+fn splunk_results_pages_collect_each_row_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    use_source(&org, "splunk-results", None);
+    let page = |events: &[Value], offset: usize| {
+        let rows: Vec<Value> = events
+            .iter()
+            .map(|e| json!({"_raw": e.to_string(), "_time": "2026-11-20T10:00:00.000-08:00", "host": "app-01", "index": "audit", "sourcetype": "cairn:audit", "_si": "idx-1\naudit"}))
+            .collect();
+        json!({"preview": false, "init_offset": offset, "messages": [{"type": "INFO", "text": "page"}], "fields": [{"name": "_raw"}], "results": rows}).to_string()
+    };
+    let first = org.events(10);
+    write(&org, "sid-1/results-0000.json", page(&first, 0).as_bytes());
+    let (out, found) = run(&org.dir);
+    assert!(out.contains("1 objects (1 with new data), 10 records, 10 events, 0 kept aside"), "{out}");
+    assert!(found.is_empty(), "{found:?}");
+    let mut next = org.events(10);
+    next[4] = tamper(&next[4]);
+    write(&org, "sid-1/results-0010.json", page(&next, 10).as_bytes());
+    let (out, found) = run(&org.dir);
+    assert!(out.contains("2 objects (1 with new data), 10 records, 10 events"), "{out}");
+    assert_eq!(found, vec![("altered".to_string(), "app-main".to_string(), 14)]);
+    write(&org, "sid-1/results-0020.json", b"{\"results\": [");
+    let (out, _) = run(&org.dir);
+    assert!(out.contains("1 kept aside"), "{out}");
+}
