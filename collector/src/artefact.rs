@@ -328,7 +328,13 @@ pub async fn collect(
         sink.flush_full_artefacts(writer).await.map_err(lake_err)?;
         cursors.insert(
             shown,
-            SourceCursor { offset: bytes.len() as u64, lines: 0, prefix_sha256: digest, object_sha256: None },
+            SourceCursor {
+                offset: bytes.len() as u64,
+                lines: 0,
+                prefix_sha256: digest,
+                object_sha256: None,
+                seen_ids: Vec::new(),
+            },
         );
     }
     Ok(report)

@@ -231,7 +231,13 @@ pub async fn collect(
     }
     cursors.insert(
         index_shown,
-        SourceCursor { offset: index_bytes.len() as u64, lines: 0, prefix_sha256: state, object_sha256: None },
+        SourceCursor {
+            offset: index_bytes.len() as u64,
+            lines: 0,
+            prefix_sha256: state,
+            object_sha256: None,
+            seen_ids: Vec::new(),
+        },
     );
     Ok(report)
 }

@@ -8,6 +8,7 @@
 //! It does not verify (that is `cairn-verifier`) and does not commit runs (the caller does).
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod artefact;
 pub mod documents;
 pub mod jsonl;

@@ -269,7 +269,7 @@ fn newlines(bytes: &[u8]) -> u64 {
 }
 
 fn new_cursor() -> SourceCursor {
-    SourceCursor { offset: 0, lines: 0, prefix_sha256: sha256_hex(b""), object_sha256: None }
+    SourceCursor { offset: 0, lines: 0, prefix_sha256: sha256_hex(b""), object_sha256: None, seen_ids: Vec::new() }
 }
 
 /// Collects Splunk HEC batches: event objects back to back, optionally newline separated. Only
@@ -360,6 +360,7 @@ pub async fn collect_hec(
                 lines: newlines(&bytes[..consumed]),
                 prefix_sha256: sha256_hex(&bytes[..consumed]),
                 object_sha256: None,
+                seen_ids: Vec::new(),
             },
         );
     }
@@ -543,7 +544,13 @@ pub async fn collect_datadog(
         }
         cursors.insert(
             ctx.shown.clone(),
-            SourceCursor { offset, lines: line, prefix_sha256: prefix.finish().to_hex(), object_sha256: Some(digest) },
+            SourceCursor {
+                offset,
+                lines: line,
+                prefix_sha256: prefix.finish().to_hex(),
+                object_sha256: Some(digest),
+                seen_ids: Vec::new(),
+            },
         );
     }
     Ok(report)

@@ -35,6 +35,9 @@ pub enum SourceConfig {
     /// Datadog log archives.
     #[serde(rename = "datadog-archive")]
     DatadogArchive(JsonlConfig),
+    /// The Datadog Logs Search API.
+    #[serde(rename = "datadog-api")]
+    DatadogApi(crate::api::DatadogApiConfig),
     /// DSSE envelopes holding in-toto Statements.
     #[serde(rename = "dsse", alias = "intoto")]
     Dsse(ArtefactConfig),
@@ -71,6 +74,7 @@ impl SourceConfig {
             | Self::SplunkHec(c)
             | Self::SentinelExport(c)
             | Self::DatadogArchive(c) => &c.name,
+            Self::DatadogApi(c) => &c.name,
             Self::Dsse(c)
             | Self::SigstoreBundle(c)
             | Self::CycloneDx(c)
@@ -91,6 +95,7 @@ impl SourceConfig {
             Self::SplunkHec(_) => "splunk-hec",
             Self::SentinelExport(_) => "sentinel-export",
             Self::DatadogArchive(_) => "datadog-archive",
+            Self::DatadogApi(_) => "datadog-api",
             Self::Dsse(_) => "dsse",
             Self::SigstoreBundle(_) => "sigstore-bundle",
             Self::CycloneDx(_) => "cyclonedx",
@@ -111,6 +116,7 @@ impl SourceConfig {
             | Self::SplunkHec(_)
             | Self::SentinelExport(_)
             | Self::DatadogArchive(_)
+            | Self::DatadogApi(_)
             | Self::Documents(_) => return None,
             Self::Dsse(c) => (ArtefactKind::Dsse, c),
             Self::SigstoreBundle(c) => (ArtefactKind::SigstoreBundle, c),

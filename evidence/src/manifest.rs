@@ -39,7 +39,8 @@ pub struct ObjectEntry {
 /// How far one source object has been collected.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceCursor {
-    /// Bytes consumed (always at a line boundary).
+    /// Bytes consumed (always at a line boundary); for API sources, the watermark (Unix
+    /// milliseconds) the last run asked up to.
     pub offset: u64,
     /// Lines consumed.
     pub lines: u64,
@@ -50,6 +51,10 @@ pub struct SourceCursor {
     /// count decompressed bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_sha256: Option<String>,
+    /// For API sources: the record ids already collected inside the overlap window, so the next
+    /// run, which asks again from a little before its watermark, does not collect them twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_ids: Vec<String>,
 }
 
 /// The last verified event of a chain.

@@ -241,6 +241,9 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
                 jsonl::collect(LineFormat::SentinelExport, c, &run, &mut writer, &mut sink, source_cursors).await?
             }
             SourceConfig::SplunkHec(c) => siem::collect_hec(c, &run, &mut writer, &mut sink, source_cursors).await?,
+            SourceConfig::DatadogApi(c) => {
+                cairn_collector::api::collect_datadog_api(c, &run, &mut writer, &mut sink, source_cursors).await?
+            }
             SourceConfig::SplunkResults(c) => {
                 siem::collect_splunk_results(c, &run, &mut writer, &mut sink, source_cursors).await?
             }

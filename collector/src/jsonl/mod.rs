@@ -435,6 +435,7 @@ impl<'a> ObjectLines<'a> {
             lines: self.lines,
             prefix_sha256: self.prefix.finish().to_hex(),
             object_sha256: None,
+            seen_ids: Vec::new(),
         }
     }
 }
@@ -477,6 +478,7 @@ pub async fn collect(
             lines: 0,
             prefix_sha256: sha256_hex(b""),
             object_sha256: None,
+            seen_ids: Vec::new(),
         });
         let mut reader = ObjectLines::new(name, &shown, format, pointer, run, cursor.clone());
         let read_err = |error| CollectError::Read { source_name: name.into(), key: shown.clone(), error };

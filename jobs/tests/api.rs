@@ -1,0 +1,148 @@
+//! The Datadog Logs Search API over a real socket: a local server speaking its documented shape
+//! (cursor pagination, a 429 with `x-ratelimit-reset`, a partial `timeout` page, key headers)
+//! serves signed events; they are collected once, late logs inside the overlap window are picked
+//! up, and nothing is collected twice.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use common::{cairn_env, findings, Org};
+use serde_json::{json, Value};
+
+/// The mock: serves `logs.json` (reloaded on each request), three logs a page, after answering
+/// the very first request 429 and the first ask of page 2 with a partial `timeout`. It counts
+/// requests in `requests.log`.
+const SERVER: &str = r#"
+import json, sys, os
+from http.server import BaseHTTPRequestHandler, HTTPServer
+root = sys.argv[2]
+state = {"requests": 0, "timeouts": set()}
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def reply(self, code, body, headers=()):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        for k, v in headers: self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_POST(self):
+        state["requests"] += 1
+        with open(os.path.join(root, "requests.log"), "a") as f: f.write(self.path + "\n")
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path != "/api/v2/logs/events/search":
+            return self.reply(404, {"errors": ["not found"]})
+        if self.headers.get("DD-API-KEY") != "api-secret-1" or self.headers.get("DD-APPLICATION-KEY") != "app-secret-1":
+            return self.reply(403, {"errors": ["Forbidden"]})
+        if state["requests"] == 1:
+            return self.reply(429, {"errors": ["Too many requests"]}, [("x-ratelimit-reset", "1"), ("x-ratelimit-limit", "300")])
+        logs = json.load(open(os.path.join(root, "logs.json")))
+        f = body["filter"]
+        logs = [l for l in logs if f["from"] <= l["attributes"]["timestamp"] < f["to"]]
+        logs.sort(key=lambda l: l["attributes"]["timestamp"])
+        start = int(body["page"].get("cursor", "0"))
+        page = logs[start:start + 3]
+        after = str(start + 3) if start + 3 < len(logs) else None
+        meta = {"page": {"after": after} if after else {}, "status": "done", "elapsed": 5, "request_id": "r"}
+        if start == 3 and (f["from"], 3) not in state["timeouts"]:
+            state["timeouts"].add((f["from"], 3))
+            meta["status"] = "timeout"
+            page = page[:1]
+        self.reply(200, {"data": page, "meta": meta, "links": {}})
+HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+struct Mock {
+    child: Child,
+    url: String,
+}
+
+impl Mock {
+    fn start(dir: &Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("python3")
+            .args(["-c", SERVER, &port.to_string(), dir.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the mock API did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A log as the search API returns it, indexed `ago` seconds before now.
+fn log(id: &str, event: &Value, ago: i64) -> Value {
+    let ts = (Utc::now() - chrono::Duration::seconds(ago)).to_rfc3339_opts(SecondsFormat::Millis, true);
+    json!({"id": id, "type": "log", "attributes": {"timestamp": ts, "host": "app-01", "service": "app",
+        "status": "info", "message": "audit", "tags": ["env:prod"], "attributes": event}})
+}
+
+#[test]
+fn datadog_search_api_pages_retries_and_overlaps_without_double_collection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let mock = Mock::start(tmp.path());
+    let config = std::fs::read_to_string(org.dir.join("cairn.toml")).unwrap();
+    let head = config.split("[[source]]").next().unwrap();
+    std::fs::write(
+        org.dir.join("cairn.toml"),
+        format!(
+            "{head}[[source]]\nname = \"app\"\ntype = \"datadog-api\"\nurl = \"{}\"\nquery = \"service:app\"\nstart = \"2026-01-01T00:00:00Z\"\noverlap_seconds = 300\n",
+            mock.url
+        ),
+    )
+    .unwrap();
+    let env = [("DD_API_KEY", "api-secret-1"), ("DD_APPLICATION_KEY", "app-secret-1")];
+    // Eight logs indexed between 10 and 2 minutes ago: pages of three, page 2 partial once.
+    let events = org.events(8);
+    let logs: Vec<Value> =
+        events.iter().enumerate().map(|(i, e)| log(&format!("AAA{i}"), e, 600 - 60 * i as i64)).collect();
+    std::fs::write(tmp.path().join("logs.json"), serde_json::to_string(&logs).unwrap()).unwrap();
+    let c = cairn_env(&org.dir, &["collect"], &env);
+    assert_eq!(c.code, 0, "{}\n{}", c.stdout, c.stderr);
+    assert!(c.stdout.contains("8 records, 8 events, 0 kept aside"), "{}", c.stdout);
+    assert!(!c.stderr.contains("secret") && !c.stdout.contains("secret"), "{}", c.stderr);
+    let requests = std::fs::read_to_string(tmp.path().join("requests.log")).unwrap().lines().count();
+    assert_eq!(requests, 5, "one 429, three pages, one repeat of the partial page");
+    let v = cairn_env(&org.dir, &["verify", "--format", "json"], &env);
+    assert!(findings(&v.stdout).is_empty(), "{}", v.stdout);
+
+    // A log indexed late, inside the window already asked for, and two new ones: the next run
+    // asks again from before its watermark and collects exactly those three.
+    let more = org.events(3);
+    let mut all = logs.clone();
+    all.push(log("AAA8", &more[0], 100));
+    all.push(log("AAA9", &more[1], 50));
+    all.push(log("AAA10", &more[2], 40));
+    std::fs::write(tmp.path().join("logs.json"), serde_json::to_string(&all).unwrap()).unwrap();
+    let c = cairn_env(&org.dir, &["collect"], &env);
+    assert_eq!(c.code, 0, "{}\n{}", c.stdout, c.stderr);
+    assert!(c.stdout.contains(", 1 events"), "only the late log is old enough to ask for yet: {}", c.stdout);
+    let v = cairn_env(&org.dir, &["verify", "--format", "json"], &env);
+    assert!(findings(&v.stdout).is_empty(), "nothing twice, nothing skipped: {}", v.stdout);
+
+    // Wrong keys: a clear error naming the endpoint and the status, never the key.
+    let bad = [("DD_API_KEY", "wrong-secret"), ("DD_APPLICATION_KEY", "app-secret-1")];
+    let c = cairn_env(&org.dir, &["collect"], &bad);
+    assert_eq!(c.code, 2);
+    assert!(c.stderr.contains("403") && c.stderr.contains("/api/v2/logs/events/search"), "{}", c.stderr);
+    assert!(!c.stderr.contains("wrong-secret"), "{}", c.stderr);
+}
