@@ -87,58 +87,85 @@ fn jitter() -> Duration {
     Duration::from_millis(u64::from(nanos % 250))
 }
 
-/// Sends a request until it succeeds, honouring rate limits and backing off on server errors;
-/// `partial` says whether a successful answer is only partial (and must be asked again).
+/// Sends a request until the server answers with success, honouring rate limits and backing
+/// off on server errors and timeouts.
+async fn send(
+    name: &str,
+    what: &str,
+    build: &impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, (CollectError, bool)> {
+    let resp = build().send().await.map_err(|e| {
+        let why = if e.is_timeout() { "timed out".to_string() } else { e.without_url().to_string() };
+        (err(name, format!("{what}: {why}")), true)
+    })?;
+    let status = resp.status();
+    let header =
+        |h: &str| resp.headers().get(h).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let secs = header("x-ratelimit-reset").or_else(|| header("retry-after")).unwrap_or(1.0);
+        return Err((err(name, format!("{what}: rate limited (HTTP 429), asked to wait {secs} s")), true));
+    }
+    if status.is_server_error() {
+        return Err((err(name, format!("{what}: HTTP {status}")), true));
+    }
+    if !status.is_success() {
+        let hint = "check the credentials and the query";
+        return Err((err(name, format!("{what}: HTTP {status} ({hint})")), false));
+    }
+    Ok(resp)
+}
+
+/// How long to wait before retrying after `error` (a 429 says how long; others back off).
+fn wait_for(error: &CollectError, backoff: Duration) -> Duration {
+    let text = error.to_string();
+    text.split_once("asked to wait ")
+        .and_then(|(_, rest)| rest.split(' ').next()?.parse::<f64>().ok())
+        .map_or(backoff, |secs| Duration::from_secs_f64(secs.max(0.0)).min(MAX_WAIT))
+}
+
+/// Retries `attempt` (which may fail retryably) up to [`ATTEMPTS`] times.
+async fn with_retries<T, F, Fut>(name: &str, what: &str, attempt: F) -> Result<T, CollectError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, (CollectError, bool)>>,
+{
+    let mut backoff = Duration::from_millis(250);
+    let mut last = None;
+    for n in 1..=ATTEMPTS {
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err((e, false)) => return Err(e),
+            Err((e, true)) => {
+                tracing::warn!(source = name, attempt = n, reason = %e, "request to retry");
+                tokio::time::sleep(wait_for(&e, backoff) + jitter()).await;
+                backoff = (backoff * 2).min(MAX_WAIT);
+                last = Some(e);
+            }
+        }
+    }
+    let last = last.map_or_else(String::new, |e| e.to_string());
+    Err(err(name, format!("{what}: gave up after {ATTEMPTS} attempts; last: {last}")))
+}
+
+/// Sends a JSON request until a complete answer comes: `partial` answers are asked again.
 async fn send_json(
     name: &str,
     what: &str,
     build: impl Fn() -> reqwest::RequestBuilder,
     partial: impl Fn(&Value) -> bool,
 ) -> Result<Value, CollectError> {
-    let mut backoff = Duration::from_millis(250);
-    let mut last = String::new();
-    for attempt in 1..=ATTEMPTS {
-        let wait = match build().send().await {
-            Err(e) => {
-                // The error's text names the URL, never the headers.
-                last = if e.is_timeout() { "timed out".to_string() } else { e.without_url().to_string() };
-                backoff
-            }
-            Ok(resp) => {
-                let status = resp.status();
-                let header = |h: &str| {
-                    resp.headers().get(h).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok())
-                };
-                if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-                    let secs = header("x-ratelimit-reset").or_else(|| header("retry-after")).unwrap_or(1.0);
-                    last = format!("rate limited (HTTP 429), asked to wait {secs} s");
-                    Duration::from_secs_f64(secs.max(0.0)).min(MAX_WAIT)
-                } else if status.is_server_error() {
-                    last = format!("HTTP {status}");
-                    backoff
-                } else if !status.is_success() {
-                    return Err(err(
-                        name,
-                        format!("{what}: HTTP {status} (check the API and application keys and the query)"),
-                    ));
-                } else {
-                    let body: Value = resp
-                        .json()
-                        .await
-                        .map_err(|e| err(name, format!("{what}: the answer is not JSON: {}", e.without_url())))?;
-                    if !partial(&body) {
-                        return Ok(body);
-                    }
-                    last = "the answer was partial (timeout)".into();
-                    backoff
-                }
-            }
-        };
-        tracing::warn!(source = name, attempt, reason = %last, "request to retry");
-        tokio::time::sleep(wait + jitter()).await;
-        backoff = (backoff * 2).min(MAX_WAIT);
-    }
-    Err(err(name, format!("{what}: gave up after {ATTEMPTS} attempts: {last}")))
+    with_retries(name, what, || async {
+        let resp = send(name, what, &build).await?;
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|e| (err(name, format!("{what}: the answer is not JSON: {}", e.without_url())), true))?;
+        if partial(&body) {
+            return Err((err(name, format!("{what}: the answer was partial (timeout)")), true));
+        }
+        Ok(body)
+    })
+    .await
 }
 
 /// One log returned by the search API.
@@ -268,6 +295,154 @@ pub async fn collect_datadog_api(
     new_seen.dedup();
     cursors.insert(
         shown,
+        SourceCursor {
+            offset: u64::try_from(to.timestamp_millis()).unwrap_or(0),
+            lines: cursor.map_or(0, |c| c.lines) + line,
+            prefix_sha256: String::new(),
+            object_sha256: None,
+            seen_ids: new_seen,
+        },
+    );
+    Ok(report)
+}
+
+/// Configuration of a `splunk-api` source: Splunk's `search/jobs/export` REST endpoint.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplunkApiConfig {
+    /// Source name.
+    pub name: String,
+    /// The management URL (`https://splunk.example.com:8089`).
+    pub url: String,
+    /// The search, oldest first (end it with `| reverse`: chains are verified in arrival order).
+    pub search: String,
+    /// RFC 3339 time the first run starts from.
+    pub start: String,
+    /// JSON pointer of the audit event inside each export row.
+    #[serde(default)]
+    pub event: Option<String>,
+    /// Seconds asked again each run, for events indexed late.
+    #[serde(default = "default_overlap")]
+    pub overlap_seconds: u64,
+}
+
+/// Collects the events indexed since the last run through the streaming export endpoint.
+/// The token comes from `SPLUNK_TOKEN` (sent as `Authorization: Bearer`). Preview rounds and
+/// messages are skipped; rows already collected inside the overlap window (by `_cd`, else by the
+/// digest of `_raw`) are not collected again.
+pub async fn collect_splunk_api(
+    config: &SplunkApiConfig,
+    run: &CollectRun<'_>,
+    writer: &mut RunWriter<'_>,
+    sink: &mut RowSink,
+    cursors: &mut BTreeMap<String, SourceCursor>,
+) -> Result<SourceReport, CollectError> {
+    let name = config.name.as_str();
+    let pointer = config.event.clone().unwrap_or_else(|| crate::siem::SPLUNK_EXPORT_EVENT.to_string());
+    let Some(token) = std::env::var("SPLUNK_TOKEN").ok().filter(|v| !v.is_empty()) else {
+        return Err(err(name, "SPLUNK_TOKEN must be set in the environment".into()));
+    };
+    let start = parse_rfc3339(&config.start)
+        .ok_or_else(|| err(name, format!("start = {:?} is not an RFC 3339 time", config.start)))?;
+    let endpoint = format!("{}/services/search/jobs/export", config.url.trim_end_matches('/'));
+    let cursor = cursors.get(&endpoint).cloned();
+    let overlap = chrono::Duration::seconds(i64::try_from(config.overlap_seconds).unwrap_or(i64::MAX / 2));
+    let watermark =
+        cursor.as_ref().and_then(|c| DateTime::<Utc>::from_timestamp_millis(i64::try_from(c.offset).unwrap_or(0)));
+    let from = watermark.map_or(start, |w| w - overlap);
+    let to = run.collected_at - chrono::Duration::seconds(SETTLE_SECONDS);
+    let mut report = SourceReport { name: name.into(), objects: 1, ..SourceReport::default() };
+    if to <= from {
+        return Ok(report);
+    }
+    let seen: BTreeSet<String> = cursor.as_ref().map(|c| c.seen_ids.iter().cloned().collect()).unwrap_or_default();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| err(name, format!("cannot build an HTTP client: {e}")))?;
+    let form = [
+        ("search", config.search.clone()),
+        ("earliest_time", format!("{:.3}", from.timestamp_millis() as f64 / 1000.0)),
+        ("latest_time", format!("{:.3}", to.timestamp_millis() as f64 / 1000.0)),
+        ("output_mode", "json".to_string()),
+    ];
+    let what = format!("POST {endpoint}");
+    let build = || client.post(&endpoint).bearer_auth(&token).form(&form);
+    let mut resp = with_retries(name, &what, || send(name, &what, &build)).await?;
+    let lake_err = |error| CollectError::Lake { source_name: name.into(), error };
+    let mut pending: Vec<u8> = Vec::new();
+    let mut line = 0u64;
+    let mut offset = 0u64;
+    let mut new_seen = Vec::new();
+    let mut done = false;
+    while !done {
+        match resp.chunk().await.map_err(|e| err(name, format!("{what}: the answer broke off: {}", e.without_url())))? {
+            Some(chunk) => pending.extend_from_slice(&chunk),
+            None => {
+                done = true;
+                if !pending.is_empty() && pending.last() != Some(&b'\n') {
+                    pending.push(b'\n');
+                }
+            }
+        }
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let raw: Vec<u8> = pending.drain(..=end).collect();
+            let at = offset;
+            offset += raw.len() as u64;
+            line += 1;
+            let text = String::from_utf8_lossy(&raw);
+            let text = text.trim_start_matches('\u{feff}').trim();
+            if text.is_empty() {
+                continue;
+            }
+            report.records += 1;
+            let value: Option<Value> = serde_json::from_str(text).ok();
+            let result =
+                value.as_ref().filter(|v| v.get("preview") != Some(&Value::Bool(true))).and_then(|v| v.get("result"));
+            if let Some(r) = result {
+                let id = r.get("_cd").and_then(Value::as_str).map_or_else(
+                    || sha256_hex(r.get("_raw").and_then(Value::as_str).unwrap_or_default().as_bytes()),
+                    |cd| format!("{}:{cd}", r.get("index").and_then(Value::as_str).unwrap_or_default()),
+                );
+                let time = r.get("_time").and_then(Value::as_str).and_then(crate::siem::parse_splunk_time);
+                if time.is_some_and(|t| t >= to - overlap) {
+                    new_seen.push(id.clone());
+                }
+                if seen.contains(&id) {
+                    continue;
+                }
+            }
+            let provenance = Provenance {
+                source: name.to_string(),
+                object_key: endpoint.clone(),
+                line,
+                byte_offset: at,
+                record_sha256: sha256_hex(text.as_bytes()),
+                run_id: run.run_id.to_string(),
+                collected_at: run.collected_at,
+            };
+            match crate::siem::splunk_export_line(text, &pointer) {
+                Record::Event(ev) => {
+                    report.events += 1;
+                    sink.push_event(writer, ev.into_row(provenance)).await.map_err(lake_err)?;
+                }
+                Record::Skip(_) => {}
+                Record::Bad(reason) => {
+                    report.quarantined += 1;
+                    let row = QuarantineRow { reason, raw: text.chars().take(64 * 1024).collect(), provenance };
+                    sink.push_quarantine(writer, row).await.map_err(lake_err)?;
+                }
+            }
+        }
+    }
+    if report.events > 0 {
+        report.objects_with_new_data = 1;
+    }
+    new_seen.sort();
+    new_seen.dedup();
+    cursors.insert(
+        endpoint,
         SourceCursor {
             offset: u64::try_from(to.timestamp_millis()).unwrap_or(0),
             lines: cursor.map_or(0, |c| c.lines) + line,

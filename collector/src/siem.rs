@@ -83,6 +83,14 @@ pub(crate) fn splunk_export_line(line: &str, pointer: &str) -> Record {
     with_meta(chain_event(&value, None, pointer), result.get("_time"), meta)
 }
 
+/// A Splunk `_time`: ISO 8601 with milliseconds and an offset written `-08:00` or `+0100`.
+pub fn parse_splunk_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
 /// The final-round result rows of a whole Splunk export (what a search returned), in order.
 pub fn splunk_export_results(text: &str) -> Result<Vec<Value>, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -595,6 +603,8 @@ mod tests {
         let Record::Event(ev) = splunk_export_line(&line, SPLUNK_EXPORT_EVENT) else { panic!("no event") };
         assert_eq!(ev.json, event, "the event text is kept exactly as indexed");
         assert_eq!(ev.siem_time.as_deref(), Some("2026-01-01T01:00:00.000+0100"));
+        let utc = parse_splunk_time("2026-01-01T01:00:00.000+0100").unwrap();
+        assert_eq!(utc, parse_splunk_time("2025-12-31T16:00:00.000-08:00").unwrap());
         let meta: Value = serde_json::from_str(ev.siem_meta.as_deref().unwrap()).unwrap();
         assert_eq!(meta, serde_json::json!({"host": "h1", "index": "audit", "sourcetype": "cairn:audit"}));
         let preview = line.replace("\"preview\":false", "\"preview\":true");

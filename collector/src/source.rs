@@ -35,6 +35,9 @@ pub enum SourceConfig {
     /// Datadog log archives.
     #[serde(rename = "datadog-archive")]
     DatadogArchive(JsonlConfig),
+    /// Splunk's search export REST endpoint.
+    #[serde(rename = "splunk-api")]
+    SplunkApi(crate::api::SplunkApiConfig),
     /// The Datadog Logs Search API.
     #[serde(rename = "datadog-api")]
     DatadogApi(crate::api::DatadogApiConfig),
@@ -75,6 +78,7 @@ impl SourceConfig {
             | Self::SentinelExport(c)
             | Self::DatadogArchive(c) => &c.name,
             Self::DatadogApi(c) => &c.name,
+            Self::SplunkApi(c) => &c.name,
             Self::Dsse(c)
             | Self::SigstoreBundle(c)
             | Self::CycloneDx(c)
@@ -96,6 +100,7 @@ impl SourceConfig {
             Self::SentinelExport(_) => "sentinel-export",
             Self::DatadogArchive(_) => "datadog-archive",
             Self::DatadogApi(_) => "datadog-api",
+            Self::SplunkApi(_) => "splunk-api",
             Self::Dsse(_) => "dsse",
             Self::SigstoreBundle(_) => "sigstore-bundle",
             Self::CycloneDx(_) => "cyclonedx",
@@ -117,6 +122,7 @@ impl SourceConfig {
             | Self::SentinelExport(_)
             | Self::DatadogArchive(_)
             | Self::DatadogApi(_)
+            | Self::SplunkApi(_)
             | Self::Documents(_) => return None,
             Self::Dsse(c) => (ArtefactKind::Dsse, c),
             Self::SigstoreBundle(c) => (ArtefactKind::SigstoreBundle, c),

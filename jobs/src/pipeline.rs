@@ -244,6 +244,9 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
             SourceConfig::DatadogApi(c) => {
                 cairn_collector::api::collect_datadog_api(c, &run, &mut writer, &mut sink, source_cursors).await?
             }
+            SourceConfig::SplunkApi(c) => {
+                cairn_collector::api::collect_splunk_api(c, &run, &mut writer, &mut sink, source_cursors).await?
+            }
             SourceConfig::SplunkResults(c) => {
                 siem::collect_splunk_results(c, &run, &mut writer, &mut sink, source_cursors).await?
             }

@@ -146,3 +146,103 @@ fn datadog_search_api_pages_retries_and_overlaps_without_double_collection() {
     assert!(c.stderr.contains("403") && c.stderr.contains("/api/v2/logs/events/search"), "{}", c.stderr);
     assert!(!c.stderr.contains("wrong-secret"), "{}", c.stderr);
 }
+
+/// A Splunk management port: `search/jobs/export` streaming JSON lines (a preview round, a
+/// message, then the final rows), answering the first request 503.
+const SPLUNK: &str = r#"
+import json, sys, os, urllib.parse, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+root = sys.argv[2]
+state = {"n": 0}
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        state["n"] += 1
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        with open(os.path.join(root, "splunk-requests.log"), "a") as f: f.write(json.dumps(form) + "\n")
+        if self.headers.get("Authorization") != "Bearer tok-secret-9":
+            self.send_response(401); self.send_header("Content-Length", "0"); self.end_headers(); return
+        if state["n"] == 1:
+            self.send_response(503); self.send_header("Content-Length", "0"); self.end_headers(); return
+        lo, hi = float(form["earliest_time"][0]), float(form["latest_time"][0])
+        rows = json.load(open(os.path.join(root, "splunk.json")))
+        rows = [r for r in rows if lo <= r["epoch"] < hi]
+        out = []
+        if rows:
+            out.append({"preview": True, "offset": 0, "lastrow": True, "result": rows[0]["result"]})
+        out.append({"messages": [{"type": "INFO", "text": "Search finalized."}]})
+        for i, r in enumerate(rows):
+            out.append({"preview": False, "offset": i, "result": r["result"]})
+        data = ("\n".join(json.dumps(o) for o in out) + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for i in range(0, len(data), 100):
+            part = data[i:i + 100]
+            self.wfile.write(b"%x\r\n" % len(part) + part + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+fn splunk_row(event: &Value, cd: &str, ago: i64) -> Value {
+    let t = Utc::now() - chrono::Duration::seconds(ago);
+    let splunk_time = t
+        .with_timezone(&chrono::FixedOffset::west_opt(8 * 3600).unwrap())
+        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string();
+    json!({"epoch": t.timestamp_millis() as f64 / 1000.0, "result": {"_raw": event.to_string(), "_time": splunk_time,
+        "_cd": cd, "index": "audit", "host": "app-01", "sourcetype": "cairn:audit", "splunk_server": "idx-1"}})
+}
+
+#[test]
+fn splunk_export_api_streams_retries_and_overlaps_without_double_collection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("python3")
+        .args(["-c", SPLUNK, &port.to_string(), tmp.path().to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mock = Mock { child, url: format!("http://127.0.0.1:{port}") };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the mock Splunk did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let config = std::fs::read_to_string(org.dir.join("cairn.toml")).unwrap();
+    let head = config.split("[[source]]").next().unwrap();
+    std::fs::write(
+        org.dir.join("cairn.toml"),
+        format!(
+            "{head}[[source]]\nname = \"app\"\ntype = \"splunk-api\"\nurl = \"{}\"\nsearch = \"search index=audit | reverse\"\nstart = \"2026-01-01T00:00:00Z\"\n",
+            mock.url
+        ),
+    )
+    .unwrap();
+    let env = [("SPLUNK_TOKEN", "tok-secret-9")];
+    let events = org.events(6);
+    let rows: Vec<Value> =
+        events.iter().enumerate().map(|(i, e)| splunk_row(e, &format!("7:{i}"), 500 - 60 * i as i64)).collect();
+    std::fs::write(tmp.path().join("splunk.json"), serde_json::to_string(&rows).unwrap()).unwrap();
+    let c = cairn_env(&org.dir, &["collect"], &env);
+    assert_eq!(c.code, 0, "{}\n{}", c.stdout, c.stderr);
+    assert!(c.stdout.contains("8 records, 6 events, 0 kept aside"), "{}", c.stdout);
+    assert!(!c.stderr.contains("tok-secret"), "{}", c.stderr);
+    // A late event inside the window already asked for: collected once, nothing twice.
+    let late = org.events(1);
+    let mut all = rows.clone();
+    all.push(splunk_row(&late[0], "7:6", 90));
+    std::fs::write(tmp.path().join("splunk.json"), serde_json::to_string(&all).unwrap()).unwrap();
+    let c = cairn_env(&org.dir, &["collect"], &env);
+    assert_eq!(c.code, 0, "{}\n{}", c.stdout, c.stderr);
+    assert!(c.stdout.contains(", 1 events"), "{}", c.stdout);
+    let v = cairn_env(&org.dir, &["verify", "--format", "json"], &env);
+    assert!(findings(&v.stdout).is_empty(), "{}", v.stdout);
+    let c = cairn_env(&org.dir, &["collect"], &[("SPLUNK_TOKEN", "nope-secret")]);
+    assert_eq!(c.code, 2);
+    assert!(c.stderr.contains("401") && !c.stderr.contains("nope-secret"), "{}", c.stderr);
+}
