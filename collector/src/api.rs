@@ -377,13 +377,14 @@ pub async fn collect_splunk_api(
     let mut new_seen = Vec::new();
     let mut done = false;
     while !done {
-        match resp.chunk().await.map_err(|e| err(name, format!("{what}: the answer broke off: {}", e.without_url())))? {
-            Some(chunk) => pending.extend_from_slice(&chunk),
-            None => {
-                done = true;
-                if !pending.is_empty() && pending.last() != Some(&b'\n') {
-                    pending.push(b'\n');
-                }
+        let chunk =
+            resp.chunk().await.map_err(|e| err(name, format!("{what}: the answer broke off: {}", e.without_url())))?;
+        if let Some(chunk) = chunk {
+            pending.extend_from_slice(&chunk);
+        } else {
+            done = true;
+            if !pending.is_empty() && pending.last() != Some(&b'\n') {
+                pending.push(b'\n');
             }
         }
         while let Some(end) = pending.iter().position(|b| *b == b'\n') {
