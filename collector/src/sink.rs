@@ -1,6 +1,7 @@
 //! Buffers rows and writes them to the lake in bounded parts.
 
 use cairn_evidence::artefacts::{ArtefactSet, LakeTable};
+use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::lake::{LakeError, RunWriter};
 use cairn_evidence::tables::{
     events_batch, names, quarantine_batch, EventRow, PartWriter, QuarantineRow, TableError, ROW_GROUP_ROWS,
@@ -28,7 +29,7 @@ pub struct RowSink {
 /// parts go back, in order. At most two row groups wait, so memory stays bounded.
 struct Encoder {
     rows: std::sync::mpsc::SyncSender<Vec<EventRow>>,
-    parts: std::sync::mpsc::Receiver<Result<(bytes::Bytes, u64), TableError>>,
+    parts: std::sync::mpsc::Receiver<Result<(bytes::Bytes, u64, String), TableError>>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -39,7 +40,7 @@ impl Encoder {
         let thread = std::thread::spawn(move || {
             let mut part: Option<(PartWriter, u64)> = None;
             for chunk in incoming {
-                let result = (|| -> Result<Option<(bytes::Bytes, u64)>, TableError> {
+                let result = (|| -> Result<Option<(bytes::Bytes, u64, String)>, TableError> {
                     let batch = events_batch(&chunk)?;
                     let count = chunk.len() as u64;
                     drop(chunk);
@@ -51,7 +52,9 @@ impl Encoder {
                     *n += count;
                     if *n == rows_per_object as u64 {
                         let (w, n) = part.take().ok_or(TableError::Column("part"))?;
-                        return Ok(Some((w.finish()?, n)));
+                        let bytes = w.finish()?;
+                        let digest = sha256_hex(&bytes);
+                        return Ok(Some((bytes, n, digest)));
                     }
                     Ok(None)
                 })();
@@ -69,7 +72,10 @@ impl Encoder {
                 }
             }
             if let Some((w, n)) = part {
-                let _ = done.send(w.finish().map(|b| (b, n)));
+                let _ = done.send(w.finish().map(|b| {
+                    let digest = sha256_hex(&b);
+                    (b, n, digest)
+                }));
             }
         });
         Self { rows, parts, thread }
@@ -157,8 +163,8 @@ impl RowSink {
         loop {
             let part = if last { crate::blocking(|| encoder.parts.recv().ok()) } else { encoder.parts.try_recv().ok() };
             let Some(part) = part else { break };
-            let (bytes, rows) = part.map_err(table_err)?;
-            writer.write_parquet(names::EVENTS, &self.date, bytes, rows).await?;
+            let (bytes, rows, digest) = part.map_err(table_err)?;
+            writer.write_parquet_digested(names::EVENTS, &self.date, bytes, rows, digest).await?;
         }
         if last {
             let encoder = self.encoder.take().ok_or_else(encoder_failed)?;

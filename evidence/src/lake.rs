@@ -409,6 +409,20 @@ impl<'a> RunWriter<'a> {
         bytes: Bytes,
         rows: u64,
     ) -> Result<ObjectEntry, LakeError> {
+        let sha256 = sha256_hex(&bytes);
+        self.write_parquet_digested(table, date, bytes, rows, sha256).await
+    }
+
+    /// [`Self::write_parquet`] with the file's SHA-256 already computed (by the thread that
+    /// encoded it). The digest is what the manifest commits to, so it must be of these bytes.
+    pub async fn write_parquet_digested(
+        &mut self,
+        table: &str,
+        date: &str,
+        bytes: Bytes,
+        rows: u64,
+        sha256: String,
+    ) -> Result<ObjectEntry, LakeError> {
         let valid_date = date.len() == 10
             && date.bytes().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == b'-' } else { c.is_ascii_digit() });
         let valid_table = !table.is_empty() && table.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
@@ -420,13 +434,7 @@ impl<'a> RunWriter<'a> {
             });
         }
         self.parts += 1;
-        let entry = ObjectEntry {
-            key: key.clone(),
-            table: table.to_string(),
-            sha256: sha256_hex(&bytes),
-            size: bytes.len() as u64,
-            rows,
-        };
+        let entry = ObjectEntry { key: key.clone(), table: table.to_string(), sha256, size: bytes.len() as u64, rows };
         self.lake.put_new(&key, bytes).await?;
         self.objects.push(entry.clone());
         Ok(entry)

@@ -223,6 +223,8 @@ struct ObjectLines<'a> {
     pending: Vec<u8>,
     /// A line over [`MAX_LINE`] being passed over.
     oversize: Option<Oversize>,
+    /// The previous block's buffer, reused.
+    spare: Vec<u8>,
 }
 
 /// A line too long to hold, being passed over: where it starts, its bytes so far, and the
@@ -258,6 +260,7 @@ impl<'a> ObjectLines<'a> {
             prefix: Sha256Stream::new(),
             pending: Vec::new(),
             oversize: None,
+            spare: Vec::new(),
         }
     }
 
@@ -367,7 +370,13 @@ impl<'a> ObjectLines<'a> {
         let Some(last) = self.pending.iter().rposition(|b| *b == b'\n') else {
             return Ok(());
         };
-        let block: Vec<u8> = self.pending.drain(..=last).collect();
+        // Swap buffers rather than copy: the complete lines become the block, the unfinished
+        // tail moves to the spare buffer, which becomes `pending` (no fresh pages per block).
+        let mut next = std::mem::take(&mut self.spare);
+        next.clear();
+        next.extend_from_slice(&self.pending[last + 1..]);
+        let mut block = std::mem::replace(&mut self.pending, next);
+        block.truncate(last + 1);
         self.prefix.update(&block);
         // Split into lines with their numbers and offsets (cheap, in order) ...
         let mut lines = Vec::new();
@@ -425,6 +434,7 @@ impl<'a> ObjectLines<'a> {
                 }
             }
         }
+        self.spare = block;
         Ok(())
     }
 
