@@ -144,6 +144,8 @@ impl RowSink {
 
     /// Hands the buffered events to the encoding thread, and writes the parts it has finished.
     async fn flush_events(&mut self, writer: &mut RunWriter<'_>) -> Result<(), LakeError> {
+        // Finished parts first: an encoding error surfaces with its own cause.
+        self.write_finished(writer, false).await?;
         if !self.events.is_empty() {
             let rows_per_object = self.rows_per_object;
             let encoder = self.encoder.get_or_insert_with(|| Encoder::start(rows_per_object));
@@ -153,7 +155,7 @@ impl RowSink {
                 return Err(encoder_failed());
             }
         }
-        self.write_finished(writer, false).await
+        Ok(())
     }
 
     /// Writes the parts the encoder has finished; with `last`, closes it and waits for the rest.
