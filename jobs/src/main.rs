@@ -82,8 +82,16 @@ enum Command {
         public_key: PathBuf,
     },
     /// Collect new records from every configured source and commit them as one run.
+    ///
+    /// Source types (`[[source]] type`): jsonl, splunk-export, splunk-results, splunk-hec,
+    /// splunk-api, sentinel-export, datadog-archive, datadog-api (audit events; docs/sources.md);
+    /// dsse, sigstore-bundle, cyclonedx, spdx, threat-dragon, markdown-threat-model, release
+    /// (docs/supply-chain.md); documents (docs/controls.md). Each source reads only what is new
+    /// since the last run; records that cannot be collected are kept aside in `quarantine` with
+    /// their file, line and reason, and counted. Object-store URLs (s3://, gs://, az://) take
+    /// their credentials from the environment.
     Collect,
-    /// Verify manifests, object digests and every audit-event chain.
+    /// Verify manifests, object digests, every audit-event chain and the supply-chain evidence.
     ///
     /// Incremental by default: continues from the chain heads of the last verification and
     /// commits a verify run with its findings. `--full` re-checks the whole retained lake from
