@@ -168,6 +168,68 @@ async fn send_json(
     .await
 }
 
+/// The time window one run of an API source asks for, from its cursor.
+struct Window {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    overlap: chrono::Duration,
+    /// Ids collected inside the overlap window by the last run.
+    seen: BTreeSet<String>,
+    /// Records read by earlier runs.
+    lines: u64,
+}
+
+impl Window {
+    /// From the last watermark minus the overlap (or `start`) to a minute ago; `None` when that
+    /// is empty.
+    fn of(
+        name: &str,
+        start: &str,
+        overlap_seconds: u64,
+        cursor: Option<&SourceCursor>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Self>, CollectError> {
+        let start =
+            parse_rfc3339(start).ok_or_else(|| err(name, format!("start = {start:?} is not an RFC 3339 time")))?;
+        let overlap = chrono::Duration::seconds(i64::try_from(overlap_seconds).unwrap_or(i64::MAX / 2));
+        let watermark =
+            cursor.and_then(|c| DateTime::<Utc>::from_timestamp_millis(i64::try_from(c.offset).unwrap_or(0)));
+        let from = watermark.map_or(start, |w| w - overlap);
+        let to = now - chrono::Duration::seconds(SETTLE_SECONDS);
+        if to <= from {
+            return Ok(None);
+        }
+        let seen = cursor.map(|c| c.seen_ids.iter().cloned().collect()).unwrap_or_default();
+        Ok(Some(Self { from, to, overlap, seen, lines: cursor.map_or(0, |c| c.lines) }))
+    }
+
+    /// Whether a record of time `at` falls in the next run's overlap window.
+    fn in_next_overlap(&self, at: Option<DateTime<Utc>>) -> bool {
+        at.is_some_and(|t| t >= self.to - self.overlap)
+    }
+
+    /// The cursor after reading `read` records, with the ids inside the next overlap window.
+    fn cursor(&self, read: u64, mut next_seen: Vec<String>) -> SourceCursor {
+        next_seen.sort();
+        next_seen.dedup();
+        SourceCursor {
+            offset: u64::try_from(self.to.timestamp_millis()).unwrap_or(0),
+            lines: self.lines + read,
+            prefix_sha256: String::new(),
+            object_sha256: None,
+            seen_ids: next_seen,
+        }
+    }
+}
+
+fn http_client(name: &str, timeout: Duration) -> Result<reqwest::Client, CollectError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| err(name, format!("cannot build an HTTP client: {e}")))
+}
+
 /// One log returned by the search API.
 fn api_record(item: &Value, pointer: &str) -> Record {
     let attributes = item.get("attributes");
@@ -207,31 +269,19 @@ pub async fn collect_datadog_api(
     let (Some(api_key), Some(app_key)) = (env("DD_API_KEY"), env("DD_APPLICATION_KEY")) else {
         return Err(err(name, "DD_API_KEY and DD_APPLICATION_KEY must be set in the environment".into()));
     };
-    let start = parse_rfc3339(&config.start)
-        .ok_or_else(|| err(name, format!("start = {:?} is not an RFC 3339 time", config.start)))?;
     let base = config.url.trim_end_matches('/');
     let endpoint = format!("{base}/api/v2/logs/events/search");
     let shown = endpoint.clone();
-    let cursor = cursors.get(&shown).cloned();
-    let overlap = chrono::Duration::seconds(i64::try_from(config.overlap_seconds).unwrap_or(i64::MAX / 2));
-    let watermark =
-        cursor.as_ref().and_then(|c| DateTime::<Utc>::from_timestamp_millis(i64::try_from(c.offset).unwrap_or(0)));
-    let from = watermark.map_or(start, |w| w - overlap);
-    let to = run.collected_at - chrono::Duration::seconds(SETTLE_SECONDS);
     let mut report = SourceReport { name: name.into(), objects: 1, ..SourceReport::default() };
-    if to <= from {
+    let Some(window) = Window::of(name, &config.start, config.overlap_seconds, cursors.get(&shown), run.collected_at)?
+    else {
         return Ok(report);
-    }
-    let seen: BTreeSet<String> = cursor.as_ref().map(|c| c.seen_ids.iter().cloned().collect()).unwrap_or_default();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| err(name, format!("cannot build an HTTP client: {e}")))?;
+    };
+    let client = http_client(name, Duration::from_secs(60))?;
     let mut page_cursor: Option<String> = None;
     let mut line = 0u64;
     let mut new_seen: Vec<String> = Vec::new();
-    let (from_s, to_s) = (format_rfc3339(from), format_rfc3339(to));
+    let (from_s, to_s) = (format_rfc3339(window.from), format_rfc3339(window.to));
     loop {
         let mut body = json!({
             "filter": {"query": config.query, "from": from_s, "to": to_s},
@@ -253,10 +303,10 @@ pub async fn collect_datadog_api(
             report.records += 1;
             let id = item.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
             let ts = item.pointer("/attributes/timestamp").and_then(Value::as_str).and_then(parse_rfc3339);
-            if ts.is_some_and(|t| t >= to - overlap) && !id.is_empty() {
+            if window.in_next_overlap(ts) && !id.is_empty() {
                 new_seen.push(id.clone());
             }
-            if !id.is_empty() && seen.contains(&id) {
+            if !id.is_empty() && window.seen.contains(&id) {
                 continue;
             }
             let raw = item.to_string();
@@ -291,18 +341,7 @@ pub async fn collect_datadog_api(
     if report.events > 0 {
         report.objects_with_new_data = 1;
     }
-    new_seen.sort();
-    new_seen.dedup();
-    cursors.insert(
-        shown,
-        SourceCursor {
-            offset: u64::try_from(to.timestamp_millis()).unwrap_or(0),
-            lines: cursor.map_or(0, |c| c.lines) + line,
-            prefix_sha256: String::new(),
-            object_sha256: None,
-            seen_ids: new_seen,
-        },
-    );
+    cursors.insert(shown, window.cursor(line, new_seen));
     Ok(report)
 }
 
@@ -342,29 +381,18 @@ pub async fn collect_splunk_api(
     let Some(token) = std::env::var("SPLUNK_TOKEN").ok().filter(|v| !v.is_empty()) else {
         return Err(err(name, "SPLUNK_TOKEN must be set in the environment".into()));
     };
-    let start = parse_rfc3339(&config.start)
-        .ok_or_else(|| err(name, format!("start = {:?} is not an RFC 3339 time", config.start)))?;
     let endpoint = format!("{}/services/search/jobs/export", config.url.trim_end_matches('/'));
-    let cursor = cursors.get(&endpoint).cloned();
-    let overlap = chrono::Duration::seconds(i64::try_from(config.overlap_seconds).unwrap_or(i64::MAX / 2));
-    let watermark =
-        cursor.as_ref().and_then(|c| DateTime::<Utc>::from_timestamp_millis(i64::try_from(c.offset).unwrap_or(0)));
-    let from = watermark.map_or(start, |w| w - overlap);
-    let to = run.collected_at - chrono::Duration::seconds(SETTLE_SECONDS);
     let mut report = SourceReport { name: name.into(), objects: 1, ..SourceReport::default() };
-    if to <= from {
+    let Some(window) =
+        Window::of(name, &config.start, config.overlap_seconds, cursors.get(&endpoint), run.collected_at)?
+    else {
         return Ok(report);
-    }
-    let seen: BTreeSet<String> = cursor.as_ref().map(|c| c.seen_ids.iter().cloned().collect()).unwrap_or_default();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| err(name, format!("cannot build an HTTP client: {e}")))?;
+    };
+    let client = http_client(name, Duration::from_secs(600))?;
     let form = [
         ("search", config.search.clone()),
-        ("earliest_time", format!("{:.3}", from.timestamp_millis() as f64 / 1000.0)),
-        ("latest_time", format!("{:.3}", to.timestamp_millis() as f64 / 1000.0)),
+        ("earliest_time", format!("{:.3}", window.from.timestamp_millis() as f64 / 1000.0)),
+        ("latest_time", format!("{:.3}", window.to.timestamp_millis() as f64 / 1000.0)),
         ("output_mode", "json".to_string()),
     ];
     let what = format!("POST {endpoint}");
@@ -407,10 +435,10 @@ pub async fn collect_splunk_api(
                     |cd| format!("{}:{cd}", r.get("index").and_then(Value::as_str).unwrap_or_default()),
                 );
                 let time = r.get("_time").and_then(Value::as_str).and_then(crate::siem::parse_splunk_time);
-                if time.is_some_and(|t| t >= to - overlap) {
+                if window.in_next_overlap(time) {
                     new_seen.push(id.clone());
                 }
-                if seen.contains(&id) {
+                if window.seen.contains(&id) {
                     continue;
                 }
             }
@@ -440,17 +468,6 @@ pub async fn collect_splunk_api(
     if report.events > 0 {
         report.objects_with_new_data = 1;
     }
-    new_seen.sort();
-    new_seen.dedup();
-    cursors.insert(
-        endpoint,
-        SourceCursor {
-            offset: u64::try_from(to.timestamp_millis()).unwrap_or(0),
-            lines: cursor.map_or(0, |c| c.lines) + line,
-            prefix_sha256: String::new(),
-            object_sha256: None,
-            seen_ids: new_seen,
-        },
-    );
+    cursors.insert(endpoint, window.cursor(line, new_seen));
     Ok(report)
 }
