@@ -24,7 +24,7 @@ use std::time::Duration;
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::lake::RunWriter;
 use cairn_evidence::manifest::SourceCursor;
-use cairn_evidence::tables::{Provenance, QuarantineRow};
+use cairn_evidence::tables::Provenance;
 use cairn_evidence::time::{format_rfc3339, parse_rfc3339};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -319,19 +319,8 @@ pub async fn collect_datadog_api(
                 run_id: run.run_id.to_string(),
                 collected_at: run.collected_at,
             };
-            let lake_err = |error| CollectError::Lake { source_name: name.into(), error };
-            match api_record(item, &pointer) {
-                Record::Event(ev) => {
-                    report.events += 1;
-                    sink.push_event(writer, ev.into_row(provenance)).await.map_err(lake_err)?;
-                }
-                Record::Skip(_) => {}
-                Record::Bad(reason) => {
-                    report.quarantined += 1;
-                    let row = QuarantineRow { reason, raw: raw.chars().take(64 * 1024).collect(), provenance };
-                    sink.push_quarantine(writer, row).await.map_err(lake_err)?;
-                }
-            }
+            sink.push_record(writer, name, &mut report, (api_record(item, &pointer), provenance, raw.as_bytes()))
+                .await?;
         }
         match page.pointer("/meta/page/after").and_then(Value::as_str) {
             Some(after) if !after.is_empty() => page_cursor = Some(after.to_string()),
@@ -398,7 +387,6 @@ pub async fn collect_splunk_api(
     let what = format!("POST {endpoint}");
     let build = || client.post(&endpoint).bearer_auth(&token).form(&form);
     let mut resp = with_retries(name, &what, || send(name, &what, &build)).await?;
-    let lake_err = |error| CollectError::Lake { source_name: name.into(), error };
     let mut pending: Vec<u8> = Vec::new();
     let mut line = 0u64;
     let mut offset = 0u64;
@@ -451,18 +439,8 @@ pub async fn collect_splunk_api(
                 run_id: run.run_id.to_string(),
                 collected_at: run.collected_at,
             };
-            match crate::siem::splunk_export_line(text, &pointer) {
-                Record::Event(ev) => {
-                    report.events += 1;
-                    sink.push_event(writer, ev.into_row(provenance)).await.map_err(lake_err)?;
-                }
-                Record::Skip(_) => {}
-                Record::Bad(reason) => {
-                    report.quarantined += 1;
-                    let row = QuarantineRow { reason, raw: text.chars().take(64 * 1024).collect(), provenance };
-                    sink.push_quarantine(writer, row).await.map_err(lake_err)?;
-                }
-            }
+            let record = crate::siem::splunk_export_line(text, &pointer);
+            sink.push_record(writer, name, &mut report, (record, provenance, text.as_bytes())).await?;
         }
     }
     if report.events > 0 {

@@ -59,9 +59,6 @@ pub enum ArtefactKind {
     Release,
 }
 
-/// The longest raw record kept in the quarantine table.
-const QUARANTINE_RAW_LIMIT: usize = 64 * 1024;
-
 /// One record of a source file: the whole file, or one line of a `.jsonl` file.
 struct Record<'a> {
     line: u64,
@@ -308,8 +305,7 @@ pub async fn collect(
                     Err(reason) => {
                         report.quarantined += 1;
                         tracing::warn!(source = name, object = %shown, line = r.line, %reason, "artefact kept aside");
-                        let raw = String::from_utf8_lossy(&r.bytes[..r.bytes.len().min(QUARANTINE_RAW_LIMIT)]);
-                        let row = QuarantineRow { reason, raw: raw.into_owned(), provenance: p };
+                        let row = QuarantineRow { reason, raw: crate::sink::quarantine_text(r.bytes), provenance: p };
                         sink.push_quarantine(writer, row).await.map_err(lake_err)?;
                     }
                 }

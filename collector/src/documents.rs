@@ -169,7 +169,7 @@ pub async fn collect(
     report.objects_with_new_data = report.objects;
     let quarantine = |object: String, line: u64, raw: &[u8], reason: String| QuarantineRow {
         reason,
-        raw: String::from_utf8_lossy(&raw[..raw.len().min(64 * 1024)]).into_owned(),
+        raw: crate::sink::quarantine_text(raw),
         provenance: Provenance {
             source: name.to_string(),
             object_key: object,

@@ -171,7 +171,10 @@ pub async fn collect_splunk_results(
                 let Some(rows) = page.get("results").and_then(Value::as_array) else {
                     let why = Record::Bad("not a Splunk results page: no `results` array".into());
                     ctx.push(why, (1, 0, &bytes), writer, sink, &mut report).await?;
-                    cursors.insert(ctx.shown.clone(), SourceCursor { object_sha256: Some(digest), ..new_cursor() });
+                    cursors.insert(
+                        ctx.shown.clone(),
+                        SourceCursor { object_sha256: Some(digest), ..SourceCursor::start() },
+                    );
                     continue;
                 };
                 let first = page.get("init_offset").and_then(Value::as_u64).unwrap_or(0);
@@ -183,7 +186,7 @@ pub async fn collect_splunk_results(
                 }
             }
         }
-        cursors.insert(ctx.shown.clone(), SourceCursor { object_sha256: Some(digest), ..new_cursor() });
+        cursors.insert(ctx.shown.clone(), SourceCursor { object_sha256: Some(digest), ..SourceCursor::start() });
     }
     Ok(report)
 }
@@ -201,9 +204,6 @@ pub(crate) fn datadog_line(value: &Value, pointer: &str) -> Record {
     pick(Some(value), &["_id", "host", "service", "source", "status", "tags"], &mut meta);
     with_meta(chain_event(value, None, pointer), value.get("date"), meta)
 }
-
-/// The longest raw record kept in the quarantine table.
-const QUARANTINE_RAW_LIMIT: usize = 64 * 1024;
 
 /// The longest line read from a compressed archive; a longer one is kept aside unread, so one
 /// huge line cannot exhaust memory.
@@ -239,24 +239,7 @@ impl ObjectContext<'_> {
         report: &mut SourceReport,
     ) -> Result<(), CollectError> {
         report.records += 1;
-        let pushed = match record {
-            Record::Event(ev) => {
-                report.events += 1;
-                sink.push_event(writer, ev.into_row(self.provenance(line, offset, raw))).await
-            }
-            Record::Skip(why) => {
-                tracing::trace!(source = self.name, object = %self.shown, line, why, "record carries no event");
-                Ok(())
-            }
-            Record::Bad(reason) => {
-                report.quarantined += 1;
-                tracing::debug!(source = self.name, object = %self.shown, line, %reason, "record kept aside");
-                let text = String::from_utf8_lossy(&raw[..raw.len().min(QUARANTINE_RAW_LIMIT)]).into_owned();
-                let row = QuarantineRow { reason, raw: text, provenance: self.provenance(line, offset, raw) };
-                sink.push_quarantine(writer, row).await
-            }
-        };
-        pushed.map_err(|error| CollectError::Lake { source_name: self.name.into(), error })
+        sink.push_record(writer, self.name, report, (record, self.provenance(line, offset, raw), raw)).await
     }
 }
 
@@ -274,10 +257,6 @@ fn pointer_of(config: &JsonlConfig, default: &str) -> Result<String, CollectErro
 #[expect(clippy::naive_bytecount, reason = "records are small; a byte-counting crate is not worth its weight")]
 fn newlines(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|b| **b == b'\n').count() as u64
-}
-
-fn new_cursor() -> SourceCursor {
-    SourceCursor { offset: 0, lines: 0, prefix_sha256: sha256_hex(b""), object_sha256: None, seen_ids: Vec::new() }
 }
 
 /// Collects Splunk HEC batches: event objects back to back, optionally newline separated. Only
@@ -298,7 +277,7 @@ pub async fn collect_hec(
         report.objects += 1;
         let ctx = ObjectContext { name, shown: location.shown(&key), run };
         let bytes = location.read(name, &key).await?;
-        let cursor = cursors.get(&ctx.shown).cloned().unwrap_or_else(new_cursor);
+        let cursor = cursors.get(&ctx.shown).cloned().unwrap_or_else(SourceCursor::start);
         let start = usize::try_from(cursor.offset).unwrap_or(usize::MAX);
         if bytes.len() < start || sha256_hex(&bytes[..start]) != cursor.prefix_sha256 {
             report.rewritten += 1;
@@ -468,7 +447,7 @@ pub async fn collect_datadog(
         let ctx = ObjectContext { name, shown: location.shown(&key), run };
         let bytes = location.read(name, &key).await?;
         let digest = sha256_hex(&bytes);
-        let cursor = cursors.get(&ctx.shown).cloned().unwrap_or_else(new_cursor);
+        let cursor = cursors.get(&ctx.shown).cloned().unwrap_or_else(SourceCursor::start);
         if cursor.object_sha256.as_deref() == Some(digest.as_str()) {
             continue;
         }

@@ -4,8 +4,20 @@ use cairn_evidence::artefacts::{ArtefactSet, LakeTable};
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::lake::{LakeError, RunWriter};
 use cairn_evidence::tables::{
-    events_batch, names, quarantine_batch, EventRow, PartWriter, QuarantineRow, TableError, ROW_GROUP_ROWS,
+    events_batch, names, quarantine_batch, EventRow, PartWriter, Provenance, QuarantineRow, TableError, ROW_GROUP_ROWS,
 };
+
+use crate::jsonl::Record;
+use crate::source::{CollectError, SourceReport};
+
+/// The longest raw record kept in the quarantine table.
+pub const QUARANTINE_RAW_LIMIT: usize = 64 * 1024;
+
+/// A raw record as the quarantine table keeps it: lossy UTF-8, at most [`QUARANTINE_RAW_LIMIT`]
+/// bytes.
+pub(crate) fn quarantine_text(raw: &[u8]) -> String {
+    String::from_utf8_lossy(&raw[..raw.len().min(QUARANTINE_RAW_LIMIT)]).into_owned()
+}
 
 /// Rows per Parquet object: bounds the memory of writers and readers alike.
 pub const ROWS_PER_OBJECT: usize = 100_000;
@@ -131,6 +143,37 @@ impl RowSink {
             self.flush_events(writer).await?;
         }
         Ok(())
+    }
+
+    /// Adds what one record of `source` turned out to be: an event, nothing (a record that
+    /// carries no event by design), or a record kept aside with its reason. Counts events and
+    /// records kept aside in `report`; `raw` is the record as read.
+    pub(crate) async fn push_record(
+        &mut self,
+        writer: &mut RunWriter<'_>,
+        source: &str,
+        report: &mut SourceReport,
+        (record, provenance, raw): (Record, Provenance, &[u8]),
+    ) -> Result<(), CollectError> {
+        let pushed = match record {
+            Record::Event(ev) => {
+                report.events += 1;
+                self.push_event(writer, ev.into_row(provenance)).await
+            }
+            Record::Skip(why) => {
+                let p = &provenance;
+                tracing::trace!(source, object = %p.object_key, line = p.line, why, "record carries no event");
+                Ok(())
+            }
+            Record::Bad(reason) => {
+                report.quarantined += 1;
+                let p = &provenance;
+                tracing::debug!(source, object = %p.object_key, line = p.line, %reason, "record kept aside");
+                let row = QuarantineRow { reason, raw: quarantine_text(raw), provenance };
+                self.push_quarantine(writer, row).await
+            }
+        };
+        pushed.map_err(|error| CollectError::Lake { source_name: source.into(), error })
     }
 
     /// Adds a quarantined record, flushing a full part.

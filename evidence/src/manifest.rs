@@ -57,6 +57,19 @@ pub struct SourceCursor {
     pub seen_ids: Vec<String>,
 }
 
+impl SourceCursor {
+    /// The cursor of an object not read yet: nothing consumed.
+    pub fn start() -> Self {
+        Self {
+            offset: 0,
+            lines: 0,
+            prefix_sha256: crate::digest::sha256_hex(b""),
+            object_sha256: None,
+            seen_ids: Vec::new(),
+        }
+    }
+}
+
 /// The last verified event of a chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainHead {

@@ -58,9 +58,6 @@ pub struct CollectRun<'a> {
     pub memory: Option<Arc<InMemory>>,
 }
 
-/// The longest raw record kept in the quarantine table.
-const QUARANTINE_RAW_LIMIT: usize = 64 * 1024;
-
 /// Outcome of reading one record.
 pub(crate) enum Record {
     /// An audit event.
@@ -407,7 +404,6 @@ impl<'a> ObjectLines<'a> {
             })
             .collect();
         // ... and push them in order.
-        let lake_err = |error| CollectError::Lake { source_name: self.name.into(), error };
         for ((line_no, line_offset, raw), (record, digest)) in lines.into_iter().zip(parsed) {
             report.records += 1;
             let provenance = Provenance {
@@ -419,20 +415,7 @@ impl<'a> ObjectLines<'a> {
                 run_id: self.run.run_id.to_string(),
                 collected_at: self.run.collected_at,
             };
-            match record {
-                Record::Event(ev) => {
-                    report.events += 1;
-                    sink.push_event(writer, ev.into_row(provenance)).await.map_err(lake_err)?;
-                }
-                Record::Skip(_) => {}
-                Record::Bad(reason) => {
-                    report.quarantined += 1;
-                    tracing::debug!(source = self.name, object = %self.shown, line = line_no, %reason, "record kept aside");
-                    let text = String::from_utf8_lossy(&raw[..raw.len().min(QUARANTINE_RAW_LIMIT)]).into_owned();
-                    let row = QuarantineRow { reason, raw: text, provenance };
-                    sink.push_quarantine(writer, row).await.map_err(lake_err)?;
-                }
-            }
+            sink.push_record(writer, self.name, report, (record, provenance, raw)).await?;
         }
         self.spare = block;
         Ok(())
@@ -483,13 +466,7 @@ pub async fn collect(
     for key in keys {
         report.objects += 1;
         let shown = location.shown(&key);
-        let cursor = cursors.get(&shown).cloned().unwrap_or(SourceCursor {
-            offset: 0,
-            lines: 0,
-            prefix_sha256: sha256_hex(b""),
-            object_sha256: None,
-            seen_ids: Vec::new(),
-        });
+        let cursor = cursors.get(&shown).cloned().unwrap_or_else(SourceCursor::start);
         let mut reader = ObjectLines::new(name, &shown, format, pointer, run, cursor.clone());
         let read_err = |error| CollectError::Read { source_name: name.into(), key: shown.clone(), error };
         let mut intact = true;
