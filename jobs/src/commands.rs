@@ -242,17 +242,27 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
     let checked = ws.checked_controls()?;
     let downloads = list_bundles(&ws.config.bundles_out)?;
     let model = report::portal_model(&view, &checked, &ws.public_key()?, &downloads);
-    let files = cairn_renderer::portal::build(&model, out)?;
+    let built = cairn_renderer::portal::build(&model, out)?;
     if !downloads.is_empty() {
         let target = out.join("downloads");
         std::fs::create_dir_all(&target).with_context(|| format!("cannot create {}", target.display()))?;
         for d in &downloads {
             let from = pipeline::safe_join(&ws.config.bundles_out, &d.name)?;
-            std::fs::copy(&from, pipeline::safe_join(&target, &d.name)?)
-                .with_context(|| format!("cannot copy {}", from.display()))?;
+            let to = pipeline::safe_join(&target, &d.name)?;
+            let same = std::fs::read(&to).is_ok_and(|b| cairn_evidence::digest::sha256_hex(&b) == d.sha256);
+            if !same {
+                std::fs::copy(&from, &to).with_context(|| format!("cannot copy {}", from.display()))?;
+            }
         }
     }
-    tracing::info!(pages = files.len(), bundles = downloads.len(), out = %out.display(), "portal rendered");
+    tracing::info!(
+        pages = built.pages,
+        written = built.written.len(),
+        removed = built.removed.len(),
+        bundles = downloads.len(),
+        out = %out.display(),
+        "portal rendered"
+    );
     Ok(out.join("index.html"))
 }
 

@@ -296,22 +296,79 @@ fn index_markdown(model: &PortalModel) -> String {
     out
 }
 
-/// Renders the portal into `out`. Returns the files written.
-pub fn build(model: &PortalModel, out: &Path) -> Result<Vec<PathBuf>, PortalError> {
+/// What [`build`] did to the output folder.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BuildReport {
+    /// Pages in the portal.
+    pub pages: usize,
+    /// Pages written because they were new or changed, by path.
+    pub written: Vec<String>,
+    /// Pages of an earlier build that no longer exist, removed.
+    pub removed: Vec<String>,
+}
+
+/// The list of pages the last build wrote, so the next one can remove those that no longer
+/// exist without touching anything else in the folder.
+pub const PAGE_LIST: &str = ".cairn-pages";
+
+/// Renders the portal into `out`, incrementally: a page whose bytes are unchanged is not
+/// rewritten; a changed page is written to a temporary file and renamed over the old one, so a
+/// reader never sees half a page; pages the previous build wrote that no longer exist are removed
+/// last, so the folder is never missing a page that is still linked.
+pub fn build(model: &PortalModel, out: &Path) -> Result<BuildReport, PortalError> {
     let pages = render(model)?;
-    let mut written = Vec::new();
-    for (rel, bytes) in pages {
+    let write_err = |path: &Path, source| PortalError::Write { path: path.to_path_buf(), source };
+    std::fs::create_dir_all(out).map_err(|e| write_err(out, e))?;
+    let list_path = out.join(PAGE_LIST);
+    let previous: Vec<String> = match std::fs::read_to_string(&list_path) {
+        Ok(text) => text.lines().map(str::to_string).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(write_err(&list_path, e)),
+    };
+    let mut report = BuildReport { pages: pages.len(), ..BuildReport::default() };
+    for (rel, bytes) in &pages {
         // Every page path is built above from fixed names and sanitized ids; check anyway.
         debug_assert!(!rel.contains("..") && !rel.starts_with('/'));
-        let path = out.join(&rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|source| PortalError::Write { path: parent.to_path_buf(), source })?;
+        let path = out.join(rel);
+        if std::fs::read(&path).is_ok_and(|old| old == *bytes) {
+            continue;
         }
-        std::fs::write(&path, &bytes).map_err(|source| PortalError::Write { path: path.clone(), source })?;
-        written.push(path);
+        write_atomically(&path, bytes).map_err(|e| write_err(&path, e))?;
+        report.written.push(rel.clone());
     }
-    Ok(written)
+    let current: std::collections::BTreeSet<&str> = pages.iter().map(|(rel, _)| rel.as_str()).collect();
+    let mut list = String::new();
+    for rel in &current {
+        list.push_str(rel);
+        list.push('\n');
+    }
+    write_atomically(&list_path, list.as_bytes()).map_err(|e| write_err(&list_path, e))?;
+    for rel in previous {
+        // Only names this function wrote, and only ones that stay inside the folder.
+        let safe = !rel.is_empty()
+            && !rel.starts_with('/')
+            && rel.split('/').all(|part| !part.is_empty() && part != ".." && part != ".");
+        if safe && !current.contains(rel.as_str()) {
+            let path = out.join(&rel);
+            match std::fs::remove_file(&path) {
+                Ok(()) => report.removed.push(rel),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(write_err(&path, e)),
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("page");
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]
