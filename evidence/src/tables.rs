@@ -528,6 +528,27 @@ pub fn finding_rows(batch: &RecordBatch) -> Result<Vec<FindingRow>, TableError> 
         .collect())
 }
 
+/// Reads the rows of a `control_results` batch.
+pub fn control_result_rows(batch: &RecordBatch) -> Result<Vec<ControlResultRow>, TableError> {
+    let text = |name| -> Result<&StringArray, TableError> { col(batch, name) };
+    let (run_id, control_id, status) = (text("run_id")?, text("control_id")?, text("status")?);
+    let (reasons, evidence, failing) = (text("reasons")?, text("evidence")?, text("failing_findings")?);
+    let fresh = text("evidence_fresh_at")?;
+    let at: &TimestampMicrosecondArray = col(batch, "evaluated_at")?;
+    Ok((0..batch.num_rows())
+        .map(|i| ControlResultRow {
+            run_id: run_id.value(i).to_string(),
+            control_id: control_id.value(i).to_string(),
+            status: status.value(i).to_string(),
+            reasons: reasons.value(i).to_string(),
+            evidence: evidence.value(i).to_string(),
+            failing_findings: failing.value(i).to_string(),
+            evidence_fresh_at: (!fresh.is_null(i)).then(|| fresh.value(i).to_string()),
+            evaluated_at: from_micros(at.value(i)),
+        })
+        .collect())
+}
+
 /// Rows per Parquet row group: small enough that a reader holds one group in little memory.
 pub const ROW_GROUP_ROWS: usize = 16 * 1024;
 
@@ -686,4 +707,38 @@ pub fn event_refs(batch: &RecordBatch) -> Result<Vec<EventRef<'_>>, TableError> 
             line: line.value(i),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_results_read_back_as_written() {
+        let at = from_micros(1_795_000_000_000_000);
+        let rows = vec![
+            ControlResultRow {
+                run_id: "r1".into(),
+                control_id: "LOG-01".into(),
+                status: "passing".into(),
+                reasons: "[]".into(),
+                evidence: r#"[{"key":"k","sha256":"00"}]"#.into(),
+                failing_findings: "[]".into(),
+                evidence_fresh_at: Some("2026-11-21T02:02:00Z".into()),
+                evaluated_at: at,
+            },
+            ControlResultRow {
+                run_id: "r1".into(),
+                control_id: "RET-05".into(),
+                status: "stale".into(),
+                reasons: r#"["old"]"#.into(),
+                evidence: "[]".into(),
+                failing_findings: "[]".into(),
+                evidence_fresh_at: None,
+                evaluated_at: at,
+            },
+        ];
+        let batch = control_results_batch(&rows).expect("batch");
+        assert_eq!(control_result_rows(&batch).expect("rows"), rows);
+    }
 }

@@ -160,7 +160,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
             vec![c]
         }
     };
-    let model = report::portal_model(&view, &checked, &public, &[]);
+    let model = report::portal_model(&view, &checked, &public, &ws.keyring()?, &[]);
     let (since, until) = (request.since.as_deref(), request.until.as_deref());
     let scratch = Scratch::new()?;
     let files = collect_files(ws, &view, &model, &controls, since, until, request.sample, &scratch.0).await?;

@@ -241,7 +241,7 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
     let view = pipeline::read_view(ws).await?;
     let checked = ws.checked_controls()?;
     let downloads = list_bundles(&ws.config.bundles_out)?;
-    let model = report::portal_model(&view, &checked, &ws.public_key()?, &downloads);
+    let model = report::portal_model(&view, &checked, &ws.public_key()?, &ws.keyring()?, &downloads);
     let built = cairn_renderer::portal::build(&model, out)?;
     if !downloads.is_empty() {
         let target = out.join("downloads");

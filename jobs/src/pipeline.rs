@@ -593,6 +593,8 @@ pub struct LakeView {
     pub quarantined: u64,
     /// The artefact tables.
     pub artefacts: crate::supply::ArtefactTables,
+    /// Every control evaluation committed by a verify run, oldest run first.
+    pub control_history: Vec<tables::ControlResultRow>,
 }
 
 /// Reads what the portal and bundles need from the lake.
@@ -601,18 +603,24 @@ pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
     let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
     let (lake_findings, manifests) = verify_manifests(&stored, &public);
     let mut findings = Vec::new();
+    let mut control_history = Vec::new();
     let mut quarantined = 0;
     for m in &manifests {
         quarantined += m.stats.get("quarantined").copied().unwrap_or(0);
-        for entry in m.objects.iter().filter(|e| e.table == names::FINDINGS) {
+        for entry in m.objects.iter().filter(|e| e.table == names::FINDINGS || e.table == names::CONTROL_RESULTS) {
             let bytes = ws.lake.get_checked(entry).await?;
             for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
-                findings.extend(tables::finding_rows(&batch?)?);
+                let batch = batch?;
+                if entry.table == names::FINDINGS {
+                    findings.extend(tables::finding_rows(&batch)?);
+                } else {
+                    control_history.extend(tables::control_result_rows(&batch)?);
+                }
             }
         }
     }
     let artefacts = crate::supply::read_artefacts(&ws.lake, &manifests).await?;
-    Ok(LakeView { stored, manifests, lake_findings, findings, quarantined, artefacts })
+    Ok(LakeView { stored, manifests, lake_findings, findings, quarantined, artefacts, control_history })
 }
 
 impl LakeView {

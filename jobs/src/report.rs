@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use cairn_controls::user::Checked;
 use cairn_controls::{evaluate, roll_up, Coverage, EvidenceSummary, RequirementStatus, Status, FRAMEWORKS};
 use cairn_evidence::digest::sha256_hex;
+use cairn_evidence::keyring::{glob_match, Keyring};
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::manifest::{ObjectEntry, RunManifest, Stage};
 use cairn_evidence::merkle::{inclusion_proofs, leaf_hash};
@@ -13,8 +14,9 @@ use cairn_evidence::time::parse_rfc3339;
 use cairn_evidence::Sha256Digest;
 use cairn_renderer::markdown;
 use cairn_renderer::model::{
-    chain_file_name, ChainView, ControlView, DownloadView, FindingView, FrameworkView, ObjectView, PortalModel,
-    RequirementRow, RequirementView, RunView, SummaryView,
+    chain_file_name, ChainLink, ChainView, ControlView, CursorView, DownloadView, EvidenceItemView, FindingView,
+    FrameworkView, KeyView, ObjectLink, ObjectView, PortalModel, RequirementRow, RequirementView, RunView, StatusPoint,
+    SummaryView, FAILING_SHOWN,
 };
 use cairn_verifier::{Finding, FindingKind};
 
@@ -65,7 +67,13 @@ pub fn evidence_summary(view: &LakeView) -> EvidenceSummary {
 }
 
 /// Builds the portal model.
-pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, downloads: &[DownloadView]) -> PortalModel {
+pub fn portal_model(
+    view: &LakeView,
+    checked: &Checked,
+    public: &PublicKey,
+    keyring: &Keyring,
+    downloads: &[DownloadView],
+) -> PortalModel {
     let catalog = &checked.catalog;
     let evidence = evidence_summary(view);
     let results = evaluate(catalog, &evidence, view.as_of());
@@ -87,7 +95,7 @@ pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, down
         quarantined: view.quarantined,
         last_verified_at: view.latest_verify().map(|m| m.committed_at.clone()),
     };
-    let controls: Vec<ControlView> = catalog
+    let mut controls: Vec<ControlView> = catalog
         .controls
         .iter()
         .zip(&results)
@@ -118,6 +126,20 @@ pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, down
                     confidence: l.confidence.clone(),
                 })
                 .collect(),
+            history: view
+                .control_history
+                .iter()
+                .rev()
+                .filter(|h| h.control_id == c.id)
+                .map(|h| StatusPoint {
+                    run_id: h.run_id.clone(),
+                    evaluated_at: cairn_evidence::time::format_rfc3339(h.evaluated_at),
+                    status: h.status.clone(),
+                    reasons: serde_json::from_str::<Vec<String>>(&h.reasons).unwrap_or_default().join("; "),
+                    page: run_file(&h.run_id),
+                })
+                .collect(),
+            ..ControlView::default()
         })
         .collect();
     // The built-in lists are checked by the test suite; should one ever fail to load, the
@@ -144,7 +166,7 @@ pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, down
         .collect();
     let mut lake_findings: Vec<FindingView> = view.lake_findings.iter().map(view_of_finding).collect();
     lake_findings.extend(view.findings.iter().filter(|f| f.chain.is_none()).map(view_of_row));
-    let runs = view
+    let mut runs: Vec<RunView> = view
         .stored
         .iter()
         .zip(view.manifests.iter())
@@ -161,13 +183,33 @@ pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, down
             previous: m.previous.as_ref().map(|p| p.run_id.clone()),
             merkle_size: m.merkle.size,
             merkle_root: m.merkle.root.clone(),
+            file: run_file(&m.run_id),
+            previous_file: m.previous.as_ref().map(|p| run_file(&p.run_id)),
+            signing_key_id: m.signing_key_id.clone(),
+            signature: s.signature.clone().unwrap_or_default(),
+            checkpoint: s.checkpoint.clone().unwrap_or_default(),
+            object_links: Vec::new(),
+            cursors: m
+                .cursors
+                .iter()
+                .flat_map(|(source, objects)| {
+                    objects.iter().map(move |(object, c)| CursorView {
+                        source: source.clone(),
+                        object: object.clone(),
+                        offset: c.offset,
+                        lines: c.lines,
+                        prefix_sha256: c.prefix_sha256.clone(),
+                    })
+                })
+                .collect(),
+            stats: m.stats.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         })
         .collect();
     let entries: Vec<(&str, &ObjectEntry)> =
         view.manifests.iter().flat_map(|m| m.objects.iter().map(move |o| (m.run_id.as_str(), o))).collect();
     let leaves: Vec<_> = entries.iter().map(|(_, e)| leaf_hash(&RunManifest::leaf_bytes(e))).collect();
     let mut proofs = inclusion_proofs(&leaves);
-    let objects = entries
+    let objects: Vec<ObjectView> = entries
         .iter()
         .enumerate()
         .map(|(i, (run, e))| ObjectView {
@@ -182,6 +224,25 @@ pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, down
             proof: std::mem::take(&mut proofs[i]).iter().map(Sha256Digest::to_hex).collect(),
         })
         .collect();
+    for run in &mut runs {
+        run.object_links = objects
+            .iter()
+            .filter(|o: &&ObjectView| o.run_id == run.run_id)
+            .map(|o| ObjectLink { key: o.key.clone(), table: o.table.clone(), page: o.file.clone() })
+            .collect();
+    }
+    for (control, c) in controls.iter_mut().zip(&catalog.controls) {
+        control.evidence_items = evidence_items(c, view, &objects, &runs);
+        let failing: Vec<FindingView> = view
+            .lake_findings
+            .iter()
+            .filter(|f| c.fails_on.iter().any(|k| k == f.kind.as_str()))
+            .map(view_of_finding)
+            .chain(view.findings.iter().filter(|f| c.fails_on.contains(&f.kind)).map(view_of_row))
+            .collect();
+        control.failing_total = failing.len();
+        control.failing = failing.into_iter().take(FAILING_SHOWN).collect();
+    }
     let all_findings: Vec<FindingView> = view.findings.iter().map(view_of_row).collect();
     let control_ids = catalog.controls.iter().map(|c| c.id.clone()).collect();
     let verified_through = view.latest_verify().and_then(|m| m.verified_through.clone());
@@ -200,7 +261,139 @@ pub fn portal_model(view: &LakeView, checked: &Checked, public: &PublicKey, down
         runs,
         public_key: public.to_minisign_file(),
         key_id: public.key_id_hex(),
+        keys: key_views(view, public, keyring),
     }
+}
+
+/// A run's page.
+fn run_file(run_id: &str) -> String {
+    let plain = !run_id.is_empty() && run_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if plain {
+        format!("runs/{run_id}.html")
+    } else {
+        format!("runs/run-{}.html", &sha256_hex(run_id.as_bytes())[..16])
+    }
+}
+
+/// The evidence a control's status rests on, each with the run that committed it.
+fn evidence_items(
+    c: &cairn_controls::Control,
+    view: &LakeView,
+    objects: &[ObjectView],
+    runs: &[RunView],
+) -> Vec<EvidenceItemView> {
+    use cairn_controls::EvidenceKind;
+    use cairn_evidence::tables::names;
+    let run_of = |id: &str| runs.iter().find(|r| r.run_id == id);
+    let sources_of = |id: &str| {
+        let mut names: Vec<&str> =
+            run_of(id).map(|r| r.cursors.iter().map(|c| c.source.as_str()).collect()).unwrap_or_default();
+        names.dedup();
+        names.join(", ")
+    };
+    let of_object = |o: &ObjectView, label: String, kind: &str| EvidenceItemView {
+        label,
+        kind: kind.into(),
+        sha256: o.sha256.clone(),
+        size: o.size,
+        rows: o.rows,
+        run_id: o.run_id.clone(),
+        committed_at: run_of(&o.run_id).map(|r| r.committed_at.clone()).unwrap_or_default(),
+        sources: sources_of(&o.run_id),
+        page: o.file.clone(),
+    };
+    let table = |t: &str| -> Vec<EvidenceItemView> {
+        objects.iter().filter(|o| o.table == t).map(|o| of_object(o, o.key.clone(), t)).collect()
+    };
+    match c.evidence {
+        EvidenceKind::Events => table(names::EVENTS),
+        EvidenceKind::Attestations => table(names::ATTESTATIONS),
+        EvidenceKind::Sboms => table(names::SBOMS),
+        EvidenceKind::ThreatModels => table(names::THREAT_MODELS),
+        EvidenceKind::Lake | EvidenceKind::Verification => runs
+            .iter()
+            .rev()
+            .map(|r| EvidenceItemView {
+                label: format!("runs/{}.json", r.run_id),
+                kind: format!("{} run", r.stage),
+                sha256: r.sha256.clone(),
+                run_id: r.run_id.clone(),
+                committed_at: r.committed_at.clone(),
+                sources: sources_of(&r.run_id),
+                page: r.file.clone(),
+                ..EvidenceItemView::default()
+            })
+            .collect(),
+        EvidenceKind::Manual => view
+            .artefacts
+            .documents
+            .iter()
+            .filter(|d| d.controls.split("; ").any(|x| x == c.id))
+            .filter_map(|d| {
+                let o = objects.iter().find(|o| o.key == d.blob)?;
+                Some(of_object(o, format!("{} ({})", d.title, d.date), "document"))
+            })
+            .collect(),
+    }
+}
+
+/// Cairn's signing keys as the runs show them, then every key the keyring trusts.
+fn key_views(view: &LakeView, public: &PublicKey, keyring: &Keyring) -> Vec<KeyView> {
+    let current = public.key_id_hex();
+    let mut cairn: Vec<KeyView> = Vec::new();
+    for m in &view.manifests {
+        match cairn.iter_mut().find(|k| k.kid == m.signing_key_id) {
+            Some(k) => {
+                k.runs_signed += 1;
+                k.last_run.clone_from(&m.run_id);
+            }
+            None => cairn.push(KeyView {
+                kid: m.signing_key_id.clone(),
+                role: "cairn".into(),
+                current: m.signing_key_id == current,
+                runs_signed: 1,
+                first_run: m.run_id.clone(),
+                last_run: m.run_id.clone(),
+                ..KeyView::default()
+            }),
+        }
+    }
+    if !cairn.iter().any(|k| k.current) {
+        cairn.push(KeyView { kid: current.clone(), role: "cairn".into(), current: true, ..KeyView::default() });
+    }
+    for k in &mut cairn {
+        if !k.first_run.is_empty() {
+            k.first_run_page = run_file(&k.first_run);
+            k.last_run_page = run_file(&k.last_run);
+        }
+        if k.current {
+            k.public_key = public.minisign_line();
+        }
+    }
+    let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
+    let time =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(cairn_evidence::time::format_rfc3339).unwrap_or_default();
+    let services = keyring.keys().map(|k| {
+        let patterns = k.chains.clone().unwrap_or_else(|| vec!["*".into()]);
+        KeyView {
+            kid: k.kid.clone(),
+            role: "service".into(),
+            public_key: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, k.key.as_bytes()),
+            not_before: time(k.not_before),
+            not_after: time(k.not_after),
+            revoked_at: time(k.revoked_at),
+            chains: heads
+                .keys()
+                .filter(|id| patterns.iter().any(|p| glob_match(p, id)))
+                .map(|id| ChainLink { id: id.clone(), file: chain_file_name(id) })
+                .collect(),
+            chain_patterns: patterns,
+            attestation_patterns: k.attestations.clone(),
+            ..KeyView::default()
+        }
+    });
+    cairn.extend(services);
+    cairn
 }
 
 fn framework_view(
@@ -255,6 +448,7 @@ fn framework_view(
                     status: r.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
                     controls: r.controls.clone(),
                     crosswalk,
+                    anchor: cairn_renderer::model::anchor(&r.id),
                 }
             })
             .collect(),

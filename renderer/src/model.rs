@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// A finding as shown.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct FindingView {
     /// Kind.
     pub kind: String,
@@ -22,7 +22,7 @@ pub struct FindingView {
 }
 
 /// One chain.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ChainView {
     /// Chain id.
     pub id: String,
@@ -41,7 +41,7 @@ pub struct ChainView {
 }
 
 /// A requirement link as shown.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct RequirementView {
     /// Framework key.
     pub framework: String,
@@ -56,7 +56,7 @@ pub struct RequirementView {
 }
 
 /// One control with its evaluation.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ControlView {
     /// Id.
     pub id: String,
@@ -78,10 +78,104 @@ pub struct ControlView {
     pub requirements: Vec<RequirementView>,
     /// Bundles holding its evidence.
     pub bundles: Vec<DownloadView>,
+    /// The evidence its status rests on.
+    pub evidence_items: Vec<EvidenceItemView>,
+    /// Findings that fail it, at most [`FAILING_SHOWN`] of them.
+    pub failing: Vec<FindingView>,
+    /// How many findings fail it in all.
+    pub failing_total: usize,
+    /// Its status in each verify run, newest first.
+    pub history: Vec<StatusPoint>,
+}
+
+/// How many failing findings a control page lists; the rest are counted and in the lake.
+pub const FAILING_SHOWN: usize = 100;
+
+/// One piece of evidence behind a control.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct EvidenceItemView {
+    /// What it is: a lake object key, a run manifest, or a document's title.
+    pub label: String,
+    /// Table, `run` or `document`.
+    pub kind: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+    /// Size in bytes (0 when not known).
+    pub size: u64,
+    /// Rows, for tables.
+    pub rows: u64,
+    /// The run that committed it.
+    pub run_id: String,
+    /// When that run committed it (RFC 3339).
+    pub committed_at: String,
+    /// The sources that run collected from (its provenance), comma-separated.
+    pub sources: String,
+    /// Its page, relative to the portal root.
+    pub page: String,
+}
+
+/// A control's status in one verify run.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct StatusPoint {
+    /// The verify run.
+    pub run_id: String,
+    /// When it was evaluated (RFC 3339).
+    pub evaluated_at: String,
+    /// `passing`, `failing`, `stale`, `no_evidence` or `manual`.
+    pub status: String,
+    /// Why, joined.
+    pub reasons: String,
+    /// The run's page.
+    pub page: String,
+}
+
+/// A key the evidence depends on.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct KeyView {
+    /// Key id.
+    pub kid: String,
+    /// `cairn` (signs run manifests, checkpoints and bundles) or `service` (signs audit events
+    /// or attestations, trusted through the keyring).
+    pub role: String,
+    /// The public key, base64.
+    pub public_key: String,
+    /// Whether it is the key Cairn signs with now.
+    pub current: bool,
+    /// Runs it signed (Cairn keys).
+    pub runs_signed: usize,
+    /// First and last run it signed (Cairn keys).
+    pub first_run: String,
+    /// Last run it signed.
+    pub last_run: String,
+    /// The first run's page.
+    pub first_run_page: String,
+    /// The last run's page.
+    pub last_run_page: String,
+    /// Validity from the keyring (RFC 3339, empty when open).
+    pub not_before: String,
+    /// End of validity.
+    pub not_after: String,
+    /// Revocation time.
+    pub revoked_at: String,
+    /// Chain patterns it may sign (`*` for all).
+    pub chain_patterns: Vec<String>,
+    /// Chains in the lake it may sign, with their pages.
+    pub chains: Vec<ChainLink>,
+    /// Attestation source patterns it may sign.
+    pub attestation_patterns: Vec<String>,
+}
+
+/// A link to a chain page.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ChainLink {
+    /// Chain id.
+    pub id: String,
+    /// Page file name.
+    pub file: String,
 }
 
 /// Readiness for one framework.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct FrameworkView {
     /// Key.
     pub key: String,
@@ -108,7 +202,7 @@ pub struct FrameworkView {
 }
 
 /// One requirement on its framework page, with the crosswalk through its controls.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct RequirementRow {
     /// Id.
     pub id: String,
@@ -124,10 +218,29 @@ pub struct RequirementRow {
     pub controls: Vec<String>,
     /// Requirements of the other frameworks reached through those controls (`framework id`).
     pub crosswalk: Vec<String>,
+    /// Its row's id on the framework page (`req-` + [`anchor`]).
+    pub anchor: String,
+}
+
+/// A fragment-safe form of an identifier: lowercase ASCII letters and digits, every run of
+/// anything else as one `-`, none at either end.
+pub fn anchor(text: &str) -> String {
+    let mut out = String::new();
+    for ch in text.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
 }
 
 /// One committed run.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct RunView {
     /// Run id.
     pub run_id: String,
@@ -145,6 +258,48 @@ pub struct RunView {
     pub merkle_size: u64,
     /// Merkle root.
     pub merkle_root: String,
+    /// Its page, relative to the portal root.
+    pub file: String,
+    /// The previous run's page.
+    pub previous_file: Option<String>,
+    /// Key id of the key that signed it.
+    pub signing_key_id: String,
+    /// The manifest's minisign signature file, as stored.
+    pub signature: String,
+    /// The signed checkpoint stored with it.
+    pub checkpoint: String,
+    /// Objects it committed, with their pages.
+    pub object_links: Vec<ObjectLink>,
+    /// Source cursors after it.
+    pub cursors: Vec<CursorView>,
+    /// Its counters.
+    pub stats: Vec<(String, u64)>,
+}
+
+/// A link to a lake object's page.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ObjectLink {
+    /// Object key.
+    pub key: String,
+    /// Table, or `blob`.
+    pub table: String,
+    /// Its page.
+    pub page: String,
+}
+
+/// Where a source stood after a run.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct CursorView {
+    /// Source name.
+    pub source: String,
+    /// Source object, or the API stream.
+    pub object: String,
+    /// Bytes read (a time watermark in milliseconds for API sources).
+    pub offset: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// SHA-256 of the bytes read so far.
+    pub prefix_sha256: String,
 }
 
 /// Headline figures.
@@ -169,7 +324,7 @@ pub struct SummaryView {
 }
 
 /// A committed lake object with its inclusion proof against the latest checkpoint.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ObjectView {
     /// Leaf index in the Merkle log.
     pub index: u64,
@@ -192,7 +347,7 @@ pub struct ObjectView {
 }
 
 /// A signed evidence bundle offered for download.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct DownloadView {
     /// File name.
     pub name: String,
@@ -205,7 +360,7 @@ pub struct DownloadView {
 }
 
 /// Everything the portal shows.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct PortalModel {
     /// Latest run id.
     pub latest_run: String,
@@ -233,6 +388,8 @@ pub struct PortalModel {
     pub key_id: String,
     /// Supply-chain and design evidence.
     pub supply: SupplyView,
+    /// Cairn's signing keys over the runs, then the keyring's keys.
+    pub keys: Vec<KeyView>,
 }
 
 /// A file name for a chain page that cannot escape the output folder: the id itself when it is
@@ -251,7 +408,7 @@ pub fn chain_file_name(chain: &str) -> String {
 }
 
 /// A release artefact and what vouches for it.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ReleaseFileView {
     /// Path in the release folder (`<subject>/<version>/<file>`).
     pub name: String,
@@ -268,7 +425,7 @@ pub struct ReleaseFileView {
 }
 
 /// One subject of an attestation.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SubjectView {
     /// Name.
     pub name: String,
@@ -279,7 +436,7 @@ pub struct SubjectView {
 }
 
 /// One attestation record (an envelope or a bundle).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct AttestationView {
     /// Page path.
     pub file: String,
@@ -324,7 +481,7 @@ pub struct AttestationView {
 }
 
 /// One SBOM component.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ComponentView {
     /// Name.
     pub name: String,
@@ -343,7 +500,7 @@ pub struct ComponentView {
 }
 
 /// One SBOM.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SbomView {
     /// Page path.
     pub file: String,
@@ -374,7 +531,7 @@ pub struct SbomView {
 }
 
 /// One threat.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ThreatView {
     /// Id.
     pub id: String,
@@ -399,7 +556,7 @@ pub struct ThreatView {
 }
 
 /// One threat model.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ThreatModelView {
     /// Page path.
     pub file: String,
@@ -443,7 +600,7 @@ pub struct SupplyView {
 }
 
 /// A document recorded as evidence of manual controls.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct DocumentView {
     /// File name.
     pub file: String,

@@ -10,7 +10,10 @@ use tera::{Context, Tera};
 use crate::model::{chain_file_name, PortalModel};
 
 /// The built-in templates, embedded so the binary works on its own.
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 18] = [
+    ("keys.html", include_str!("../../templates/keys.html")),
+    ("run.html", include_str!("../../templates/run.html")),
+    ("search.html", include_str!("../../templates/search.html")),
     ("findings_table.html", include_str!("../../templates/findings_table.html")),
     ("supply.html", include_str!("../../templates/supply.html")),
     ("attestation.html", include_str!("../../templates/attestation.html")),
@@ -28,8 +31,72 @@ const TEMPLATES: [(&str, &str); 15] = [
     ("verify.html", include_str!("../../templates/verify.html")),
 ];
 
+/// The search page's script, inlined and allowed by its hash in that page's CSP.
+const SEARCH_JS: &str = include_str!("../../site/search.js");
+
+/// One entry of the search page.
+#[derive(serde::Serialize)]
+struct SearchEntry {
+    kind: &'static str,
+    title: String,
+    page: String,
+    /// Lowercased words it is found by.
+    text: String,
+}
+
+/// Everything the search page lists: controls first, then requirements, chains, artefacts,
+/// runs and lake objects.
+fn search_entries(model: &PortalModel) -> Vec<SearchEntry> {
+    let mut out = Vec::new();
+    let mut add = |kind: &'static str, title: String, page: String, extra: &str| {
+        let text = format!("{kind} {title} {extra}").to_lowercase();
+        out.push(SearchEntry { kind, title, page, text });
+    };
+    for c in &model.controls {
+        let maps: Vec<String> = c.requirements.iter().map(|r| format!("{} {}", r.framework, r.id)).collect();
+        add(
+            "control",
+            format!("{} {}", c.id, c.title),
+            format!("controls/{}.html", c.id),
+            &format!("{} {}", c.status, maps.join(" ")),
+        );
+    }
+    for f in &model.frameworks {
+        add("framework", f.name.clone(), f.file.clone(), &f.key);
+        for r in &f.requirements {
+            let anchor = &r.anchor;
+            add(
+                "requirement",
+                format!("{} {} {}", f.name, r.id, r.title),
+                format!("{}#req-{anchor}", f.file),
+                &format!("{} {}", r.group, r.controls.join(" ")),
+            );
+        }
+    }
+    for c in &model.chains {
+        add("chain", c.id.clone(), format!("chains/{}", c.file), &format!("{} events", c.events));
+    }
+    for a in &model.supply.attestations {
+        add("attestation", a.source_object.clone(), a.file.clone(), &a.predicate_type);
+    }
+    for s in &model.supply.sboms {
+        add("sbom", format!("{} ({})", s.subject, s.spec), s.file.clone(), &s.source_object);
+    }
+    for t in &model.supply.threat_models {
+        add("threat model", t.title.clone(), t.file.clone(), &format!("{} {}", t.subsystem, t.source_object));
+    }
+    for r in &model.runs {
+        add("run", r.run_id.clone(), r.file.clone(), &r.stage);
+    }
+    for o in &model.objects {
+        add("lake object", o.key.clone(), o.file.clone(), &format!("{} {}", o.table, o.sha256));
+    }
+    out
+}
+
 /// The built-in static assets.
-const ASSETS: [(&str, &str); 1] = [("style.css", include_str!("../../site/style.css"))];
+const ASSETS: [(&str, &str); 2] =
+    [("style.css", include_str!("../../site/style.css")), ("favicon.svg", include_str!("../../site/favicon.svg"))];
 
 /// What went wrong rendering the portal.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +177,21 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
         ctx.insert("objects", &model.objects);
         ctx.insert("checkpoint", &model.checkpoint);
     });
+    page("keys.html".into(), "keys.html", &|ctx| ctx.insert("keys", &model.keys));
+    let entries = search_entries(model);
+    let script_hash = {
+        use base64::Engine as _;
+        let digest = cairn_evidence::digest::Sha256Digest::of(SEARCH_JS.as_bytes());
+        format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(digest.as_bytes()))
+    };
+    page("search.html".into(), "search.html", &|ctx| {
+        ctx.insert("entries", &entries);
+        ctx.insert("script", SEARCH_JS);
+        ctx.insert("script_hash", &script_hash);
+    });
+    for run in &model.runs {
+        page(run.file.clone(), "run.html", &|ctx| ctx.insert("run", run));
+    }
     page("downloads.html".into(), "downloads.html", &|ctx| {
         ctx.insert("downloads", &model.downloads);
         ctx.insert("key_id", &model.key_id);
