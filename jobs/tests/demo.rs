@@ -212,8 +212,14 @@ fn every_portal_link_resolves_and_framework_pages_cross_walk() {
     let markdown = std::fs::read_to_string(portal.join("COMPLIANCE_EVIDENCE_INDEX.md")).unwrap();
     assert!(markdown.contains("| [LOG-02](controls/LOG-02.html)") && markdown.contains("failing"), "{markdown}");
     let soc2 = std::fs::read_to_string(portal.join("frameworks/soc2.html")).unwrap();
-    assert_eq!(soc2.matches("<tr><td class=\"mono\">").count(), 61, "every SOC 2 criterion is listed");
+    assert_eq!(soc2.matches("<tr id=\"req-").count(), 61, "every SOC 2 criterion is listed");
     // CC7.2 fails through the log controls, and crosses to ISO A.8.15 through them.
-    let row = soc2.split("<tr><td class=\"mono\">CC7.2</td>").nth(1).unwrap().split("</tr>").next().unwrap();
+    let row = soc2
+        .split("<tr id=\"req-cc7-2\" class=\"req row-failing\"><td class=\"mono\">CC7.2</td>")
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap();
     assert!(row.contains("status-failing") && row.contains("A.8.15"), "{row}");
 }

@@ -424,7 +424,9 @@ pub fn build(model: &PortalModel, out: &Path) -> Result<BuildReport, PortalError
         list.push_str(rel);
         list.push('\n');
     }
-    write_atomically(&list_path, list.as_bytes()).map_err(|e| write_err(&list_path, e))?;
+    if previous.iter().map(String::as_str).ne(current.iter().copied()) {
+        write_atomically(&list_path, list.as_bytes()).map_err(|e| write_err(&list_path, e))?;
+    }
     for rel in previous {
         // Only names this function wrote, and only ones that stay inside the folder.
         let safe = !rel.is_empty()
