@@ -595,6 +595,8 @@ pub struct LakeView {
     pub artefacts: crate::supply::ArtefactTables,
     /// Every control evaluation committed by a verify run, oldest run first.
     pub control_history: Vec<tables::ControlResultRow>,
+    /// The text of every Markdown threat model, by blob key.
+    pub markdown_models: BTreeMap<String, String>,
 }
 
 /// Reads what the portal and bundles need from the lake.
@@ -620,7 +622,17 @@ pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
         }
     }
     let artefacts = crate::supply::read_artefacts(&ws.lake, &manifests).await?;
-    Ok(LakeView { stored, manifests, lake_findings, findings, quarantined, artefacts, control_history })
+    let markdown_models = crate::supply::markdown_models(&ws.lake, &manifests, &artefacts).await?;
+    Ok(LakeView {
+        stored,
+        manifests,
+        lake_findings,
+        findings,
+        quarantined,
+        artefacts,
+        control_history,
+        markdown_models,
+    })
 }
 
 impl LakeView {

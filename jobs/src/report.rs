@@ -246,7 +246,13 @@ pub fn portal_model(
     let all_findings: Vec<FindingView> = view.findings.iter().map(view_of_row).collect();
     let control_ids = catalog.controls.iter().map(|c| c.id.clone()).collect();
     let verified_through = view.latest_verify().and_then(|m| m.verified_through.clone());
-    let supply = crate::supply::portal_view(&view.artefacts, &all_findings, &control_ids, verified_through.as_deref());
+    let supply = crate::supply::portal_view(
+        &view.artefacts,
+        &view.markdown_models,
+        &all_findings,
+        &control_ids,
+        verified_through.as_deref(),
+    );
     PortalModel {
         supply,
         objects,

@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use cairn_renderer::markdown;
+
 use anyhow::{Context as _, Result};
 use cairn_collector::artefact::find_record;
 use cairn_evidence::artefacts::{
@@ -52,6 +54,26 @@ pub async fn read_artefacts(lake: &Lake, manifests: &[RunManifest]) -> Result<Ar
         artefacts: read_table(lake, manifests).await?,
         documents: read_table(lake, manifests).await?,
     })
+}
+
+/// The largest Markdown threat model rendered on its page; a larger one is linked, not shown.
+pub const MARKDOWN_SHOWN_LIMIT: u64 = 1024 * 1024;
+
+/// The text of every Markdown threat model, by blob key, read from the lake.
+pub async fn markdown_models(
+    lake: &Lake,
+    manifests: &[RunManifest],
+    t: &ArtefactTables,
+) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for m in t.threat_models.iter().filter(|m| m.format == "markdown") {
+        let entry = manifests.iter().flat_map(|r| r.objects.iter()).find(|e| e.key == m.blob);
+        if let Some(entry) = entry.filter(|e| e.size <= MARKDOWN_SHOWN_LIMIT) {
+            let bytes = lake.get_checked(entry).await?;
+            out.insert(m.blob.clone(), String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// What the supply-chain checks found and derived.
@@ -245,6 +267,7 @@ pub fn artefact_evidence(t: &ArtefactTables) -> BTreeMap<String, cairn_controls:
 /// finding; `controls` the catalog's control ids (threats link only to controls that exist).
 pub fn portal_view(
     t: &ArtefactTables,
+    markdown: &BTreeMap<String, String>,
     findings: &[cairn_renderer::model::FindingView],
     controls: &BTreeSet<String>,
     verified_through: Option<&str>,
@@ -428,6 +451,7 @@ pub fn portal_view(
             open: m.open_threats,
             threats,
             findings: about(&p.object_key, None),
+            body_html: markdown.get(&m.blob).map(|text| markdown::to_html(text)).unwrap_or_default(),
         });
     }
 

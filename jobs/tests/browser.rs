@@ -39,6 +39,9 @@ fn every_portal_page_is_clean_in_chromium_and_hostile_evidence_stays_inert() {
     assert!(pages.iter().any(|p| p.contains("&lt;script&gt;alert(&#x27;sbom&#x27;)&lt;&#x2F;script&gt;")));
     assert!(pages.iter().any(|p| p.contains("&lt;img src=x onerror=alert(&#x27;title&#x27;)&gt;")));
     assert!(!pages.iter().any(|p| p.contains("<script") || p.contains("href=\"javascript:")));
+    // The Markdown model's document is rendered, its hostile link kept as text without a target.
+    let document = pages.iter().find(|p| p.contains("<div class=\"document\">") && p.contains("click me")).unwrap();
+    assert!(document.contains("<a rel=\"noopener noreferrer nofollow\">click me</a>"), "{document}");
 
     let browser = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
     assert!(

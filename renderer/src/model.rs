@@ -582,6 +582,8 @@ pub struct ThreatModelView {
     pub threats: Vec<ThreatView>,
     /// Findings about it.
     pub findings: Vec<FindingView>,
+    /// A Markdown model's document, rendered and sanitized (empty for other formats).
+    pub body_html: String,
 }
 
 /// The supply-chain and design evidence.
