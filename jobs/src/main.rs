@@ -11,6 +11,7 @@ mod commands;
 mod config;
 mod demo;
 mod demo_releases;
+mod metrics;
 mod pipeline;
 mod proofs;
 mod report;
