@@ -48,7 +48,13 @@ pub enum LockError {
 #[derive(Debug)]
 pub struct WriterLock {
     lake: Lake,
+    key: String,
     info: LockInfo,
+}
+
+/// Key of the lock that keeps two runs of one job apart.
+pub fn job_lock_key(job: &str) -> String {
+    format!("locks/job-{job}.json")
 }
 
 fn owner() -> String {
@@ -70,8 +76,20 @@ fn holder_is_gone(holder: &str) -> bool {
 }
 
 impl WriterLock {
-    /// Takes the lock for `job` until `now + ttl`, taking over an expired one.
+    /// Takes the lake's writer lock for `job` until `now + ttl`, taking over an expired one.
     pub async fn acquire(lake: &Lake, job: &str, now: DateTime<Utc>, ttl: Duration) -> Result<Self, LockError> {
+        Self::acquire_key(lake, LOCK_KEY, job, now, ttl).await
+    }
+
+    /// Takes the lock object `key` for `job` until `now + ttl`, taking over an expired one or
+    /// one whose holder on this host is gone.
+    pub async fn acquire_key(
+        lake: &Lake,
+        key: &str,
+        job: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Self, LockError> {
         let info = LockInfo {
             owner: owner(),
             job: job.to_string(),
@@ -79,15 +97,21 @@ impl WriterLock {
             expires_at: format_rfc3339(now + ttl),
         };
         let body = Bytes::from(serde_json::to_vec_pretty(&info).unwrap_or_default());
-        let path = ObjectPath::from(LOCK_KEY);
+        let path = ObjectPath::from(key);
+        let store_err = |source| LakeError::Store { key: key.into(), source };
         for _ in 0..2 {
             let opts = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
             match lake.store().put_opts(&path, PutPayload::from(body.clone()), opts).await {
-                Ok(_) => return Ok(Self { lake: lake.clone(), info }),
+                Ok(_) => return Ok(Self { lake: lake.clone(), key: key.to_string(), info }),
                 Err(object_store::Error::AlreadyExists { .. }) => {}
-                Err(source) => return Err(LakeError::Store { key: LOCK_KEY.into(), source }.into()),
+                Err(source) => return Err(store_err(source).into()),
             }
-            let held = lake.get(LOCK_KEY).await?;
+            let held = match lake.get(key).await {
+                Ok(held) => held,
+                // Released between our create and our read: try again.
+                Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
             let Ok(holder) = serde_json::from_slice::<LockInfo>(&held) else {
                 return Err(LockError::Held(LockInfo {
                     owner: "an unreadable lock object".into(),
@@ -101,8 +125,8 @@ impl WriterLock {
             if !expired {
                 return Err(LockError::Held(holder));
             }
-            tracing::warn!(holder = %holder.owner, job = %holder.job, expires_at = %holder.expires_at, "taking over the writer lock of a run that is gone");
-            lake.store().delete(&path).await.map_err(|source| LakeError::Store { key: LOCK_KEY.into(), source })?;
+            tracing::warn!(lock = %key, holder = %holder.owner, job = %holder.job, expires_at = %holder.expires_at, "taking over the lock of a run that is gone");
+            lake.store().delete(&path).await.map_err(store_err)?;
         }
         Err(LockError::Held(LockInfo {
             owner: "another writer that took the expired lock first".into(),
@@ -114,14 +138,41 @@ impl WriterLock {
 
     /// Releases the lock (only if it is still ours).
     pub async fn release(self) -> Result<(), LakeError> {
-        let held = self.lake.get(LOCK_KEY).await?;
+        let held = self.lake.get(&self.key).await?;
         if serde_json::from_slice::<LockInfo>(&held).ok().as_ref() == Some(&self.info) {
             self.lake
                 .store()
-                .delete(&ObjectPath::from(LOCK_KEY))
+                .delete(&ObjectPath::from(self.key.as_str()))
                 .await
-                .map_err(|source| LakeError::Store { key: LOCK_KEY.into(), source })?;
+                .map_err(|source| LakeError::Store { key: self.key.clone(), source })?;
         }
         Ok(())
+    }
+
+    /// Removes the lock object `key` if this process holds it: after a step was abandoned (a
+    /// timeout, a signal) without reaching its own release.
+    pub async fn release_if_ours(lake: &Lake, key: &str) -> Result<bool, LakeError> {
+        let held = match lake.get(key).await {
+            Ok(held) => held,
+            Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let ours = serde_json::from_slice::<LockInfo>(&held).is_ok_and(|info| info.owner == owner());
+        if ours {
+            lake.store()
+                .delete(&ObjectPath::from(key))
+                .await
+                .map_err(|source| LakeError::Store { key: key.to_string(), source })?;
+        }
+        Ok(ours)
+    }
+
+    /// Who holds the lock object `key`, if anyone.
+    pub async fn holder(lake: &Lake, key: &str) -> Result<Option<LockInfo>, LakeError> {
+        match lake.get(key).await {
+            Ok(held) => Ok(serde_json::from_slice(&held).ok()),
+            Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -11,7 +11,9 @@ use ed25519_dalek::SigningKey;
 use crate::bundling::{self, Request, Scope};
 use crate::config::Config;
 use crate::pipeline::{self, Clock, VerifyReport, Workspace};
-use crate::{demo, proofs, report, BenchCommand, Cli, Command, ControlsCommand, OutputFormat, ProofCommand};
+use crate::{
+    demo, proofs, report, runner, schedule, BenchCommand, Cli, Command, ControlsCommand, OutputFormat, ProofCommand,
+};
 use cairn_renderer::model::DownloadView;
 
 /// Runs the command line's command.
@@ -98,6 +100,111 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                 Ok(2)
             }
         }
+        Command::Run { job } => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let Some(job) = ws.config.jobs.iter().find(|j| &j.name == job) else {
+                let names: Vec<&str> = ws.config.jobs.iter().map(|j| j.name.as_str()).collect();
+                anyhow::bail!(
+                    "no [[job]] named {job:?} in {}; jobs: {}",
+                    cli.config.display(),
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                );
+            };
+            let outcome = runner::run_job(&ws, job, None, cli.metrics_file.as_deref(), runner::shutdown_signal()).await;
+            print_outcome(&outcome);
+            if outcome.exit_code == 2 {
+                anyhow::bail!("job {}: {}", outcome.job, outcome.message);
+            }
+            Ok(outcome.exit_code)
+        }
+        Command::Schedule => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            if ws.config.jobs.is_empty() {
+                anyhow::bail!("{} has no [[job]] to schedule", cli.config.display());
+            }
+            let last = runner::last_scheduled(&ws).await?;
+            let metrics = cli.metrics_file.as_deref();
+            // One signal stops both the loop and the run in progress.
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                runner::shutdown_signal().await;
+                let _ = stop_tx.send(true);
+            });
+            let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            let ws_ref = &ws;
+            let stop_for_runs = stop_rx.clone();
+            let how = schedule::run_schedule(
+                &ws.config.jobs,
+                &schedule::SystemTimer,
+                &last,
+                |job, at| {
+                    let rx = stop_for_runs.clone();
+                    let job = job.clone();
+                    async move {
+                        let outcome = runner::run_job(ws_ref, &job, Some(at), metrics, stopped(rx)).await;
+                        print_outcome(&outcome);
+                    }
+                },
+                stopped(stop_rx),
+            )
+            .await;
+            match how {
+                schedule::Stopped::Signal => {
+                    for key in [cairn_evidence::lock::LOCK_KEY.to_string()]
+                        .into_iter()
+                        .chain(ws.config.jobs.iter().map(|j| cairn_evidence::lock::job_lock_key(&j.name)))
+                    {
+                        if let Err(e) = cairn_evidence::lock::WriterLock::release_if_ours(&ws.lake, &key).await {
+                            tracing::warn!(lock = %key, error = %e, "cannot release the lock");
+                        }
+                    }
+                    tracing::info!("scheduler stopped by a signal");
+                    Ok(0)
+                }
+                schedule::Stopped::NothingScheduled => anyhow::bail!("no job has a future scheduled time"),
+            }
+        }
+        Command::Jobs => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            if ws.config.jobs.is_empty() {
+                println!("{} has no [[job]].", cli.config.display());
+                return Ok(0);
+            }
+            let now = chrono::Utc::now();
+            for job in &ws.config.jobs {
+                let steps: Vec<&str> = job.steps.iter().map(|s| s.as_str()).collect();
+                println!("{}", job.name);
+                println!("  schedule  {} ({})", job.schedule_text, job.time_zone);
+                println!("  steps     {}", steps.join(" → "));
+                println!(
+                    "  timeout   {} minutes; catch up after downtime: {}",
+                    job.timeout.as_secs() / 60,
+                    if job.catch_up { "yes" } else { "no" }
+                );
+                let next: Vec<String> =
+                    schedule::upcoming(job, now, 3).into_iter().map(cairn_evidence::time::format_rfc3339).collect();
+                println!("  next      {}", if next.is_empty() { "never".to_string() } else { next.join(", ") });
+                match runner::last_outcome(&ws, &job.name).await? {
+                    Some(o) => {
+                        println!(
+                            "  last      {} → {} exit {}: {}",
+                            o.started_at, o.finished_at, o.exit_code, o.message
+                        );
+                    }
+                    None => println!("  last      never ran"),
+                }
+                let key = cairn_evidence::lock::job_lock_key(&job.name);
+                if let Some(holder) = cairn_evidence::lock::WriterLock::holder(&ws.lake, &key).await? {
+                    println!(
+                        "  running   held by {} since {} (expires {})",
+                        holder.owner, holder.acquired_at, holder.expires_at
+                    );
+                }
+            }
+            Ok(0)
+        }
         Command::Collect => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let summary = pipeline::collect(&ws, &mut Clock::System).await?;
@@ -175,6 +282,13 @@ fn check(file: &Path, pubkey: &Path) -> Result<u8> {
             println!("FAILED {e}");
             Ok(1)
         }
+    }
+}
+
+fn print_outcome(outcome: &runner::RunOutcome) {
+    println!("job {}: exit {}: {}", outcome.job, outcome.exit_code, outcome.message);
+    for s in &outcome.steps {
+        println!("  {:<9} {:>8.1}s  {}  {}", s.step, s.seconds, if s.ok { "ok    " } else { "FAILED" }, s.detail);
     }
 }
 

@@ -26,6 +26,8 @@ struct RawConfig {
     controls: RawControls,
     #[serde(default)]
     supply: RawSupply,
+    #[serde(default, rename = "job")]
+    jobs: Vec<crate::schedule::RawJob>,
 }
 
 #[derive(Deserialize, Default)]
@@ -95,6 +97,8 @@ pub struct Config {
     pub register: Option<PathBuf>,
     /// Threat models must be reviewed within this many days.
     pub threat_model_review_days: u32,
+    /// Jobs (`[[job]]`), in configuration order.
+    pub jobs: Vec<crate::schedule::Job>,
 }
 
 impl Config {
@@ -133,6 +137,15 @@ impl Config {
                 bail!("{}: source name {name:?} is used twice", path.display());
             }
         }
+        let mut jobs: Vec<crate::schedule::Job> = Vec::new();
+        for raw_job in raw.jobs {
+            let job =
+                crate::schedule::Job::from_raw(raw_job).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            if jobs.iter().any(|j| j.name == job.name) {
+                bail!("{}: [[job]] name {:?} is used twice", path.display(), job.name);
+            }
+            jobs.push(job);
+        }
         let store_url = if raw.store.url.contains("://") {
             raw.store.url.clone()
         } else {
@@ -150,6 +163,7 @@ impl Config {
             control_catalogs: raw.controls.catalog.iter().map(|p| abs(p)).collect(),
             register: raw.supply.register.as_deref().map(abs),
             threat_model_review_days: raw.supply.threat_model_review_days.unwrap_or(365),
+            jobs,
             dir,
         })
     }

@@ -14,7 +14,10 @@ mod demo_releases;
 mod metrics;
 mod pipeline;
 mod proofs;
+mod publish;
 mod report;
+mod runner;
+mod schedule;
 mod supply;
 
 use std::path::PathBuf;
@@ -43,6 +46,10 @@ struct Cli {
     /// Only warnings and errors on stderr.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// `run` and `schedule`: after each run, write Prometheus metrics to this file (for
+    /// node_exporter's textfile collector), atomically.
+    #[arg(long, global = true, value_name = "PATH")]
+    metrics_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -165,6 +172,28 @@ enum Command {
         #[arg(long)]
         pubkey: PathBuf,
     },
+    /// Run a `[[job]]` of cairn.toml once, now: its steps in order, under the job's lock.
+    ///
+    /// For system cron, systemd timers and Kubernetes CronJobs. A second run of the same job
+    /// while one is running exits 2 naming the holder; a lock whose holder died is taken over
+    /// after it expires (at once when the holder ran on this host). SIGTERM or SIGINT abandons
+    /// the current step; nothing half-written becomes visible, and the next run completes the
+    /// work. Exit 0 verified, 1 evidence findings, 2 the job failed (a step, the timeout, a
+    /// signal, the lock).
+    Run {
+        /// The job's name.
+        job: String,
+    },
+    /// Stay up and run every `[[job]]` at its scheduled times.
+    ///
+    /// Logs each job's next time at start and after each run. After downtime, a job runs once
+    /// at start for its latest missed time (`catch_up = false` turns this off). SIGTERM or
+    /// SIGINT abandons the current step, releases the locks and exits 0. Use this or an outside
+    /// scheduler (cron, a systemd timer, a CronJob) running `cairn run`, never both.
+    Schedule,
+    /// List the jobs: schedule, time zone, steps, next times, last outcome, and the lock holder
+    /// of a job running now.
+    Jobs,
     /// Benchmarks (release builds).
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -4,7 +4,6 @@
 //! Owns the metric names, the exposition text and the atomic write. Does not measure anything: the
 //! pipeline fills a [`RunMetrics`]. The collector skips a whole file that has sample timestamps, so none
 //! are written; it reads only `*.prom`, so the temporary file is a dot-file beside the target.
-#![cfg_attr(not(test), expect(dead_code, reason = "`cairn run --metrics-file` is wired to this in a follow-up change"))]
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
