@@ -170,7 +170,14 @@ async fn run_step(ws: &Workspace, job: &Job, step: Step, counts: &mut Counts) ->
                 sample: None,
             };
             let info = bundling::bundle(ws, &request).await?;
-            Ok(format!("{} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256))
+            let mut detail = format!("{} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);
+            if job.steps.contains(&Step::Render) {
+                // The portal was rendered before this bundle existed: render again (only the
+                // pages that list bundles change) so it offers the new one.
+                crate::commands::render(ws, &ws.config.portal_out.clone()).await?;
+                detail.push_str("; linked from the portal");
+            }
+            Ok(detail)
         }
         Step::Publish => {
             let url = job.publish_url.as_deref().context("the publish step needs [job.publish] url")?;
