@@ -189,8 +189,12 @@ impl Lake {
     /// Reads a whole object.
     pub async fn get(&self, key: &str) -> Result<Bytes, LakeError> {
         let path = ObjectPath::from(key);
-        let result = self.store.get(&path).await.map_err(store_err(key))?;
-        result.bytes().await.map_err(store_err(key))
+        // The whole download is retried: a body that breaks off is as transient as a refused
+        // connection.
+        let policy = crate::store::retry_policy().unwrap_or_default();
+        crate::retry::retrying(policy, "get", || async { self.store.get(&path).await?.bytes().await })
+            .await
+            .map_err(store_err(key))
     }
 
     /// Reads a committed object and checks it against its recorded digest.
@@ -203,12 +207,19 @@ impl Lake {
         Ok(bytes)
     }
 
-    /// Writes a new object; fails if it exists.
+    /// Writes a new object; fails if it exists with other bytes. (The same bytes are our own
+    /// write, retried by the store's client after a lost response.)
     pub async fn put_new(&self, key: &str, bytes: Bytes) -> Result<(), LakeError> {
         let opts = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
-        match self.store.put_opts(&ObjectPath::from(key), PutPayload::from(bytes), opts).await {
+        match self.store.put_opts(&ObjectPath::from(key), PutPayload::from(bytes.clone()), opts).await {
             Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. }) => Err(LakeError::AlreadyExists { key: key.to_string() }),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                if self.get(key).await.is_ok_and(|existing| existing == bytes) {
+                    Ok(())
+                } else {
+                    Err(LakeError::AlreadyExists { key: key.to_string() })
+                }
+            }
             Err(source) => Err(LakeError::Store { key: key.to_string(), source }),
         }
     }
@@ -216,13 +227,12 @@ impl Lake {
     /// Lists keys under a prefix, sorted.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, LakeError> {
         let path = ObjectPath::from(prefix);
-        let mut keys: Vec<(String, u64)> = self
-            .store
-            .list(Some(&path))
-            .map_ok(|m| (m.location.to_string(), m.size))
-            .try_collect()
-            .await
-            .map_err(store_err(prefix))?;
+        let policy = crate::store::retry_policy().unwrap_or_default();
+        let mut keys: Vec<(String, u64)> = crate::retry::retrying(policy, "list", || {
+            self.store.list(Some(&path)).map_ok(|m| (m.location.to_string(), m.size)).try_collect()
+        })
+        .await
+        .map_err(store_err(prefix))?;
         keys.sort();
         Ok(keys)
     }

@@ -25,6 +25,7 @@ pub mod lock;
 pub mod manifest;
 pub mod merkle;
 pub mod note;
+pub mod retry;
 pub mod store;
 pub mod tables;
 pub mod time;

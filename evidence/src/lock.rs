@@ -120,6 +120,10 @@ impl WriterLock {
                     expires_at: "?".into(),
                 }));
             };
+            if holder == info {
+                // Our own create, retried by the client after a lost response.
+                return Ok(Self { lake: lake.clone(), key: key.to_string(), info });
+            }
             let expired = crate::time::parse_rfc3339(&holder.expires_at).is_some_and(|t| t <= now)
                 || holder_is_gone(&holder.owner);
             if !expired {

@@ -135,7 +135,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             };
             let ws_ref = &ws;
             let stop_for_runs = stop_rx.clone();
-            let how = schedule::run_schedule(
+            let how = Box::pin(schedule::run_schedule(
                 &ws.config.jobs,
                 &schedule::SystemTimer,
                 &last,
@@ -148,7 +148,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                     }
                 },
                 stopped(stop_rx),
-            )
+            ))
             .await;
             match how {
                 schedule::Stopped::Signal => {

@@ -281,7 +281,7 @@ pub async fn run_job(
                             ok: false,
                             detail: detail.clone(),
                         });
-                        return Err(format!("step {} failed: {detail}", step.as_str()));
+                        return Err(format!("step {} failed (lake {}): {detail}", step.as_str(), ws.lake.url()));
                     }
                 }
             }
@@ -309,11 +309,9 @@ pub async fn run_job(
             Err(message) => {
                 outcome.exit_code = 2;
                 outcome.message = message;
-                // An abandoned step may not have reached its own release.
-                for key in [LOCK_KEY, lock_key.as_str()] {
-                    if let Err(e) = WriterLock::release_if_ours(&ws.lake, key).await {
-                        tracing::warn!(lock = key, error = %e, "cannot release the lock");
-                    }
+                // An abandoned step may not have reached its own release of the writer lock.
+                if let Err(e) = WriterLock::release_if_ours(&ws.lake, LOCK_KEY).await {
+                    tracing::warn!(lock = LOCK_KEY, error = %e, "cannot release the writer lock");
                 }
             }
         }

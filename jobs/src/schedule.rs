@@ -417,7 +417,9 @@ mod tests {
         let nightly = job("0 30 2 * * *");
         // Last ran for 2026-11-20 02:30; the scheduler comes back on the 23rd at 10:00: the 21st,
         // 22nd and 23rd were missed, and only the latest is run, at once.
-        let seen = drive(std::slice::from_ref(&nightly), "2026-11-23T10:00:00Z", &[("nightly", "2026-11-20T02:30:00Z")], 2).await;
+        let seen =
+            drive(std::slice::from_ref(&nightly), "2026-11-23T10:00:00Z", &[("nightly", "2026-11-20T02:30:00Z")], 2)
+                .await;
         assert_eq!(seen[0].1, "2026-11-23T02:30:00+00:00");
         assert_eq!(seen[0].2, "2026-11-23T10:00:00+00:00", "the catch-up runs at start");
         assert_eq!(seen[1].1, "2026-11-24T02:30:00+00:00");
