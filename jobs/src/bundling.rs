@@ -163,7 +163,9 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     let model = report::portal_model(&view, &checked, &public, &ws.keyring()?, &[]);
     let (since, until) = (request.since.as_deref(), request.until.as_deref());
     let scratch = Scratch::new()?;
-    let files = collect_files(ws, &view, &model, &controls, since, until, request.sample, &scratch.0).await?;
+    let files = collect_files(ws, &view, &model, &controls, since, until, request.sample, &scratch.0)
+        .await
+        .with_context(|| format!("cannot stage the bundle's files in {}", scratch.0.display()))?;
 
     let name = format!("cairn-evidence-{}-{}", request.scope.slug(), latest.run_id);
     let path = if request.out.extension().is_some_and(|e| e == "zip") {
@@ -240,7 +242,9 @@ async fn collect_files(
     let mut events_csv = String::from("chain,seq,ts,kid,hash,source,object_key,line,run_id,lake_object,event_json\n");
     let mut findings_csv = String::from("kind,chain,seq,object_key,line,detail,run_id\n");
     let events_path = scratch.join("events.csv");
-    let mut events_out = std::io::BufWriter::new(std::fs::File::create(&events_path)?);
+    let mut events_out = std::io::BufWriter::new(
+        std::fs::File::create(&events_path).with_context(|| format!("cannot create {}", events_path.display()))?,
+    );
     let mut wrote_events = false;
     let mut sampler = Sampler::new(sample);
     for (index, (day, entry)) in entries.iter().enumerate() {
@@ -269,7 +273,7 @@ async fn collect_files(
         // Stream the object to disk, checking it is still what the manifest committed.
         let bytes = ws.lake.get_checked(entry).await?;
         let local = scratch.join(format!("obj-{index}"));
-        std::fs::write(&local, &bytes)?;
+        std::fs::write(&local, &bytes).with_context(|| format!("cannot write {}", local.display()))?;
         if entry.table == names::EVENTS {
             let mut row_index = 0u64;
             for batch in tables::from_parquet(bytes.clone())? {

@@ -194,6 +194,20 @@ pub struct BundleInfo {
     pub sha256: String,
 }
 
+/// Removes a file when dropped, unless told to keep it.
+struct RemoveUnlessKept<'a> {
+    path: &'a Path,
+    keep: bool,
+}
+
+impl Drop for RemoveUnlessKept<'_> {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(self.path);
+        }
+    }
+}
+
 fn safe_entry_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('/')
@@ -340,6 +354,8 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &SigningKey) -> Result<Bu
         std::fs::create_dir_all(parent).map_err(io)?;
     }
     let file = File::create(&partial).map_err(io)?;
+    // A failure part-way (a full disk) leaves no partial zip behind.
+    let mut partial_guard = RemoveUnlessKept { path: &partial, keep: false };
     let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
@@ -368,6 +384,7 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &SigningKey) -> Result<Bu
     file.sync_all().map_err(io)?;
     drop(file);
     std::fs::rename(&partial, out).map_err(io)?;
+    partial_guard.keep = true;
     let (sha256, size) = digest_of(&Content::File(out.to_path_buf()), io)?;
     Ok(BundleInfo { path: out.to_path_buf(), size, sha256 })
 }
