@@ -68,7 +68,7 @@ fn a_full_disk_stops_each_stage_cleanly_and_the_next_run_completes() {
     let out = cairn_with_full_disk(&org, 20, "render");
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("writing ") && out.stderr.contains("portal/"), "{}", out.stderr);
-    assert!(files_named(&org.join("portal"), |p| p.ends_with(".tmp")).is_empty());
+    assert!(files_named(&org.join("portal"), |p| Path::new(p).extension().is_some_and(|e| e == "tmp")).is_empty());
 
     let out = cairn(&org, &["bundle"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
