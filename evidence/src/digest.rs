@@ -74,3 +74,12 @@ impl Sha256Stream {
         Sha256Digest(self.0.finalize().into())
     }
 }
+
+/// The shard (0 to `n - 1`) an id falls in: the first 8 bytes of its SHA-256, big-endian, modulo
+/// `n`. Stable across runs, machines and versions, so every shard of a run agrees.
+pub fn shard_of(id: &str, n: u32) -> u32 {
+    let digest = Sha256Digest::of(id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_bytes()[..8]);
+    u32::try_from(u64::from_be_bytes(first) % u64::from(n.max(1))).unwrap_or(0)
+}

@@ -104,10 +104,21 @@ enum Command {
     /// Incremental by default: continues from the chain heads of the last verification and
     /// commits a verify run with its findings. `--full` re-checks the whole retained lake from
     /// the first manifest and only reports.
+    ///
+    /// On a cluster, `--shard I/N` (I from 0 to N-1, as a Kubernetes Indexed Job's
+    /// JOB_COMPLETION_INDEX) verifies only the chains and lake objects whose stable hash falls in
+    /// shard I, and stores its result under `shards/`; `--merge` then checks what only the whole
+    /// lake can (manifests, supply chain) and commits the union as one verify run.
     Verify {
         /// Re-check everything from the first manifest (read-only).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["shard", "merge"])]
         full: bool,
+        /// Verify shard I of N only, and store its result for `--merge`.
+        #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "merge")]
+        shard: Option<(u32, u32)>,
+        /// Combine every shard's stored result into one committed verify run.
+        #[arg(long)]
+        merge: bool,
         /// Output format on stdout.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
@@ -297,6 +308,17 @@ enum BenchCommand {
         #[arg(long)]
         dir: PathBuf,
     },
+}
+
+/// Parses `I/N` with 0 <= I < N.
+fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+    let (i, n) = text.split_once('/').ok_or_else(|| format!("{text:?} is not I/N (e.g. 0/4)"))?;
+    let i: u32 = i.trim().parse().map_err(|_| format!("{i:?} is not a shard index"))?;
+    let n: u32 = n.trim().parse().map_err(|_| format!("{n:?} is not a shard count"))?;
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: the index must be from 0 to {}", n.saturating_sub(1)));
+    }
+    Ok((i, n))
 }
 
 fn init_logging(cli: &Cli) {

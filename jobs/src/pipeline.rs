@@ -301,6 +301,8 @@ pub struct VerifyReport {
     pub objects_checked: u64,
     /// The verify run committed, if any.
     pub committed: Option<String>,
+    /// A shard pass's own result (not committed).
+    pub shard: Option<ShardPass>,
 }
 
 impl VerifyReport {
@@ -327,6 +329,230 @@ fn finding_row(f: Finding, run_id: &str, at: DateTime<Utc>) -> FindingRow {
 /// chain heads unless `full`. An incremental pass on an intact lake commits a verify run with the
 /// findings and the new heads; `full` and a lake whose manifests fail only report.
 pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<VerifyReport> {
+    verify_pass(ws, clock, full, None).await
+}
+
+/// One shard of a verification: `index` of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: u32,
+    /// How many shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Whether a chain or lake object belongs to this shard.
+    pub fn owns(self, id: &str) -> bool {
+        cairn_evidence::digest::shard_of(id, self.count) == self.index
+    }
+}
+
+/// Events of one batch that belong to a shard's chains.
+struct ShardBatch {
+    rows: EventsBatch,
+    shard: Shard,
+}
+
+impl tables::EventBatch for ShardBatch {
+    fn refs(&self) -> Vec<tables::EventRef<'_>> {
+        self.rows.refs().into_iter().filter(|r| self.shard.owns(r.chain)).collect()
+    }
+}
+
+/// What one shard found: its chains and its objects, from the lake as of `base_run`.
+#[derive(Debug)]
+pub struct ShardPass {
+    /// The latest committed run the shard verified from.
+    pub base_run: String,
+    /// Findings about its chains and objects.
+    pub findings: Vec<Finding>,
+    /// Its chains' new heads.
+    pub heads: BTreeMap<String, cairn_evidence::manifest::ChainHead>,
+    /// Events it verified.
+    pub events: u64,
+    /// Objects whose digest it checked.
+    pub objects_checked: u64,
+    /// The last collect run whose events are now verified.
+    pub verified_through: Option<String>,
+}
+
+/// Verifies only the chains and lake objects of `shard` (read-only: the caller stores the
+/// result, and `verify --merge` commits the union).
+pub async fn verify_shard(ws: &Workspace, clock: &mut Clock, shard: Shard) -> Result<ShardPass> {
+    let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
+    let base_run = stored.last().map(|s| s.run_id.clone()).context("the lake has no committed run to verify")?;
+    let report = verify_pass(ws, clock, false, Some(shard)).await?;
+    let pass = report.shard.context("a shard pass returns its result")?;
+    Ok(ShardPass { base_run, ..pass })
+}
+
+/// A finding as a shard stores it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredFinding {
+    kind: String,
+    chain: Option<String>,
+    seq: Option<u64>,
+    object_key: Option<String>,
+    line: Option<u64>,
+    detail: String,
+}
+
+/// A shard's result as stored under `shards/<base run>/<index>-of-<count>.json`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredShard {
+    format: String,
+    base_run: String,
+    index: u32,
+    count: u32,
+    findings: Vec<StoredFinding>,
+    heads: BTreeMap<String, cairn_evidence::manifest::ChainHead>,
+    events: u64,
+    objects_checked: u64,
+    verified_through: Option<String>,
+}
+
+const SHARD_FORMAT: &str = "cairn-verify-shard/1";
+
+/// Stores a shard's result where `verify --merge` finds it; returns its key.
+pub async fn store_shard(ws: &Workspace, shard: Shard, pass: &ShardPass) -> Result<String> {
+    let stored = StoredShard {
+        format: SHARD_FORMAT.into(),
+        base_run: pass.base_run.clone(),
+        index: shard.index,
+        count: shard.count,
+        findings: pass
+            .findings
+            .iter()
+            .map(|f| StoredFinding {
+                kind: f.kind.as_str().into(),
+                chain: f.chain.clone(),
+                seq: f.seq,
+                object_key: f.object_key.clone(),
+                line: f.line,
+                detail: f.detail.clone(),
+            })
+            .collect(),
+        heads: pass.heads.clone(),
+        events: pass.events,
+        objects_checked: pass.objects_checked,
+        verified_through: pass.verified_through.clone(),
+    };
+    let key = format!("shards/{}/{}-of-{}.json", pass.base_run, shard.index, shard.count);
+    let bytes = bytes::Bytes::from(serde_json::to_vec_pretty(&stored)?);
+    ws.lake
+        .store()
+        .put(&object_store::path::Path::from(key.as_str()), bytes.into())
+        .await
+        .with_context(|| format!("cannot store the shard's result {key}"))?;
+    Ok(key)
+}
+
+/// Combines every shard's result for the latest run into one committed verify run: the union of
+/// their findings and chain heads, plus what only the whole lake can check (manifests, supply
+/// chain). Refuses when a shard is missing or ran against another state of the lake.
+pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyReport> {
+    let public = ws.public_key()?;
+    let keyring = ws.keyring()?;
+    let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
+    let (lake_findings, manifests) = verify_manifests(&stored, &public);
+    let base = stored.last().map(|s| s.run_id.clone()).context("the lake has no committed run")?;
+    let prefix = format!("shards/{base}");
+    let keys = ws.lake.list(&prefix).await?;
+    if keys.is_empty() {
+        bail!("no shard results for run {base}: run `cairn verify --shard I/N` for every I first");
+    }
+    let mut shards: Vec<StoredShard> = Vec::new();
+    for (key, _) in &keys {
+        let bytes = ws.lake.get(key).await?;
+        let shard: StoredShard =
+            serde_json::from_slice(&bytes).with_context(|| format!("{key} is not a shard result"))?;
+        if shard.format != SHARD_FORMAT || shard.base_run != base {
+            bail!("{key} is not a shard result for run {base}");
+        }
+        shards.push(shard);
+    }
+    let count = shards[0].count;
+    let mut have: Vec<u32> = shards.iter().filter(|s| s.count == count).map(|s| s.index).collect();
+    have.sort_unstable();
+    have.dedup();
+    if shards.iter().any(|s| s.count != count) || have != (0..count).collect::<Vec<_>>() {
+        let missing: Vec<String> = (0..count).filter(|i| !have.contains(i)).map(|i| format!("{i}/{count}")).collect();
+        bail!("the shard results for run {base} are incomplete: missing {}", missing.join(", "));
+    }
+    let mut findings = lake_findings;
+    let lake_intact = findings.is_empty();
+    let latest = manifests.last();
+    let mut heads = latest.map(|m| m.chain_heads.clone()).unwrap_or_default();
+    let (mut events, mut objects_checked) = (0, 0);
+    for s in &shards {
+        for f in &s.findings {
+            let kind = FindingKind::parse(&f.kind)
+                .with_context(|| format!("unknown finding kind {:?} in a shard result", f.kind))?;
+            findings.push(Finding {
+                kind,
+                chain: f.chain.clone(),
+                seq: f.seq,
+                object_key: f.object_key.clone(),
+                line: f.line,
+                detail: f.detail.clone(),
+            });
+        }
+        heads.extend(s.heads.clone());
+        events += s.events;
+        objects_checked += s.objects_checked;
+    }
+    let verified_through = shards[0].verified_through.clone();
+    let previous = latest.and_then(|m| m.verified_through.clone());
+    let mut new_runs = std::collections::BTreeSet::new();
+    let mut after = previous.is_none();
+    for m in &manifests {
+        if after && m.stage == Stage::Collect {
+            new_runs.insert(m.run_id.clone());
+        }
+        if previous.as_deref() == Some(m.run_id.as_str()) {
+            after = true;
+        }
+    }
+    let started = clock.now();
+    let supply = if lake_intact {
+        crate::supply::check(&ws.lake, &ws.config, &manifests, &new_runs, &keyring, started).await?
+    } else {
+        crate::supply::SupplyOutcome { findings: Vec::new(), diffs: Vec::new() }
+    };
+    findings.extend(supply.findings);
+    if !lake_intact {
+        let rows = findings.into_iter().map(|f| finding_row(f, "", started)).collect();
+        return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None, shard: None });
+    }
+    let key = ws.signing_key()?;
+    let now = clock.now_peek();
+    let report = locked(
+        ws,
+        "verify",
+        now,
+        commit_verification(
+            ws,
+            clock,
+            key,
+            started,
+            (findings, supply.diffs),
+            heads,
+            events,
+            objects_checked,
+            verified_through,
+        ),
+    )
+    .await?;
+    for (key, _) in &keys {
+        if let Err(e) = ws.lake.store().delete(&object_store::path::Path::from(key.as_str())).await {
+            tracing::warn!(key = %key, error = %e, "cannot remove a merged shard result");
+        }
+    }
+    Ok(report)
+}
+
+async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Option<Shard>) -> Result<VerifyReport> {
     let public = ws.public_key()?;
     let keyring = ws.keyring()?;
     let supply_keyring = keyring.clone();
@@ -334,8 +560,16 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
     let (lake_findings, manifests) = verify_manifests(&stored, &public);
     let lake_intact = lake_findings.is_empty();
     let mut findings = lake_findings;
+    if shard.is_some() && !lake_intact {
+        bail!("the lake's manifests do not verify; run `cairn verify` unsharded to see the findings");
+    }
     let latest = manifests.last();
-    let heads = if full { BTreeMap::new() } else { latest.map(|m| m.chain_heads.clone()).unwrap_or_default() };
+    let mut heads = if full { BTreeMap::new() } else { latest.map(|m| m.chain_heads.clone()).unwrap_or_default() };
+    if let Some(shard) = shard {
+        // The manifests are checked once, by the merge; a shard checks its own chains only.
+        heads.retain(|chain, _| shard.owns(chain));
+        findings.clear();
+    }
     let verified_through = if full { None } else { latest.and_then(|m| m.verified_through.clone()) };
     let last_verify = if full { None } else { manifests.iter().rposition(|m| m.stage == Stage::Verify) };
     let options = VerifyOptions {
@@ -344,13 +578,13 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
     };
     // Chains are verified on their own thread, fed batches through a small bounded channel, so
     // reading and decoding the next objects overlaps with checking and placing this one.
-    let (batches, received) = std::sync::mpsc::sync_channel::<(String, EventsBatch)>(2);
+    let (batches, received) = std::sync::mpsc::sync_channel::<(String, Box<dyn tables::EventBatch>)>(2);
     let chain_thread = std::thread::Builder::new()
         .name("cairn-chains".into())
         .spawn(move || {
             let mut verifier = ChainVerifier::new(&keyring, options, &heads);
             for (key, rows) in received {
-                verifier.push_batch(key, Box::new(rows));
+                verifier.push_batch(key, rows);
             }
             verifier.flush();
             let events = verifier.events();
@@ -370,7 +604,10 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
         let check_objects = last_verify.is_none_or(|v| i >= v);
         for entry in &m.objects {
             let wants_events = events_are_new && m.stage == Stage::Collect && entry.table == names::EVENTS;
-            if !check_objects && !wants_events {
+            // Each shard checks the digests of its own objects, and reads every events object
+            // for its chains' rows.
+            let check_this = check_objects && shard.is_none_or(|s| s.owns(&entry.key));
+            if !check_this && !wants_events {
                 continue;
             }
             let bytes = match ws.lake.get(&entry.key).await {
@@ -385,16 +622,22 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
                 }
                 Err(e) => return Err(e).context("cannot read a committed object"),
             };
-            objects_checked += 1;
-            if let Some(f) = verify_object(entry, &bytes) {
-                findings.push(f);
-                continue;
+            if check_this {
+                objects_checked += 1;
+                if let Some(f) = verify_object(entry, &bytes) {
+                    findings.push(f);
+                    continue;
+                }
             }
             if wants_events {
                 for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
                     let batch = batch.with_context(|| format!("cannot decode {}", entry.key))?;
                     let rows =
                         EventsBatch::try_new(batch).with_context(|| format!("{} is not an events table", entry.key))?;
+                    let rows: Box<dyn tables::EventBatch> = match shard {
+                        Some(shard) => Box::new(ShardBatch { rows, shard }),
+                        None => Box::new(rows),
+                    };
                     let sent = tokio::task::block_in_place(|| batches.send((entry.key.clone(), rows)));
                     if sent.is_err() {
                         bail!("the chain verification thread stopped");
@@ -414,6 +657,17 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
     let (events, chain_findings, new_heads) =
         chain_thread.join().map_err(|_| anyhow::anyhow!("the chain verification thread panicked"))?;
     findings.extend(chain_findings);
+    if let Some(_shard) = shard {
+        let pass = ShardPass {
+            base_run: String::new(),
+            findings,
+            heads: new_heads,
+            events,
+            objects_checked,
+            verified_through: last_collect,
+        };
+        return Ok(VerifyReport { findings: Vec::new(), events, objects_checked, committed: None, shard: Some(pass) });
+    }
     let started = clock.now();
     let supply = if lake_intact {
         crate::supply::check(&ws.lake, &ws.config, &manifests, &new_runs, &supply_keyring, started).await?
@@ -423,7 +677,7 @@ pub async fn verify(ws: &Workspace, clock: &mut Clock, full: bool) -> Result<Ver
     findings.extend(supply.findings);
     if full || !lake_intact {
         let rows = findings.into_iter().map(|f| finding_row(f, "", started)).collect();
-        return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None });
+        return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None, shard: None });
     }
     let key = ws.signing_key()?;
     let now = clock.now_peek();
@@ -491,7 +745,7 @@ async fn commit_verification(
     let outcome =
         RunOutcome { cursors: state.cursors(), chain_heads: new_heads, verified_through: last_collect, stats };
     writer.commit(Stage::Verify, &state, outcome, &key, clock.now()).await?;
-    Ok(VerifyReport { findings: rows, events, objects_checked, committed: Some(run_id) })
+    Ok(VerifyReport { findings: rows, events, objects_checked, committed: Some(run_id), shard: None })
 }
 
 /// Evaluates every control as of this verify run: all committed findings plus this run's, the
