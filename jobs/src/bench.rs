@@ -450,3 +450,104 @@ pub fn ingest(events: u64, dir: Option<&Path>) -> Result<u8> {
     }
     Ok(0)
 }
+
+/// `cairn bench prepare-nightly`: `events` signed events for a first night in `inputs/`, and 1%
+/// more, continuing the same chains, held back in `pending/` for the second night; a config
+/// with a `nightly` job running every step.
+pub fn prepare_nightly(dir: &Path, events: u64) -> Result<u8> {
+    let extra = (events / 100).max(1);
+    let scratch = dir.join("scratch");
+    std::fs::create_dir_all(&scratch)?;
+    let chains = 16u64;
+    generate(&scratch, events + extra, chains)?;
+    let inputs = dir.join("inputs");
+    let pending = dir.join("pending");
+    std::fs::create_dir_all(&inputs)?;
+    std::fs::create_dir_all(&pending)?;
+    let mut names: Vec<PathBuf> =
+        std::fs::read_dir(scratch.join("inputs"))?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    names.sort();
+    // Each chain's files in order; its first share of `events` goes to night one.
+    let total = events + extra;
+    for c in 0..chains {
+        let n = total / chains + u64::from(c < total % chains);
+        let first = n * events / total;
+        let mut night1 = std::io::BufWriter::new(std::fs::File::create(inputs.join(format!("chain-{c:03}.jsonl")))?);
+        let mut night2 =
+            std::io::BufWriter::new(std::fs::File::create(pending.join(format!("chain-{c:03}-night2.jsonl")))?);
+        let prefix = format!("chain-{c:03}-");
+        let mut i = 0u64;
+        for name in names.iter().filter(|p| p.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&prefix))) {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(name)?)) {
+                let out = if i < first { &mut night1 } else { &mut night2 };
+                out.write_all(line?.as_bytes())?;
+                out.write_all(b"\n")?;
+                i += 1;
+            }
+        }
+        night1.flush()?;
+        night2.flush()?;
+    }
+    std::fs::rename(scratch.join("keys"), dir.join("keys"))?;
+    let mut config = std::fs::read_to_string(scratch.join("cairn.toml"))?;
+    config.push_str(
+        "\n[[job]]\nname = \"nightly\"\nschedule = \"0 30 2 * * *\"\nsteps = [\"collect\", \"verify\", \"evaluate\", \"render\", \"bundle\", \"publish\"]\n[job.publish]\nurl = \"published\"\n",
+    );
+    std::fs::write(dir.join("cairn.toml"), config)?;
+    std::fs::remove_dir_all(&scratch)?;
+    Ok(0)
+}
+
+/// `cairn bench nightly`: a first full run of the nightly job (collect, verify, evaluate,
+/// render, bundle, publish) over `events` events, then a second run after 1% new events
+/// arrived, both timed in this run; the second should cost at most a tenth of the first.
+pub fn nightly(events: u64, dir: Option<&Path>) -> Result<u8> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; benchmark figures mean little (cargo build --release)");
+    }
+    let (dir, temporary): (PathBuf, bool) = match dir {
+        Some(d) => (d.to_path_buf(), false),
+        None => (std::env::temp_dir().join(format!("cairn-bench-nightly-{}", std::process::id())), true),
+    };
+    if dir.join("cairn.toml").exists() {
+        bail!("{} already holds a benchmark; remove it or name another --dir", dir.display());
+    }
+    std::fs::create_dir_all(&dir)?;
+    let exe = std::env::current_exe()?;
+    let dir_arg = dir.to_str().context("the folder's path is not UTF-8")?;
+    eprintln!("generating {events} events plus 1% for the second night...");
+    let mut prep = Command::new(&exe);
+    prep.args(["bench", "prepare-nightly", "--events", &events.to_string(), "--dir", dir_arg]);
+    timed(prep)?;
+    let run = || {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--config", &format!("{dir_arg}/cairn.toml"), "-q", "run", "nightly"]).current_dir(&dir);
+        cmd
+    };
+    eprintln!("first night (full run)...");
+    let (first_s, first_rss) = timed(run())?;
+    for entry in std::fs::read_dir(dir.join("pending"))? {
+        let path = entry?.path();
+        let name = path.file_name().context("a pending file has a name")?.to_owned();
+        std::fs::rename(&path, dir.join("inputs").join(name))?;
+    }
+    eprintln!("second night (1% new events)...");
+    let (second_s, second_rss) = timed(run())?;
+    let ratio = second_s / first_s;
+    let mut out = String::new();
+    writeln!(out, "cairn bench nightly: {events} events, then {} new (1%); steps collect, verify, evaluate, render, bundle, publish", (events / 100).max(1))?;
+    writeln!(out, "{:<28} {:>10} {:>14}", "run", "seconds", "peak RSS MiB")?;
+    writeln!(out, "{:<28} {:>10.2} {:>14.0}", "first night (everything)", first_s, first_rss as f64 / 1024.0)?;
+    writeln!(out, "{:<28} {:>10.2} {:>14.0}", "second night (1% new)", second_s, second_rss as f64 / 1024.0)?;
+    writeln!(
+        out,
+        "ratio second/first: {:.1}% (target at most 10%): {}",
+        ratio * 100.0,
+        if ratio <= 0.10 { "met" } else { "NOT met" }
+    )?;
+    print!("{out}");
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(0)
+}

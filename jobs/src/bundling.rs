@@ -66,6 +66,8 @@ pub struct Request {
     pub out: PathBuf,
     /// Draw this many events per chain for auditor sampling, with this seed.
     pub sample: Option<(u64, u64)>,
+    /// Only the objects these runs committed (a nightly job's new evidence), when set.
+    pub runs: Option<std::collections::BTreeSet<String>>,
 }
 
 fn valid_day(d: &str) -> bool {
@@ -163,7 +165,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     let model = report::portal_model(&view, &checked, &public, &ws.keyring()?, &[]);
     let (since, until) = (request.since.as_deref(), request.until.as_deref());
     let scratch = Scratch::new()?;
-    let files = collect_files(ws, &view, &model, &controls, since, until, request.sample, &scratch.0)
+    let files = collect_files(ws, &view, &model, &controls, since, until, request, &scratch.0)
         .await
         .with_context(|| format!("cannot stage the bundle's files in {}", scratch.0.display()))?;
 
@@ -176,7 +178,11 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     let spec = BundleSpec {
         name,
         scope: request.scope.label(),
-        period: Period { since: request.since.clone(), until: request.until.clone() },
+        period: Period {
+            since: request.since.clone(),
+            until: request.until.clone(),
+            runs: request.runs.as_ref().map(|r| r.iter().cloned().collect()),
+        },
         run_id: latest.run_id.clone(),
         created_at: latest.committed_at.clone(),
         merkle_size: latest.merkle.size,
@@ -195,9 +201,11 @@ async fn collect_files(
     controls: &[&cairn_controls::Control],
     since: Option<&str>,
     until: Option<&str>,
-    sample: Option<(u64, u64)>,
+    request: &Request,
     scratch: &Path,
 ) -> Result<Vec<BundleFile>> {
+    let sample = request.sample;
+    let in_runs = |run: &str| request.runs.as_ref().is_none_or(|runs| runs.contains(run));
     let ids = |kinds: &[EvidenceKind]| -> Vec<String> {
         controls.iter().filter(|c| kinds.contains(&c.evidence)).map(|c| c.id.clone()).collect()
     };
@@ -228,11 +236,13 @@ async fn collect_files(
         blob_controls.entry(d.blob.as_str()).or_default().extend(named);
     }
     // Each object with its collection day: its `date=` partition, or (blobs) its run's day.
-    let entries: Vec<(String, &ObjectEntry)> = view
+    let entries: Vec<(String, &ObjectEntry, &str)> = view
         .manifests
         .iter()
         .flat_map(|m| {
-            m.objects.iter().map(|o| (partition_day(&o.key).map_or_else(|| day_of_run(&m.run_id), str::to_string), o))
+            m.objects.iter().map(|o| {
+                (partition_day(&o.key).map_or_else(|| day_of_run(&m.run_id), str::to_string), o, m.run_id.as_str())
+            })
         })
         .collect();
     // The portal model already holds every object's audit path against the latest checkpoint,
@@ -247,8 +257,8 @@ async fn collect_files(
     );
     let mut wrote_events = false;
     let mut sampler = Sampler::new(sample);
-    for (index, (day, entry)) in entries.iter().enumerate() {
-        if !in_period(Some(day), since, until) {
+    for (index, (day, entry, run)) in entries.iter().enumerate() {
+        if !in_period(Some(day), since, until) || !in_runs(run) {
             continue;
         }
         // Events and records kept aside are the evidence of event controls; findings and control
@@ -351,7 +361,8 @@ async fn collect_files(
         });
     }
     // Run manifests, their signatures and checkpoints: the commit record of every run in the period.
-    for s in view.stored.iter().filter(|s| in_period(Some(&day_of_run(&s.run_id)), since, until)) {
+    for s in view.stored.iter().filter(|s| in_period(Some(&day_of_run(&s.run_id)), since, until) && in_runs(&s.run_id))
+    {
         let mut push = |suffix: &str, kind: &str, bytes: Vec<u8>| {
             files.push(BundleFile {
                 path: format!("store/runs/{}{suffix}", s.run_id),

@@ -32,6 +32,10 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             tokio::task::block_in_place(|| crate::bench::ingest(*events, dir.as_deref()))
         }
         Command::Bench(BenchCommand::PrepareIngest { events, dir }) => crate::bench::prepare_ingest(dir, *events),
+        Command::Bench(BenchCommand::Nightly { events, dir }) => {
+            tokio::task::block_in_place(|| crate::bench::nightly(*events, dir.as_deref()))
+        }
+        Command::Bench(BenchCommand::PrepareNightly { events, dir }) => crate::bench::prepare_nightly(dir, *events),
         Command::Bench(BenchCommand::PrepareBundle { files, size, dir }) => {
             crate::bench::prepare_bundle(dir, *files, *size).await
         }
@@ -255,8 +259,14 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                 _ => Scope::All,
             };
             let out = out.clone().unwrap_or_else(|| ws.config.bundles_out.clone());
-            let request =
-                Request { scope, since: since.clone(), until: until.clone(), out, sample: sample.map(|n| (n, *seed)) };
+            let request = Request {
+                scope,
+                since: since.clone(),
+                until: until.clone(),
+                out,
+                sample: sample.map(|n| (n, *seed)),
+                runs: None,
+            };
             let info = bundling::bundle(&ws, &request).await?;
             println!("bundle: {} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);
             Ok(0)
@@ -434,8 +444,14 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
     print_collect(&collected);
     let verified = pipeline::verify(&ws, &mut clock, false).await?;
     print_verify(&verified, OutputFormat::Text)?;
-    let request =
-        Request { scope: Scope::All, since: None, until: None, out: ws.config.bundles_out.clone(), sample: None };
+    let request = Request {
+        scope: Scope::All,
+        since: None,
+        until: None,
+        out: ws.config.bundles_out.clone(),
+        sample: None,
+        runs: None,
+    };
     let info = bundling::bundle(&ws, &request).await?;
     let index = render(&ws, &ws.config.portal_out.clone()).await?;
     println!();

@@ -272,6 +272,26 @@ enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Incremental nights: a first full run of a nightly job (collect, verify, evaluate,
+    /// render, bundle, publish), then a second after 1% new events, both timed.
+    Nightly {
+        /// Events of the first night (signed, chained); the second adds 1% more.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Keep the generated files in this folder (default: a temporary folder, removed).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Writes the nightly benchmark's inputs (run by `bench nightly` in its own process).
+    #[command(hide = true)]
+    PrepareNightly {
+        /// Events of the first night.
+        #[arg(long)]
+        events: u64,
+        /// Folder to write into.
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Writes the ingest benchmark's export (run by `bench ingest` in its own process).
     #[command(hide = true)]
     PrepareIngest {

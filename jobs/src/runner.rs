@@ -162,12 +162,18 @@ async fn run_step(ws: &Workspace, job: &Job, step: Step, counts: &mut Counts) ->
             Ok(format!("portal {}", index.display()))
         }
         Step::Bundle => {
+            let runs =
+                job.bundle_only_new.then(|| counts.run_ids.iter().cloned().collect::<std::collections::BTreeSet<_>>());
+            if runs.as_ref().is_some_and(std::collections::BTreeSet::is_empty) {
+                return Ok("nothing new to bundle: this run committed no evidence".into());
+            }
             let request = Request {
                 scope: job.bundle.clone(),
                 since: None,
                 until: None,
                 out: ws.config.bundles_out.clone(),
                 sample: None,
+                runs,
             };
             let info = bundling::bundle(ws, &request).await?;
             let mut detail = format!("{} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);

@@ -64,6 +64,7 @@ pub struct RawJob {
 struct RawJobBundle {
     framework: Option<String>,
     control: Option<String>,
+    only_new: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +92,8 @@ pub struct Job {
     pub catch_up: bool,
     /// What the bundle step bundles.
     pub bundle: Scope,
+    /// Whether the bundle holds only the evidence this run committed (default) or all of it.
+    pub bundle_only_new: bool,
     /// Where the publish step copies to.
     pub publish_url: Option<String>,
 }
@@ -125,15 +128,16 @@ impl Job {
         if raw.steps.contains(&Step::Publish) && raw.publish.is_none() {
             bail!("[[job]] {name:?}: the publish step needs [job.publish] url");
         }
+        let bundle_only_new = raw.bundle.as_ref().and_then(|b| b.only_new).unwrap_or(true);
         let bundle = match raw.bundle {
-            None | Some(RawJobBundle { framework: None, control: None }) => Scope::All,
-            Some(RawJobBundle { framework: Some(f), control: None }) => {
+            None | Some(RawJobBundle { framework: None, control: None, .. }) => Scope::All,
+            Some(RawJobBundle { framework: Some(f), control: None, .. }) => {
                 if !cairn_controls::FRAMEWORKS.iter().any(|(k, _)| *k == f) {
                     bail!("[[job]] {name:?}: unknown bundle framework {f:?}; one of soc2, iso27001, gdpr, hipaa");
                 }
                 Scope::Framework(f)
             }
-            Some(RawJobBundle { framework: None, control: Some(c) }) => Scope::Control(c),
+            Some(RawJobBundle { framework: None, control: Some(c), .. }) => Scope::Control(c),
             Some(_) => bail!("[[job]] {name:?}: [job.bundle] takes framework or control, not both"),
         };
         let minutes = raw.timeout_minutes.unwrap_or(DEFAULT_TIMEOUT_MINUTES);
@@ -149,6 +153,7 @@ impl Job {
             timeout: std::time::Duration::from_secs(minutes * 60),
             catch_up: raw.catch_up.unwrap_or(true),
             bundle,
+            bundle_only_new,
             publish_url: raw.publish.map(|p| p.url),
         })
     }

@@ -130,6 +130,9 @@ pub struct Period {
     pub since: Option<String>,
     /// Last day (YYYY-MM-DD), if bounded.
     pub until: Option<String>,
+    /// Only the objects these runs committed (a nightly job's new evidence), if so limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs: Option<Vec<String>>,
 }
 
 /// The signed manifest of a bundle.
