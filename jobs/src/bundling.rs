@@ -257,7 +257,9 @@ async fn collect_files(
     );
     let mut wrote_events = false;
     let mut sampler = Sampler::new(sample);
+    let progress = crate::progress::Progress::start("bundle", entries.len() as u64);
     for (index, (day, entry, run)) in entries.iter().enumerate() {
+        progress.inc();
         if !in_period(Some(day), since, until) || !in_runs(run) {
             continue;
         }

@@ -13,6 +13,7 @@ mod demo;
 mod demo_releases;
 mod metrics;
 mod pipeline;
+mod progress;
 mod proofs;
 mod publish;
 mod report;
@@ -350,9 +351,14 @@ fn init_logging(cli: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| progress::LogWriter).with_target(false);
     match cli.log_format {
-        LogFormat::Human => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        LogFormat::Human => {
+            progress::enable(terminal && !cli.quiet);
+            builder.with_ansi(terminal).init();
+        }
         LogFormat::Json => builder.json().init(),
     }
 }

@@ -227,7 +227,9 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
     let mut cursors = state.cursors();
     let run = CollectRun { run_id: &run_id, collected_at: started, base: &ws.config.dir, memory: None };
     let mut reports = Vec::new();
+    let progress = crate::progress::Progress::start("collect", ws.config.sources.len() as u64);
     for source in &ws.config.sources {
+        progress.message(source.name());
         tracing::info!(source = source.name(), r#type = source.type_name(), "collecting");
         let source_cursors = cursors.entry(source.name().to_string()).or_default();
         let report = match source {
@@ -268,6 +270,7 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
             "collected"
         );
         reports.push(report);
+        progress.inc();
     }
     sink.finish(&mut writer).await?;
     let mut stats = BTreeMap::new();
@@ -596,6 +599,8 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     let mut last_collect = verified_through.clone();
     let mut objects_checked = 0u64;
     let mut new_runs = std::collections::BTreeSet::new();
+    let progress =
+        crate::progress::Progress::start("verify", manifests.iter().map(|m| m.objects.len() as u64).sum());
     for (i, m) in manifests.iter().enumerate() {
         if events_are_new && m.stage == Stage::Collect {
             new_runs.insert(m.run_id.clone());
@@ -603,6 +608,7 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
         // The last verification checked every object before it, but not the ones it wrote.
         let check_objects = last_verify.is_none_or(|v| i >= v);
         for entry in &m.objects {
+            progress.inc();
             let wants_events = events_are_new && m.stage == Stage::Collect && entry.table == names::EVENTS;
             // Each shard checks the digests of its own objects, and reads every events object
             // for its chains' rows.
