@@ -599,8 +599,7 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     let mut last_collect = verified_through.clone();
     let mut objects_checked = 0u64;
     let mut new_runs = std::collections::BTreeSet::new();
-    let progress =
-        crate::progress::Progress::start("verify", manifests.iter().map(|m| m.objects.len() as u64).sum());
+    let progress = crate::progress::Progress::start("verify", manifests.iter().map(|m| m.objects.len() as u64).sum());
     for (i, m) in manifests.iter().enumerate() {
         if events_are_new && m.stage == Stage::Collect {
             new_runs.insert(m.run_id.clone());
