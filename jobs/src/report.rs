@@ -84,9 +84,7 @@ pub fn portal_model(
     let summary = SummaryView {
         events_verified: evidence.events_verified,
         chains: evidence.chains,
-        breaks: count(&|k| {
-            k.is_break() && !matches!(k, FindingKind::BadSignature | FindingKind::UnknownKey | FindingKind::KeyNotValid)
-        }),
+        breaks: count(&FindingKind::is_chain_break),
         signature_failures: count(&|k| {
             matches!(k, FindingKind::BadSignature | FindingKind::UnknownKey | FindingKind::KeyNotValid)
         }),

@@ -220,7 +220,7 @@ async fn lake_status(ws: &Workspace) -> Result<LakeStatus> {
     for (kind, n) in &evidence.findings_by_kind {
         match FindingKind::parse(kind) {
             Some(k) if signature(k) => signature_failures += n,
-            Some(k) if k.is_break() => chain_breaks += n,
+            Some(k) if k.is_chain_break() => chain_breaks += n,
             _ => {}
         }
     }

@@ -120,6 +120,22 @@ impl FindingKind {
     pub fn is_break(self) -> bool {
         self != Self::Duplicate
     }
+
+    /// Whether the finding is a break in an audit-event chain: an event altered, missing,
+    /// out of order, forked, relinked or back in time. (Signature and key findings, lake and
+    /// supply-chain findings are counted apart.)
+    pub fn is_chain_break(self) -> bool {
+        matches!(
+            self,
+            Self::Altered
+                | Self::BrokenLink
+                | Self::Gap
+                | Self::Reorder
+                | Self::Fork
+                | Self::TimeBackwards
+                | Self::Restart
+        )
+    }
 }
 
 impl fmt::Display for FindingKind {
