@@ -12,6 +12,7 @@ pub mod api;
 pub mod artefact;
 pub mod documents;
 pub mod jsonl;
+pub mod policy;
 pub mod sbom;
 pub mod siem;
 pub mod sink;

@@ -65,6 +65,9 @@ pub enum SourceConfig {
     /// Documents recorded as evidence of manual controls.
     #[serde(rename = "documents")]
     Documents(ArtefactConfig),
+    /// Signed policy Decision Cards.
+    #[serde(rename = "decision-card")]
+    DecisionCard(ArtefactConfig),
 }
 
 impl SourceConfig {
@@ -86,7 +89,8 @@ impl SourceConfig {
             | Self::ThreatDragon(c)
             | Self::MarkdownThreatModel(c)
             | Self::Release(c)
-            | Self::Documents(c) => &c.name,
+            | Self::Documents(c)
+            | Self::DecisionCard(c) => &c.name,
         }
     }
 
@@ -109,6 +113,7 @@ impl SourceConfig {
             Self::MarkdownThreatModel(_) => "markdown-threat-model",
             Self::Release(_) => "release",
             Self::Documents(_) => "documents",
+            Self::DecisionCard(_) => "decision-card",
         }
     }
 
@@ -123,7 +128,8 @@ impl SourceConfig {
             | Self::DatadogArchive(_)
             | Self::DatadogApi(_)
             | Self::SplunkApi(_)
-            | Self::Documents(_) => return None,
+            | Self::Documents(_)
+            | Self::DecisionCard(_) => return None,
             Self::Dsse(c) => (ArtefactKind::Dsse, c),
             Self::SigstoreBundle(c) => (ArtefactKind::SigstoreBundle, c),
             Self::CycloneDx(c) => (ArtefactKind::CycloneDx, c),

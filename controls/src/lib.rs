@@ -101,6 +101,8 @@ pub enum EvidenceKind {
     ThreatModels,
     /// A document recorded by a person (policy, training record, contract, DPIA).
     Manual,
+    /// Signed policy Decision Cards.
+    Policies,
 }
 
 impl EvidenceKind {
@@ -114,6 +116,7 @@ impl EvidenceKind {
             Self::Sboms => "sboms",
             Self::ThreatModels => "threat_models",
             Self::Manual => "manual",
+            Self::Policies => "policies",
         }
     }
 }
@@ -279,7 +282,10 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
             };
             let artefacts = evidence.artefacts.get(c.evidence.as_str()).cloned().unwrap_or_default();
             match c.evidence {
-                EvidenceKind::Attestations | EvidenceKind::Sboms | EvidenceKind::ThreatModels
+                EvidenceKind::Attestations
+                | EvidenceKind::Sboms
+                | EvidenceKind::ThreatModels
+                | EvidenceKind::Policies
                     if artefacts.count == 0 =>
                 {
                     return ControlResult {
@@ -322,7 +328,8 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                 | EvidenceKind::Verification
                 | EvidenceKind::Attestations
                 | EvidenceKind::Sboms
-                | EvidenceKind::ThreatModels => {}
+                | EvidenceKind::ThreatModels
+                | EvidenceKind::Policies => {}
             }
             if c.evidence == EvidenceKind::Events && evidence.events_verified == 0 {
                 return ControlResult {
@@ -339,8 +346,10 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                 })
                 .collect();
             let age = now - verified_at;
-            let is_artefact =
-                matches!(c.evidence, EvidenceKind::Attestations | EvidenceKind::Sboms | EvidenceKind::ThreatModels);
+            let is_artefact = matches!(
+                c.evidence,
+                EvidenceKind::Attestations | EvidenceKind::Sboms | EvidenceKind::ThreatModels | EvidenceKind::Policies
+            );
             let artefact_age = artefacts.newest.map(|t| now - t);
             let limit = Duration::days(i64::from(c.max_age_days));
             let kind_name = c.evidence.as_str().replace('_', " ");

@@ -8,7 +8,7 @@ use cairn_controls::user::check;
 use cairn_controls::{EvidenceKind, BUILTIN_CATALOG};
 
 /// Every finding kind the verifier names.
-const ALL_KINDS: [&str; 23] = [
+const ALL_KINDS: [&str; 26] = [
     "gap",
     "altered",
     "reorder",
@@ -32,6 +32,9 @@ const ALL_KINDS: [&str; 23] = [
     "missing_sbom",
     "threat_model_stale",
     "unmitigated_threat",
+    "policy_signature",
+    "policy_mutated",
+    "policy_review_overdue",
 ];
 
 #[test]

@@ -12,6 +12,7 @@
 //! | `threats` | threat of a threat model |
 //! | `artefacts` | release artefact file seen, with its digest |
 //! | `documents` | document recorded as evidence of manual controls (policy, review, contract) |
+//! | `policies` | signed policy Decision Card, one row per card file |
 
 use std::sync::Arc;
 
@@ -362,6 +363,30 @@ lake_table! {
     }
 }
 
+lake_table! {
+    /// A policy Decision Card: a signed JSON document fixing the policy an SDK enforces,
+    /// immutable per `id` and `version`.
+    pub struct PolicyRow in names::POLICIES {
+        /// The card's `id`.
+        pub card_id: String,
+        /// Its `version`, as text.
+        pub version: String,
+        /// `issued_at` (RFC 3339).
+        pub issued_at: String,
+        /// `expires_at` (RFC 3339), if the card has one.
+        pub expires_at: Option<String>,
+        /// Lowercase hex SHA-256 of the card's RFC 8785 canonical bytes: what is signed, and what
+        /// must not change under one `id` and `version`.
+        pub canonical_sha256: String,
+        /// The blob holding the card's exact bytes.
+        pub blob: String,
+        /// `ed25519` (a `.sig` beside the card), `minisign` (a `.minisig`) or `none`.
+        pub signature_kind: String,
+        /// The signature file's text (empty for `none`).
+        pub signature: String,
+    }
+}
+
 /// Rows of every artefact table: what one collect run buffers, or what the lake holds.
 #[derive(Clone, Debug, Default)]
 pub struct ArtefactSet {
@@ -381,6 +406,8 @@ pub struct ArtefactSet {
     pub artefacts: Vec<ArtefactRow>,
     /// `documents`.
     pub documents: Vec<DocumentRow>,
+    /// `policies`.
+    pub policies: Vec<PolicyRow>,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! revoked_at = "2026-06-01T00:00:00Z"   # optional
 //! chains = ["payments-*"]                # optional glob list; default: any chain
 //! attestations = ["releases"]            # optional: attestation sources it may sign; default: none
+//! policies = ["payments-*"]              # optional: Decision Card ids it may sign; default: none
 //! ```
 //!
 //! A key signs attestations only when `attestations` names the source (globs allowed): a key
@@ -74,6 +75,8 @@ struct RawKey {
     chains: Option<Vec<String>>,
     #[serde(default)]
     attestations: Vec<String>,
+    #[serde(default)]
+    policies: Vec<String>,
 }
 
 /// One trusted key.
@@ -93,6 +96,8 @@ pub struct TrustedKey {
     pub chains: Option<Vec<String>>,
     /// Globs of attestation source names it may sign; empty means none.
     pub attestations: Vec<String>,
+    /// Globs of policy Decision Card ids it may sign; empty means none.
+    pub policies: Vec<String>,
 }
 
 /// Why a key may not be used for an event.
@@ -147,6 +152,18 @@ impl TrustedKey {
     }
 }
 
+impl TrustedKey {
+    /// May this key sign the Decision Card `card_id` issued at `at`? Validity and revocation
+    /// apply as for events.
+    pub fn permits_policy(&self, card_id: &str, at: Option<DateTime<Utc>>) -> KeyUse {
+        if !self.policies.iter().any(|g| glob_match(g, card_id)) {
+            return KeyUse::ChainNotAllowed;
+        }
+        let any_chain = Self { chains: None, ..self.clone() };
+        any_chain.permits("", at)
+    }
+}
+
 /// All trusted keys by kid.
 #[derive(Clone, Debug, Default)]
 pub struct Keyring {
@@ -189,6 +206,7 @@ impl Keyring {
                 revoked_at: time("revoked_at", &entry.revoked_at)?,
                 chains: entry.chains.clone(),
                 attestations: entry.attestations.clone(),
+                policies: entry.policies.clone(),
             };
             if keys.insert(entry.kid.clone(), key).is_some() {
                 return Err(err("kid appears twice".into()));

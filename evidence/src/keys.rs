@@ -215,6 +215,46 @@ impl PublicKey {
     }
 }
 
+/// Verifies a minisign signature file over `message` with a bare Ed25519 key, whatever key id
+/// the file names: legacy `Ed` (the message signed) or prehashed `ED` (its BLAKE2b-512 signed,
+/// minisign's default since 0.10), and the global signature over the trusted comment. Returns the
+/// trusted comment.
+pub fn verify_minisign_with(key: &VerifyingKey, message: &[u8], signature_file: &str) -> Result<String, KeyError> {
+    let fmt = |d: &str| KeyError::BadSignatureFormat(d.to_string());
+    let mut lines = signature_file.split('\n');
+    lines
+        .next()
+        .filter(|l| l.starts_with("untrusted comment:"))
+        .ok_or_else(|| fmt("line 1 must be an untrusted comment"))?;
+    let sig_line = lines.next().ok_or_else(|| fmt("missing signature line"))?.trim_end_matches('\r');
+    let trusted = lines
+        .next()
+        .and_then(|l| l.trim_end_matches('\r').strip_prefix("trusted comment: "))
+        .ok_or_else(|| fmt("line 3 must be a trusted comment"))?;
+    let global_line = lines.next().ok_or_else(|| fmt("missing global signature line"))?.trim_end_matches('\r');
+    let sig_raw = B64.decode(sig_line).map_err(|e| fmt(&format!("signature line: {e}")))?;
+    if sig_raw.len() != 74 {
+        return Err(fmt("signature line must decode to 74 bytes"));
+    }
+    let sig = Signature::from_slice(&sig_raw[10..]).map_err(|e| fmt(&e.to_string()))?;
+    let verified = match &sig_raw[..2] {
+        b"Ed" => key.verify(message, &sig),
+        b"ED" => {
+            use blake2::Digest as _;
+            key.verify(&blake2::Blake2b512::digest(message), &sig)
+        }
+        _ => return Err(fmt("the signature algorithm is neither `Ed` nor `ED`")),
+    };
+    verified.map_err(|_| KeyError::SignatureMismatch("signature over the file does not verify".into()))?;
+    let global_raw = B64.decode(global_line).map_err(|e| fmt(&format!("global signature: {e}")))?;
+    let global = Signature::from_slice(&global_raw).map_err(|e| fmt(&e.to_string()))?;
+    let mut signed = sig.to_bytes().to_vec();
+    signed.extend_from_slice(trusted.as_bytes());
+    key.verify(&signed, &global)
+        .map_err(|_| KeyError::SignatureMismatch("trusted comment signature does not verify".into()))?;
+    Ok(trusted.to_string())
+}
+
 /// Signs `message` into a minisign signature file (legacy `Ed` kind).
 /// `trusted_comment` must be one line without leading or trailing white space.
 pub fn sign_minisign(key: &SigningKey, message: &[u8], trusted_comment: &str) -> String {

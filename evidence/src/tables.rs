@@ -48,6 +48,8 @@ pub mod names {
     pub const ARTEFACTS: &str = "artefacts";
     /// One row per document recorded as manual evidence.
     pub const DOCUMENTS: &str = "documents";
+    /// One row per signed policy Decision Card version.
+    pub const POLICIES: &str = "policies";
 }
 
 /// An error reading or writing a table.

@@ -217,6 +217,7 @@ async fn collect_files(
     let threat_controls = ids(&[EvidenceKind::ThreatModels]);
     let supply_controls = ids(&[EvidenceKind::Attestations, EvidenceKind::Sboms, EvidenceKind::ThreatModels]);
     let manual_controls = ids(&[EvidenceKind::Manual]);
+    let policy_controls = ids(&[EvidenceKind::Policies]);
     // Each blob is evidence of the controls resting on the rows that name it; a document, of the
     // controls it names.
     let mut blob_controls: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
@@ -273,6 +274,7 @@ async fn collect_files(
             names::THREAT_MODELS | names::THREATS => ("lake_object", threat_controls.clone()),
             names::ARTEFACTS => ("lake_object", supply_controls.clone()),
             names::DOCUMENTS => ("lake_object", manual_controls.clone()),
+            names::POLICIES => ("lake_object", policy_controls.clone()),
             "blob" => (
                 "artefact",
                 blob_controls.get(entry.key.as_str()).map(|c| c.iter().cloned().collect()).unwrap_or_default(),

@@ -35,6 +35,7 @@ struct RawConfig {
 struct RawSupply {
     register: Option<PathBuf>,
     threat_model_review_days: Option<u32>,
+    policy_review_days: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -97,6 +98,8 @@ pub struct Config {
     pub register: Option<PathBuf>,
     /// Threat models must be reviewed within this many days.
     pub threat_model_review_days: u32,
+    /// Decision Cards must be re-signed within this many days (the quarterly review: 92).
+    pub policy_review_days: u32,
     /// Jobs (`[[job]]`), in configuration order.
     pub jobs: Vec<crate::schedule::Job>,
 }
@@ -163,6 +166,7 @@ impl Config {
             control_catalogs: raw.controls.catalog.iter().map(|p| abs(p)).collect(),
             register: raw.supply.register.as_deref().map(abs),
             threat_model_review_days: raw.supply.threat_model_review_days.unwrap_or(365),
+            policy_review_days: raw.supply.policy_review_days.unwrap_or(92),
             jobs,
             dir,
         })

@@ -216,7 +216,7 @@ pub fn render(m: &RunMetrics, previous_last_success: Option<f64>) -> String {
 
     let counts = [
         ("cairn_events_collected", "Events collected by the last run.", m.events_collected),
-        ("cairn_events_verified", "Events verified by the last run.", m.events_verified),
+        ("cairn_events_verified", "Events verified in the lake, as of the last run.", m.events_verified),
     ];
     for (name, help, n) in counts {
         if let Some(n) = n {
@@ -225,11 +225,19 @@ pub fn render(m: &RunMetrics, previous_last_success: Option<f64>) -> String {
     }
 
     let by_kind = labelled_counts("kind", &m.findings_by_kind);
-    family(&mut out, job, "cairn_findings", "Findings committed by the last run, by kind.", &by_kind);
+    family(&mut out, job, "cairn_findings", "Findings in the lake by kind, as of the last run.", &by_kind);
 
     let counts = [
-        ("cairn_chain_breaks", "Chain breaks found by the last run.", m.chain_breaks),
-        ("cairn_signature_failures", "Signature failures found by the last run.", m.signature_failures),
+        (
+            "cairn_chain_breaks",
+            "Chain-break findings in the lake (altered, missing, reordered, forked events), as of the last run.",
+            m.chain_breaks,
+        ),
+        (
+            "cairn_signature_failures",
+            "Signature and key findings in the lake, as of the last run.",
+            m.signature_failures,
+        ),
     ];
     for (name, help, n) in counts {
         if let Some(n) = n {
@@ -432,17 +440,17 @@ cairn_step_success{{job="nightly",step="verify"}} 1
 # HELP cairn_events_collected Events collected by the last run.
 # TYPE cairn_events_collected gauge
 cairn_events_collected{{job="nightly"}} 7200
-# HELP cairn_events_verified Events verified by the last run.
+# HELP cairn_events_verified Events verified in the lake, as of the last run.
 # TYPE cairn_events_verified gauge
 cairn_events_verified{{job="nightly"}} 7196
-# HELP cairn_findings Findings committed by the last run, by kind.
+# HELP cairn_findings Findings in the lake by kind, as of the last run.
 # TYPE cairn_findings gauge
 cairn_findings{{job="nightly",kind="broken_link"}} 7
 cairn_findings{{job="nightly",kind="gap"}} 1
-# HELP cairn_chain_breaks Chain breaks found by the last run.
+# HELP cairn_chain_breaks Chain-break findings in the lake (altered, missing, reordered, forked events), as of the last run.
 # TYPE cairn_chain_breaks gauge
 cairn_chain_breaks{{job="nightly"}} 7
-# HELP cairn_signature_failures Signature failures found by the last run.
+# HELP cairn_signature_failures Signature and key findings in the lake, as of the last run.
 # TYPE cairn_signature_failures gauge
 cairn_signature_failures{{job="nightly"}} 0
 # HELP cairn_controls Controls by status after the last run.

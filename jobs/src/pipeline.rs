@@ -256,6 +256,9 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
                 siem::collect_datadog(c, &run, &mut writer, &mut sink, source_cursors).await?
             }
             SourceConfig::Documents(c) => documents::collect(c, &run, &mut writer, &mut sink, source_cursors).await?,
+            SourceConfig::DecisionCard(c) => {
+                cairn_collector::policy::collect(c, &run, &mut writer, &mut sink, source_cursors).await?
+            }
             other => {
                 let (kind, c) = other.artefact().context("a source type without a collector")?;
                 artefact::collect(kind, c, &run, &mut writer, &mut sink, source_cursors).await?
@@ -811,6 +814,7 @@ async fn control_results(
             EvidenceKind::Attestations => objects(names::ATTESTATIONS),
             EvidenceKind::Sboms => objects(names::SBOMS),
             EvidenceKind::ThreatModels => objects(names::THREAT_MODELS),
+            EvidenceKind::Policies => objects(names::POLICIES),
             EvidenceKind::Manual => artefacts
                 .documents
                 .iter()

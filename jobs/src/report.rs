@@ -314,6 +314,7 @@ fn evidence_items(
         EvidenceKind::Attestations => table(names::ATTESTATIONS),
         EvidenceKind::Sboms => table(names::SBOMS),
         EvidenceKind::ThreatModels => table(names::THREAT_MODELS),
+        EvidenceKind::Policies => table(names::POLICIES),
         EvidenceKind::Lake | EvidenceKind::Verification => runs
             .iter()
             .rev()

@@ -53,6 +53,7 @@ pub async fn read_artefacts(lake: &Lake, manifests: &[RunManifest]) -> Result<Ar
         threats: read_table(lake, manifests).await?,
         artefacts: read_table(lake, manifests).await?,
         documents: read_table(lake, manifests).await?,
+        policies: read_table(lake, manifests).await?,
     })
 }
 
@@ -204,7 +205,13 @@ pub async fn check(
     let threats: Vec<ThreatRow> = t.threats.iter().filter(|m| is_new(&m.provenance.run_id)).cloned().collect();
     findings.extend(check_threat_models(&models, &threats, config.threat_model_review_days, at));
 
-    // 5. Diffs: each new SBOM against the latest earlier SBOM of the same subject.
+    // 5. Decision Cards: signed by a key allowed for them, immutable per version, reviewed.
+    for row in t.policies.iter().filter(|r| is_new(&r.provenance.run_id)) {
+        let blob = lake.get(&row.blob).await.with_context(|| format!("cannot read {}", row.blob))?;
+        findings.extend(check_policy(row, &blob, &t.policies, keyring, config.policy_review_days, at));
+    }
+
+    // 6. Diffs: each new SBOM against the latest earlier SBOM of the same subject.
     let mut by_blob: BTreeMap<&str, Vec<SbomComponentRow>> = BTreeMap::new();
     for c in &t.components {
         by_blob.entry(c.sbom_blob.as_str()).or_default().push(c.clone());
@@ -223,6 +230,97 @@ pub async fn check(
         }
     }
     Ok(SupplyOutcome { findings, diffs })
+}
+
+/// The checks of one collected Decision Card (`bytes` are its exact bytes); `all` is every card
+/// in the lake, this one included.
+pub fn check_policy(
+    row: &cairn_evidence::artefacts::PolicyRow,
+    bytes: &[u8],
+    all: &[cairn_evidence::artefacts::PolicyRow],
+    keyring: &Keyring,
+    review_days: u32,
+    at: DateTime<Utc>,
+) -> Vec<Finding> {
+    let p = &row.provenance;
+    let card = format!("Decision Card {} version {}", row.card_id, row.version);
+    let finding = |kind, detail: String| Finding {
+        kind,
+        chain: None,
+        seq: None,
+        object_key: Some(p.object_key.clone()),
+        line: Some(p.line),
+        detail,
+    };
+    let mut out = Vec::new();
+    let issued = cairn_evidence::time::parse_rfc3339(&row.issued_at);
+    // Signature: by a key the keyring allows for this card, valid when the card was issued.
+    let allowed: Vec<_> = keyring
+        .keys()
+        .filter(|k| k.permits_policy(&row.card_id, issued) == cairn_evidence::keyring::KeyUse::Allowed)
+        .collect();
+    let verified_by = match row.signature_kind.as_str() {
+        "ed25519" => cairn_collector::policy::parse_card(bytes).ok().and_then(|c| {
+            let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, row.signature.trim()).ok()?;
+            let sig = ed25519_dalek::Signature::from_slice(&raw).ok()?;
+            allowed.iter().find(|k| k.key.verify_strict(&c.canonical, &sig).is_ok()).map(|k| k.kid.clone())
+        }),
+        "minisign" => allowed
+            .iter()
+            .find(|k| cairn_evidence::keys::verify_minisign_with(&k.key, bytes, &row.signature).is_ok())
+            .map(|k| k.kid.clone()),
+        _ => None,
+    };
+    if verified_by.is_none() {
+        let why = if row.signature_kind == "none" {
+            "has no signature beside it (`.sig` or `.minisig`)".to_string()
+        } else if allowed.is_empty() {
+            "is signed, but no key in the keyring may sign it (a key's `policies` must name the card)".to_string()
+        } else {
+            let kids: Vec<&str> = allowed.iter().map(|k| k.kid.as_str()).collect();
+            format!("has a {} signature that no allowed key verifies ({})", row.signature_kind, kids.join(", "))
+        };
+        out.push(finding(FindingKind::PolicySignature, format!("{card} {why}")));
+    }
+    // Immutable per version: every other copy of this id and version has the same content.
+    if let Some(other) = all
+        .iter()
+        .find(|o| o.card_id == row.card_id && o.version == row.version && o.canonical_sha256 != row.canonical_sha256)
+    {
+        out.push(finding(
+            FindingKind::PolicyMutated,
+            format!(
+                "{card} was published with other content: canonical sha256 {} here, {} in {} (run {})",
+                row.canonical_sha256, other.canonical_sha256, other.provenance.object_key, other.provenance.run_id
+            ),
+        ));
+    }
+    // Reviewed: not expired, and the newest version re-signed within the review interval.
+    if let Some(expires) = row.expires_at.as_deref().and_then(cairn_evidence::time::parse_rfc3339) {
+        if expires <= at {
+            out.push(finding(
+                FindingKind::PolicyReviewOverdue,
+                format!("{card} expired at {}", row.expires_at.as_deref().unwrap_or_default()),
+            ));
+        }
+    }
+    let newest = all
+        .iter()
+        .filter(|o| o.card_id == row.card_id)
+        .filter_map(|o| cairn_evidence::time::parse_rfc3339(&o.issued_at))
+        .max();
+    if let (Some(issued), Some(newest)) = (issued, newest) {
+        if issued == newest && at - issued > chrono::Duration::days(i64::from(review_days)) {
+            out.push(finding(
+                FindingKind::PolicyReviewOverdue,
+                format!(
+                    "{card} was issued {} days ago and not re-signed since (review interval {review_days} days)",
+                    (at - issued).num_days()
+                ),
+            ));
+        }
+    }
+    out
 }
 
 fn date_of(text: &str) -> Option<DateTime<Utc>> {
@@ -248,6 +346,14 @@ pub fn artefact_evidence(t: &ArtefactTables) -> BTreeMap<String, cairn_controls:
     out.insert(
         EvidenceKind::Sboms.as_str().to_string(),
         ArtefactEvidence { count: t.sboms.len() as u64, newest: sbom_dates.max() },
+    );
+    let cards: BTreeSet<&str> = t.policies.iter().map(|p| p.card_id.as_str()).collect();
+    out.insert(
+        EvidenceKind::Policies.as_str().to_string(),
+        ArtefactEvidence {
+            count: cards.len() as u64,
+            newest: t.policies.iter().filter_map(|p| cairn_evidence::time::parse_rfc3339(&p.issued_at)).max(),
+        },
     );
     out.insert(
         EvidenceKind::ThreatModels.as_str().to_string(),

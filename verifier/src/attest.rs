@@ -181,6 +181,7 @@ mod tests {
             revoked_at: None,
             chains: None,
             attestations: vec!["*".into()],
+            policies: Vec::new(),
         };
         (sk, tk)
     }

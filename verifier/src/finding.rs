@@ -52,11 +52,17 @@ pub enum FindingKind {
     ThreatModelStale,
     /// An open high-severity threat with no mitigation.
     UnmitigatedThreat,
+    /// A policy Decision Card with no signature, or one no key allowed for it verifies.
+    PolicySignature,
+    /// The same Decision Card `id` and `version` published again with other content.
+    PolicyMutated,
+    /// A Decision Card past its `expires_at`, or not re-signed within the review interval.
+    PolicyReviewOverdue,
 }
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 23] = [
+    pub const ALL: [FindingKind; 26] = [
         Self::Altered,
         Self::BrokenLink,
         Self::Gap,
@@ -80,6 +86,9 @@ impl FindingKind {
         Self::MissingSbom,
         Self::ThreatModelStale,
         Self::UnmitigatedThreat,
+        Self::PolicySignature,
+        Self::PolicyMutated,
+        Self::PolicyReviewOverdue,
     ];
 
     /// The kind as written in reports and the `findings` table.
@@ -108,6 +117,9 @@ impl FindingKind {
             Self::MissingSbom => "missing_sbom",
             Self::ThreatModelStale => "threat_model_stale",
             Self::UnmitigatedThreat => "unmitigated_threat",
+            Self::PolicySignature => "policy_signature",
+            Self::PolicyMutated => "policy_mutated",
+            Self::PolicyReviewOverdue => "policy_review_overdue",
         }
     }
 

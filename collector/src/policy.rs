@@ -1,0 +1,195 @@
+//! Source type `decision-card`: signed policy Decision Cards.
+//!
+//! ```toml
+//! [[source]]
+//! name = "policies"
+//! type = "decision-card"
+//! url  = "policy/cards/"    # a folder or object-store prefix
+//! ```
+//!
+//! A Decision Card is a JSON document of any shape with `id` (a string), `version` (a string or a
+//! number), `issued_at` (RFC 3339) and optionally `expires_at`. Beside each `<card>.json` lies its
+//! detached signature: `<card>.json.sig` (base64 of an Ed25519 signature over the card's RFC 8785
+//! canonical bytes) or `<card>.json.minisig` (a minisign signature of the file's exact bytes).
+//! Each card's bytes become a blob and a `policies` row holding its canonical digest and its
+//! signature, which `verify` checks against the keyring. A card that does not read (not JSON, a
+//! duplicate key, a missing or ill-typed field) and a signature without a card are kept aside with
+//! the reason. A card is collected again when it or its signature changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cairn_evidence::artefacts::PolicyRow;
+use cairn_evidence::digest::sha256_hex;
+use cairn_evidence::lake::RunWriter;
+use cairn_evidence::manifest::SourceCursor;
+use cairn_evidence::tables::{Provenance, QuarantineRow};
+use cairn_evidence::time::parse_rfc3339;
+use serde_json::Value;
+
+use crate::artefact::ArtefactConfig;
+use crate::jsonl::CollectRun;
+use crate::sink::RowSink;
+use crate::source::{CollectError, SourceLocation, SourceReport};
+
+/// What a card says about itself.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Card {
+    /// `id`.
+    pub id: String,
+    /// `version`, as text.
+    pub version: String,
+    /// `issued_at`.
+    pub issued_at: String,
+    /// `expires_at`.
+    pub expires_at: Option<String>,
+    /// The RFC 8785 canonical bytes: what a `.sig` signs.
+    pub canonical: Vec<u8>,
+}
+
+/// Reads a card: strict JSON (no duplicate keys), an object with the fields above.
+pub fn parse_card(bytes: &[u8]) -> Result<Card, String> {
+    cairn_evidence::json::check_strict(bytes).map_err(|e| format!("not a Decision Card: {e}"))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let obj = value.as_object().ok_or("a Decision Card is a JSON object")?;
+    let text = |field: &str| -> Result<Option<String>, String> {
+        match obj.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            Some(Value::Number(n)) if field == "version" => Ok(Some(n.to_string())),
+            Some(other) => Err(format!("`{field}` must be a non-empty string, not {other}")),
+        }
+    };
+    let id = text("id")?.ok_or("the card has no `id`")?;
+    let version = text("version")?.ok_or("the card has no `version`")?;
+    let issued_at = text("issued_at")?.ok_or("the card has no `issued_at`")?;
+    if parse_rfc3339(&issued_at).is_none() {
+        return Err(format!("issued_at {issued_at:?} is not an RFC 3339 time"));
+    }
+    let expires_at = text("expires_at")?;
+    if let Some(e) = expires_at.as_deref().filter(|e| parse_rfc3339(e).is_none()) {
+        return Err(format!("expires_at {e:?} is not an RFC 3339 time"));
+    }
+    let canonical =
+        cairn_evidence::canonical::canonical_bytes(&value).map_err(|e| format!("cannot canonicalize: {e}"))?;
+    Ok(Card { id, version, issued_at, expires_at, canonical })
+}
+
+/// Collects every Decision Card under the source's location.
+pub async fn collect(
+    config: &ArtefactConfig,
+    run: &CollectRun<'_>,
+    writer: &mut RunWriter<'_>,
+    sink: &mut RowSink,
+    cursors: &mut BTreeMap<String, SourceCursor>,
+) -> Result<SourceReport, CollectError> {
+    let name = config.name.as_str();
+    let lake_err = |error| CollectError::Lake { source_name: name.into(), error };
+    let location = SourceLocation::resolve(name, &config.url, run.base, run.memory.clone())?;
+    let mut report = SourceReport { name: name.into(), unit: "decision cards", ..SourceReport::default() };
+    let keys = location.keys(name).await?;
+    let relative: BTreeMap<String, _> = keys.iter().map(|k| (location.relative(k), k.clone())).collect();
+    // Signatures are named by appending `.sig` or `.minisig` to the card's name, exactly.
+    let is_signature = |rel: &str| std::path::Path::new(rel).extension().is_some_and(|e| e == "sig" || e == "minisig");
+    let cards: BTreeSet<&String> = relative.keys().filter(|r| !is_signature(r)).collect();
+    report.objects = keys.len() as u64;
+    for (rel, key) in &relative {
+        let shown = location.shown(key);
+        let provenance = |bytes: &[u8]| Provenance {
+            source: name.to_string(),
+            object_key: shown.clone(),
+            line: 1,
+            byte_offset: 0,
+            record_sha256: sha256_hex(bytes),
+            run_id: run.run_id.to_string(),
+            collected_at: run.collected_at,
+        };
+        if is_signature(rel) {
+            let card = rel.trim_end_matches(".minisig").trim_end_matches(".sig").to_string();
+            if !cards.contains(&card) {
+                let bytes = location.read(name, key).await?;
+                let state = sha256_hex(&bytes);
+                if cursors.get(&shown).is_some_and(|c| c.prefix_sha256 == state) {
+                    continue;
+                }
+                report.quarantined += 1;
+                let reason = format!("a signature without its card: {card} is not in the folder");
+                tracing::warn!(source = name, object = %shown, %reason, "kept aside");
+                let row = QuarantineRow { reason, raw: String::new(), provenance: provenance(&bytes) };
+                sink.push_quarantine(writer, row).await.map_err(lake_err)?;
+                cursors.insert(shown, SourceCursor { prefix_sha256: state, ..SourceCursor::start() });
+            }
+            continue;
+        }
+        let bytes = location.read(name, key).await?;
+        let mut signature = None;
+        for (kind, suffix) in [("ed25519", ".sig"), ("minisign", ".minisig")] {
+            if let Some(sig_key) = relative.get(&format!("{rel}{suffix}")) {
+                let text = location.read(name, sig_key).await?;
+                signature = Some((kind, String::from_utf8_lossy(&text).into_owned()));
+                break;
+            }
+        }
+        let sig_digest = signature.as_ref().map(|(_, s)| sha256_hex(s.as_bytes())).unwrap_or_default();
+        let state = sha256_hex(format!("{}\n{sig_digest}", sha256_hex(&bytes)).as_bytes());
+        if cursors.get(&shown).is_some_and(|c| c.prefix_sha256 == state) {
+            continue;
+        }
+        report.objects_with_new_data += 1;
+        report.records += 1;
+        match parse_card(&bytes) {
+            Ok(card) => {
+                report.events += 1;
+                let blob = writer.write_blob(bytes.clone()).await.map_err(lake_err)?;
+                let (signature_kind, signature) = signature.unwrap_or(("none", String::new()));
+                sink.artefacts.policies.push(PolicyRow {
+                    card_id: card.id,
+                    version: card.version,
+                    issued_at: card.issued_at,
+                    expires_at: card.expires_at,
+                    canonical_sha256: sha256_hex(&card.canonical),
+                    blob,
+                    signature_kind: signature_kind.into(),
+                    signature,
+                    provenance: provenance(&bytes),
+                });
+            }
+            Err(reason) => {
+                report.quarantined += 1;
+                tracing::warn!(source = name, object = %shown, %reason, "Decision Card kept aside");
+                let row =
+                    QuarantineRow { reason, raw: crate::sink::quarantine_text(&bytes), provenance: provenance(&bytes) };
+                sink.push_quarantine(writer, row).await.map_err(lake_err)?;
+            }
+        }
+        sink.flush_full_artefacts(writer).await.map_err(lake_err)?;
+        cursors
+            .insert(shown, SourceCursor { offset: bytes.len() as u64, prefix_sha256: state, ..SourceCursor::start() });
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_card;
+
+    #[test]
+    fn cards_need_id_version_and_issue_time() {
+        let card = parse_card(br#"{"version": 3, "id": "payments-egress", "issued_at": "2026-10-01T00:00:00Z", "rules": {"b": 1, "a": 2}}"#)
+            .unwrap();
+        assert_eq!((card.id.as_str(), card.version.as_str()), ("payments-egress", "3"));
+        assert_eq!(
+            String::from_utf8(card.canonical).unwrap(),
+            r#"{"id":"payments-egress","issued_at":"2026-10-01T00:00:00Z","rules":{"a":2,"b":1},"version":3}"#
+        );
+        for (bad, why) in [
+            (r#"{"version": "1", "issued_at": "2026-10-01T00:00:00Z"}"#, "no `id`"),
+            (r#"{"id": "x", "issued_at": "2026-10-01T00:00:00Z"}"#, "no `version`"),
+            (r#"{"id": "x", "version": "1", "issued_at": "yesterday"}"#, "RFC 3339"),
+            (r#"{"id": "x", "id": "y", "version": "1", "issued_at": "2026-10-01T00:00:00Z"}"#, "duplicate"),
+            (r#"["id"]"#, "object"),
+        ] {
+            let err = parse_card(bad.as_bytes()).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+}
