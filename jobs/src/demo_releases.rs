@@ -267,7 +267,19 @@ pub fn write(dir: &Path, services: &[&str], rng: &mut ChaCha20Rng, ci: &SigningK
         B64.encode(ci.verifying_key().as_bytes())
     );
     write_documents(&inputs.join("documents"))?;
+    // Decision Cards: the policies the services enforce, signed by the policy owners' key.
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    let policy = SigningKey::from_bytes(&seed);
+    let _ = write!(
+        keyring,
+        "\n# The policy owners' key: it signs the Decision Cards collected by the `policies` source.\n\
+         [[key]]\nkid = \"policy-2026\"\npublic_key = \"{}\"\nnot_before = \"2026-01-01T00:00:00Z\"\nchains = []\npolicies = [\"*\"]\n",
+        B64.encode(policy.verifying_key().as_bytes())
+    );
+    write_decision_cards(&inputs.join("policy/cards"), &policy)?;
     let sources = "\n[[source]]\nname = \"documents\"\ntype = \"documents\"\nurl = \"inputs/documents/\"\n\
+         \n[[source]]\nname = \"policies\"\ntype = \"decision-card\"\nurl = \"inputs/policy/cards/\"\n\
          \n[[source]]\nname = \"releases\"\ntype = \"release\"\nurl = \"inputs/releases/\"\n\
          \n[[source]]\nname = \"provenance\"\ntype = \"dsse\"\nurl = \"inputs/attestations/\"\n\
          \n[[source]]\nname = \"sbom-cyclonedx\"\ntype = \"cyclonedx\"\nurl = \"inputs/sboms/cyclonedx/\"\n\
@@ -276,6 +288,32 @@ pub fn write(dir: &Path, services: &[&str], rng: &mut ChaCha20Rng, ci: &SigningK
          \n[[source]]\nname = \"threat-markdown\"\ntype = \"markdown-threat-model\"\nurl = \"inputs/threat-models/markdown/\"\n"
         .to_string();
     Ok((keyring, sources))
+}
+
+/// Two signed Decision Cards, each with a `.sig` over its RFC 8785 canonical bytes.
+fn write_decision_cards(folder: &Path, key: &SigningKey) -> Result<()> {
+    use ed25519_dalek::Signer as _;
+    std::fs::create_dir_all(folder)?;
+    let cards = [
+        serde_json::json!({
+            "id": "payments-egress", "version": "2", "issued_at": "2026-10-15T09:00:00Z",
+            "owner": "Payments security",
+            "rules": {"default": "deny", "allow": ["api.acquirer.example:443", "fx.rates.example:443"]}
+        }),
+        serde_json::json!({
+            "id": "identity-sessions", "version": "5", "issued_at": "2026-09-30T12:00:00Z",
+            "expires_at": "2027-03-31T00:00:00Z", "owner": "Identity platform",
+            "rules": {"max_session_minutes": 480, "mfa": "required", "idle_timeout_minutes": 30}
+        }),
+    ];
+    for card in cards {
+        let name =
+            format!("{}-v{}.json", card["id"].as_str().unwrap_or("card"), card["version"].as_str().unwrap_or("0"));
+        let canonical = cairn_evidence::canonical::canonical_bytes(&card)?;
+        std::fs::write(folder.join(&name), serde_json::to_vec_pretty(&card)?)?;
+        std::fs::write(folder.join(format!("{name}.sig")), B64.encode(key.sign(&canonical).to_bytes()))?;
+    }
+    Ok(())
 }
 
 /// Documents: (file, title, control, owner, date, body).

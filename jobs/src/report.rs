@@ -394,6 +394,7 @@ fn key_views(view: &LakeView, public: &PublicKey, keyring: &Keyring) -> Vec<KeyV
                 .collect(),
             chain_patterns: patterns,
             attestation_patterns: k.attestations.clone(),
+            policy_patterns: k.policies.clone(),
             ..KeyView::default()
         }
     });

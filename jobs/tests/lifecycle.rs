@@ -194,7 +194,11 @@ fn one_writer_at_a_time_and_stale_locks_are_taken_over() {
     std::fs::write(locks.join("writer.json"), lock("2026-11-20T08:00:00Z")).unwrap();
     let taken = cairn(tmp.path(), &["collect"]);
     assert_eq!(taken.code, 0, "{}", taken.stderr);
-    assert!(taken.stderr.contains("taking over the writer lock"), "{}", taken.stderr);
+    assert!(
+        taken.stderr.contains("taking over the lock of a run that is gone lock=locks/writer.json"),
+        "{}",
+        taken.stderr
+    );
     assert!(!locks.join("writer.json").exists(), "released after the run");
 }
 

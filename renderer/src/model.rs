@@ -163,6 +163,8 @@ pub struct KeyView {
     pub chains: Vec<ChainLink>,
     /// Attestation source patterns it may sign.
     pub attestation_patterns: Vec<String>,
+    /// Decision Card id patterns it may sign.
+    pub policy_patterns: Vec<String>,
 }
 
 /// A link to a chain page.
