@@ -8,7 +8,7 @@ use cairn_controls::user::check;
 use cairn_controls::{EvidenceKind, BUILTIN_CATALOG};
 
 /// Every finding kind the verifier names.
-const ALL_KINDS: [&str; 26] = [
+const ALL_KINDS: [&str; 27] = [
     "gap",
     "altered",
     "reorder",
@@ -35,6 +35,7 @@ const ALL_KINDS: [&str; 26] = [
     "policy_signature",
     "policy_mutated",
     "policy_review_overdue",
+    "policy_unknown",
 ];
 
 #[test]

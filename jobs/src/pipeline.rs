@@ -602,6 +602,9 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     let mut last_collect = verified_through.clone();
     let mut objects_checked = 0u64;
     let mut new_runs = std::collections::BTreeSet::new();
+    // Decision Cards events may name; events are checked against every card in the lake.
+    let cards: Vec<cairn_evidence::artefacts::PolicyRow> =
+        if lake_intact { crate::supply::read_table(&ws.lake, &manifests).await? } else { Vec::new() };
     let progress = crate::progress::Progress::start("verify", manifests.iter().map(|m| m.objects.len() as u64).sum());
     for (i, m) in manifests.iter().enumerate() {
         if events_are_new && m.stage == Stage::Collect {
@@ -642,6 +645,11 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
                     let batch = batch.with_context(|| format!("cannot decode {}", entry.key))?;
                     let rows =
                         EventsBatch::try_new(batch).with_context(|| format!("{} is not an events table", entry.key))?;
+                    for r in tables::EventBatch::refs(&rows) {
+                        if shard.is_none_or(|s| s.owns(r.chain)) {
+                            findings.extend(crate::supply::check_event_policy(&r, &entry.key, &cards));
+                        }
+                    }
                     let rows: Box<dyn tables::EventBatch> = match shard {
                         Some(shard) => Box::new(ShardBatch { rows, shard }),
                         None => Box::new(rows),

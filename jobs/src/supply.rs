@@ -232,6 +232,62 @@ pub async fn check(
     Ok(SupplyOutcome { findings, diffs })
 }
 
+/// The Decision Card an audit event names in its `policy` member: `{"id": …, "version": …}` or
+/// `"id@version"`. `None` when the event names none.
+pub fn event_policy(event_json: &str) -> Option<(String, String)> {
+    // Most events name no card: look before parsing.
+    if !event_json.contains("\"policy\"") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(event_json).ok()?;
+    match value.get("policy")? {
+        serde_json::Value::String(s) => {
+            let (id, version) = s.rsplit_once('@').unwrap_or((s.as_str(), ""));
+            Some((id.to_string(), version.to_string()))
+        }
+        serde_json::Value::Object(o) => {
+            let text = |k: &str| match o.get(k) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            Some((text("id"), text("version")))
+        }
+        other => Some((other.to_string(), String::new())),
+    }
+}
+
+/// Checks that the card an event names is in the lake and was issued before the event.
+pub fn check_event_policy(
+    row: &cairn_evidence::tables::EventRef<'_>,
+    lake_key: &str,
+    cards: &[cairn_evidence::artefacts::PolicyRow],
+) -> Option<Finding> {
+    let (id, version) = event_policy(row.event_json)?;
+    let finding = |detail: String| Finding {
+        kind: FindingKind::PolicyUnknown,
+        chain: Some(row.chain.to_string()),
+        seq: Some(row.seq),
+        object_key: Some(lake_key.to_string()),
+        line: Some(row.line),
+        detail,
+    };
+    let Some(card) = cards.iter().find(|c| c.card_id == id && c.version == version) else {
+        return Some(finding(format!(
+            "the event names Decision Card {id:?} version {version:?}, which the lake does not hold"
+        )));
+    };
+    let issued = cairn_evidence::time::parse_rfc3339(&card.issued_at);
+    let at = cairn_evidence::time::parse_rfc3339(row.ts);
+    match (issued, at) {
+        (Some(issued), Some(at)) if at < issued => Some(finding(format!(
+            "the event at {} names Decision Card {id} version {version}, not issued until {}",
+            row.ts, card.issued_at
+        ))),
+        _ => None,
+    }
+}
+
 /// The checks of one collected Decision Card (`bytes` are its exact bytes); `all` is every card
 /// in the lake, this one included.
 pub fn check_policy(

@@ -166,3 +166,51 @@ fn a_card_signed_by_debian_minisign_verifies_and_a_changed_one_does_not() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(policy_findings(&org.dir), [("policy_signature".to_string(), "bad.json".to_string())]);
 }
+
+#[test]
+fn events_must_name_a_card_the_lake_holds_issued_before_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = Org::new(tmp.path());
+    let policy_key = SigningKey::from_bytes(&[33u8; 32]);
+    let mut ring = std::fs::read_to_string(org.dir.join("keys/trusted.toml")).unwrap();
+    ring.push_str("\n[[key]]\nkid = \"policy-2026\"\nchains = []\npolicies = [\"*\"]\npublic_key = \"");
+    ring.push_str(&B64.encode(policy_key.verifying_key().as_bytes()));
+    ring.push_str("\"\n");
+    std::fs::write(org.dir.join("keys/trusted.toml"), ring).unwrap();
+    let mut config = std::fs::read_to_string(org.dir.join("cairn.toml")).unwrap();
+    config.push_str("\n[[source]]\nname = \"policies\"\ntype = \"decision-card\"\nurl = \"policy/\"\n");
+    std::fs::write(org.dir.join("cairn.toml"), config).unwrap();
+    let card = json!({"id": "payments-egress", "version": "1", "issued_at": days_ago(30), "rules": {}});
+    write_card(&org.dir.join("policy"), "egress-v1.json", &card, Some(&policy_key));
+    // Three chains of one event each: under the card, under an unknown version, and before the
+    // card was issued.
+    let mut lines = String::new();
+    for (chain, policy, ts) in [
+        ("app-a", json!({"id": "payments-egress", "version": "1"}), days_ago(1)),
+        ("app-b", json!("payments-egress@9"), days_ago(1)),
+        ("app-c", json!("payments-egress@1"), days_ago(40)),
+        ("app-d", Value::Null, days_ago(1)),
+    ] {
+        let mut event = json!({"chain": chain, "seq": 0, "ts": ts, "kid": "app-1",
+            "prev": cairn_evidence::event::GENESIS_PREV, "action": "transfer"});
+        if !policy.is_null() {
+            event["policy"] = policy;
+        }
+        let event = common::sign(&org.key, event);
+        lines.push_str(&json!({"host": "app-01", "event": event}).to_string());
+        lines.push('\n');
+    }
+    org.append("events.jsonl", &lines);
+    let out = cairn(&org.dir, &["collect"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = cairn(&org.dir, &["verify", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let found = common::findings(&out.stdout);
+    assert_eq!(
+        found,
+        [
+            ("policy_unknown".to_string(), "app-b".to_string(), 0),
+            ("policy_unknown".to_string(), "app-c".to_string(), 0)
+        ]
+    );
+}

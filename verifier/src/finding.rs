@@ -58,11 +58,13 @@ pub enum FindingKind {
     PolicyMutated,
     /// A Decision Card past its `expires_at`, or not re-signed within the review interval.
     PolicyReviewOverdue,
+    /// An audit event names a Decision Card the lake does not hold, or one issued after it.
+    PolicyUnknown,
 }
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 26] = [
+    pub const ALL: [FindingKind; 27] = [
         Self::Altered,
         Self::BrokenLink,
         Self::Gap,
@@ -89,6 +91,7 @@ impl FindingKind {
         Self::PolicySignature,
         Self::PolicyMutated,
         Self::PolicyReviewOverdue,
+        Self::PolicyUnknown,
     ];
 
     /// The kind as written in reports and the `findings` table.
@@ -120,6 +123,7 @@ impl FindingKind {
             Self::PolicySignature => "policy_signature",
             Self::PolicyMutated => "policy_mutated",
             Self::PolicyReviewOverdue => "policy_review_overdue",
+            Self::PolicyUnknown => "policy_unknown",
         }
     }
 
