@@ -258,8 +258,12 @@ pub async fn run_job(
     let lock_key = job_lock_key(&job.name);
     let lock = match WriterLock::acquire_key(&ws.lake, &lock_key, &job.name, started, lock_ttl(job)).await {
         Ok(lock) => Some(lock),
-        Err(e) => {
+        Err(e @ cairn_evidence::lock::LockError::Held(_)) => {
             outcome.message = format!("job {} is already running: {e}", job.name);
+            None
+        }
+        Err(e) => {
+            outcome.message = format!("cannot take the lock of job {} in the store {}: {e}", job.name, ws.lake.url());
             None
         }
     };
