@@ -36,6 +36,9 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             tokio::task::block_in_place(|| crate::bench::nightly(*events, dir.as_deref()))
         }
         Command::Bench(BenchCommand::PrepareNightly { events, dir }) => crate::bench::prepare_nightly(dir, *events),
+        Command::Bench(BenchCommand::Portal { pages, runs, dir }) => {
+            tokio::task::block_in_place(|| crate::bench_portal::portal(*pages, *runs, dir.as_deref()))
+        }
         Command::Bench(BenchCommand::PrepareBundle { files, size, dir }) => {
             crate::bench::prepare_bundle(dir, *files, *size).await
         }

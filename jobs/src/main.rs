@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 mod bench;
+mod bench_portal;
 mod bundling;
 mod commands;
 mod config;
@@ -280,6 +281,20 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
         /// Keep the generated files in this folder (default: a temporary folder, removed).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Portal render throughput against Hugo building as many Markdown pages of similar size,
+    /// and the pages a re-render rewrites after one control changed.
+    Portal {
+        /// Pages in the generated portal, and Markdown pages in the Hugo site.
+        #[arg(long, default_value_t = 10_000)]
+        pages: usize,
+        /// Builds of each side; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Keep the portal and the Hugo site in this folder (default: a folder in /dev/shm, or
+        /// the temporary folder without one, removed).
         #[arg(long)]
         dir: Option<PathBuf>,
     },
