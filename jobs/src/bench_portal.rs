@@ -1295,6 +1295,13 @@ pub fn portal(pages: usize, runs: usize, dir: Option<&Path>) -> Result<u8> {
         "ratio (cairn / hugo pages per second): {ratio:.2} (target ≥ {TARGET_RATIO:.1}: {})",
         if ratio >= TARGET_RATIO { "met" } else { "not met" }
     );
+    // A `cairn render` process builds once, on a fresh heap: its figure is the first build's.
+    let first_s = cairn_times[0];
+    println!(
+        "cairn's first build in this process (nothing rendered before it, as in `cairn render`): {first_s:.2} s, {:.0} pages/s, ratio to hugo {:.2}",
+        cairn_pages as f64 / first_s,
+        cairn_pages as f64 / first_s / hugo_rate
+    );
     let render_s = median(&mut render_times);
     println!(
         "of cairn's time: portal::render alone (every page in memory, no files) {render_s:.2} s ({which}), the rest ({:.2} s) writes files",

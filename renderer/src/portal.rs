@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use tera::{Context, Tera};
 
 use crate::model::{chain_file_name, PortalModel};
@@ -137,6 +138,13 @@ fn cause_chain(e: &dyn std::error::Error) -> String {
 /// A rendered page: a path relative to the portal root, and its bytes.
 pub type Page = (String, Vec<u8>);
 
+/// A page to render: its path, its template and what it adds to the template's context.
+type PageSpec<'a> = (String, &'static str, Box<dyn Fn(&mut Context) + Send + Sync + 'a>);
+
+fn spec<'a>(path: String, template: &'static str, extra: impl Fn(&mut Context) + Send + Sync + 'a) -> PageSpec<'a> {
+    (path, template, Box::new(extra))
+}
+
 fn templates() -> Result<Tera, PortalError> {
     let mut tera = Tera::default();
     tera.add_raw_templates(TEMPLATES.to_vec())
@@ -148,78 +156,93 @@ fn templates() -> Result<Tera, PortalError> {
 /// Renders every page in memory, sorted by path.
 pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
     let tera = templates()?;
-    let mut pages: Vec<Page> = Vec::new();
-    let mut errors = Vec::new();
-    let mut page = |path: String, template: &str, extra: &dyn Fn(&mut Context)| {
-        let depth = path.matches('/').count();
-        let mut ctx = Context::new();
-        ctx.insert("root", &"../".repeat(depth));
-        ctx.insert("latest_run", &model.latest_run);
-        extra(&mut ctx);
-        match tera.render(template, &ctx) {
-            Ok(html) => pages.push((path, html.into_bytes())),
-            Err(e) => errors.push(format!("page {path} (template {template}): {}", cause_chain(&e))),
-        }
-    };
-    page("index.html".into(), "index.html", &|ctx| {
+    // Every page is listed first, then rendered on all cores; the order of the list is kept.
+    let mut specs: Vec<PageSpec<'_>> = Vec::new();
+    specs.push(spec("index.html".into(), "index.html", move |ctx| {
         ctx.insert("summary", &model.summary);
         ctx.insert("frameworks", &model.frameworks);
         ctx.insert("controls", &model.controls);
         ctx.insert("chains", &model.chains);
         ctx.insert("lake_findings", &model.lake_findings);
-    });
-    page("runs.html".into(), "runs.html", &|ctx| ctx.insert("runs", &model.runs));
-    page("verify.html".into(), "verify.html", &|ctx| {
+    }));
+    specs.push(spec("runs.html".into(), "runs.html", move |ctx| ctx.insert("runs", &model.runs)));
+    specs.push(spec("verify.html".into(), "verify.html", move |ctx| {
         ctx.insert("public_key", &model.public_key);
         ctx.insert("key_id", &model.key_id);
-    });
-    page("objects.html".into(), "objects.html", &|ctx| {
+    }));
+    specs.push(spec("objects.html".into(), "objects.html", move |ctx| {
         ctx.insert("objects", &model.objects);
         ctx.insert("checkpoint", &model.checkpoint);
-    });
-    page("keys.html".into(), "keys.html", &|ctx| ctx.insert("keys", &model.keys));
+    }));
+    specs.push(spec("keys.html".into(), "keys.html", move |ctx| ctx.insert("keys", &model.keys)));
     let entries = search_entries(model);
     let script_hash = {
         use base64::Engine as _;
         let digest = cairn_evidence::digest::Sha256Digest::of(SEARCH_JS.as_bytes());
         format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(digest.as_bytes()))
     };
-    page("search.html".into(), "search.html", &|ctx| {
+    specs.push(spec("search.html".into(), "search.html", move |ctx| {
         ctx.insert("entries", &entries);
         ctx.insert("script", SEARCH_JS);
         ctx.insert("script_hash", &script_hash);
-    });
+    }));
     for run in &model.runs {
-        page(run.file.clone(), "run.html", &|ctx| ctx.insert("run", run));
+        specs.push(spec(run.file.clone(), "run.html", move |ctx| ctx.insert("run", run)));
     }
-    page("downloads.html".into(), "downloads.html", &|ctx| {
+    specs.push(spec("downloads.html".into(), "downloads.html", move |ctx| {
         ctx.insert("downloads", &model.downloads);
         ctx.insert("key_id", &model.key_id);
-    });
+    }));
     for framework in &model.frameworks {
-        page(framework.file.clone(), "framework.html", &|ctx| ctx.insert("framework", framework));
+        specs.push(spec(framework.file.clone(), "framework.html", move |ctx| ctx.insert("framework", framework)));
     }
     for object in &model.objects {
-        page(object.file.clone(), "object.html", &|ctx| {
+        specs.push(spec(object.file.clone(), "object.html", move |ctx| {
             ctx.insert("object", object);
             ctx.insert("checkpoint", &model.checkpoint);
-        });
+        }));
     }
     for chain in &model.chains {
-        page(format!("chains/{}", chain_file_name(&chain.id)), "chain.html", &|ctx| ctx.insert("chain", chain));
+        specs.push(spec(format!("chains/{}", chain_file_name(&chain.id)), "chain.html", move |ctx| {
+            ctx.insert("chain", chain);
+        }));
     }
     for control in &model.controls {
-        page(format!("controls/{}.html", control.id), "control.html", &|ctx| ctx.insert("control", control));
+        specs.push(spec(format!("controls/{}.html", control.id), "control.html", move |ctx| {
+            ctx.insert("control", control);
+        }));
     }
-    page("supply.html".into(), "supply.html", &|ctx| ctx.insert("supply", &model.supply));
+    specs.push(spec("supply.html".into(), "supply.html", move |ctx| ctx.insert("supply", &model.supply)));
     for a in &model.supply.attestations {
-        page(a.file.clone(), "attestation.html", &|ctx| ctx.insert("a", a));
+        specs.push(spec(a.file.clone(), "attestation.html", move |ctx| ctx.insert("a", a)));
     }
     for s in &model.supply.sboms {
-        page(s.file.clone(), "sbom.html", &|ctx| ctx.insert("s", s));
+        specs.push(spec(s.file.clone(), "sbom.html", move |ctx| ctx.insert("s", s)));
     }
     for t in &model.supply.threat_models {
-        page(t.file.clone(), "threat_model.html", &|ctx| ctx.insert("t", t));
+        specs.push(spec(t.file.clone(), "threat_model.html", move |ctx| ctx.insert("t", t)));
+    }
+    let rendered: Vec<Result<Page, String>> = specs
+        .into_par_iter()
+        .map(|(path, template, extra)| {
+            let depth = path.matches('/').count();
+            let mut ctx = Context::new();
+            ctx.insert("root", &"../".repeat(depth));
+            ctx.insert("latest_run", &model.latest_run);
+            extra(&mut ctx);
+            match tera.render(template, &ctx) {
+                Ok(html) => Ok((path, html.into_bytes())),
+                Err(e) => Err(format!("page {path} (template {template}): {}", cause_chain(&e))),
+            }
+        })
+        .collect();
+    let mut pages: Vec<Page> = Vec::with_capacity(rendered.len());
+    let mut errors = Vec::new();
+    for r in rendered {
+        match r {
+            Ok(p) => pages.push(p),
+            Err(e) => errors.push(e),
+        }
     }
     if !errors.is_empty() {
         return Err(PortalError::Pages(errors));
@@ -408,15 +431,24 @@ pub fn build(model: &PortalModel, out: &Path) -> Result<BuildReport, PortalError
         Err(e) => return Err(write_err(&list_path, e)),
     };
     let mut report = BuildReport { pages: pages.len(), ..BuildReport::default() };
-    for (rel, bytes) in &pages {
-        // Every page path is built above from fixed names and sanitized ids; check anyway.
-        debug_assert!(!rel.contains("..") && !rel.starts_with('/'));
-        let path = out.join(rel);
-        if std::fs::read(&path).is_ok_and(|old| old == *bytes) {
-            continue;
+    // Pages are compared and written on all cores; the report keeps the pages' order.
+    let written: Vec<Result<Option<String>, PortalError>> = pages
+        .par_iter()
+        .map(|(rel, bytes)| {
+            // Every page path is built above from fixed names and sanitized ids; check anyway.
+            debug_assert!(!rel.contains("..") && !rel.starts_with('/'));
+            let path = out.join(rel);
+            if std::fs::read(&path).is_ok_and(|old| old == *bytes) {
+                return Ok(None);
+            }
+            write_atomically(&path, bytes).map_err(|e| write_err(&path, e))?;
+            Ok(Some(rel.clone()))
+        })
+        .collect();
+    for w in written {
+        if let Some(rel) = w? {
+            report.written.push(rel);
         }
-        write_atomically(&path, bytes).map_err(|e| write_err(&path, e))?;
-        report.written.push(rel.clone());
     }
     let current: std::collections::BTreeSet<&str> = pages.iter().map(|(rel, _)| rel.as_str()).collect();
     let mut list = String::new();
