@@ -24,7 +24,6 @@ use std::time::Duration;
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::lake::RunWriter;
 use cairn_evidence::manifest::SourceCursor;
-use cairn_evidence::tables::Provenance;
 use cairn_evidence::time::{format_rfc3339, parse_rfc3339};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -40,6 +39,10 @@ use crate::source::{CollectError, SourceReport};
 pub struct DatadogApiConfig {
     /// Source name.
     pub name: String,
+    /// The source holds synthetic data (a demo, or a staging SIEM during a first rollout):
+    /// every row it yields is marked `simulated`, and the portal and bundles say so.
+    #[serde(default)]
+    pub simulated: bool,
     /// API base URL (`https://api.datadoghq.com`, `https://api.datadoghq.eu`, …).
     pub url: String,
     /// Log search query.
@@ -310,15 +313,7 @@ pub async fn collect_datadog_api(
                 continue;
             }
             let raw = item.to_string();
-            let provenance = Provenance {
-                source: name.to_string(),
-                object_key: shown.clone(),
-                line,
-                byte_offset: 0,
-                record_sha256: sha256_hex(raw.as_bytes()),
-                run_id: run.run_id.to_string(),
-                collected_at: run.collected_at,
-            };
+            let provenance = run.provenance(name, &shown, (line, 0), sha256_hex(raw.as_bytes()));
             sink.push_record(writer, name, &mut report, (api_record(item, &pointer), provenance, raw.as_bytes()))
                 .await?;
         }
@@ -340,6 +335,10 @@ pub async fn collect_datadog_api(
 pub struct SplunkApiConfig {
     /// Source name.
     pub name: String,
+    /// The source holds synthetic data (a demo, or a staging SIEM during a first rollout):
+    /// every row it yields is marked `simulated`, and the portal and bundles say so.
+    #[serde(default)]
+    pub simulated: bool,
     /// The management URL (`https://splunk.example.com:8089`).
     pub url: String,
     /// The search, oldest first (end it with `| reverse`: chains are verified in arrival order).
@@ -430,15 +429,7 @@ pub async fn collect_splunk_api(
                     continue;
                 }
             }
-            let provenance = Provenance {
-                source: name.to_string(),
-                object_key: endpoint.clone(),
-                line,
-                byte_offset: at,
-                record_sha256: sha256_hex(text.as_bytes()),
-                run_id: run.run_id.to_string(),
-                collected_at: run.collected_at,
-            };
+            let provenance = run.provenance(name, &endpoint, (line, at), sha256_hex(text.as_bytes()));
             let record = crate::siem::splunk_export_line(text, &pointer);
             sink.push_record(writer, name, &mut report, (record, provenance, text.as_bytes())).await?;
         }

@@ -36,6 +36,10 @@ use crate::source::{CollectError, SourceLocation, SourceReport};
 pub struct ArtefactConfig {
     /// Source name (unique in the configuration).
     pub name: String,
+    /// The source holds synthetic data (a demo, or a staging SIEM during a first rollout):
+    /// every row it yields is marked `simulated`, and the portal and bundles say so.
+    #[serde(default)]
+    pub simulated: bool,
     /// A file, a folder, or a `file://` URL; relative paths resolve against the config file.
     pub url: String,
 }
@@ -265,15 +269,7 @@ pub async fn collect(
             continue;
         }
         report.objects_with_new_data += 1;
-        let provenance = |r: &Record| Provenance {
-            source: name.to_string(),
-            object_key: shown.clone(),
-            line: r.line,
-            byte_offset: r.offset,
-            record_sha256: sha256_hex(r.bytes),
-            run_id: run.run_id.to_string(),
-            collected_at: run.collected_at,
-        };
+        let provenance = |r: &Record| run.provenance(name, &shown, (r.line, r.offset), sha256_hex(r.bytes));
         if kind == ArtefactKind::Release {
             report.records += 1;
             report.events += 1;
@@ -298,7 +294,7 @@ pub async fn collect(
                     Ok(n) => {
                         report.events += n;
                         if !blob_written {
-                            writer.write_blob(bytes.clone()).await.map_err(lake_err)?;
+                            writer.write_blob(bytes.clone(), run.simulated).await.map_err(lake_err)?;
                             blob_written = true;
                         }
                     }
@@ -401,6 +397,9 @@ mod tests {
             record_sha256: String::new(),
             run_id: "r".into(),
             collected_at: chrono::DateTime::from_timestamp(0, 0).unwrap_or_default(),
+            actor: "test".into(),
+            confidence: cairn_evidence::tables::Confidence::Unverified,
+            simulated: false,
         }
     }
 

@@ -30,7 +30,7 @@ use cairn_evidence::artefacts::DocumentRow;
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::lake::RunWriter;
 use cairn_evidence::manifest::SourceCursor;
-use cairn_evidence::tables::{Provenance, QuarantineRow};
+use cairn_evidence::tables::QuarantineRow;
 use chrono::NaiveDate;
 use object_store::path::Path as ObjectPath;
 use serde::Deserialize;
@@ -170,15 +170,7 @@ pub async fn collect(
     let quarantine = |object: String, line: u64, raw: &[u8], reason: String| QuarantineRow {
         reason,
         raw: crate::sink::quarantine_text(raw),
-        provenance: Provenance {
-            source: name.to_string(),
-            object_key: object,
-            line,
-            byte_offset: 0,
-            record_sha256: sha256_hex(raw),
-            run_id: run.run_id.to_string(),
-            collected_at: run.collected_at,
-        },
+        provenance: run.provenance(name, &object, (line, 0), sha256_hex(raw)),
     };
     let text = String::from_utf8_lossy(&index_bytes);
     let (entries, problems) = match parse_index(&text) {
@@ -208,7 +200,7 @@ pub async fn collect(
                 .map_err(lake_err)?;
             continue;
         };
-        let blob = writer.write_blob(bytes.clone()).await.map_err(lake_err)?;
+        let blob = writer.write_blob(bytes.clone(), run.simulated).await.map_err(lake_err)?;
         report.events += 1;
         sink.artefacts.documents.push(DocumentRow {
             blob,
@@ -218,15 +210,7 @@ pub async fn collect(
             owner: e.owner.clone(),
             date: e.date.clone(),
             sha256: sha256_hex(bytes),
-            provenance: Provenance {
-                source: name.to_string(),
-                object_key: location.shown(key),
-                line: e.line,
-                byte_offset: 0,
-                record_sha256: sha256_hex(bytes),
-                run_id: run.run_id.to_string(),
-                collected_at: run.collected_at,
-            },
+            provenance: run.provenance(name, &location.shown(key), (e.line, 0), sha256_hex(bytes)),
         });
     }
     cursors.insert(

@@ -22,7 +22,7 @@ use cairn_evidence::artefacts::PolicyRow;
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::lake::RunWriter;
 use cairn_evidence::manifest::SourceCursor;
-use cairn_evidence::tables::{Provenance, QuarantineRow};
+use cairn_evidence::tables::QuarantineRow;
 use cairn_evidence::time::parse_rfc3339;
 use serde_json::Value;
 
@@ -94,15 +94,7 @@ pub async fn collect(
     report.objects = keys.len() as u64;
     for (rel, key) in &relative {
         let shown = location.shown(key);
-        let provenance = |bytes: &[u8]| Provenance {
-            source: name.to_string(),
-            object_key: shown.clone(),
-            line: 1,
-            byte_offset: 0,
-            record_sha256: sha256_hex(bytes),
-            run_id: run.run_id.to_string(),
-            collected_at: run.collected_at,
-        };
+        let provenance = |bytes: &[u8]| run.provenance(name, &shown, (1, 0), sha256_hex(bytes));
         if is_signature(rel) {
             let card = rel.trim_end_matches(".minisig").trim_end_matches(".sig").to_string();
             if !cards.contains(&card) {
@@ -139,7 +131,7 @@ pub async fn collect(
         match parse_card(&bytes) {
             Ok(card) => {
                 report.events += 1;
-                let blob = writer.write_blob(bytes.clone()).await.map_err(lake_err)?;
+                let blob = writer.write_blob(bytes.clone(), run.simulated).await.map_err(lake_err)?;
                 let (signature_kind, signature) = signature.unwrap_or(("none", String::new()));
                 sink.artefacts.policies.push(PolicyRow {
                     card_id: card.id,

@@ -841,6 +841,9 @@ mod tests {
             record_sha256: "00".repeat(32),
             run_id: "run-1".into(),
             collected_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            actor: "test".into(),
+            confidence: cairn_evidence::tables::Confidence::Unverified,
+            simulated: false,
         }
     }
 

@@ -218,15 +218,7 @@ struct ObjectContext<'a> {
 
 impl ObjectContext<'_> {
     fn provenance(&self, line: u64, offset: u64, raw: &[u8]) -> Provenance {
-        Provenance {
-            source: self.name.to_string(),
-            object_key: self.shown.clone(),
-            line,
-            byte_offset: offset,
-            record_sha256: sha256_hex(raw),
-            run_id: self.run.run_id.to_string(),
-            collected_at: self.run.collected_at,
-        }
+        self.run.provenance(self.name, &self.shown, (line, offset), sha256_hex(raw))
     }
 
     /// Pushes one record's outcome into the sink, counting it.

@@ -4,7 +4,8 @@ use cairn_evidence::artefacts::{ArtefactSet, LakeTable};
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::lake::{LakeError, RunWriter};
 use cairn_evidence::tables::{
-    events_batch, names, quarantine_batch, EventRow, PartWriter, Provenance, QuarantineRow, TableError, ROW_GROUP_ROWS,
+    events_batch, names, quarantine_batch, Confidence, EventRow, PartWriter, Provenance, QuarantineRow, TableError,
+    ROW_GROUP_ROWS,
 };
 
 use crate::jsonl::Record;
@@ -37,11 +38,14 @@ pub struct RowSink {
     pub artefacts: ArtefactSet,
 }
 
+/// A finished `events` part: its bytes, rows, SHA-256, and whether any row is simulated.
+type EncodedPart = (bytes::Bytes, u64, String, bool);
+
 /// The thread that encodes `events` parts: rows come in a row group at a time, finished Parquet
 /// parts go back, in order. At most two row groups wait, so memory stays bounded.
 struct Encoder {
     rows: std::sync::mpsc::SyncSender<Vec<EventRow>>,
-    parts: std::sync::mpsc::Receiver<Result<(bytes::Bytes, u64, String), TableError>>,
+    parts: std::sync::mpsc::Receiver<Result<EncodedPart, TableError>>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -50,23 +54,25 @@ impl Encoder {
         let (rows, incoming) = std::sync::mpsc::sync_channel::<Vec<EventRow>>(2);
         let (done, parts) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
-            let mut part: Option<(PartWriter, u64)> = None;
+            let mut part: Option<(PartWriter, u64, bool)> = None;
             for chunk in incoming {
-                let result = (|| -> Result<Option<(bytes::Bytes, u64, String)>, TableError> {
+                let result = (|| -> Result<Option<EncodedPart>, TableError> {
                     let batch = events_batch(&chunk)?;
                     let count = chunk.len() as u64;
+                    let simulated = chunk.iter().any(|r| r.provenance.simulated);
                     drop(chunk);
-                    let (w, n) = match part.as_mut() {
+                    let (w, n, sim) = match part.as_mut() {
                         Some(p) => p,
-                        None => part.insert((PartWriter::new(batch.schema())?, 0)),
+                        None => part.insert((PartWriter::new(batch.schema())?, 0, false)),
                     };
                     w.write(&batch)?;
                     *n += count;
+                    *sim |= simulated;
                     if *n == rows_per_object as u64 {
-                        let (w, n) = part.take().ok_or(TableError::Column("part"))?;
+                        let (w, n, sim) = part.take().ok_or(TableError::Column("part"))?;
                         let bytes = w.finish()?;
                         let digest = sha256_hex(&bytes);
-                        return Ok(Some((bytes, n, digest)));
+                        return Ok(Some((bytes, n, digest, sim)));
                     }
                     Ok(None)
                 })();
@@ -83,10 +89,10 @@ impl Encoder {
                     }
                 }
             }
-            if let Some((w, n)) = part {
+            if let Some((w, n, sim)) = part {
                 let _ = done.send(w.finish().map(|b| {
                     let digest = sha256_hex(&b);
-                    (b, n, digest)
+                    (b, n, digest, sim)
                 }));
             }
         });
@@ -176,8 +182,14 @@ impl RowSink {
         pushed.map_err(|error| CollectError::Lake { source_name: source.into(), error })
     }
 
-    /// Adds a quarantined record, flushing a full part.
-    pub async fn push_quarantine(&mut self, writer: &mut RunWriter<'_>, row: QuarantineRow) -> Result<(), LakeError> {
+    /// Adds a quarantined record, flushing a full part. Its confidence is `failed`: it could
+    /// not be collected.
+    pub async fn push_quarantine(
+        &mut self,
+        writer: &mut RunWriter<'_>,
+        mut row: QuarantineRow,
+    ) -> Result<(), LakeError> {
+        row.provenance.confidence = Confidence::Failed;
         self.quarantine.push(row);
         if self.quarantine.len() >= self.rows_per_object {
             self.flush_quarantine(writer).await?;
@@ -208,8 +220,8 @@ impl RowSink {
         loop {
             let part = if last { crate::blocking(|| encoder.parts.recv().ok()) } else { encoder.parts.try_recv().ok() };
             let Some(part) = part else { break };
-            let (bytes, rows, digest) = part.map_err(table_err)?;
-            writer.write_parquet_digested(names::EVENTS, &self.date, bytes, rows, digest).await?;
+            let (bytes, rows, digest, simulated) = part.map_err(table_err)?;
+            writer.write_parquet_digested(names::EVENTS, &self.date, bytes, (rows, simulated), digest).await?;
         }
         if last {
             let encoder = self.encoder.take().ok_or_else(encoder_failed)?;

@@ -94,6 +94,29 @@ impl SourceConfig {
         }
     }
 
+    /// True when the source is declared simulated.
+    pub fn simulated(&self) -> bool {
+        match self {
+            Self::Jsonl(c)
+            | Self::SplunkExport(c)
+            | Self::SplunkResults(c)
+            | Self::SplunkHec(c)
+            | Self::SentinelExport(c)
+            | Self::DatadogArchive(c) => c.simulated,
+            Self::DatadogApi(c) => c.simulated,
+            Self::SplunkApi(c) => c.simulated,
+            Self::Dsse(c)
+            | Self::SigstoreBundle(c)
+            | Self::CycloneDx(c)
+            | Self::Spdx(c)
+            | Self::ThreatDragon(c)
+            | Self::MarkdownThreatModel(c)
+            | Self::Release(c)
+            | Self::Documents(c)
+            | Self::DecisionCard(c) => c.simulated,
+        }
+    }
+
     /// The source's type as written in the configuration.
     pub fn type_name(&self) -> &'static str {
         match self {

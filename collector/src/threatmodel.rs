@@ -846,6 +846,9 @@ mod tests {
             record_sha256: "ab".into(),
             run_id: "r1".into(),
             collected_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            actor: "test".into(),
+            confidence: cairn_evidence::tables::Confidence::Unverified,
+            simulated: false,
         }
     }
 

@@ -425,6 +425,9 @@ mod tests {
             record_sha256: "ab".into(),
             run_id: "r".into(),
             collected_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            actor: "test".into(),
+            confidence: crate::tables::Confidence::Unverified,
+            simulated: false,
         };
         let rows = vec![
             ThreatRow {
@@ -458,6 +461,6 @@ mod tests {
             from_parquet(bytes).unwrap().flat_map(|b| ThreatRow::from_batch(&b.unwrap()).unwrap()).collect();
         assert_eq!(back, rows);
         assert_eq!(ThreatRow::schema().field(0).name(), "model_blob");
-        assert!(ThreatRow::schema().field_with_name("collected_at").is_ok());
+        assert!(ThreatRow::schema().field_with_name("timestamp").is_ok());
     }
 }

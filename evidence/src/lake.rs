@@ -407,20 +407,22 @@ impl<'a> RunWriter<'a> {
         batch: &RecordBatch,
     ) -> Result<ObjectEntry, LakeError> {
         let bytes = to_parquet(batch).map_err(|source| LakeError::Table { key: table.to_string(), source })?;
-        self.write_parquet(table, date, bytes, batch.num_rows() as u64).await
+        let simulated = crate::tables::any_simulated(batch);
+        self.write_parquet(table, date, bytes, batch.num_rows() as u64, simulated).await
     }
 
     /// Writes an already-encoded Parquet file of `rows` rows as the table's next part (encoding
-    /// can then happen elsewhere while the caller goes on).
+    /// can then happen elsewhere while the caller goes on); `simulated` when any row is.
     pub async fn write_parquet(
         &mut self,
         table: &str,
         date: &str,
         bytes: Bytes,
         rows: u64,
+        simulated: bool,
     ) -> Result<ObjectEntry, LakeError> {
         let sha256 = sha256_hex(&bytes);
-        self.write_parquet_digested(table, date, bytes, rows, sha256).await
+        self.write_parquet_digested(table, date, bytes, (rows, simulated), sha256).await
     }
 
     /// [`Self::write_parquet`] with the file's SHA-256 already computed (by the thread that
@@ -430,7 +432,7 @@ impl<'a> RunWriter<'a> {
         table: &str,
         date: &str,
         bytes: Bytes,
-        rows: u64,
+        (rows, simulated): (u64, bool),
         sha256: String,
     ) -> Result<ObjectEntry, LakeError> {
         let valid_date = date.len() == 10
@@ -444,14 +446,22 @@ impl<'a> RunWriter<'a> {
             });
         }
         self.parts += 1;
-        let entry = ObjectEntry { key: key.clone(), table: table.to_string(), sha256, size: bytes.len() as u64, rows };
+        let entry = ObjectEntry {
+            key: key.clone(),
+            table: table.to_string(),
+            sha256,
+            size: bytes.len() as u64,
+            rows,
+            simulated,
+        };
         self.lake.put_new(&key, bytes).await?;
         self.objects.push(entry.clone());
         Ok(entry)
     }
 
-    /// Writes a content-addressed blob. A blob already committed is not written or listed again.
-    pub async fn write_blob(&mut self, bytes: Bytes) -> Result<String, LakeError> {
+    /// Writes a content-addressed blob, `simulated` when it came from a simulated source. A blob
+    /// already committed is not written or listed again.
+    pub async fn write_blob(&mut self, bytes: Bytes, simulated: bool) -> Result<String, LakeError> {
         let sha = sha256_hex(&bytes);
         let key = format!("blobs/sha256/{sha}");
         if self.committed.contains(&key) || self.objects.iter().any(|o| o.key == key) {
@@ -459,7 +469,14 @@ impl<'a> RunWriter<'a> {
         }
         let size = bytes.len() as u64;
         self.lake.put_new(&key, bytes).await?;
-        self.objects.push(ObjectEntry { key: key.clone(), table: "blob".into(), sha256: sha, size, rows: 0 });
+        self.objects.push(ObjectEntry {
+            key: key.clone(),
+            table: "blob".into(),
+            sha256: sha,
+            size,
+            rows: 0,
+            simulated,
+        });
         Ok(key)
     }
 

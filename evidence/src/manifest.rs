@@ -4,7 +4,7 @@
 //! forward the whole state the next run needs (source cursors, chain heads, what has been
 //! verified), so only the latest manifest is ever needed to continue.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,9 @@ pub struct ObjectEntry {
     pub size: u64,
     /// Rows, for tables.
     pub rows: u64,
+    /// True when the object holds simulated data (written only when true).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 /// How far one source object has been collected.
@@ -152,5 +155,97 @@ impl RunManifest {
             "table": entry.table,
         });
         crate::canonical::canonical_bytes(&value).unwrap_or_default()
+    }
+}
+
+/// Which committed objects hold simulated data, by the flag their collect runs recorded.
+#[derive(Clone, Debug, Default)]
+pub struct SimulatedObjects {
+    simulated: BTreeSet<String>,
+    real: BTreeSet<String>,
+}
+
+impl SimulatedObjects {
+    /// Reads the flags of every collect run's objects.
+    pub fn of<'a>(manifests: impl IntoIterator<Item = &'a RunManifest>) -> Self {
+        let mut set = Self::default();
+        for m in manifests.into_iter().filter(|m| m.stage == Stage::Collect) {
+            for o in &m.objects {
+                if o.simulated {
+                    set.simulated.insert(o.key.clone());
+                } else {
+                    set.real.insert(o.key.clone());
+                }
+            }
+        }
+        set
+    }
+
+    /// True when the object holds simulated data.
+    pub fn contains(&self, key: &str) -> bool {
+        self.simulated.contains(key)
+    }
+
+    /// True when some collected data is simulated.
+    pub fn any(&self) -> bool {
+        !self.simulated.is_empty()
+    }
+
+    /// True when all collected data is simulated (and there is some).
+    pub fn all(&self) -> bool {
+        self.any() && self.real.is_empty()
+    }
+
+    /// Whether a row about `key` (a finding's object) is about simulated data: the object's own
+    /// flag when it is a collected object, else whether all collected data is simulated. Real
+    /// data is never hidden behind the flag: a finding about nothing in particular is marked
+    /// simulated only in a lake holding nothing else.
+    pub fn about(&self, key: Option<&str>) -> bool {
+        match key {
+            Some(k) if self.simulated.contains(k) => true,
+            Some(k) if self.real.contains(k) => false,
+            _ => self.all(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod simulated_tests {
+    use super::*;
+
+    fn manifest(stage: Stage, objects: &[(&str, bool)]) -> RunManifest {
+        let text = serde_json::json!({
+            "format": MANIFEST_FORMAT, "run_id": "r", "stage": stage, "started_at": "", "committed_at": "",
+            "previous": null, "signing_key_id": "", "objects": [], "cursors": {}, "chain_heads": {},
+            "verified_through": null, "stats": {}, "merkle": {"size": 0, "root": ""}
+        });
+        let mut m: RunManifest = serde_json::from_value(text).unwrap();
+        m.objects = objects
+            .iter()
+            .map(|(key, simulated)| ObjectEntry {
+                key: (*key).into(),
+                table: "events".into(),
+                sha256: String::new(),
+                size: 0,
+                rows: 1,
+                simulated: *simulated,
+            })
+            .collect();
+        m
+    }
+
+    #[test]
+    fn real_data_is_never_hidden_behind_the_flag() {
+        let mixed = [manifest(Stage::Collect, &[("a", true), ("b", false)]), manifest(Stage::Verify, &[("f", true)])];
+        let s = SimulatedObjects::of(&mixed);
+        assert!(s.any() && !s.all());
+        assert!(s.about(Some("a")) && !s.about(Some("b")));
+        // A finding about no collected object: simulated only when all collected data is.
+        assert!(!s.about(None) && !s.about(Some("runs/r.json")));
+        let demo = [manifest(Stage::Collect, &[("a", true)])];
+        assert!(SimulatedObjects::of(&demo).about(None));
+        // The flag is written only when true, so manifests without simulated data are unchanged.
+        let text = serde_json::to_string(&mixed[0].objects).unwrap();
+        assert_eq!(text.matches("simulated").count(), 1, "{text}");
     }
 }

@@ -6,14 +6,18 @@
 //! | `quarantine` | source record that could not be collected, with file, line and reason |
 //! | `findings` | verification finding: kind, chain, seq, lake object, line, detail |
 //!
-//! Every row carries provenance: source name, source object key, line and byte offset, the
-//! sha256 of the raw record, the run id and the collection time.
+//! Every row of every table ends with the provenance envelope ([`envelope_fields`]): `origin`
+//! (source name, object key, line and byte offset), `actor` (what wrote the row, with its
+//! version), `timestamp` (when), `confidence` (`verified`, `unverified` or `failed`) and
+//! `simulated`. Collected rows also keep the sha256 of the raw record and the run id.
 
 use std::sync::Arc;
 
-use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder, UInt64Builder};
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array};
-use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_array::builder::{BooleanBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, RecordBatch, StringArray, StructArray, TimestampMicrosecondArray, UInt64Array,
+};
+use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -81,68 +85,66 @@ fn u(name: &str, nullable: bool) -> Field {
 
 /// Schema of `events`.
 pub fn events_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        s("chain", false),
-        u("seq", false),
-        s("ts", false),
-        s("kid", false),
-        s("prev", false),
-        s("hash", false),
-        s("sig", false),
-        s("event_json", false),
-        s("siem_time", true),
-        s("siem_meta", true),
-        s("source", false),
-        s("object_key", false),
-        u("line", false),
-        u("byte_offset", false),
-        s("record_sha256", false),
-        s("run_id", false),
-        Field::new("collected_at", ts_type(), false),
-    ]))
+    Arc::new(Schema::new(
+        [
+            s("chain", false),
+            u("seq", false),
+            s("ts", false),
+            s("kid", false),
+            s("prev", false),
+            s("hash", false),
+            s("sig", false),
+            s("event_json", false),
+            s("siem_time", true),
+            s("siem_meta", true),
+        ]
+        .into_iter()
+        .chain(provenance_fields())
+        .collect::<Vec<_>>(),
+    ))
 }
 
 /// Schema of `quarantine`.
 pub fn quarantine_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        s("source", false),
-        s("object_key", false),
-        u("line", false),
-        u("byte_offset", false),
-        s("reason", false),
-        s("raw", false),
-        s("record_sha256", false),
-        s("run_id", false),
-        Field::new("collected_at", ts_type(), false),
-    ]))
+    Arc::new(Schema::new(
+        [s("reason", false), s("raw", false)].into_iter().chain(provenance_fields()).collect::<Vec<_>>(),
+    ))
 }
 
 /// Schema of `findings`.
 pub fn findings_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        s("kind", false),
-        s("chain", true),
-        u("seq", true),
-        s("object_key", true),
-        u("line", true),
-        s("detail", false),
-        s("run_id", false),
-        Field::new("found_at", ts_type(), false),
-    ]))
+    Arc::new(Schema::new(
+        [
+            s("kind", false),
+            s("chain", true),
+            u("seq", true),
+            s("object_key", true),
+            u("line", true),
+            s("detail", false),
+            s("run_id", false),
+        ]
+        .into_iter()
+        .chain(envelope_fields())
+        .collect::<Vec<_>>(),
+    ))
 }
 
 /// Schema of `control_results`.
 pub fn control_results_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        s("run_id", false),
-        s("control_id", false),
-        s("status", false),
-        s("reasons", false),
-        s("evidence", false),
-        s("failing_findings", false),
-        s("evidence_fresh_at", true),
-        Field::new("evaluated_at", ts_type(), false),
-    ]))
+    Arc::new(Schema::new(
+        [
+            s("run_id", false),
+            s("control_id", false),
+            s("status", false),
+            s("reasons", false),
+            s("evidence", false),
+            s("failing_findings", false),
+            s("evidence_fresh_at", true),
+        ]
+        .into_iter()
+        .chain(envelope_fields())
+        .collect::<Vec<_>>(),
+    ))
 }
 
 /// One row of `control_results`: a control's evaluation in one run.
@@ -162,15 +164,34 @@ pub struct ControlResultRow {
     pub failing_findings: String,
     /// When its evidence was last fresh (RFC 3339).
     pub evidence_fresh_at: Option<String>,
-    /// When it was evaluated.
+    /// When it was evaluated (the `timestamp` column).
     pub evaluated_at: DateTime<Utc>,
+    /// True when any evidence it rests on is simulated.
+    pub simulated: bool,
+}
+
+impl ControlResultRow {
+    /// The row's envelope: written by the evaluator, from the verify run.
+    pub fn envelope<'a>(&self, actor: &'a str) -> Envelope<'a> {
+        Envelope {
+            source: "verify",
+            object_key: "",
+            line: 0,
+            byte_offset: 0,
+            actor,
+            timestamp: self.evaluated_at,
+            confidence: Confidence::Verified,
+            simulated: self.simulated,
+        }
+    }
 }
 
 /// Builds a `RecordBatch` of `control_results`.
 pub fn control_results_batch(rows: &[ControlResultRow]) -> Result<RecordBatch, TableError> {
     let mut cols: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
     let mut fresh = StringBuilder::new();
-    let mut at = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    let mut envelope = EnvelopeBuilder::new();
+    let actor = evaluator_actor();
     for r in rows {
         for (b, v) in
             cols.iter_mut().zip([&r.run_id, &r.control_id, &r.status, &r.reasons, &r.evidence, &r.failing_findings])
@@ -178,31 +199,12 @@ pub fn control_results_batch(rows: &[ControlResultRow]) -> Result<RecordBatch, T
             b.append_value(v);
         }
         fresh.append_option(r.evidence_fresh_at.as_deref());
-        at.append_value(micros(r.evaluated_at));
+        envelope.push(&r.envelope(&actor));
     }
     let mut arrays: Vec<ArrayRef> = cols.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef).collect();
     arrays.push(Arc::new(fresh.finish()));
-    arrays.push(Arc::new(at.finish()));
+    arrays.extend(envelope.finish());
     Ok(RecordBatch::try_new(control_results_schema(), arrays)?)
-}
-
-/// Where a record came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Provenance {
-    /// Source name from the configuration.
-    pub source: String,
-    /// The source object (file path or object-store key) it was read from.
-    pub object_key: String,
-    /// 1-based line in that object.
-    pub line: u64,
-    /// Byte offset of the line in that object.
-    pub byte_offset: u64,
-    /// Lowercase hex SHA-256 of the raw record bytes.
-    pub record_sha256: String,
-    /// The run that collected it.
-    pub run_id: String,
-    /// When it was collected.
-    pub collected_at: DateTime<Utc>,
 }
 
 /// One row of `events`.
@@ -261,8 +263,28 @@ pub struct FindingRow {
     pub detail: String,
     /// The verification run that found it.
     pub run_id: String,
-    /// When it was found.
+    /// When it was found (the `timestamp` column).
     pub found_at: DateTime<Utc>,
+    /// True when it is about simulated data.
+    #[serde(default)]
+    pub simulated: bool,
+}
+
+impl FindingRow {
+    /// The row's envelope: written by the verifier; its origin is the lake object (and line)
+    /// the finding points at.
+    pub fn envelope<'a>(&'a self, actor: &'a str) -> Envelope<'a> {
+        Envelope {
+            source: "verify",
+            object_key: self.object_key.as_deref().unwrap_or_default(),
+            line: self.line.unwrap_or_default(),
+            byte_offset: 0,
+            actor,
+            timestamp: self.found_at,
+            confidence: Confidence::Verified,
+            simulated: self.simulated,
+        }
+    }
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -273,62 +295,245 @@ fn from_micros(v: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(v).unwrap_or_default()
 }
 
-pub(crate) struct ProvenanceBuilder {
+/// How far a row's content had been checked when it was written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Checked by the verifier (its own findings and evaluations, or content whose signature it
+    /// checked as it was written).
+    Verified,
+    /// Collected as it was; the checks come later, in `verify`, and land as findings.
+    #[default]
+    Unverified,
+    /// Could not be read or failed its checks (quarantined records).
+    Failed,
+}
+
+impl Confidence {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::Unverified => "unverified",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Reads a column value.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "verified" => Some(Self::Verified),
+            "unverified" => Some(Self::Unverified),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// The version written into `actor`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The `actor` of rows a collector wrote: `cairn-collector/<version> (<source type>)`.
+pub fn collector_actor(source_type: &str) -> String {
+    format!("cairn-collector/{VERSION} ({source_type})")
+}
+
+/// The `actor` of findings.
+pub fn verifier_actor() -> String {
+    format!("cairn-verifier/{VERSION}")
+}
+
+/// The `actor` of control evaluations.
+pub fn evaluator_actor() -> String {
+    format!("cairn-controls/{VERSION}")
+}
+
+/// Where a record came from, who wrote it, and how far it can be trusted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    /// Source name from the configuration.
+    pub source: String,
+    /// The source object (file path or object-store key) it was read from.
+    pub object_key: String,
+    /// 1-based line in that object.
+    pub line: u64,
+    /// Byte offset of the line in that object.
+    pub byte_offset: u64,
+    /// Lowercase hex SHA-256 of the raw record bytes.
+    pub record_sha256: String,
+    /// The run that collected it.
+    pub run_id: String,
+    /// When it was collected (the `timestamp` column).
+    pub collected_at: DateTime<Utc>,
+    /// What wrote the row ([`collector_actor`]).
+    pub actor: String,
+    /// How far the row had been checked when written.
+    pub confidence: Confidence,
+    /// True for synthetic data (the demo, or a source declared `simulated`).
+    pub simulated: bool,
+}
+
+impl Provenance {
+    /// The row's envelope.
+    pub fn envelope(&self) -> Envelope<'_> {
+        Envelope {
+            source: &self.source,
+            object_key: &self.object_key,
+            line: self.line,
+            byte_offset: self.byte_offset,
+            actor: &self.actor,
+            timestamp: self.collected_at,
+            confidence: self.confidence,
+            simulated: self.simulated,
+        }
+    }
+}
+
+/// The five provenance columns of one row: `origin` (source, object key, line, byte offset),
+/// `actor`, `timestamp`, `confidence`, `simulated`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Envelope<'a> {
+    /// `origin.source`: the source name, or the step that derived the row (`verify`).
+    pub source: &'a str,
+    /// `origin.object_key`: the object read (empty when none).
+    pub object_key: &'a str,
+    /// `origin.line`: 1-based line in that object (0 when not line-based).
+    pub line: u64,
+    /// `origin.byte_offset`.
+    pub byte_offset: u64,
+    /// What wrote the row, with its version.
+    pub actor: &'a str,
+    /// When the row was written (collected, found, evaluated).
+    pub timestamp: DateTime<Utc>,
+    /// How far it had been checked.
+    pub confidence: Confidence,
+    /// Synthetic data.
+    pub simulated: bool,
+}
+
+/// An [`Envelope`] read back, owned.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EnvelopeRow {
+    /// `origin.source`.
+    pub source: String,
+    /// `origin.object_key`.
+    pub object_key: String,
+    /// `origin.line`.
+    pub line: u64,
+    /// `origin.byte_offset`.
+    pub byte_offset: u64,
+    /// `actor`.
+    pub actor: String,
+    /// `timestamp`.
+    pub timestamp: DateTime<Utc>,
+    /// `confidence`.
+    pub confidence: Confidence,
+    /// `simulated`.
+    pub simulated: bool,
+}
+
+/// Names of the envelope's columns, in schema order.
+pub const ENVELOPE_COLUMNS: [&str; 5] = ["origin", "actor", "timestamp", "confidence", "simulated"];
+
+fn origin_fields() -> Fields {
+    Fields::from(vec![s("source", false), s("object_key", false), u("line", false), u("byte_offset", false)])
+}
+
+/// The envelope columns every table ends with.
+pub fn envelope_fields() -> Vec<Field> {
+    vec![
+        Field::new("origin", DataType::Struct(origin_fields()), false),
+        s("actor", false),
+        Field::new("timestamp", ts_type(), false),
+        s("confidence", false),
+        Field::new("simulated", DataType::Boolean, false),
+    ]
+}
+
+/// The columns every collected table ends with: the raw record's digest, the run, the envelope.
+pub(crate) fn provenance_fields() -> Vec<Field> {
+    let mut fields = vec![s("record_sha256", false), s("run_id", false)];
+    fields.extend(envelope_fields());
+    fields
+}
+
+pub(crate) struct EnvelopeBuilder {
     source: StringBuilder,
     object_key: StringBuilder,
     line: UInt64Builder,
     byte_offset: UInt64Builder,
-    record_sha256: StringBuilder,
-    run_id: StringBuilder,
-    collected_at: TimestampMicrosecondBuilder,
+    actor: StringBuilder,
+    timestamp: TimestampMicrosecondBuilder,
+    confidence: StringBuilder,
+    simulated: BooleanBuilder,
 }
 
-impl ProvenanceBuilder {
+impl EnvelopeBuilder {
     pub(crate) fn new() -> Self {
         Self {
             source: StringBuilder::new(),
             object_key: StringBuilder::new(),
             line: UInt64Builder::new(),
             byte_offset: UInt64Builder::new(),
-            record_sha256: StringBuilder::new(),
-            run_id: StringBuilder::new(),
-            collected_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+            actor: StringBuilder::new(),
+            timestamp: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+            confidence: StringBuilder::new(),
+            simulated: BooleanBuilder::new(),
         }
     }
-    pub(crate) fn push(&mut self, p: &Provenance) {
-        self.source.append_value(&p.source);
-        self.object_key.append_value(&p.object_key);
-        self.line.append_value(p.line);
-        self.byte_offset.append_value(p.byte_offset);
-        self.record_sha256.append_value(&p.record_sha256);
-        self.run_id.append_value(&p.run_id);
-        self.collected_at.append_value(micros(p.collected_at));
+    pub(crate) fn push(&mut self, e: &Envelope<'_>) {
+        self.source.append_value(e.source);
+        self.object_key.append_value(e.object_key);
+        self.line.append_value(e.line);
+        self.byte_offset.append_value(e.byte_offset);
+        self.actor.append_value(e.actor);
+        self.timestamp.append_value(micros(e.timestamp));
+        self.confidence.append_value(e.confidence.as_str());
+        self.simulated.append_value(e.simulated);
     }
-    /// The provenance columns, in schema order.
+    /// The envelope columns, in schema order.
     pub(crate) fn finish(mut self) -> Vec<ArrayRef> {
+        let origin = StructArray::new(
+            origin_fields(),
+            vec![
+                Arc::new(self.source.finish()),
+                Arc::new(self.object_key.finish()),
+                Arc::new(self.line.finish()),
+                Arc::new(self.byte_offset.finish()),
+            ],
+            None,
+        );
         vec![
-            Arc::new(self.source.finish()),
-            Arc::new(self.object_key.finish()),
-            Arc::new(self.line.finish()),
-            Arc::new(self.byte_offset.finish()),
-            Arc::new(self.record_sha256.finish()),
-            Arc::new(self.run_id.finish()),
-            Arc::new(self.collected_at.finish()),
+            Arc::new(origin),
+            Arc::new(self.actor.finish()),
+            Arc::new(self.timestamp.finish()),
+            Arc::new(self.confidence.finish()),
+            Arc::new(self.simulated.finish()),
         ]
     }
 }
 
-/// The provenance columns every artefact table ends with.
-pub(crate) fn provenance_fields() -> Vec<Field> {
-    vec![
-        s("source", false),
-        s("object_key", false),
-        u("line", false),
-        u("byte_offset", false),
-        s("record_sha256", false),
-        s("run_id", false),
-        Field::new("collected_at", ts_type(), false),
-    ]
+pub(crate) struct ProvenanceBuilder {
+    record_sha256: StringBuilder,
+    run_id: StringBuilder,
+    envelope: EnvelopeBuilder,
+}
+
+impl ProvenanceBuilder {
+    pub(crate) fn new() -> Self {
+        Self { record_sha256: StringBuilder::new(), run_id: StringBuilder::new(), envelope: EnvelopeBuilder::new() }
+    }
+    pub(crate) fn push(&mut self, p: &Provenance) {
+        self.record_sha256.append_value(&p.record_sha256);
+        self.run_id.append_value(&p.run_id);
+        self.envelope.push(&p.envelope());
+    }
+    /// The provenance columns, in schema order.
+    pub(crate) fn finish(mut self) -> Vec<ArrayRef> {
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(self.record_sha256.finish()), Arc::new(self.run_id.finish())];
+        columns.extend(self.envelope.finish());
+        columns
+    }
 }
 
 /// Builds a `RecordBatch` of `events`.
@@ -380,17 +585,8 @@ pub fn quarantine_batch(rows: &[QuarantineRow]) -> Result<RecordBatch, TableErro
         raw.append_value(&r.raw);
         p.push(&r.provenance);
     }
-    let arrays: Vec<ArrayRef> = vec![
-        Arc::new(p.source.finish()),
-        Arc::new(p.object_key.finish()),
-        Arc::new(p.line.finish()),
-        Arc::new(p.byte_offset.finish()),
-        Arc::new(reason.finish()),
-        Arc::new(raw.finish()),
-        Arc::new(p.record_sha256.finish()),
-        Arc::new(p.run_id.finish()),
-        Arc::new(p.collected_at.finish()),
-    ];
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(reason.finish()), Arc::new(raw.finish())];
+    arrays.extend(p.finish());
     Ok(RecordBatch::try_new(quarantine_schema(), arrays)?)
 }
 
@@ -403,7 +599,8 @@ pub fn findings_batch(rows: &[FindingRow]) -> Result<RecordBatch, TableError> {
     let mut line = UInt64Builder::new();
     let mut detail = StringBuilder::new();
     let mut run_id = StringBuilder::new();
-    let mut found_at = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    let mut envelope = EnvelopeBuilder::new();
+    let actor = verifier_actor();
     for r in rows {
         kind.append_value(&r.kind);
         chain.append_option(r.chain.as_deref());
@@ -412,9 +609,9 @@ pub fn findings_batch(rows: &[FindingRow]) -> Result<RecordBatch, TableError> {
         line.append_option(r.line);
         detail.append_value(&r.detail);
         run_id.append_value(&r.run_id);
-        found_at.append_value(micros(r.found_at));
+        envelope.push(&r.envelope(&actor));
     }
-    let arrays: Vec<ArrayRef> = vec![
+    let mut arrays: Vec<ArrayRef> = vec![
         Arc::new(kind.finish()),
         Arc::new(chain.finish()),
         Arc::new(seq.finish()),
@@ -422,8 +619,8 @@ pub fn findings_batch(rows: &[FindingRow]) -> Result<RecordBatch, TableError> {
         Arc::new(line.finish()),
         Arc::new(detail.finish()),
         Arc::new(run_id.finish()),
-        Arc::new(found_at.finish()),
     ];
+    arrays.extend(envelope.finish());
     Ok(RecordBatch::try_new(findings_schema(), arrays)?)
 }
 
@@ -431,37 +628,91 @@ pub(crate) fn col<'a, T: 'static>(batch: &'a RecordBatch, name: &'static str) ->
     batch.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<T>()).ok_or(TableError::Column(name))
 }
 
-pub(crate) struct ProvenanceColumns<'a> {
+/// The envelope columns of a batch.
+pub(crate) struct EnvelopeColumns<'a> {
     source: &'a StringArray,
     object_key: &'a StringArray,
     line: &'a UInt64Array,
     byte_offset: &'a UInt64Array,
+    actor: &'a StringArray,
+    timestamp: &'a TimestampMicrosecondArray,
+    confidence: &'a StringArray,
+    simulated: &'a BooleanArray,
+}
+
+fn child<'a, T: 'static>(origin: &'a StructArray, name: &'static str) -> Result<&'a T, TableError> {
+    origin.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<T>()).ok_or(TableError::Column(name))
+}
+
+impl<'a> EnvelopeColumns<'a> {
+    pub(crate) fn of(batch: &'a RecordBatch) -> Result<Self, TableError> {
+        let origin: &StructArray = col(batch, "origin")?;
+        Ok(Self {
+            source: child(origin, "source")?,
+            object_key: child(origin, "object_key")?,
+            line: child(origin, "line")?,
+            byte_offset: child(origin, "byte_offset")?,
+            actor: col(batch, "actor")?,
+            timestamp: col(batch, "timestamp")?,
+            confidence: col(batch, "confidence")?,
+            simulated: col(batch, "simulated")?,
+        })
+    }
+    fn confidence(&self, i: usize) -> Confidence {
+        Confidence::parse(self.confidence.value(i)).unwrap_or(Confidence::Unverified)
+    }
+    pub(crate) fn row(&self, i: usize) -> EnvelopeRow {
+        EnvelopeRow {
+            source: self.source.value(i).to_string(),
+            object_key: self.object_key.value(i).to_string(),
+            line: self.line.value(i),
+            byte_offset: self.byte_offset.value(i),
+            actor: self.actor.value(i).to_string(),
+            timestamp: from_micros(self.timestamp.value(i)),
+            confidence: self.confidence(i),
+            simulated: self.simulated.value(i),
+        }
+    }
+}
+
+/// Reads the envelope of every row of a batch of any table.
+pub fn envelope_rows(batch: &RecordBatch) -> Result<Vec<EnvelopeRow>, TableError> {
+    let e = EnvelopeColumns::of(batch)?;
+    Ok((0..batch.num_rows()).map(|i| e.row(i)).collect())
+}
+
+/// True when any row of the batch is marked simulated (false for a batch without the column).
+pub fn any_simulated(batch: &RecordBatch) -> bool {
+    col::<BooleanArray>(batch, "simulated").is_ok_and(|a| a.true_count() > 0)
+}
+
+pub(crate) struct ProvenanceColumns<'a> {
     record_sha256: &'a StringArray,
     run_id: &'a StringArray,
-    collected_at: &'a TimestampMicrosecondArray,
+    envelope: EnvelopeColumns<'a>,
 }
 
 impl<'a> ProvenanceColumns<'a> {
     pub(crate) fn of(batch: &'a RecordBatch) -> Result<Self, TableError> {
         Ok(Self {
-            source: col(batch, "source")?,
-            object_key: col(batch, "object_key")?,
-            line: col(batch, "line")?,
-            byte_offset: col(batch, "byte_offset")?,
             record_sha256: col(batch, "record_sha256")?,
             run_id: col(batch, "run_id")?,
-            collected_at: col(batch, "collected_at")?,
+            envelope: EnvelopeColumns::of(batch)?,
         })
     }
     pub(crate) fn row(&self, i: usize) -> Provenance {
+        let e = &self.envelope;
         Provenance {
-            source: self.source.value(i).to_string(),
-            object_key: self.object_key.value(i).to_string(),
-            line: self.line.value(i),
-            byte_offset: self.byte_offset.value(i),
+            source: e.source.value(i).to_string(),
+            object_key: e.object_key.value(i).to_string(),
+            line: e.line.value(i),
+            byte_offset: e.byte_offset.value(i),
             record_sha256: self.record_sha256.value(i).to_string(),
             run_id: self.run_id.value(i).to_string(),
-            collected_at: from_micros(self.collected_at.value(i)),
+            collected_at: from_micros(e.timestamp.value(i)),
+            actor: e.actor.value(i).to_string(),
+            confidence: e.confidence(i),
+            simulated: e.simulated.value(i),
         }
     }
 }
@@ -513,7 +764,7 @@ pub fn finding_rows(batch: &RecordBatch) -> Result<Vec<FindingRow>, TableError> 
     let line: &UInt64Array = col(batch, "line")?;
     let detail: &StringArray = col(batch, "detail")?;
     let run_id: &StringArray = col(batch, "run_id")?;
-    let found_at: &TimestampMicrosecondArray = col(batch, "found_at")?;
+    let envelope = EnvelopeColumns::of(batch)?;
     let opt_s = |a: &StringArray, i| (!a.is_null(i)).then(|| a.value(i).to_string());
     let opt_u = |a: &UInt64Array, i| (!a.is_null(i)).then(|| a.value(i));
     Ok((0..batch.num_rows())
@@ -525,7 +776,8 @@ pub fn finding_rows(batch: &RecordBatch) -> Result<Vec<FindingRow>, TableError> 
             line: opt_u(line, i),
             detail: detail.value(i).to_string(),
             run_id: run_id.value(i).to_string(),
-            found_at: from_micros(found_at.value(i)),
+            found_at: from_micros(envelope.timestamp.value(i)),
+            simulated: envelope.simulated.value(i),
         })
         .collect())
 }
@@ -536,7 +788,7 @@ pub fn control_result_rows(batch: &RecordBatch) -> Result<Vec<ControlResultRow>,
     let (run_id, control_id, status) = (text("run_id")?, text("control_id")?, text("status")?);
     let (reasons, evidence, failing) = (text("reasons")?, text("evidence")?, text("failing_findings")?);
     let fresh = text("evidence_fresh_at")?;
-    let at: &TimestampMicrosecondArray = col(batch, "evaluated_at")?;
+    let envelope = EnvelopeColumns::of(batch)?;
     Ok((0..batch.num_rows())
         .map(|i| ControlResultRow {
             run_id: run_id.value(i).to_string(),
@@ -546,7 +798,8 @@ pub fn control_result_rows(batch: &RecordBatch) -> Result<Vec<ControlResultRow>,
             evidence: evidence.value(i).to_string(),
             failing_findings: failing.value(i).to_string(),
             evidence_fresh_at: (!fresh.is_null(i)).then(|| fresh.value(i).to_string()),
-            evaluated_at: from_micros(at.value(i)),
+            evaluated_at: from_micros(envelope.timestamp.value(i)),
+            simulated: envelope.simulated.value(i),
         })
         .collect())
 }
@@ -555,7 +808,7 @@ pub fn control_result_rows(batch: &RecordBatch) -> Result<Vec<ControlResultRow>,
 pub const ROW_GROUP_ROWS: usize = 16 * 1024;
 
 /// Columns written without dictionary encoding.
-const UNIQUE_COLUMNS: [&str; 7] = ["event_json", "hash", "sig", "prev", "record_sha256", "siem_meta", "byte_offset"];
+const UNIQUE_COLUMNS: [&str; 6] = ["event_json", "hash", "sig", "prev", "record_sha256", "siem_meta"];
 
 /// Columns of random bytes (hex or base64), written uncompressed.
 const RANDOM_COLUMNS: [&str; 4] = ["hash", "sig", "prev", "record_sha256"];
@@ -586,6 +839,10 @@ impl PartWriter {
             if schema.column_with_name(column).is_some() {
                 props = props.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(column), false);
             }
+        }
+        if schema.column_with_name("origin").is_some() {
+            let offset = parquet::schema::types::ColumnPath::new(vec!["origin".into(), "byte_offset".into()]);
+            props = props.set_column_dictionary_enabled(offset, false);
         }
         // Digests and signatures are random: compressing them costs time and saves nothing.
         for column in RANDOM_COLUMNS {
@@ -695,7 +952,7 @@ pub fn event_refs(batch: &RecordBatch) -> Result<Vec<EventRef<'_>>, TableError> 
     let hash: &StringArray = col(batch, "hash")?;
     let sig: &StringArray = col(batch, "sig")?;
     let json: &StringArray = col(batch, "event_json")?;
-    let line: &UInt64Array = col(batch, "line")?;
+    let line: &UInt64Array = child(col(batch, "origin")?, "line")?;
     Ok((0..batch.num_rows())
         .map(|i| EventRef {
             chain: chain.value(i),
@@ -728,6 +985,7 @@ mod tests {
                 failing_findings: "[]".into(),
                 evidence_fresh_at: Some("2026-11-21T02:02:00Z".into()),
                 evaluated_at: at,
+                simulated: false,
             },
             ControlResultRow {
                 run_id: "r1".into(),
@@ -738,6 +996,7 @@ mod tests {
                 failing_findings: "[]".into(),
                 evidence_fresh_at: None,
                 evaluated_at: at,
+                simulated: true,
             },
         ];
         let batch = control_results_batch(&rows).expect("batch");

@@ -31,6 +31,9 @@ fn row(seq: u64) -> EventRow {
             record_sha256: "2".repeat(64),
             run_id: "20261120T000000Z-00000001".into(),
             collected_at: parse_rfc3339("2026-11-20T00:00:00Z").unwrap(),
+            actor: "test".into(),
+            confidence: cairn_evidence::tables::Confidence::Unverified,
+            simulated: false,
         },
     }
 }
@@ -47,7 +50,7 @@ async fn runs_commit_last_and_chain_and_leftovers_are_removed() {
     let mut w = RunWriter::new(&lake, &state, "20261120T010000Z-0000000a", t).unwrap();
     let batch = events_batch(&[row(0), row(1)]).unwrap();
     let entry = w.write_table(names::EVENTS, "2026-11-20", &batch).await.unwrap();
-    let blob = w.write_blob(Bytes::from_static(b"raw artefact")).await.unwrap();
+    let blob = w.write_blob(Bytes::from_static(b"raw artefact"), false).await.unwrap();
     let m1 = w.commit(Stage::Collect, &state, RunOutcome::default(), &key, t).await.unwrap();
     assert_eq!(m1.objects.len(), 2);
     assert!(m1.previous.is_none());
@@ -73,7 +76,7 @@ async fn runs_commit_last_and_chain_and_leftovers_are_removed() {
 
     // Run 3 links to run 1; the committed blob is not written or listed again.
     let mut w = RunWriter::new(&lake, &state, "20261120T030000Z-0000000c", t).unwrap();
-    assert_eq!(w.write_blob(Bytes::from_static(b"raw artefact")).await.unwrap(), blob);
+    assert_eq!(w.write_blob(Bytes::from_static(b"raw artefact"), false).await.unwrap(), blob);
     assert!(w.objects().is_empty());
     let m3 = w.commit(Stage::Verify, &state, RunOutcome::default(), &key, t).await.unwrap();
     assert_eq!(m3.previous.as_ref().unwrap().run_id, m1.run_id);

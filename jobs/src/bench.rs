@@ -276,7 +276,7 @@ pub async fn prepare_bundle(dir: &Path, files: u64, size: u64) -> Result<u8> {
         }
         text.truncate(size as usize);
         std::fs::write(plain.join(format!("file-{i:05}.log")), &text)?;
-        writer.write_blob(bytes::Bytes::from(text)).await?;
+        writer.write_blob(bytes::Bytes::from(text), false).await?;
     }
     writer.commit(cairn_evidence::manifest::Stage::Collect, &state, RunOutcome::default(), &cairn, now).await?;
     Ok(0)

@@ -360,6 +360,7 @@ fn control(i: usize, lake: &Lake, draw: &mut Draw) -> (ControlView, String) {
         picked
             .into_iter()
             .map(|o| EvidenceItemView {
+                simulated: false,
                 label: if evidence == "manual" { format!("{subject} review (2026-10-02)") } else { o.key.clone() },
                 kind: if evidence == "manual" { "document".into() } else { o.table.clone() },
                 sha256: o.sha256.clone(),
@@ -397,6 +398,7 @@ fn control(i: usize, lake: &Lake, draw: &mut Draw) -> (ControlView, String) {
         })
         .collect();
     let view = ControlView {
+        simulated: false,
         id: format!("{}-{:05}", PREFIXES[i % PREFIXES.len()], i + 1),
         title,
         description_html: markdown::to_html(&markdown_text),
@@ -597,6 +599,7 @@ fn generate(pages: usize) -> Generated {
             Vec::new()
         };
         chains.push(ChainView {
+            simulated: false,
             file: chain_file_name(&id),
             id,
             events,
@@ -627,6 +630,7 @@ fn generate(pages: usize) -> Generated {
                 ),
             };
             ObjectView {
+                simulated: false,
                 index: i as u64,
                 file: format!("objects/{i}.html"),
                 key,

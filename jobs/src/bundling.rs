@@ -257,6 +257,7 @@ async fn collect_files(
         std::fs::File::create(&events_path).with_context(|| format!("cannot create {}", events_path.display()))?,
     );
     let mut wrote_events = false;
+    let mut events_simulated = false;
     let mut sampler = Sampler::new(sample);
     let progress = crate::progress::Progress::start("bundle", entries.len() as u64);
     for (index, (day, entry, run)) in entries.iter().enumerate() {
@@ -339,7 +340,9 @@ async fn collect_files(
             .filter(|o| o.key == entry.key)
             .map(|o| o.proof.clone())
             .context("the portal model's log does not match the manifests")?;
+        events_simulated |= entry.simulated && entry.table == names::EVENTS;
         files.push(BundleFile {
+            simulated: entry.simulated,
             path: format!("store/{}", entry.key),
             kind: kind.into(),
             controls: for_controls,
@@ -357,6 +360,7 @@ async fn collect_files(
     drop(events_out);
     if let Some(lines) = sampler.finish() {
         files.push(BundleFile {
+            simulated: events_simulated,
             path: "evidence/sample.jsonl".into(),
             kind: "event_sample".into(),
             controls: event_controls.clone(),
@@ -369,6 +373,7 @@ async fn collect_files(
     {
         let mut push = |suffix: &str, kind: &str, bytes: Vec<u8>| {
             files.push(BundleFile {
+                simulated: false,
                 path: format!("store/runs/{}{suffix}", s.run_id),
                 kind: kind.into(),
                 controls: lake_controls.clone(),
@@ -386,6 +391,7 @@ async fn collect_files(
     }
     if wrote_events {
         files.push(BundleFile {
+            simulated: events_simulated,
             path: "evidence/events.csv".into(),
             kind: "events_csv".into(),
             controls: event_controls.clone(),
@@ -394,6 +400,7 @@ async fn collect_files(
         });
     }
     files.push(BundleFile {
+        simulated: false,
         path: "evidence/findings.csv".into(),
         kind: "findings_csv".into(),
         controls: all_ids.clone(),
@@ -416,6 +423,7 @@ async fn collect_files(
     let mut report_bytes = serde_json::to_vec_pretty(&report)?;
     report_bytes.push(b'\n');
     files.push(BundleFile {
+        simulated: false,
         path: "evidence/verification-report.json".into(),
         kind: "verification_report".into(),
         controls: all_ids.clone(),
@@ -429,6 +437,7 @@ async fn collect_files(
             continue;
         }
         files.push(BundleFile {
+            simulated: false,
             path: format!("portal/{page}"),
             kind: "portal_page".into(),
             controls: Vec::new(),
@@ -437,6 +446,7 @@ async fn collect_files(
         });
     }
     files.push(BundleFile {
+        simulated: false,
         path: "controls.csv".into(),
         kind: "controls_csv".into(),
         controls: all_ids.clone(),

@@ -240,6 +240,8 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
     keyring.push_str(&ci_entry);
     sources.push_str(&release_sources);
     std::fs::write(keys.join("trusted.toml"), keyring)?;
+    // Every demo source is synthetic: its rows are marked, and the portal and bundles say so.
+    let sources = sources.replace("[[source]]\n", "[[source]]\nsimulated = true\n");
     let config = format!(
         "# Cairn configuration of the demo organisation. Relative paths resolve against this file's folder.\n\n\
          [store]\nurl = \"store\"          # a folder, file:// or memory://\n\n\

@@ -13,7 +13,7 @@ use cairn_evidence::keyring::Keyring;
 use cairn_evidence::keys::{read_signing_key, PublicKey};
 use cairn_evidence::lake::{Lake, LakeError, LakeState, RunOutcome, RunWriter, StoredManifest};
 use cairn_evidence::lock::WriterLock;
-use cairn_evidence::manifest::{RunManifest, Stage};
+use cairn_evidence::manifest::{RunManifest, SimulatedObjects, Stage};
 use cairn_evidence::tables::{self, names, EventsBatch, FindingRow};
 use cairn_evidence::time::{parse_rfc3339, run_id};
 use cairn_verifier::lake::{verify_manifests, verify_object};
@@ -225,10 +225,17 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
     let mut writer = RunWriter::new(&ws.lake, &state, &run_id, started)?;
     let mut sink = RowSink::new(&started.format("%Y-%m-%d").to_string()).with_rows_per_object(rows_per_object());
     let mut cursors = state.cursors();
-    let run = CollectRun { run_id: &run_id, collected_at: started, base: &ws.config.dir, memory: None };
     let mut reports = Vec::new();
     let progress = crate::progress::Progress::start("collect", ws.config.sources.len() as u64);
     for source in &ws.config.sources {
+        let run = CollectRun {
+            run_id: &run_id,
+            collected_at: started,
+            base: &ws.config.dir,
+            memory: None,
+            actor: cairn_evidence::tables::collector_actor(source.type_name()),
+            simulated: source.simulated(),
+        };
         progress.message(source.name());
         tracing::info!(source = source.name(), r#type = source.type_name(), "collecting");
         let source_cursors = cursors.entry(source.name().to_string()).or_default();
@@ -318,8 +325,9 @@ impl VerifyReport {
     }
 }
 
-fn finding_row(f: Finding, run_id: &str, at: DateTime<Utc>) -> FindingRow {
+fn finding_row(f: Finding, run_id: &str, at: DateTime<Utc>, simulated: &SimulatedObjects) -> FindingRow {
     FindingRow {
+        simulated: simulated.about(f.object_key.as_deref()),
         kind: f.kind.as_str().to_string(),
         chain: f.chain,
         seq: f.seq,
@@ -528,7 +536,8 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
     };
     findings.extend(supply.findings);
     if !lake_intact {
-        let rows = findings.into_iter().map(|f| finding_row(f, "", started)).collect();
+        let simulated = SimulatedObjects::of(&manifests);
+        let rows = findings.into_iter().map(|f| finding_row(f, "", started, &simulated)).collect();
         return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None, shard: None });
     }
     let key = ws.signing_key()?;
@@ -692,7 +701,8 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     };
     findings.extend(supply.findings);
     if full || !lake_intact {
-        let rows = findings.into_iter().map(|f| finding_row(f, "", started)).collect();
+        let simulated = SimulatedObjects::of(&manifests);
+        let rows = findings.into_iter().map(|f| finding_row(f, "", started, &simulated)).collect();
         return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None, shard: None });
     }
     let key = ws.signing_key()?;
@@ -732,7 +742,8 @@ async fn commit_verification(
     let state = ws.lake.state(&PublicKey::of(&key)).await?;
     ws.lake.remove_uncommitted(&state).await?;
     let run_id = next_run_id(clock, &state, started);
-    let rows: Vec<FindingRow> = findings.into_iter().map(|f| finding_row(f, &run_id, started)).collect();
+    let simulated = SimulatedObjects::of(state.manifests.iter().map(|(_, m)| m));
+    let rows: Vec<FindingRow> = findings.into_iter().map(|f| finding_row(f, &run_id, started, &simulated)).collect();
     let mut writer = RunWriter::new(&ws.lake, &state, &run_id, started)?;
     if !rows.is_empty() {
         let batch = tables::findings_batch(&rows).context("cannot build the findings table")?;
@@ -743,7 +754,7 @@ async fn commit_verification(
         let batch = SbomDiffRow::to_batch(&diffs).context("cannot build the sbom_diffs table")?;
         writer.write_table(names::SBOM_DIFFS, &started.format("%Y-%m-%d").to_string(), &batch).await?;
     }
-    match control_results(ws, &state, &rows, &new_heads, &run_id, started).await {
+    match control_results(ws, &state, &rows, &new_heads, (&run_id, started), &simulated).await {
         Ok(results) if !results.is_empty() => {
             let batch = tables::control_results_batch(&results).context("cannot build the control_results table")?;
             writer.write_table(names::CONTROL_RESULTS, &started.format("%Y-%m-%d").to_string(), &batch).await?;
@@ -771,8 +782,8 @@ async fn control_results(
     state: &cairn_evidence::lake::LakeState,
     new_findings: &[FindingRow],
     heads: &BTreeMap<String, cairn_evidence::manifest::ChainHead>,
-    run_id: &str,
-    at: DateTime<Utc>,
+    (run_id, at): (&str, DateTime<Utc>),
+    simulated: &SimulatedObjects,
 ) -> Result<Vec<cairn_evidence::tables::ControlResultRow>> {
     use cairn_controls::{evaluate, EvidenceKind, EvidenceSummary};
     let checked = ws.checked_controls()?;
@@ -845,9 +856,19 @@ async fn control_results(
             failing_findings: serde_json::to_string(&failing)?,
             evidence_fresh_at: fresh.then(|| cairn_evidence::time::format_rfc3339(at)),
             evaluated_at: at,
+            simulated: rests_on_simulated(&evidence, simulated),
         });
     }
     Ok(rows)
+}
+
+/// Whether a control's evidence (`[{"key", …}]`) rests on simulated data: any collected object
+/// of it simulated; for evidence that is the lake's runs, or none, all collected data simulated.
+fn rests_on_simulated(evidence: &[serde_json::Value], simulated: &SimulatedObjects) -> bool {
+    if evidence.is_empty() {
+        return simulated.all();
+    }
+    evidence.iter().filter_map(|e| e["key"].as_str()).any(|k| simulated.about(Some(k)))
 }
 
 /// Everything committed that the portal and bundles show.

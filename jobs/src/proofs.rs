@@ -165,6 +165,7 @@ pub fn verify_file(text: &str, public: &PublicKey) -> Result<String> {
                 sha256: p.sha256.clone(),
                 size: p.size,
                 rows: 0,
+                simulated: false,
             };
             let leaf = leaf_hash(&RunManifest::leaf_bytes(&entry));
             verify_inclusion(p.leaf_index, cp.size, &leaf, &parse_hexes(&p.proof)?, &cp.root)?;

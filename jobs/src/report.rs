@@ -7,7 +7,7 @@ use cairn_controls::{evaluate, roll_up, Coverage, EvidenceSummary, RequirementSt
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::keyring::{glob_match, Keyring};
 use cairn_evidence::keys::PublicKey;
-use cairn_evidence::manifest::{ObjectEntry, RunManifest, Stage};
+use cairn_evidence::manifest::{ObjectEntry, RunManifest, SimulatedObjects, Stage};
 use cairn_evidence::merkle::{inclusion_proofs, leaf_hash};
 use cairn_evidence::tables::FindingRow;
 use cairn_evidence::time::parse_rfc3339;
@@ -150,9 +150,18 @@ pub fn portal_model(
     let frameworks =
         FRAMEWORKS.iter().map(|(key, name)| framework_view(key, name, lists.get(*key), &rolled, catalog)).collect();
     let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
+    let simulated = SimulatedObjects::of(&view.manifests);
+    // A chain's events are simulated when its findings point into simulated objects, or when
+    // all collected data is.
+    let chain_simulated = |id: &str| {
+        let mut objects =
+            view.findings.iter().filter(|f| f.chain.as_deref() == Some(id)).map(|f| f.object_key.as_deref());
+        objects.any(|k| k.is_some_and(|k| simulated.contains(k))) || simulated.all()
+    };
     let chains = heads
         .iter()
         .map(|(id, h)| ChainView {
+            simulated: chain_simulated(id),
             id: id.clone(),
             file: chain_file_name(id),
             events: h.events,
@@ -170,6 +179,7 @@ pub fn portal_model(
         .zip(view.manifests.iter())
         .rev()
         .map(|(s, m)| RunView {
+            simulated: m.objects.iter().any(|o| o.simulated),
             run_id: m.run_id.clone(),
             stage: match m.stage {
                 Stage::Collect => "collect".into(),
@@ -211,6 +221,7 @@ pub fn portal_model(
         .iter()
         .enumerate()
         .map(|(i, (run, e))| ObjectView {
+            simulated: e.simulated,
             index: i as u64,
             file: format!("objects/{i}.html"),
             key: e.key.clone(),
@@ -231,6 +242,7 @@ pub fn portal_model(
     }
     for (control, c) in controls.iter_mut().zip(&catalog.controls) {
         control.evidence_items = evidence_items(c, view, &objects, &runs);
+        control.simulated = control.evidence_items.iter().any(|e| e.simulated) || simulated.all();
         let failing: Vec<FindingView> = view
             .lake_findings
             .iter()
@@ -252,6 +264,7 @@ pub fn portal_model(
         verified_through.as_deref(),
     );
     PortalModel {
+        simulated: simulated.any(),
         supply,
         objects,
         checkpoint: view.stored.last().and_then(|s| s.checkpoint.clone()).unwrap_or_default(),
@@ -305,6 +318,7 @@ fn evidence_items(
         committed_at: run_of(&o.run_id).map(|r| r.committed_at.clone()).unwrap_or_default(),
         sources: sources_of(&o.run_id),
         page: o.file.clone(),
+        simulated: o.simulated,
     };
     let table = |t: &str| -> Vec<EvidenceItemView> {
         objects.iter().filter(|o| o.table == t).map(|o| of_object(o, o.key.clone(), t)).collect()
@@ -326,6 +340,7 @@ fn evidence_items(
                 committed_at: r.committed_at.clone(),
                 sources: sources_of(&r.run_id),
                 page: r.file.clone(),
+                simulated: r.simulated,
                 ..EvidenceItemView::default()
             })
             .collect(),

@@ -501,6 +501,7 @@ pub fn portal_view(
             })
             .collect();
         attestations.push(AttestationView {
+            simulated: p.simulated,
             file: artefact_file_name("attestation", &a.blob, &p.object_key, p.line, &p.run_id),
             source_object: p.object_key.clone(),
             line: p.line,
@@ -556,6 +557,7 @@ pub fn portal_view(
             })
             .collect();
         sboms.push(SbomView {
+            simulated: p.simulated,
             file: artefact_file_name("sbom", &s.blob, &p.object_key, p.line, &p.run_id),
             source_object: p.object_key.clone(),
             blob: s.blob.clone(),
@@ -601,6 +603,7 @@ pub fn portal_view(
             })
             .collect();
         threat_models.push(ThreatModelView {
+            simulated: p.simulated,
             file: artefact_file_name("threat-model", &m.blob, &p.object_key, p.line, &p.run_id),
             source_object: p.object_key.clone(),
             blob: m.blob.clone(),

@@ -134,6 +134,14 @@ m = table("threat_models").to_pylist()
 print(sorted((r["format"], r["threats"], r["open_threats"]) for r in m))
 print(table("artefacts").num_rows, table("threats").num_rows)
 print(results["SCS-01"]["status"], results["SCS-04"]["status"], results["SCS-03"]["status"], results["SDL-02"]["status"])
+# Every table ends with the provenance envelope, and everything the demo holds is simulated.
+import os
+envelope = ["origin", "actor", "timestamp", "confidence", "simulated"]
+for name in sorted(os.listdir(sys.argv[1] + "/lake")):
+    t = table(name)
+    names = [n for n in t.schema.names if n != "date"]
+    origin = t.schema.field("origin").type
+    print(name, names[-5:] == envelope, [origin.field(i).name for i in range(origin.num_fields)] == ["source", "object_key", "line", "byte_offset"], set(t.column("simulated").to_pylist()), sorted(set(t.column("confidence").to_pylist())), sorted(set(a.split("/")[0] for a in t.column("actor").to_pylist())))
 "#;
     let out = tool(tmp.path(), "python3", &["-c", script, org.join("store").to_str().unwrap()]);
     assert_eq!(out.code, 0, "pyarrow must be installed (the README's test command installs it): {}", out.stderr);
@@ -163,7 +171,7 @@ print(results["SCS-01"]["status"], results["SCS-04"]["status"], results["SCS-03"
     assert_eq!(lines[0].parse::<usize>().unwrap(), inputs);
     assert_eq!(
         lines[1],
-        "chain,seq,ts,kid,prev,hash,sig,event_json,siem_time,siem_meta,source,object_key,line,byte_offset,record_sha256,run_id,collected_at,date"
+        "chain,seq,ts,kid,prev,hash,sig,event_json,siem_time,siem_meta,record_sha256,run_id,origin,actor,timestamp,confidence,simulated,date"
     );
     assert_eq!(lines[2], "2026-11-21");
     assert_eq!(lines[3], "disallowed_license,duplicate,gap,reorder,unapproved_component,unmitigated_threat");
@@ -176,6 +184,17 @@ print(results["SCS-01"]["status"], results["SCS-04"]["status"], results["SCS-03"
     assert_eq!(lines[8], "[('markdown', 3, 1), ('markdown', 3, 1), ('threat-dragon-v2', 4, 1)]");
     assert_eq!(lines[9], "3 10");
     assert_eq!(lines[10], "passing failing passing failing");
+    let tables: Vec<&str> = lines[11..].to_vec();
+    assert_eq!(tables.len(), 12, "{}", out.stdout);
+    for line in tables {
+        let name = line.split(' ').next().unwrap();
+        let (confidence, actor) = match name {
+            "findings" => ("['verified']", "['cairn-verifier']"),
+            "control_results" => ("['verified']", "['cairn-controls']"),
+            _ => ("['unverified']", "['cairn-collector']"),
+        };
+        assert_eq!(line, format!("{name} True True {{True}} {confidence} {actor}"));
+    }
 }
 
 /// Every relative link on every page of the demo portal resolves to a file in the portal.

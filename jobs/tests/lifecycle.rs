@@ -82,7 +82,7 @@ fn bad_lines_are_kept_aside_counted_and_never_fatal() {
     let script = r#"
 import sys, pyarrow.dataset as ds
 t = ds.dataset(sys.argv[1] + "/lake/quarantine", format="parquet", partitioning="hive").to_table().to_pylist()
-for r in t: print(r["object_key"], r["line"], r["reason"])
+for r in t: print(r["origin"]["object_key"], r["origin"]["line"], r["reason"], r["confidence"])
 "#;
     let q = common::tool(tmp.path(), "python3", &["-c", script, "store"]);
     assert_eq!(q.code, 0, "{}", q.stderr);
@@ -91,6 +91,8 @@ for r in t: print(r["object_key"], r["line"], r["reason"])
     assert!(lines[0].starts_with("inputs/app/day1.jsonl 4 not JSON"), "{}", q.stdout);
     assert!(lines[1].starts_with("inputs/app/day1.jsonl 8 no value at JSON pointer /event"), "{}", q.stdout);
     assert!(lines[2].contains("member `seq` must be an integer"), "{}", q.stdout);
+    // A record that could not be collected carries confidence `failed`.
+    assert!(lines.iter().all(|l| l.ends_with(" failed")), "{}", q.stdout);
 }
 
 #[test]

@@ -253,8 +253,8 @@ fn a_huge_line_or_a_nesting_bomb_is_kept_aside_and_reading_goes_on() {
     assert!(q.code == 0, "{}", q.stderr);
     let check = r#"
 import sys, pyarrow.dataset as ds
-for r in sorted(ds.dataset(sys.argv[1] + "/lake/quarantine", format="parquet", partitioning="hive").to_table().to_pylist(), key=lambda r: r["line"]):
-    print(r["line"], r["reason"][:60])
+for r in sorted(ds.dataset(sys.argv[1] + "/lake/quarantine", format="parquet", partitioning="hive").to_table().to_pylist(), key=lambda r: r["origin"]["line"]):
+    print(r["origin"]["line"], r["reason"][:60])
 "#;
     let py = common::tool(&org.dir, "python3", &["-c", check, org.dir.join("store").to_str().unwrap()]);
     let lines: Vec<&str> = py.stdout.lines().collect();

@@ -102,6 +102,8 @@ pub struct BundleFile {
     pub content: Content,
     /// Its inclusion proof, for objects committed to the lake.
     pub inclusion: Option<InclusionRef>,
+    /// It holds simulated data.
+    pub simulated: bool,
 }
 
 /// A file entry of the bundle manifest.
@@ -121,6 +123,9 @@ pub struct ManifestFile {
     /// Inclusion proof in the lake's Merkle log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inclusion: Option<InclusionRef>,
+    /// The file holds simulated data (written only when true).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 /// The audit period a bundle covers (collection days, inclusive).
@@ -159,6 +164,9 @@ pub struct BundleManifest {
     pub checkpoint: String,
     /// Minisign key id of the signing key.
     pub signing_key_id: String,
+    /// True when any file holds simulated data (synthetic, not evidence about a real system).
+    #[serde(default)]
+    pub simulated: bool,
     /// Every evidence file.
     pub files: Vec<ManifestFile>,
 }
@@ -230,7 +238,7 @@ fn readme(manifest: &BundleManifest) -> String {
     };
     format!(
         "Cairn evidence bundle {name}\n\
-         ==============================\n\n\
+         ==============================\n\n{simulated}\
          Scope: {scope}\nPeriod: {period}\nRun: {run}\nCreated: {created}\n\
          Lake Merkle tree: size {size}, root {root}\n\
          Signed by Cairn key id {key}\n\n\
@@ -250,6 +258,12 @@ fn readme(manifest: &BundleManifest) -> String {
          nothing was added or removed.\n\n\
          Files\n-----\n{files}",
         name = manifest.name,
+        simulated = if manifest.simulated {
+            "SIMULATED DATA: files marked `\"simulated\": true` in manifest.json hold synthetic\n\
+             records (a demo, or a source declared simulated). They are not evidence about a real system.\n\n"
+        } else {
+            ""
+        },
         scope = manifest.scope,
         run = manifest.run_id,
         created = manifest.created_at,
@@ -257,7 +271,8 @@ fn readme(manifest: &BundleManifest) -> String {
         root = manifest.merkle_root,
         key = manifest.signing_key_id,
         files = manifest.files.iter().fold(String::new(), |mut out, f| {
-            let _ = writeln!(out, "{}  {} ({} bytes, {})", f.sha256, f.path, f.size, f.kind);
+            let marker = if f.simulated { ", simulated" } else { "" };
+            let _ = writeln!(out, "{}  {} ({} bytes, {}{marker})", f.sha256, f.path, f.size, f.kind);
             out
         }),
     )
@@ -318,6 +333,7 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &SigningKey) -> Result<Bu
             kind: f.kind.clone(),
             controls: f.controls.clone(),
             inclusion: f.inclusion.clone(),
+            simulated: f.simulated,
         });
     }
     let manifest = BundleManifest {
@@ -331,6 +347,7 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &SigningKey) -> Result<Bu
         merkle_root: spec.merkle_root,
         checkpoint: spec.checkpoint,
         signing_key_id: public.key_id_hex(),
+        simulated: listed.iter().any(|f| f.simulated),
         files: listed,
     };
     let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
@@ -411,6 +428,29 @@ pub struct BundleCheck {
 
 /// The most a bundle may decompress to before it is refused as a zip bomb.
 pub const MAX_UNPACKED_BYTES: u64 = 64 << 30;
+
+/// Reads a bundle's `manifest.json` and checks its signature, without checking the files (what
+/// `cairn trace` needs to say which bundles list an object; [`check_bundle`] checks it all).
+pub fn signed_manifest(path: &Path, public: &PublicKey) -> Result<BundleManifest, BundleError> {
+    const LIMIT: u64 = 64 << 20;
+    let fail = |detail: String| BundleError::Check { path: path.to_path_buf(), detail };
+    let zip_err = |e: zip::result::ZipError| BundleError::Zip { path: path.to_path_buf(), detail: e.to_string() };
+    let file = File::open(path).map_err(|source| BundleError::Io { path: path.to_path_buf(), source })?;
+    let mut zip = ZipArchive::new(file).map_err(zip_err)?;
+    let mut read = |name: &str| -> Result<Vec<u8>, BundleError> {
+        let entry = zip.by_name(name).map_err(|e| fail(format!("{name}: {e}")))?;
+        let mut bytes = Vec::new();
+        entry.take(LIMIT + 1).read_to_end(&mut bytes).map_err(|e| fail(format!("{name} is corrupt: {e}")))?;
+        if bytes.len() as u64 > LIMIT {
+            return Err(fail(format!("{name} is larger than {LIMIT} bytes")));
+        }
+        Ok(bytes)
+    };
+    let manifest_bytes = read("manifest.json")?;
+    let sig = String::from_utf8_lossy(&read("manifest.json.minisig")?).into_owned();
+    public.verify_minisign(&manifest_bytes, &sig).map_err(|e| fail(format!("manifest.json.minisig: {e}")))?;
+    serde_json::from_slice(&manifest_bytes).map_err(|e| fail(format!("manifest.json: {e}")))
+}
 
 /// Checks a bundle completely: entry names (no absolute paths, `..`, symlinks or duplicates), the
 /// decompressed size, the signature of manifest.json, every file's digest and size, SHA256SUMS,
@@ -530,6 +570,7 @@ pub fn check_bundle(path: &Path, public: &PublicKey) -> Result<BundleCheck, Bund
             sha256: f.sha256.clone(),
             size: f.size,
             rows: 0,
+            simulated: false,
         };
         let proof: Vec<Sha256Digest> = inc
             .proof

@@ -38,6 +38,8 @@ pub struct ChainView {
     pub head_ts: String,
     /// Findings about it.
     pub findings: Vec<FindingView>,
+    /// Its events came from simulated sources.
+    pub simulated: bool,
 }
 
 /// A requirement link as shown.
@@ -86,6 +88,8 @@ pub struct ControlView {
     pub failing_total: usize,
     /// Its status in each verify run, newest first.
     pub history: Vec<StatusPoint>,
+    /// The evidence it rests on is simulated.
+    pub simulated: bool,
 }
 
 /// How many failing findings a control page lists; the rest are counted and in the lake.
@@ -112,6 +116,8 @@ pub struct EvidenceItemView {
     pub sources: String,
     /// Its page, relative to the portal root.
     pub page: String,
+    /// The item holds simulated data.
+    pub simulated: bool,
 }
 
 /// A control's status in one verify run.
@@ -276,6 +282,8 @@ pub struct RunView {
     pub cursors: Vec<CursorView>,
     /// Its counters.
     pub stats: Vec<(String, u64)>,
+    /// The run wrote simulated data.
+    pub simulated: bool,
 }
 
 /// A link to a lake object's page.
@@ -346,6 +354,8 @@ pub struct ObjectView {
     pub run_id: String,
     /// Audit path to the latest checkpoint's root, hex, leaf sibling first.
     pub proof: Vec<String>,
+    /// The object holds simulated data.
+    pub simulated: bool,
 }
 
 /// A signed evidence bundle offered for download.
@@ -392,6 +402,8 @@ pub struct PortalModel {
     pub supply: SupplyView,
     /// Cairn's signing keys over the runs, then the keyring's keys.
     pub keys: Vec<KeyView>,
+    /// Some evidence in the lake is simulated.
+    pub simulated: bool,
 }
 
 /// A file name for a chain page that cannot escape the output folder: the id itself when it is
@@ -480,6 +492,8 @@ pub struct AttestationView {
     pub tlog_status: String,
     /// Findings about it.
     pub findings: Vec<FindingView>,
+    /// Collected from a simulated source.
+    pub simulated: bool,
 }
 
 /// One SBOM component.
@@ -530,6 +544,8 @@ pub struct SbomView {
     pub changes: Vec<String>,
     /// Findings about it.
     pub findings: Vec<FindingView>,
+    /// Collected from a simulated source.
+    pub simulated: bool,
 }
 
 /// One threat.
@@ -586,6 +602,8 @@ pub struct ThreatModelView {
     pub findings: Vec<FindingView>,
     /// A Markdown model's document, rendered and sanitized (empty for other formats).
     pub body_html: String,
+    /// Collected from a simulated source.
+    pub simulated: bool,
 }
 
 /// The supply-chain and design evidence.

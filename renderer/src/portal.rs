@@ -167,6 +167,8 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
     }));
     specs.push(spec("runs.html".into(), "runs.html", move |ctx| ctx.insert("runs", &model.runs)));
     specs.push(spec("verify.html".into(), "verify.html", move |ctx| {
+        // Instructions only: no evidence on this page.
+        ctx.insert("simulated", &false);
         ctx.insert("public_key", &model.public_key);
         ctx.insert("key_id", &model.key_id);
     }));
@@ -187,7 +189,10 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
         ctx.insert("script_hash", &script_hash);
     }));
     for run in &model.runs {
-        specs.push(spec(run.file.clone(), "run.html", move |ctx| ctx.insert("run", run)));
+        specs.push(spec(run.file.clone(), "run.html", move |ctx| {
+            ctx.insert("run", run);
+            ctx.insert("simulated", &run.simulated);
+        }));
     }
     specs.push(spec("downloads.html".into(), "downloads.html", move |ctx| {
         ctx.insert("downloads", &model.downloads);
@@ -199,28 +204,40 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
     for object in &model.objects {
         specs.push(spec(object.file.clone(), "object.html", move |ctx| {
             ctx.insert("object", object);
+            ctx.insert("simulated", &object.simulated);
             ctx.insert("checkpoint", &model.checkpoint);
         }));
     }
     for chain in &model.chains {
         specs.push(spec(format!("chains/{}", chain_file_name(&chain.id)), "chain.html", move |ctx| {
             ctx.insert("chain", chain);
+            ctx.insert("simulated", &chain.simulated);
         }));
     }
     for control in &model.controls {
         specs.push(spec(format!("controls/{}.html", control.id), "control.html", move |ctx| {
             ctx.insert("control", control);
+            ctx.insert("simulated", &control.simulated);
         }));
     }
     specs.push(spec("supply.html".into(), "supply.html", move |ctx| ctx.insert("supply", &model.supply)));
     for a in &model.supply.attestations {
-        specs.push(spec(a.file.clone(), "attestation.html", move |ctx| ctx.insert("a", a)));
+        specs.push(spec(a.file.clone(), "attestation.html", move |ctx| {
+            ctx.insert("a", a);
+            ctx.insert("simulated", &a.simulated);
+        }));
     }
     for s in &model.supply.sboms {
-        specs.push(spec(s.file.clone(), "sbom.html", move |ctx| ctx.insert("s", s)));
+        specs.push(spec(s.file.clone(), "sbom.html", move |ctx| {
+            ctx.insert("s", s);
+            ctx.insert("simulated", &s.simulated);
+        }));
     }
     for t in &model.supply.threat_models {
-        specs.push(spec(t.file.clone(), "threat_model.html", move |ctx| ctx.insert("t", t)));
+        specs.push(spec(t.file.clone(), "threat_model.html", move |ctx| {
+            ctx.insert("t", t);
+            ctx.insert("simulated", &t.simulated);
+        }));
     }
     let rendered: Vec<Result<Page, String>> = specs
         .into_par_iter()
@@ -229,6 +246,9 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
             let mut ctx = Context::new();
             ctx.insert("root", &"../".repeat(depth));
             ctx.insert("latest_run", &model.latest_run);
+            // Pages summarising the whole lake carry the banner when any of it is simulated;
+            // pages about one thing override this with that thing's own flag.
+            ctx.insert("simulated", &model.simulated);
             extra(&mut ctx);
             match tera.render(template, &ctx) {
                 Ok(html) => Ok((path, html.into_bytes())),

@@ -328,6 +328,9 @@ mod tests {
             record_sha256: String::new(),
             run_id: "r".into(),
             collected_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            actor: "test".into(),
+            confidence: cairn_evidence::tables::Confidence::Unverified,
+            simulated: false,
         }
     }
 

@@ -39,6 +39,9 @@ fn row(line_no: u64, text: &str) -> EventRow {
             record_sha256: String::new(),
             run_id: "r".into(),
             collected_at: chrono::DateTime::UNIX_EPOCH,
+            actor: "test".into(),
+            confidence: cairn_evidence::tables::Confidence::Unverified,
+            simulated: false,
         },
     }
 }

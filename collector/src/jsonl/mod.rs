@@ -20,7 +20,7 @@ use cairn_evidence::digest::{sha256_hex, Sha256Stream};
 use cairn_evidence::event::ChainFields;
 use cairn_evidence::lake::RunWriter;
 use cairn_evidence::manifest::SourceCursor;
-use cairn_evidence::tables::{EventRow, Provenance, QuarantineRow};
+use cairn_evidence::tables::{Confidence, EventRow, Provenance, QuarantineRow};
 use cairn_evidence::time::parse_rfc3339;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
@@ -39,6 +39,10 @@ use crate::source::{CollectError, SourceLocation, SourceReport};
 pub struct JsonlConfig {
     /// Source name (unique in the configuration).
     pub name: String,
+    /// The source holds synthetic data (a demo, or a staging SIEM during a first rollout):
+    /// every row it yields is marked `simulated`, and the portal and bundles say so.
+    #[serde(default)]
+    pub simulated: bool,
     /// A file, a folder, or a `file://` URL; relative paths resolve against the config file.
     pub url: String,
     /// JSON pointer to the audit event inside each record; empty or absent: the whole record.
@@ -56,6 +60,34 @@ pub struct CollectRun<'a> {
     pub base: &'a Path,
     /// The in-memory store for `memory://` sources (tests).
     pub memory: Option<Arc<InMemory>>,
+    /// The `actor` of the rows this source yields ([`cairn_evidence::tables::collector_actor`]).
+    pub actor: String,
+    /// The source is declared simulated.
+    pub simulated: bool,
+}
+
+impl CollectRun<'_> {
+    /// The provenance of a record read from `object_key` of source `source`.
+    pub fn provenance(
+        &self,
+        source: &str,
+        object_key: &str,
+        (line, byte_offset): (u64, u64),
+        record_sha256: String,
+    ) -> Provenance {
+        Provenance {
+            source: source.to_string(),
+            object_key: object_key.to_string(),
+            line,
+            byte_offset,
+            record_sha256,
+            run_id: self.run_id.to_string(),
+            collected_at: self.collected_at,
+            actor: self.actor.clone(),
+            confidence: Confidence::Unverified,
+            simulated: self.simulated,
+        }
+    }
 }
 
 /// Outcome of reading one record.
@@ -262,15 +294,7 @@ impl<'a> ObjectLines<'a> {
     }
 
     fn provenance(&self, line: u64, offset: u64, raw: &[u8]) -> Provenance {
-        Provenance {
-            source: self.name.to_string(),
-            object_key: self.shown.to_string(),
-            line,
-            byte_offset: offset,
-            record_sha256: sha256_hex(raw),
-            run_id: self.run.run_id.to_string(),
-            collected_at: self.run.collected_at,
-        }
+        self.run.provenance(self.name, self.shown, (line, offset), sha256_hex(raw))
     }
 
     /// Takes the next chunk; `false` when the part collected before turned out changed.
@@ -406,15 +430,7 @@ impl<'a> ObjectLines<'a> {
         // ... and push them in order.
         for ((line_no, line_offset, raw), (record, digest)) in lines.into_iter().zip(parsed) {
             report.records += 1;
-            let provenance = Provenance {
-                source: self.name.to_string(),
-                object_key: self.shown.to_string(),
-                line: line_no,
-                byte_offset: line_offset,
-                record_sha256: digest,
-                run_id: self.run.run_id.to_string(),
-                collected_at: self.run.collected_at,
-            };
+            let provenance = self.run.provenance(self.name, self.shown, (line_no, line_offset), digest);
             sink.push_record(writer, self.name, report, (record, provenance, raw)).await?;
         }
         self.spare = block;
