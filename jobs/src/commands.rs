@@ -107,6 +107,15 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                 Ok(2)
             }
         }
+        Command::Trace { id, format } => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let trace = crate::trace::trace(&ws, id).await?;
+            match format {
+                OutputFormat::Text => print!("{}", crate::trace::to_text(&trace)),
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&trace)?),
+            }
+            Ok(0)
+        }
         Command::Run { job } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let Some(job) = ws.config.jobs.iter().find(|j| &j.name == job) else {

@@ -21,6 +21,7 @@ mod report;
 mod runner;
 mod schedule;
 mod supply;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -184,6 +185,18 @@ enum Command {
         /// Cairn's public key (minisign format), from a channel you trust.
         #[arg(long)]
         pubkey: PathBuf,
+    },
+    /// Follow one event or lake object hop by hop: the source record it was read from (re-read
+    /// and compared when it is a local file), the run that collected it, the lake object and
+    /// Merkle leaf holding it, what verification found, the controls resting on it and the
+    /// bundles in `[bundles] out` whose signed manifest lists it.
+    Trace {
+        /// A lake object key (lake/…/….parquet, blobs/sha256/…), a SHA-256 (of a lake object,
+        /// a blob, a release artefact or an attestation subject), or an audit event's `hash`.
+        id: String,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
     },
     /// Run a `[[job]]` of cairn.toml once, now: its steps in order, under the job's lock.
     ///
