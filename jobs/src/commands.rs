@@ -126,7 +126,8 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                     if names.is_empty() { "none".to_string() } else { names.join(", ") }
                 );
             };
-            let outcome = runner::run_job(&ws, job, None, cli.metrics_file.as_deref(), runner::shutdown_signal()).await;
+            let outcome =
+                Box::pin(runner::run_job(&ws, job, None, cli.metrics_file.as_deref(), runner::shutdown_signal())).await;
             print_outcome(&outcome);
             if outcome.exit_code == 2 {
                 anyhow::bail!("job {}: {}", outcome.job, outcome.message);
@@ -159,7 +160,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                     let rx = stop_for_runs.clone();
                     let job = job.clone();
                     async move {
-                        let outcome = runner::run_job(ws_ref, &job, Some(at), metrics, stopped(rx)).await;
+                        let outcome = Box::pin(runner::run_job(ws_ref, &job, Some(at), metrics, stopped(rx))).await;
                         print_outcome(&outcome);
                     }
                 },

@@ -246,3 +246,131 @@ fn splunk_export_api_streams_retries_and_overlaps_without_double_collection() {
     assert_eq!(c.code, 2);
     assert!(c.stderr.contains("401") && !c.stderr.contains("nope-secret"), "{}", c.stderr);
 }
+
+/// A Splunk management port for search jobs: `POST search/jobs` creates one, its status says
+/// `RUNNING` once then `DONE`, its results come in pages of `count` from `offset` (the first page
+/// request answered 429 with a `Retry-After`), and `DELETE` removes it. Requests are logged.
+const SPLUNK_JOBS: &str = r#"
+import json, sys, os, urllib.parse
+from http.server import BaseHTTPRequestHandler, HTTPServer
+root = sys.argv[2]
+state = {"polls": 0, "pages": 0, "window": None}
+def note(line):
+    with open(os.path.join(root, "splunk-jobs.log"), "a") as f: f.write(line + "\n")
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def reply(self, code, body=None, headers=()):
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(code)
+        for k, v in headers: self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def authorised(self):
+        if self.headers.get("Authorization") != "Bearer tok-secret-9":
+            self.reply(401); return False
+        return True
+    def rows(self):
+        lo, hi = state["window"]
+        rows = json.load(open(os.path.join(root, "splunk.json")))
+        return [r["result"] for r in rows if lo <= r["epoch"] < hi]
+    def do_POST(self):
+        if not self.authorised(): return
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        note("POST " + self.path + " " + form.get("exec_mode", [""])[0])
+        state["window"] = (float(form["earliest_time"][0]), float(form["latest_time"][0]))
+        state["polls"] = 0
+        self.reply(201, {"sid": "1700000000.42"})
+    def do_DELETE(self):
+        if not self.authorised(): return
+        note("DELETE " + self.path)
+        self.reply(200, {"messages": []})
+    def do_GET(self):
+        if not self.authorised(): return
+        url = urllib.parse.urlparse(self.path)
+        q = urllib.parse.parse_qs(url.query)
+        if url.path == "/services/search/jobs/1700000000.42":
+            state["polls"] += 1
+            done = state["polls"] > 1
+            note("GET status " + ("DONE" if done else "RUNNING"))
+            content = {"dispatchState": "DONE" if done else "RUNNING", "isDone": done, "resultCount": str(len(self.rows())) if done else "0"}
+            self.reply(200, {"entry": [{"name": "search", "content": content}]})
+        elif url.path == "/services/search/jobs/1700000000.42/results":
+            state["pages"] += 1
+            if state["pages"] == 1:
+                note("GET results 429")
+                self.reply(429, {}, [("Retry-After", "0")]); return
+            offset, count = int(q["offset"][0]), int(q["count"][0])
+            note("GET results offset=%d count=%d" % (offset, count))
+            page = self.rows()[offset:offset + count]
+            self.reply(200, {"preview": False, "init_offset": offset, "messages": [], "fields": [{"name": "_raw"}], "results": page})
+        else:
+            self.reply(404, {"messages": [{"type": "ERROR", "text": "Unknown sid."}]})
+HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+#[test]
+fn splunk_search_job_is_created_polled_paged_and_deleted_without_double_collection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("python3")
+        .args(["-c", SPLUNK_JOBS, &port.to_string(), tmp.path().to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mock = Mock { child, url: format!("http://127.0.0.1:{port}") };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the mock Splunk did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let config = std::fs::read_to_string(org.dir.join("cairn.toml")).unwrap();
+    let head = config.split("[[source]]").next().unwrap();
+    std::fs::write(
+        org.dir.join("cairn.toml"),
+        format!(
+            "{head}[[source]]\nname = \"app\"\ntype = \"splunk-api\"\nmode = \"search-job\"\npage_size = 2\nurl = \"{}\"\nsearch = \"search index=audit | reverse\"\nstart = \"2026-01-01T00:00:00Z\"\n",
+            mock.url
+        ),
+    )
+    .unwrap();
+    let env = [("SPLUNK_TOKEN", "tok-secret-9")];
+    let events = org.events(5);
+    let rows: Vec<Value> =
+        events.iter().enumerate().map(|(i, e)| splunk_row(e, &format!("7:{i}"), 500 - 60 * i as i64)).collect();
+    std::fs::write(tmp.path().join("splunk.json"), serde_json::to_string(&rows).unwrap()).unwrap();
+    let c = cairn_env(&org.dir, &["collect"], &env);
+    assert_eq!(c.code, 0, "{}\n{}", c.stdout, c.stderr);
+    assert!(c.stdout.contains("5 records, 5 events, 0 kept aside"), "{}", c.stdout);
+    assert!(!c.stderr.contains("tok-secret"), "{}", c.stderr);
+    let log = std::fs::read_to_string(tmp.path().join("splunk-jobs.log")).unwrap();
+    let requests: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        requests,
+        [
+            "POST /services/search/jobs normal",
+            "GET status RUNNING",
+            "GET status DONE",
+            "GET results 429",
+            "GET results offset=0 count=2",
+            "GET results offset=2 count=2",
+            "GET results offset=4 count=2",
+            "DELETE /services/search/jobs/1700000000.42",
+        ],
+        "{log}"
+    );
+    // A late event inside the window already asked for: collected once, nothing twice.
+    let late = org.events(1);
+    let mut all = rows.clone();
+    all.push(splunk_row(&late[0], "7:5", 90));
+    std::fs::write(tmp.path().join("splunk.json"), serde_json::to_string(&all).unwrap()).unwrap();
+    let c = cairn_env(&org.dir, &["collect"], &env);
+    assert_eq!(c.code, 0, "{}\n{}", c.stdout, c.stderr);
+    assert!(c.stdout.contains(", 1 events"), "{}", c.stdout);
+    let v = cairn_env(&org.dir, &["verify", "--format", "json"], &env);
+    assert!(findings(&v.stdout).is_empty(), "nothing twice, nothing skipped: {}", v.stdout);
+}
