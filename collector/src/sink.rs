@@ -55,6 +55,8 @@ impl Encoder {
         let (done, parts) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let mut part: Option<(PartWriter, u64, bool)> = None;
+            // The next part is sized like the last one, with a margin.
+            let mut last_size = 0usize;
             for chunk in incoming {
                 let result = (|| -> Result<Option<EncodedPart>, TableError> {
                     let batch = events_batch(&chunk)?;
@@ -63,7 +65,11 @@ impl Encoder {
                     drop(chunk);
                     let (w, n, sim) = match part.as_mut() {
                         Some(p) => p,
-                        None => part.insert((PartWriter::new(batch.schema())?, 0, false)),
+                        None => part.insert((
+                            PartWriter::with_capacity(batch.schema(), last_size + last_size / 8)?,
+                            0,
+                            false,
+                        )),
                     };
                     w.write(&batch)?;
                     *n += count;
@@ -71,6 +77,7 @@ impl Encoder {
                     if *n == rows_per_object as u64 {
                         let (w, n, sim) = part.take().ok_or(TableError::Column("part"))?;
                         let bytes = w.finish()?;
+                        last_size = bytes.len();
                         let digest = sha256_hex(&bytes);
                         return Ok(Some((bytes, n, digest, sim)));
                     }

@@ -830,6 +830,12 @@ pub struct PartWriter {
 impl PartWriter {
     /// A writer for `schema`, with Cairn's settings.
     pub fn new(schema: SchemaRef) -> Result<Self, TableError> {
+        Self::with_capacity(schema, 0)
+    }
+
+    /// A writer whose output buffer starts with room for `bytes`: a part about the size of the
+    /// last one is then written without the buffer being copied as it grows.
+    pub fn with_capacity(schema: SchemaRef, bytes: usize) -> Result<Self, TableError> {
         let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -853,7 +859,7 @@ impl PartWriter {
                 );
             }
         }
-        Ok(Self { writer: ArrowWriter::try_new(Vec::new(), schema, Some(props.build()))? })
+        Ok(Self { writer: ArrowWriter::try_new(Vec::with_capacity(bytes), schema, Some(props.build()))? })
     }
 
     /// Encodes a batch.
