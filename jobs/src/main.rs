@@ -21,6 +21,7 @@ mod report;
 mod runner;
 mod schedule;
 mod supply;
+mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
