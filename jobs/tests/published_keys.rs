@@ -203,6 +203,8 @@ fn a_served_jwks_is_recorded_its_rotation_shown_and_pins_and_withdrawals_found()
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("published keys vendor: 2 keys, 2 changes"), "{}", out.stdout);
     assert!(!out.stderr.contains("s3cret"), "the URL's query is never logged: {}", out.stderr);
+    // Each new key's fingerprint is logged: the value to pin on first use.
+    assert!(out.stderr.contains(&fingerprint(&a)) && out.stderr.contains("vendor-1"), "{}", out.stderr);
     let rows = key_rows(&org.dir);
     assert_eq!(
         latest(&rows),
