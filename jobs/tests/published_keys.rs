@@ -393,3 +393,33 @@ fn a_minisign_public_key_file_works_too() {
     // Nothing depends on the old key: a rotation alone is no finding.
     assert_eq!(published_findings(&org.dir), Vec::<(String, String)>::new());
 }
+
+#[test]
+fn keys_join_the_keyring_only_when_the_configuration_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = Org::new(tmp.path());
+    let vendor = SigningKey::from_bytes(&[91u8; 32]);
+    std::fs::write(org.dir.join("keys/vendor.jwks"), jwks(&[("vendor-1", vendor.verifying_key())])).unwrap();
+    let event = common::sign(
+        &vendor,
+        json!({"chain": "vendor-main", "seq": 0, "ts": "2026-11-20T00:00:00Z", "kid": "vendor-1",
+            "prev": cairn_evidence::event::GENESIS_PREV, "action": "deploy"}),
+    );
+    org.append("vendor.jsonl", &format!("{}\n", json!({ "event": event })));
+    let unknown = |org: &Path| {
+        let out = cairn(org, &["verify", "--full", "--format", "json"]);
+        common::findings(&out.stdout).into_iter().filter(|(kind, _, _)| kind == "unknown_key").count()
+    };
+    // Recorded, not trusted: the event's key is unknown.
+    publish(&org.dir, "name = \"vendor\"\nurl = \"keys/vendor.jwks\"");
+    assert_eq!(cairn(&org.dir, &["collect"]).code, 0);
+    assert_eq!(unknown(&org.dir), 1);
+    // Joined for the vendor's chains: the same event verifies.
+    let config = std::fs::read_to_string(org.dir.join("cairn.toml")).unwrap();
+    let joined = config.replace(
+        "url = \"keys/vendor.jwks\"",
+        "url = \"keys/vendor.jwks\"\njoin_keyring = true\nchains = [\"vendor-*\"]",
+    );
+    std::fs::write(org.dir.join("cairn.toml"), joined).unwrap();
+    assert_eq!(unknown(&org.dir), 0);
+}
