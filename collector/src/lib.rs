@@ -13,6 +13,7 @@ pub mod artefact;
 pub mod documents;
 pub mod jsonl;
 pub mod policy;
+pub mod published;
 pub mod sbom;
 pub mod siem;
 pub mod sink;

@@ -261,7 +261,8 @@ impl RowSink {
         flush_table(writer, d, &mut a.threats, at_least).await?;
         flush_table(writer, d, &mut a.artefacts, at_least).await?;
         flush_table(writer, d, &mut a.documents, at_least).await?;
-        flush_table(writer, d, &mut a.policies, at_least).await
+        flush_table(writer, d, &mut a.policies, at_least).await?;
+        flush_table(writer, d, &mut a.keys, at_least).await
     }
 
     /// Writes artefact tables that reached a full part.

@@ -8,7 +8,7 @@ use cairn_controls::user::check;
 use cairn_controls::{EvidenceKind, BUILTIN_CATALOG};
 
 /// Every finding kind the verifier names.
-const ALL_KINDS: [&str; 27] = [
+const ALL_KINDS: [&str; 30] = [
     "gap",
     "altered",
     "reorder",
@@ -36,6 +36,9 @@ const ALL_KINDS: [&str; 27] = [
     "policy_mutated",
     "policy_review_overdue",
     "policy_unknown",
+    "published_key_removed",
+    "published_key_pin_mismatch",
+    "published_key_unreachable",
 ];
 
 #[test]

@@ -13,6 +13,7 @@
 //! | `artefacts` | release artefact file seen, with its digest |
 //! | `documents` | document recorded as evidence of manual controls (policy, review, contract) |
 //! | `policies` | signed policy Decision Card, one row per card file |
+//! | `keys` | key of a published key document at one fetch, or the fetch itself |
 
 use std::sync::Arc;
 
@@ -387,6 +388,43 @@ lake_table! {
     }
 }
 
+lake_table! {
+    /// A key of a published key document (JWKS or minisign public key file) as one fetch saw
+    /// it, or the fetch itself (`kid` empty). Replayed in commit order, the rows give every
+    /// document's rotations (`evidence::published::histories`).
+    pub struct KeyRow in names::KEYS {
+        /// The document's name in `[[trust.published]]`.
+        pub document: String,
+        /// Where it was fetched from: the URL (without user info, query or fragment) or the path.
+        pub location: String,
+        /// `added`, `changed`, `unchanged`, `removed`, `missing` (key rows) or `fetched`,
+        /// `unreachable` (document rows): see `evidence::published::events`.
+        pub event: String,
+        /// The key's id (empty on document rows).
+        pub kid: String,
+        /// `Ed25519` (empty on document rows).
+        pub algorithm: String,
+        /// Lowercase hex SHA-256 of the raw 32-byte public key (empty when not known).
+        pub fingerprint: String,
+        /// The public key, standard base64 of its 32 bytes (empty when not known).
+        pub public_key: String,
+        /// For `changed`: the fingerprint the kid had before.
+        pub previous_fingerprint: Option<String>,
+        /// The fingerprint `cairn.toml` pins for this kid, if any.
+        pub pinned: Option<String>,
+        /// When the kid was first seen in this document (RFC 3339).
+        pub first_seen: Option<String>,
+        /// When this fetch happened (RFC 3339).
+        pub fetched_at: String,
+        /// Lowercase hex SHA-256 of the document's bytes (none when unreachable).
+        pub document_sha256: Option<String>,
+        /// The blob holding the document's exact bytes.
+        pub blob: Option<String>,
+        /// Why the fetch failed (`unreachable`), or empty.
+        pub detail: String,
+    }
+}
+
 /// Rows of every artefact table: what one collect run buffers, or what the lake holds.
 #[derive(Clone, Debug, Default)]
 pub struct ArtefactSet {
@@ -408,6 +446,8 @@ pub struct ArtefactSet {
     pub documents: Vec<DocumentRow>,
     /// `policies`.
     pub policies: Vec<PolicyRow>,
+    /// `keys`.
+    pub keys: Vec<KeyRow>,
 }
 
 #[cfg(test)]

@@ -215,6 +215,16 @@ impl Keyring {
         Ok(Self { keys })
     }
 
+    /// Adds a key unless the keyring already holds its kid (the keyring file wins over keys
+    /// learned elsewhere). Returns whether it was added.
+    pub fn add(&mut self, key: TrustedKey) -> bool {
+        if self.keys.contains_key(&key.kid) {
+            return false;
+        }
+        self.keys.insert(key.kid.clone(), key);
+        true
+    }
+
     /// The key with this kid.
     pub fn get(&self, kid: &str) -> Option<&TrustedKey> {
         self.keys.get(kid)

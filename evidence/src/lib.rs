@@ -4,6 +4,7 @@
 //! - the record types and their Arrow schemas ([`tables`]),
 //! - RFC 8785 canonical JSON and SHA-256 digests ([`canonical`], [`digest`]),
 //! - Ed25519 keys in PKCS#8 PEM and minisign formats, and the trusted-source keyring ([`keys`], [`keyring`]),
+//! - published key documents (JWKS, minisign public key files) and their history ([`published`]),
 //! - the chain event v1 contract's field extraction and hashing ([`event`]),
 //! - the evidence lake over `object_store`: Parquet tables, content-addressed blobs,
 //!   signed run manifests and the Merkle tree over committed objects ([`lake`], [`manifest`], [`merkle`]).
@@ -25,6 +26,7 @@ pub mod lock;
 pub mod manifest;
 pub mod merkle;
 pub mod note;
+pub mod published;
 pub mod retry;
 pub mod store;
 pub mod tables;

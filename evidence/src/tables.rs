@@ -54,6 +54,8 @@ pub mod names {
     pub const DOCUMENTS: &str = "documents";
     /// One row per signed policy Decision Card version.
     pub const POLICIES: &str = "policies";
+    /// One row per key (and per fetch) of a published key document.
+    pub const KEYS: &str = "keys";
 }
 
 /// An error reading or writing a table.

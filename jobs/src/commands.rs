@@ -360,6 +360,12 @@ fn print_collect(summary: &pipeline::CollectSummary) {
             }
         );
     }
+    for p in &summary.published {
+        match &p.unreachable {
+            None => println!("  published keys {}: {} keys, {} changes", p.name, p.keys, p.changes),
+            Some(reason) => println!("  published keys {}: unreachable ({reason}); the run went on", p.name),
+        }
+    }
 }
 
 fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
@@ -401,7 +407,13 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
     let view = pipeline::read_view(ws).await?;
     let checked = ws.checked_controls()?;
     let downloads = list_bundles(&ws.config.bundles_out)?;
-    let model = report::portal_model(&view, &checked, &ws.public_key()?, &ws.keyring()?, &downloads);
+    let model = report::portal_model(
+        &view,
+        &checked,
+        &ws.public_key()?,
+        &crate::trust::joined_keyring(ws.keyring()?, &ws.config, &view.artefacts.keys)?,
+        &downloads,
+    );
     let built = cairn_renderer::portal::build(&model, out)?;
     if !downloads.is_empty() {
         let target = out.join("downloads");

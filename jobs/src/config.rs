@@ -63,6 +63,8 @@ struct RawSigning {
 struct RawTrust {
     keyring: PathBuf,
     max_clock_skew_seconds: Option<u32>,
+    #[serde(default)]
+    published: Vec<cairn_collector::published::RawPublished>,
 }
 
 #[derive(Deserialize, Default)]
@@ -86,6 +88,8 @@ pub struct Config {
     pub keyring: PathBuf,
     /// Allowed clock skew within a chain.
     pub max_clock_skew_seconds: u32,
+    /// Published key documents (`[[trust.published]]`), in configuration order.
+    pub published: Vec<cairn_collector::published::PublishedSource>,
     /// Sources, in configuration order.
     pub sources: Vec<SourceConfig>,
     /// Portal output folder.
@@ -149,6 +153,14 @@ impl Config {
             }
             jobs.push(job);
         }
+        let mut published: Vec<cairn_collector::published::PublishedSource> = Vec::new();
+        for entry in raw.trust.published {
+            let doc = entry.check(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            if published.iter().any(|d| d.name == doc.name) {
+                bail!("{}: [[trust.published]] name {:?} is used twice", path.display(), doc.name);
+            }
+            published.push(doc);
+        }
         let store_url = if raw.store.url.contains("://") {
             raw.store.url.clone()
         } else {
@@ -160,6 +172,7 @@ impl Config {
             public_key: abs(&raw.signing.public_key),
             keyring: abs(&raw.trust.keyring),
             max_clock_skew_seconds: raw.trust.max_clock_skew_seconds.unwrap_or(300),
+            published,
             sources,
             portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),
             bundles_out: abs(raw.bundles.out.as_deref().unwrap_or(Path::new("bundles"))),
@@ -254,5 +267,26 @@ event = "/event"
         let bad = GOOD.replace("type = \"jsonl\"", "type = \"jsnl\"");
         let err = Config::parse(&bad, Path::new("cairn.toml")).unwrap_err().to_string();
         assert!(err.contains("jsnl"), "{err}");
+    }
+
+    #[test]
+    fn published_key_documents_are_checked_once() {
+        let with = |entry: &str| GOOD.replace("[[source]]", &format!("[[trust.published]]\n{entry}\n[[source]]"));
+        let c =
+            Config::parse(&with("name = \"vendor\"\nurl = \"keys/vendor.jwks\""), Path::new("/etc/cairn/cairn.toml"))
+                .unwrap();
+        assert_eq!(c.published.len(), 1);
+        assert_eq!(c.published[0].grace_hours, 72);
+        assert_eq!(c.published[0].timeout.as_secs(), 10);
+        assert!(c.published[0].join.is_none());
+        let err =
+            Config::parse(&with("name = \"vendor\"\nurl = \"http://vendor.example/jwks\""), Path::new("cairn.toml"))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("\"vendor\"") && err.contains("https://"), "{err}");
+        let err = Config::parse(&with("name = \"vendor\"\nurl = \"k\"\ngrace = 3"), Path::new("cairn.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("grace"), "{err}");
     }
 }

@@ -22,6 +22,7 @@ mod runner;
 mod schedule;
 mod supply;
 mod trace;
+mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

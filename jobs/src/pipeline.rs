@@ -180,6 +180,8 @@ pub struct CollectSummary {
     pub sources: Vec<SourceReport>,
     /// Leftover objects of interrupted runs removed first.
     pub removed_leftovers: usize,
+    /// Per published key document.
+    pub published: Vec<cairn_collector::published::PublishedReport>,
 }
 
 /// How long a writer lock holds before another run may take it over.
@@ -282,8 +284,28 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
         reports.push(report);
         progress.inc();
     }
+    let mut published = Vec::new();
+    if !ws.config.published.is_empty() {
+        let committed: Vec<RunManifest> = state.manifests.iter().map(|(_, m)| m.clone()).collect();
+        let rows = crate::trust::key_rows(&ws.lake, &committed).await?;
+        let histories = cairn_evidence::published::histories(&rows);
+        let run = CollectRun {
+            run_id: &run_id,
+            collected_at: started,
+            base: &ws.config.dir,
+            memory: None,
+            actor: cairn_evidence::tables::collector_actor("published-keys"),
+            simulated: false,
+        };
+        published =
+            cairn_collector::published::collect(&ws.config.published, &histories, &run, &mut writer, &mut sink).await?;
+    }
     sink.finish(&mut writer).await?;
     let mut stats = BTreeMap::new();
+    for p in &published {
+        stats.insert(format!("published.{}.keys", p.name), p.keys as u64);
+        stats.insert(format!("published.{}.unreachable", p.name), u64::from(p.unreachable.is_some()));
+    }
     for r in &reports {
         stats.insert(format!("source.{}.records", r.name), r.records);
         stats.insert(format!("source.{}.events", r.name), r.events);
@@ -300,7 +322,7 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
     };
     let committed_at = clock.now();
     writer.commit(Stage::Collect, &state, outcome, &key, committed_at).await?;
-    Ok(CollectSummary { run_id, sources: reports, removed_leftovers: removed.len() })
+    Ok(CollectSummary { run_id, sources: reports, removed_leftovers: removed.len(), published })
 }
 
 /// What a verification found.
@@ -467,9 +489,11 @@ pub async fn store_shard(ws: &Workspace, shard: Shard, pass: &ShardPass) -> Resu
 /// chain). Refuses when a shard is missing or ran against another state of the lake.
 pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyReport> {
     let public = ws.public_key()?;
-    let keyring = ws.keyring()?;
+    let keyring_file = ws.keyring()?;
     let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
     let (lake_findings, manifests) = verify_manifests(&stored, &public);
+    let key_rows = crate::trust::key_rows(&ws.lake, &manifests).await?;
+    let keyring = crate::trust::joined_keyring(keyring_file.clone(), &ws.config, &key_rows)?;
     let base = stored.last().map(|s| s.run_id.clone()).context("the lake has no committed run")?;
     let prefix = format!("shards/{base}");
     let keys = ws.lake.list(&prefix).await?;
@@ -535,6 +559,11 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
         crate::supply::SupplyOutcome { findings: Vec::new(), diffs: Vec::new() }
     };
     findings.extend(supply.findings);
+    if lake_intact {
+        // Shards do not report which kids their events used; the keyring names the dependents.
+        let no_events = BTreeMap::new();
+        findings.extend(crate::trust::check(&ws.config, &key_rows, &new_runs, &keyring_file, &no_events, started));
+    }
     if !lake_intact {
         let simulated = SimulatedObjects::of(&manifests);
         let rows = findings.into_iter().map(|f| finding_row(f, "", started, &simulated)).collect();
@@ -569,11 +598,13 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
 
 async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Option<Shard>) -> Result<VerifyReport> {
     let public = ws.public_key()?;
-    let keyring = ws.keyring()?;
-    let supply_keyring = keyring.clone();
+    let keyring_file = ws.keyring()?;
     let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
     let (lake_findings, manifests) = verify_manifests(&stored, &public);
     let lake_intact = lake_findings.is_empty();
+    let key_rows = if lake_intact { crate::trust::key_rows(&ws.lake, &manifests).await? } else { Vec::new() };
+    let keyring = crate::trust::joined_keyring(keyring_file.clone(), &ws.config, &key_rows)?;
+    let supply_keyring = keyring.clone();
     let mut findings = lake_findings;
     if shard.is_some() && !lake_intact {
         bail!("the lake's manifests do not verify; run `cairn verify` unsharded to see the findings");
@@ -611,6 +642,9 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     let mut last_collect = verified_through.clone();
     let mut objects_checked = 0u64;
     let mut new_runs = std::collections::BTreeSet::new();
+    // Which chains' events name each kid, for published keys removed while still in use.
+    let track_kids = !ws.config.published.is_empty();
+    let mut kid_chains: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
     // Decision Cards events may name; events are checked against every card in the lake.
     let cards: Vec<cairn_evidence::artefacts::PolicyRow> =
         if lake_intact { crate::supply::read_table(&ws.lake, &manifests).await? } else { Vec::new() };
@@ -657,6 +691,9 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
                     for r in tables::EventBatch::refs(&rows) {
                         if shard.is_none_or(|s| s.owns(r.chain)) {
                             findings.extend(crate::supply::check_event_policy(&r, &entry.key, &cards));
+                            if track_kids && !kid_chains.get(r.kid).is_some_and(|c| c.contains(r.chain)) {
+                                kid_chains.entry(r.kid.to_string()).or_default().insert(r.chain.to_string());
+                            }
                         }
                     }
                     let rows: Box<dyn tables::EventBatch> = match shard {
@@ -700,6 +737,9 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
         crate::supply::SupplyOutcome { findings: Vec::new(), diffs: Vec::new() }
     };
     findings.extend(supply.findings);
+    if lake_intact {
+        findings.extend(crate::trust::check(&ws.config, &key_rows, &new_runs, &keyring_file, &kid_chains, started));
+    }
     if full || !lake_intact {
         let simulated = SimulatedObjects::of(&manifests);
         let rows = findings.into_iter().map(|f| finding_row(f, "", started, &simulated)).collect();

@@ -1,6 +1,6 @@
 //! Turns what the lake holds into the portal's model and the bundle's evidence files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_controls::user::Checked;
 use cairn_controls::{evaluate, roll_up, Coverage, EvidenceSummary, RequirementStatus, Status, FRAMEWORKS};
@@ -9,14 +9,15 @@ use cairn_evidence::keyring::{glob_match, Keyring};
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::manifest::{ObjectEntry, RunManifest, SimulatedObjects, Stage};
 use cairn_evidence::merkle::{inclusion_proofs, leaf_hash};
+use cairn_evidence::published::histories;
 use cairn_evidence::tables::FindingRow;
 use cairn_evidence::time::parse_rfc3339;
 use cairn_evidence::Sha256Digest;
 use cairn_renderer::markdown;
 use cairn_renderer::model::{
     chain_file_name, ChainLink, ChainView, ControlView, CursorView, DownloadView, EvidenceItemView, FindingView,
-    FrameworkView, KeyView, ObjectLink, ObjectView, PortalModel, RequirementRow, RequirementView, RunView, StatusPoint,
-    SummaryView, FAILING_SHOWN,
+    FrameworkView, KeyChangeView, KeyView, ObjectLink, ObjectView, PortalModel, PublishedDocumentView,
+    PublishedKeyView, RequirementRow, RequirementView, RunView, StatusPoint, SummaryView, FAILING_SHOWN,
 };
 use cairn_verifier::{Finding, FindingKind};
 
@@ -263,6 +264,7 @@ pub fn portal_model(
         &control_ids,
         verified_through.as_deref(),
     );
+    let published_keys = published_keys(view, keyring, &objects);
     PortalModel {
         simulated: simulated.any(),
         supply,
@@ -279,7 +281,86 @@ pub fn portal_model(
         public_key: public.to_minisign_file(),
         key_id: public.key_id_hex(),
         keys: key_views(view, public, keyring),
+        published_documents: published_documents(view),
+        published_keys,
     }
+}
+
+/// Every published key document with its last fetches.
+fn published_documents(view: &LakeView) -> Vec<PublishedDocumentView> {
+    let rows = &view.artefacts.keys;
+    histories(rows)
+        .into_values()
+        .map(|h| {
+            let versions: BTreeSet<&str> =
+                rows.iter().filter(|r| r.document == h.document).filter_map(|r| r.document_sha256.as_deref()).collect();
+            let (last_fetched, document_sha256) = h.last_fetched.clone().unwrap_or_default();
+            let (last_failure_at, last_failure) = h.last_failure.clone().unwrap_or_default();
+            PublishedDocumentView {
+                name: h.document.clone(),
+                location: h.location.clone(),
+                last_fetched,
+                document_sha256,
+                versions: versions.len(),
+                unreachable: h.failing_since.is_some(),
+                last_failure_at,
+                last_failure,
+            }
+        })
+        .collect()
+}
+
+/// Every key ever seen in a published document: where it came from, when, its rotations and
+/// what the keyring lets it sign.
+fn published_keys(view: &LakeView, keyring: &Keyring, objects: &[ObjectView]) -> Vec<PublishedKeyView> {
+    let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
+    let mut out = Vec::new();
+    for h in histories(&view.artefacts.keys).into_values() {
+        for k in h.keys.values() {
+            let trusted =
+                keyring.get(&k.kid).filter(|t| cairn_evidence::published::fingerprint(&t.key) == k.fingerprint);
+            let patterns = trusted.map(|t| t.chains.clone().unwrap_or_else(|| vec!["*".into()])).unwrap_or_default();
+            out.push(PublishedKeyView {
+                document: h.document.clone(),
+                location: h.location.clone(),
+                kid: k.kid.clone(),
+                algorithm: k.algorithm.clone(),
+                fingerprint: k.fingerprint.clone(),
+                state: if k.removed_at.is_some() { "removed" } else { "present" }.into(),
+                first_seen: k.first_seen.clone(),
+                last_seen: k.last_seen.clone(),
+                removed_at: k.removed_at.clone().unwrap_or_default(),
+                trusted: trusted.is_some(),
+                chains: heads
+                    .keys()
+                    .filter(|id| patterns.iter().any(|p| glob_match(p, id)))
+                    .map(|id| ChainLink { id: id.clone(), file: chain_file_name(id) })
+                    .collect(),
+                chain_patterns: patterns,
+                attestation_patterns: trusted.map(|t| t.attestations.clone()).unwrap_or_default(),
+                policy_patterns: trusted.map(|t| t.policies.clone()).unwrap_or_default(),
+                history: k
+                    .changes
+                    .iter()
+                    .map(|r| KeyChangeView {
+                        at: r.fetched_at.clone(),
+                        event: r.event.clone(),
+                        fingerprint: r.fingerprint.clone(),
+                        previous_fingerprint: r.previous_fingerprint.clone().unwrap_or_default(),
+                        document_sha256: r.document_sha256.clone().unwrap_or_default(),
+                        object_page: r
+                            .blob
+                            .as_ref()
+                            .and_then(|b| objects.iter().find(|o| &o.key == b))
+                            .map(|o| o.file.clone())
+                            .unwrap_or_default(),
+                        run_id: r.provenance.run_id.clone(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    out
 }
 
 /// A run's page.

@@ -54,6 +54,7 @@ pub async fn read_artefacts(lake: &Lake, manifests: &[RunManifest]) -> Result<Ar
         artefacts: read_table(lake, manifests).await?,
         documents: read_table(lake, manifests).await?,
         policies: read_table(lake, manifests).await?,
+        keys: read_table(lake, manifests).await?,
     })
 }
 

@@ -274,7 +274,8 @@ async fn object_sources(ws: &Workspace, view: &LakeView, entry: &ObjectEntry) ->
             .chain(a.sboms.iter().filter(|r| r.blob == entry.key).map(|r| &r.provenance))
             .chain(a.threat_models.iter().filter(|r| r.blob == entry.key).map(|r| &r.provenance))
             .chain(a.documents.iter().filter(|r| r.blob == entry.key).map(|r| &r.provenance))
-            .chain(a.policies.iter().filter(|r| r.blob == entry.key).map(|r| &r.provenance));
+            .chain(a.policies.iter().filter(|r| r.blob == entry.key).map(|r| &r.provenance))
+            .chain(a.keys.iter().filter(|r| r.blob.as_deref() == Some(entry.key.as_str())).map(|r| &r.provenance));
         let mut seen = BTreeSet::new();
         return Ok(provenances
             .filter(|p| seen.insert((p.source.clone(), p.object_key.clone(), p.run_id.clone())))

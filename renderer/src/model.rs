@@ -173,6 +173,82 @@ pub struct KeyView {
     pub policy_patterns: Vec<String>,
 }
 
+/// A key learned from a published key document (JWKS or minisign public key file).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PublishedKeyView {
+    /// The document's configured name.
+    pub document: String,
+    /// Where it was fetched from (URL or path).
+    pub location: String,
+    /// Key id.
+    pub kid: String,
+    /// `Ed25519`.
+    pub algorithm: String,
+    /// Lowercase hex SHA-256 of the raw 32-byte key (the current, or last, key of this kid).
+    pub fingerprint: String,
+    /// `present` or `removed`.
+    pub state: String,
+    /// First fetch that held it (RFC 3339).
+    pub first_seen: String,
+    /// Last fetch that held it.
+    pub last_seen: String,
+    /// When it was removed from the document (empty while present).
+    pub removed_at: String,
+    /// Whether the keyring trusts a key under this kid (from the keyring file, or joined from
+    /// the document).
+    pub trusted: bool,
+    /// Chain patterns the keyring lets it sign.
+    pub chain_patterns: Vec<String>,
+    /// Chains in the lake it may sign, with their pages.
+    pub chains: Vec<ChainLink>,
+    /// Attestation source patterns it may sign.
+    pub attestation_patterns: Vec<String>,
+    /// Decision Card id patterns it may sign.
+    pub policy_patterns: Vec<String>,
+    /// Its rotation history, oldest first: added, changed, removed.
+    pub history: Vec<KeyChangeView>,
+}
+
+/// One change of a published key.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct KeyChangeView {
+    /// When the fetch that saw it happened (RFC 3339).
+    pub at: String,
+    /// `added`, `changed` or `removed`.
+    pub event: String,
+    /// The fingerprint after the change (before it, for `removed`).
+    pub fingerprint: String,
+    /// For `changed`: the fingerprint before.
+    pub previous_fingerprint: String,
+    /// The document version's SHA-256.
+    pub document_sha256: String,
+    /// The page of the document version's blob, when the portal has one.
+    pub object_page: String,
+    /// The run that saw it.
+    pub run_id: String,
+}
+
+/// A published key document and its last fetches.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PublishedDocumentView {
+    /// Its configured name.
+    pub name: String,
+    /// URL or path.
+    pub location: String,
+    /// Last successful fetch (RFC 3339), empty if never.
+    pub last_fetched: String,
+    /// The document's SHA-256 then.
+    pub document_sha256: String,
+    /// Versions seen (distinct SHA-256).
+    pub versions: usize,
+    /// Whether the last fetch failed.
+    pub unreachable: bool,
+    /// The last failure: time and reason.
+    pub last_failure_at: String,
+    /// Why it failed.
+    pub last_failure: String,
+}
+
 /// A link to a chain page.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ChainLink {
@@ -404,6 +480,10 @@ pub struct PortalModel {
     pub keys: Vec<KeyView>,
     /// Some evidence in the lake is simulated.
     pub simulated: bool,
+    /// Published key documents.
+    pub published_documents: Vec<PublishedDocumentView>,
+    /// Every key ever seen in a published document.
+    pub published_keys: Vec<PublishedKeyView>,
 }
 
 /// A file name for a chain page that cannot escape the output folder: the id itself when it is

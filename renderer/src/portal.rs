@@ -176,7 +176,11 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
         ctx.insert("objects", &model.objects);
         ctx.insert("checkpoint", &model.checkpoint);
     }));
-    specs.push(spec("keys.html".into(), "keys.html", move |ctx| ctx.insert("keys", &model.keys)));
+    specs.push(spec("keys.html".into(), "keys.html", move |ctx| {
+        ctx.insert("keys", &model.keys);
+        ctx.insert("published_documents", &model.published_documents);
+        ctx.insert("published_keys", &model.published_keys);
+    }));
     let entries = search_entries(model);
     let script_hash = {
         use base64::Engine as _;

@@ -60,11 +60,17 @@ pub enum FindingKind {
     PolicyReviewOverdue,
     /// An audit event names a Decision Card the lake does not hold, or one issued after it.
     PolicyUnknown,
+    /// A key left its published document while the keyring or collected events still use it.
+    PublishedKeyRemoved,
+    /// A published key does not match the fingerprint `cairn.toml` pins for its kid.
+    PublishedKeyPinMismatch,
+    /// A published key document stayed unreachable past its grace period.
+    PublishedKeyUnreachable,
 }
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 27] = [
+    pub const ALL: [FindingKind; 30] = [
         Self::Altered,
         Self::BrokenLink,
         Self::Gap,
@@ -92,6 +98,9 @@ impl FindingKind {
         Self::PolicyMutated,
         Self::PolicyReviewOverdue,
         Self::PolicyUnknown,
+        Self::PublishedKeyRemoved,
+        Self::PublishedKeyPinMismatch,
+        Self::PublishedKeyUnreachable,
     ];
 
     /// The kind as written in reports and the `findings` table.
@@ -124,6 +133,9 @@ impl FindingKind {
             Self::PolicyMutated => "policy_mutated",
             Self::PolicyReviewOverdue => "policy_review_overdue",
             Self::PolicyUnknown => "policy_unknown",
+            Self::PublishedKeyRemoved => "published_key_removed",
+            Self::PublishedKeyPinMismatch => "published_key_pin_mismatch",
+            Self::PublishedKeyUnreachable => "published_key_unreachable",
         }
     }
 

@@ -1,7 +1,8 @@
 //! `cairn-verifier`: pure, synchronous verification. Bytes and rows in, findings out.
 //!
 //! It owns the audit-event chain checks ([`chain`]) and the checks of the lake's own integrity:
-//! manifest signatures and links, object digests and the Merkle root ([`lake`]).
+//! manifest signatures and links, object digests and the Merkle root ([`lake`]), and the history
+//! of published key documents ([`published`]).
 //! It does not read the store, schedule work or print anything: `cairn` feeds it and reports.
 #![forbid(unsafe_code)]
 
@@ -9,6 +10,7 @@ pub mod attest;
 pub mod chain;
 pub mod finding;
 pub mod lake;
+pub mod published;
 pub mod supply;
 
 pub use chain::{ChainVerifier, VerifyOptions};
