@@ -126,27 +126,19 @@ pub fn parse_jwks(text: &str, document: &str) -> Result<Vec<PublishedKey>, Publi
                 Some(_) => Err(err(path(name), "must be a string".into())),
             }
         };
-        match text_field("kty")? {
-            Some("OKP") => {}
-            Some(other) => {
-                return Err(err(
-                    path("kty"),
-                    format!("{other:?} is not supported: only `OKP` keys with `crv` `Ed25519` (RFC 8037)"),
-                ))
-            }
-            None => return Err(err(path("kty"), "missing".into())),
-        }
-        match text_field("crv")? {
-            Some("Ed25519") => {}
-            Some(other) => return Err(err(path("crv"), format!("{other:?} is not supported: only `Ed25519`"))),
-            None => return Err(err(path("crv"), "missing".into())),
-        }
-        if let Some(alg) = text_field("alg")?.filter(|a| *a != "EdDSA" && *a != "Ed25519") {
-            return Err(err(path("alg"), format!("{alg:?} does not go with an Ed25519 key (expected `EdDSA`)")));
-        }
         if obj.contains_key("d") {
             // Never echo the value: it is a private key published by mistake.
             return Err(err(path("d"), "a private key must never be published; refusing the document".into()));
+        }
+        // Keys of other types (RSA, EC, X25519…) may sit beside the Ed25519 ones in a vendor's
+        // JWKS: they are skipped, never trusted.
+        let kty = text_field("kty")?.ok_or_else(|| err(path("kty"), "missing".into()))?;
+        let crv = text_field("crv")?;
+        if kty != "OKP" || crv != Some("Ed25519") {
+            continue;
+        }
+        if let Some(alg) = text_field("alg")?.filter(|a| *a != "EdDSA" && *a != "Ed25519") {
+            return Err(err(path("alg"), format!("{alg:?} does not go with an Ed25519 key (expected `EdDSA`)")));
         }
         let x = text_field("x")?.ok_or_else(|| err(path("x"), "missing".into()))?;
         let raw = B64URL
@@ -167,6 +159,12 @@ pub fn parse_jwks(text: &str, document: &str) -> Result<Vec<PublishedKey>, Publi
             return Err(err(path("kid"), format!("{kid:?} appears twice")));
         }
         out.push(PublishedKey { kid, algorithm: "Ed25519".into(), key });
+    }
+    if out.is_empty() {
+        return Err(err(
+            "keys".into(),
+            "holds no Ed25519 key (`kty` `OKP`, `crv` `Ed25519`, RFC 8037); keys of other types are ignored".into(),
+        ));
     }
     Ok(out)
 }
@@ -313,6 +311,15 @@ mod tests {
         assert_eq!(keys[0].fingerprint(), sha256_hex(&B64URL.decode(x(1)).unwrap()));
         // Without a kid, a key is named by its fingerprint.
         assert_eq!(keys[1].kid, keys[1].fingerprint());
+        // Keys of other types beside them are skipped, not trusted and not refused.
+        let mixed = format!(
+            r#"{{"keys": [{{"kty": "RSA", "n": "AQAB", "e": "AQAB", "kid": "r"}}, {{"kty": "OKP", "crv": "X25519", "x": "{}"}},
+                          {{"kty": "OKP", "crv": "Ed25519", "x": "{}", "kid": "a"}}]}}"#,
+            x(3),
+            x(1)
+        );
+        let keys = parse_document(mixed.as_bytes(), "vendor").unwrap();
+        assert_eq!(keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(), ["a"]);
     }
 
     #[test]
@@ -320,9 +327,9 @@ mod tests {
         let good = x(1);
         let short = B64URL.encode([1u8; 31]);
         for (doc, field, why) in [
-            (r#"{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}"#.to_string(), "keys[0].kty", "only `OKP`"),
-            (format!(r#"{{"keys": [{{"kty": "OKP", "crv": "X25519", "x": "{good}"}}]}}"#), "keys[0].crv", "X25519"),
-            (format!(r#"{{"keys": [{{"kty": "EC", "crv": "P-256", "x": "{good}"}}]}}"#), "keys[0].kty", "\"EC\""),
+            (r#"{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}"#.to_string(), "keys", "no Ed25519 key"),
+            (format!(r#"{{"keys": [{{"kty": "OKP", "crv": "X25519", "x": "{good}"}}]}}"#), "keys", "no Ed25519 key"),
+            (format!(r#"{{"keys": [{{"x": "{good}"}}]}}"#), "keys[0].kty", "missing"),
             (r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "not*base64url"}]}"#.into(), "keys[0].x", "base64url"),
             (format!(r#"{{"keys": [{{"kty": "OKP", "crv": "Ed25519", "x": "{short}"}}]}}"#), "keys[0].x", "31 bytes"),
             (format!(r#"{{"keys": [{{"kty": "OKP", "crv": "Ed25519"}}, {{"x": "{good}"}}]}}"#), "keys[0].x", "missing"),
