@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 /// requests in `requests.log`.
 const SERVER: &str = r#"
 import json, sys, os
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 root = sys.argv[2]
 state = {"requests": 0, "timeouts": set()}
 class H(BaseHTTPRequestHandler):
@@ -55,7 +55,7 @@ class H(BaseHTTPRequestHandler):
             meta["status"] = "timeout"
             page = page[:1]
         self.reply(200, {"data": page, "meta": meta, "links": {}})
-HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
 
 struct Mock {
@@ -151,7 +151,7 @@ fn datadog_search_api_pages_retries_and_overlaps_without_double_collection() {
 /// message, then the final rows), answering the first request 503.
 const SPLUNK: &str = r#"
 import json, sys, os, urllib.parse, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 root = sys.argv[2]
 state = {"n": 0}
 class H(BaseHTTPRequestHandler):
@@ -183,7 +183,7 @@ class H(BaseHTTPRequestHandler):
             part = data[i:i + 100]
             self.wfile.write(b"%x\r\n" % len(part) + part + b"\r\n")
         self.wfile.write(b"0\r\n\r\n")
-HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
 
 fn splunk_row(event: &Value, cd: &str, ago: i64) -> Value {
@@ -252,7 +252,7 @@ fn splunk_export_api_streams_retries_and_overlaps_without_double_collection() {
 /// request answered 429 with a `Retry-After`), and `DELETE` removes it. Requests are logged.
 const SPLUNK_JOBS: &str = r#"
 import json, sys, os, urllib.parse
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 root = sys.argv[2]
 state = {"polls": 0, "pages": 0, "window": None}
 def note(line):
@@ -308,7 +308,7 @@ class H(BaseHTTPRequestHandler):
             self.reply(200, {"preview": False, "init_offset": offset, "messages": [], "fields": [{"name": "_raw"}], "results": page})
         else:
             self.reply(404, {"messages": [{"type": "ERROR", "text": "Unknown sid."}]})
-HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
 
 #[test]
