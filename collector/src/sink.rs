@@ -1,11 +1,12 @@
 //! Buffers rows and writes them to the lake in bounded parts.
 
+use arrow_array::RecordBatch;
 use cairn_evidence::artefacts::{ArtefactSet, LakeTable};
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::lake::{LakeError, RunWriter};
 use cairn_evidence::tables::{
-    events_batch, names, quarantine_batch, Confidence, EventRow, PartWriter, Provenance, QuarantineRow, TableError,
-    ROW_GROUP_ROWS,
+    names, quarantine_batch, Confidence, EventRow, EventView, EventsBuilder, PartWriter, Provenance, QuarantineRow,
+    TableError, ROW_GROUP_ROWS,
 };
 
 use crate::jsonl::Record;
@@ -27,7 +28,10 @@ pub const ROWS_PER_OBJECT: usize = 100_000;
 /// [`ROWS_PER_OBJECT`] rows, partitioned by the run's collection date.
 pub struct RowSink {
     date: String,
-    events: Vec<EventRow>,
+    /// The row group being filled (boxed: the sink lives in the collectors' futures).
+    events: Box<EventsBuilder>,
+    /// Bytes of event text in the last row group: the next one is sized by it.
+    last_json_bytes: usize,
     /// The thread encoding `events` parts while rows keep coming.
     encoder: Option<Encoder>,
     /// Rows already sent into the part being encoded.
@@ -41,28 +45,26 @@ pub struct RowSink {
 /// A finished `events` part: its bytes, rows, SHA-256, and whether any row is simulated.
 type EncodedPart = (bytes::Bytes, u64, String, bool);
 
-/// The thread that encodes `events` parts: rows come in a row group at a time, finished Parquet
-/// parts go back, in order. At most two row groups wait, so memory stays bounded.
+/// The thread that encodes `events` parts: rows come in a row group at a time (a batch, and
+/// whether any of its rows is simulated), finished Parquet parts go back, in order. At most two
+/// row groups wait, so memory stays bounded.
 struct Encoder {
-    rows: std::sync::mpsc::SyncSender<Vec<EventRow>>,
+    rows: std::sync::mpsc::SyncSender<(RecordBatch, bool)>,
     parts: std::sync::mpsc::Receiver<Result<EncodedPart, TableError>>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl Encoder {
     fn start(rows_per_object: usize) -> Self {
-        let (rows, incoming) = std::sync::mpsc::sync_channel::<Vec<EventRow>>(2);
+        let (rows, incoming) = std::sync::mpsc::sync_channel::<(RecordBatch, bool)>(2);
         let (done, parts) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let mut part: Option<(PartWriter, u64, bool)> = None;
             // The next part is sized like the last one, with a margin.
             let mut last_size = 0usize;
-            for chunk in incoming {
+            for (batch, simulated) in incoming {
                 let result = (|| -> Result<Option<EncodedPart>, TableError> {
-                    let batch = events_batch(&chunk)?;
-                    let count = chunk.len() as u64;
-                    let simulated = chunk.iter().any(|r| r.provenance.simulated);
-                    drop(chunk);
+                    let count = batch.num_rows() as u64;
                     let (w, n, sim) = match part.as_mut() {
                         Some(p) => p,
                         None => part.insert((
@@ -72,6 +74,7 @@ impl Encoder {
                         )),
                     };
                     w.write(&batch)?;
+                    drop(batch);
                     *n += count;
                     *sim |= simulated;
                     if *n == rows_per_object as u64 {
@@ -131,7 +134,8 @@ impl RowSink {
     pub fn new(date: &str) -> Self {
         Self {
             date: date.to_string(),
-            events: Vec::new(),
+            events: Box::new(EventsBuilder::with_capacity(0, 0)),
+            last_json_bytes: 0,
             encoder: None,
             part_rows: 0,
             quarantine: Vec::new(),
@@ -150,6 +154,17 @@ impl RowSink {
     /// Adds an event. Rows go to the encoding thread a row group at a time; finished parts are
     /// written as they come back.
     pub async fn push_event(&mut self, writer: &mut RunWriter<'_>, row: EventRow) -> Result<(), LakeError> {
+        self.push_event_view(writer, &EventView::of(&row)).await
+    }
+
+    /// Adds an event from borrowed columns: a collector reading many events fills the row
+    /// group straight from its input.
+    pub async fn push_event_view(&mut self, writer: &mut RunWriter<'_>, row: &EventView<'_>) -> Result<(), LakeError> {
+        if self.events.is_empty() {
+            // A fresh row group, sized like the last one with a margin.
+            let rows = ROW_GROUP_ROWS.min(self.rows_per_object - self.part_rows);
+            *self.events = EventsBuilder::with_capacity(rows, self.last_json_bytes + self.last_json_bytes / 8);
+        }
         self.events.push(row);
         // A chunk never crosses a part boundary, so every part holds exactly `rows_per_object`.
         if self.events.len() >= ROW_GROUP_ROWS.min(self.rows_per_object - self.part_rows) {
@@ -211,9 +226,12 @@ impl RowSink {
         if !self.events.is_empty() {
             let rows_per_object = self.rows_per_object;
             let encoder = self.encoder.get_or_insert_with(|| Encoder::start(rows_per_object));
-            let rows = std::mem::take(&mut self.events);
+            let rows = std::mem::replace(&mut *self.events, EventsBuilder::with_capacity(0, 0));
             self.part_rows = (self.part_rows + rows.len()) % rows_per_object;
-            if crate::blocking(|| encoder.rows.send(rows)).is_err() {
+            self.last_json_bytes = self.last_json_bytes.max(rows.json_bytes());
+            let simulated = rows.simulated();
+            let batch = rows.finish().map_err(|source| LakeError::Table { key: names::EVENTS.into(), source })?;
+            if crate::blocking(|| encoder.rows.send((batch, simulated))).is_err() {
                 return Err(encoder_failed());
             }
         }

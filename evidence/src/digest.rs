@@ -23,14 +23,18 @@ impl Sha256Digest {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
+        self.hex().as_str().to_string()
+    }
+
+    /// Lowercase hex, on the stack: for writing millions of digests without allocating.
+    pub fn hex(&self) -> HexDigest {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut out = Vec::with_capacity(64);
-        for b in self.0 {
-            out.push(DIGITS[usize::from(b >> 4)]);
-            out.push(DIGITS[usize::from(b & 0x0f)]);
+        let mut out = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(b >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
         }
-        // Only ASCII hex digits were pushed.
-        String::from_utf8(out).unwrap_or_default()
+        HexDigest(out)
     }
 
     /// The raw bytes.
@@ -82,4 +86,16 @@ pub fn shard_of(id: &str, n: u32) -> u32 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest.as_bytes()[..8]);
     u32::try_from(u64::from_be_bytes(first) % u64::from(n.max(1))).unwrap_or(0)
+}
+
+/// A digest in lowercase hex ([`Sha256Digest::hex`]).
+#[derive(Clone, Copy)]
+pub struct HexDigest([u8; 64]);
+
+impl HexDigest {
+    /// The 64 hex digits.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }

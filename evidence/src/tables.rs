@@ -538,43 +538,170 @@ impl ProvenanceBuilder {
     }
 }
 
+/// An `events` row borrowed from where it was read: what [`EventsBuilder`] appends, so a
+/// collector can fill the columns straight from its input, without a row of owned strings.
+#[derive(Clone, Copy, Debug)]
+pub struct EventView<'a> {
+    /// Chain id.
+    pub chain: &'a str,
+    /// Position in the chain.
+    pub seq: u64,
+    /// Event time as written.
+    pub ts: &'a str,
+    /// Key id.
+    pub kid: &'a str,
+    /// Previous hash as written.
+    pub prev: &'a str,
+    /// Claimed hash.
+    pub hash: &'a str,
+    /// Claimed signature.
+    pub sig: &'a str,
+    /// The event's JSON text.
+    pub event_json: &'a str,
+    /// The SIEM's own time for the record.
+    pub siem_time: Option<&'a str>,
+    /// The SIEM's own metadata, as a JSON object.
+    pub siem_meta: Option<&'a str>,
+    /// Lowercase hex SHA-256 of the raw record bytes.
+    pub record_sha256: &'a str,
+    /// The run that collected it.
+    pub run_id: &'a str,
+    /// Its provenance envelope.
+    pub envelope: Envelope<'a>,
+}
+
+impl<'a> EventView<'a> {
+    /// The view of an owned row.
+    pub fn of(r: &'a EventRow) -> Self {
+        Self {
+            chain: &r.chain,
+            seq: r.seq,
+            ts: &r.ts,
+            kid: &r.kid,
+            prev: &r.prev,
+            hash: &r.hash,
+            sig: &r.sig,
+            event_json: &r.event_json,
+            siem_time: r.siem_time.as_deref(),
+            siem_meta: r.siem_meta.as_deref(),
+            record_sha256: &r.provenance.record_sha256,
+            run_id: &r.provenance.run_id,
+            envelope: r.provenance.envelope(),
+        }
+    }
+}
+
+/// The `events` columns being filled a row at a time; [`EventsBuilder::finish`] makes the batch.
+pub struct EventsBuilder {
+    /// chain, ts, kid, prev, hash, sig, event_json: in schema order.
+    text: [StringBuilder; 7],
+    seq: UInt64Builder,
+    siem_time: StringBuilder,
+    siem_meta: StringBuilder,
+    record_sha256: StringBuilder,
+    run_id: StringBuilder,
+    envelope: EnvelopeBuilder,
+    rows: usize,
+    simulated: bool,
+}
+
+impl EventsBuilder {
+    /// Room for `rows` rows whose event texts take about `json_bytes` bytes in all: a batch of
+    /// that size is then built without its buffers being copied as they grow.
+    pub fn with_capacity(rows: usize, json_bytes: usize) -> Self {
+        let text = |bytes: usize| StringBuilder::with_capacity(rows, bytes);
+        Self {
+            text: [
+                text(rows * 16),
+                text(rows * 32),
+                text(rows * 16),
+                text(rows * 64),
+                text(rows * 64),
+                text(rows * 88),
+                text(json_bytes),
+            ],
+            seq: UInt64Builder::with_capacity(rows),
+            siem_time: StringBuilder::new(),
+            siem_meta: StringBuilder::new(),
+            record_sha256: text(rows * 64),
+            run_id: StringBuilder::new(),
+            envelope: EnvelopeBuilder::new(),
+            rows: 0,
+            simulated: false,
+        }
+    }
+
+    /// Appends a row.
+    pub fn push(&mut self, r: &EventView<'_>) {
+        let [chain, ts, kid, prev, hash, sig, json] = &mut self.text;
+        chain.append_value(r.chain);
+        ts.append_value(r.ts);
+        kid.append_value(r.kid);
+        prev.append_value(r.prev);
+        hash.append_value(r.hash);
+        sig.append_value(r.sig);
+        json.append_value(r.event_json);
+        self.seq.append_value(r.seq);
+        self.siem_time.append_option(r.siem_time);
+        self.siem_meta.append_option(r.siem_meta);
+        self.record_sha256.append_value(r.record_sha256);
+        self.run_id.append_value(r.run_id);
+        self.envelope.push(&r.envelope);
+        self.rows += 1;
+        self.simulated |= r.envelope.simulated;
+    }
+
+    /// Rows appended.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// No row appended.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Bytes of event text appended.
+    pub fn json_bytes(&self) -> usize {
+        self.text[6].values_slice().len()
+    }
+
+    /// Whether any row appended is simulated.
+    pub fn simulated(&self) -> bool {
+        self.simulated
+    }
+
+    /// The batch of the rows appended.
+    pub fn finish(self) -> Result<RecordBatch, TableError> {
+        let Self { text, mut seq, mut siem_time, mut siem_meta, mut record_sha256, mut run_id, envelope, .. } = self;
+        let [chain, ts, kid, prev, hash, sig, json] = text.map(|mut b| Arc::new(b.finish()) as ArrayRef);
+        let mut arrays: Vec<ArrayRef> = vec![
+            chain,
+            Arc::new(seq.finish()),
+            ts,
+            kid,
+            prev,
+            hash,
+            sig,
+            json,
+            Arc::new(siem_time.finish()),
+            Arc::new(siem_meta.finish()),
+            Arc::new(record_sha256.finish()),
+            Arc::new(run_id.finish()),
+        ];
+        arrays.extend(envelope.finish());
+        Ok(RecordBatch::try_new(events_schema(), arrays)?)
+    }
+}
+
 /// Builds a `RecordBatch` of `events`.
 pub fn events_batch(rows: &[EventRow]) -> Result<RecordBatch, TableError> {
-    let mut cols: Vec<StringBuilder> = (0..7).map(|_| StringBuilder::new()).collect();
-    let mut siem_time = StringBuilder::new();
-    let mut siem_meta = StringBuilder::new();
-    let mut seq = UInt64Builder::new();
-    let mut p = ProvenanceBuilder::new();
+    let json = rows.iter().map(|r| r.event_json.len()).sum();
+    let mut builder = EventsBuilder::with_capacity(rows.len(), json);
     for r in rows {
-        cols[0].append_value(&r.chain);
-        seq.append_value(r.seq);
-        cols[1].append_value(&r.ts);
-        cols[2].append_value(&r.kid);
-        cols[3].append_value(&r.prev);
-        cols[4].append_value(&r.hash);
-        cols[5].append_value(&r.sig);
-        cols[6].append_value(&r.event_json);
-        siem_time.append_option(r.siem_time.as_deref());
-        siem_meta.append_option(r.siem_meta.as_deref());
-        p.push(&r.provenance);
+        builder.push(&EventView::of(r));
     }
-    let mut c = cols.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut next = || c.next().unwrap_or_else(|| Arc::new(StringArray::from(Vec::<String>::new())));
-    let chain = next();
-    let mut arrays: Vec<ArrayRef> = vec![
-        chain,
-        Arc::new(seq.finish()),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        Arc::new(siem_time.finish()),
-        Arc::new(siem_meta.finish()),
-    ];
-    arrays.extend(p.finish());
-    Ok(RecordBatch::try_new(events_schema(), arrays)?)
+    builder.finish()
 }
 
 /// Builds a `RecordBatch` of `quarantine`.
@@ -810,7 +937,7 @@ pub fn control_result_rows(batch: &RecordBatch) -> Result<Vec<ControlResultRow>,
 pub const ROW_GROUP_ROWS: usize = 16 * 1024;
 
 /// Columns written without dictionary encoding.
-const UNIQUE_COLUMNS: [&str; 6] = ["event_json", "hash", "sig", "prev", "record_sha256", "siem_meta"];
+const UNIQUE_COLUMNS: [&str; 7] = ["event_json", "hash", "sig", "prev", "record_sha256", "siem_meta", "ts"];
 
 /// Columns of random bytes (hex or base64), written uncompressed.
 const RANDOM_COLUMNS: [&str; 4] = ["hash", "sig", "prev", "record_sha256"];
@@ -849,8 +976,19 @@ impl PartWriter {
             }
         }
         if schema.column_with_name("origin").is_some() {
-            let offset = parquet::schema::types::ColumnPath::new(vec!["origin".into(), "byte_offset".into()]);
-            props = props.set_column_dictionary_enabled(offset, false);
+            for unique in ["line", "byte_offset"] {
+                let path = parquet::schema::types::ColumnPath::new(vec!["origin".into(), unique.into()]);
+                props = props.set_column_dictionary_enabled(path, false);
+            }
+        }
+        // Minimum and maximum of random text or of whole events prune nothing: not kept.
+        for column in RANDOM_COLUMNS.iter().chain(&["event_json"]) {
+            if schema.column_with_name(column).is_some() {
+                props = props.set_column_statistics_enabled(
+                    parquet::schema::types::ColumnPath::from(*column),
+                    parquet::file::properties::EnabledStatistics::None,
+                );
+            }
         }
         // Digests and signatures are random: compressing them costs time and saves nothing.
         for column in RANDOM_COLUMNS {

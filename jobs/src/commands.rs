@@ -19,7 +19,7 @@ use cairn_renderer::model::DownloadView;
 /// Runs the command line's command.
 pub async fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
-        Command::Demo { dir, seed } => run_demo(dir, *seed).await,
+        Command::Demo { dir, seed } => Box::pin(run_demo(dir, *seed)).await,
         Command::Keygen { key, public_key } => keygen(key, public_key),
         Command::CheckBundle { file, pubkey } => check(file, pubkey),
         Command::Bench(BenchCommand::Verify { events, chains, dir }) => {
@@ -43,7 +43,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             crate::bench::prepare_bundle(dir, *files, *size).await
         }
         Command::Bench(BenchCommand::Prepare { events, chains, dir }) => {
-            crate::bench::prepare(dir, *events, *chains).await
+            Box::pin(crate::bench::prepare(dir, *events, *chains)).await
         }
         Command::Proof(proof) => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;

@@ -16,11 +16,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use cairn_evidence::digest::{sha256_hex, Sha256Stream};
+use cairn_evidence::digest::{sha256_hex, Sha256Digest, Sha256Stream};
 use cairn_evidence::event::ChainFields;
 use cairn_evidence::lake::RunWriter;
 use cairn_evidence::manifest::SourceCursor;
-use cairn_evidence::tables::{Confidence, EventRow, Provenance, QuarantineRow};
+use cairn_evidence::tables::{Confidence, Envelope, EventRow, EventView, Provenance, QuarantineRow};
 use cairn_evidence::time::parse_rfc3339;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
@@ -67,6 +67,26 @@ pub struct CollectRun<'a> {
 }
 
 impl CollectRun<'_> {
+    /// The envelope of a record read from `object_key` of source `source`, as collected (not yet
+    /// verified): what [`Self::provenance`] holds too.
+    pub fn envelope<'s>(
+        &'s self,
+        source: &'s str,
+        object_key: &'s str,
+        (line, byte_offset): (u64, u64),
+    ) -> Envelope<'s> {
+        Envelope {
+            source,
+            object_key,
+            line,
+            byte_offset,
+            actor: &self.actor,
+            timestamp: self.collected_at,
+            confidence: Confidence::Unverified,
+            simulated: self.simulated,
+        }
+    }
+
     /// The provenance of a record read from `object_key` of source `source`.
     pub fn provenance(
         &self,
@@ -177,13 +197,19 @@ fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The fast path of [`parse_record`] for a whole-line event; `None` sends the line down the
-/// general path, which also words the reason when the line is bad.
-fn fast_event(line: &str) -> Option<Record> {
+/// The chain fields of a whole-line event, borrowed from the line; `None` sends the line down
+/// the general path, which also words the reason when the line is bad.
+fn fast_fields(line: &str) -> Option<BorrowedFields<'_>> {
     let f: BorrowedFields = serde_json::from_str(line).ok()?;
     if f.chain.is_empty() || !is_hex64(&f.prev) || !is_hex64(&f.hash) || parse_rfc3339(&f.ts).is_none() {
         return None;
     }
+    Some(f)
+}
+
+/// The fast path of [`parse_record`] for a whole-line event.
+fn fast_event(line: &str) -> Option<Record> {
+    let f = fast_fields(line)?;
     let fields = ChainFields {
         chain: f.chain.into_owned(),
         seq: f.seq,
@@ -207,6 +233,14 @@ fn parse_record(line: &str, pointer: &str) -> Record {
         Ok(value) => chain_event(&value, Some(line), pointer),
         Err(e) => Record::Bad(format!("not JSON: {e}")),
     }
+}
+
+/// One line as the parallel stage leaves it.
+enum Parsed<'a> {
+    /// A whole-line event (the line, its fields): its row is filled straight from the block.
+    Event(&'a str, BorrowedFields<'a>),
+    /// Anything else, judged by the general path.
+    Other(Record),
 }
 
 /// How the lines of a line-based source are read.
@@ -324,7 +358,7 @@ impl<'a> ObjectLines<'a> {
         self.seen += chunk.len() as u64;
         if let Some(skip) = self.oversize.as_mut() {
             // Inside a line too long to hold: pass over it to its end, hashing what is passed.
-            let Some(end) = chunk.iter().position(|b| *b == b'\n') else {
+            let Some(end) = memchr::memchr(b'\n', chunk) else {
                 self.prefix.update(chunk);
                 skip.bytes += chunk.len() as u64;
                 return Ok(true);
@@ -348,7 +382,7 @@ impl<'a> ObjectLines<'a> {
         }
         self.pending.extend_from_slice(chunk);
         if self.pending.len() >= BLOCK_BYTES {
-            self.parse_complete_lines(writer, sink, report).await?;
+            Box::pin(self.parse_complete_lines(writer, sink, report)).await?;
         }
         if self.pending.len() > MAX_LINE {
             // What is left is one unfinished line already over the limit: stop holding it.
@@ -376,7 +410,7 @@ impl<'a> ObjectLines<'a> {
             self.prefix = skip.prefix;
             return Ok(true);
         }
-        self.parse_complete_lines(writer, sink, report).await?;
+        Box::pin(self.parse_complete_lines(writer, sink, report)).await?;
         Ok(true)
     }
 
@@ -388,7 +422,7 @@ impl<'a> ObjectLines<'a> {
         sink: &mut RowSink,
         report: &mut SourceReport,
     ) -> Result<(), CollectError> {
-        let Some(last) = self.pending.iter().rposition(|b| *b == b'\n') else {
+        let Some(last) = memchr::memrchr(b'\n', &self.pending) else {
             return Ok(());
         };
         // Swap buffers rather than copy: the complete lines become the block, the unfinished
@@ -402,7 +436,11 @@ impl<'a> ObjectLines<'a> {
         // Split into lines with their numbers and offsets (cheap, in order) ...
         let mut lines = Vec::new();
         let mut offset = self.consumed;
-        for raw_line in block.split_inclusive(|b| *b == b'\n') {
+        let mut start = 0;
+        // The block ends with a newline, so every line found is complete.
+        for end in memchr::memchr_iter(b'\n', &block) {
+            let raw_line = &block[start..=end];
+            start = end + 1;
             self.lines += 1;
             let line_offset = offset;
             offset += raw_line.len() as u64;
@@ -417,21 +455,51 @@ impl<'a> ObjectLines<'a> {
         self.consumed = offset;
         // ... parse them on every core ...
         let (format, pointer, shown) = (self.format, self.pointer, self.shown);
-        let parsed: Vec<(Record, String)> = lines
+        let whole_line = format == LineFormat::Jsonl && pointer.is_empty();
+        let parsed: Vec<(Parsed, Sha256Digest)> = lines
             .par_iter()
             .map(|(_, _, raw)| {
-                let record = match std::str::from_utf8(raw) {
-                    Ok(text) => format.parse(text, pointer, shown),
-                    Err(e) => Record::Bad(format!("not UTF-8: {e}")),
+                let parsed = match std::str::from_utf8(raw) {
+                    Ok(text) => match whole_line.then(|| fast_fields(text)).flatten() {
+                        Some(fields) => Parsed::Event(text, fields),
+                        None => Parsed::Other(format.parse(text, pointer, shown)),
+                    },
+                    Err(e) => Parsed::Other(Record::Bad(format!("not UTF-8: {e}"))),
                 };
-                (record, sha256_hex(raw))
+                (parsed, Sha256Digest::of(raw))
             })
             .collect();
         // ... and push them in order.
-        for ((line_no, line_offset, raw), (record, digest)) in lines.into_iter().zip(parsed) {
+        let lake_err = |error| CollectError::Lake { source_name: self.name.into(), error };
+        for ((line_no, line_offset, raw), (parsed, digest)) in lines.into_iter().zip(parsed) {
             report.records += 1;
-            let provenance = self.run.provenance(self.name, self.shown, (line_no, line_offset), digest);
-            sink.push_record(writer, self.name, report, (record, provenance, raw)).await?;
+            match parsed {
+                Parsed::Event(text, f) => {
+                    report.events += 1;
+                    let hex = digest.hex();
+                    let row = EventView {
+                        chain: &f.chain,
+                        seq: f.seq,
+                        ts: &f.ts,
+                        kid: &f.kid,
+                        prev: &f.prev,
+                        hash: &f.hash,
+                        sig: &f.sig,
+                        event_json: text,
+                        siem_time: None,
+                        siem_meta: None,
+                        record_sha256: hex.as_str(),
+                        run_id: self.run.run_id,
+                        envelope: self.run.envelope(self.name, self.shown, (line_no, line_offset)),
+                    };
+                    sink.push_event_view(writer, &row).await.map_err(lake_err)?;
+                }
+                Parsed::Other(record) => {
+                    let provenance =
+                        self.run.provenance(self.name, self.shown, (line_no, line_offset), digest.to_hex());
+                    sink.push_record(writer, self.name, report, (record, provenance, raw)).await?;
+                }
+            }
         }
         self.spare = block;
         Ok(())
