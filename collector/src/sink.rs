@@ -246,7 +246,7 @@ impl RowSink {
             let part = if last { crate::blocking(|| encoder.parts.recv().ok()) } else { encoder.parts.try_recv().ok() };
             let Some(part) = part else { break };
             let (bytes, rows, digest, simulated) = part.map_err(table_err)?;
-            writer.write_parquet_digested(names::EVENTS, &self.date, bytes, (rows, simulated), digest).await?;
+            writer.write_parquet_behind(names::EVENTS, &self.date, bytes, (rows, simulated), digest).await?;
         }
         if last {
             let encoder = self.encoder.take().ok_or_else(encoder_failed)?;

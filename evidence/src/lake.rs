@@ -346,7 +346,12 @@ pub struct RunWriter<'a> {
     objects: Vec<ObjectEntry>,
     committed: &'a HashSet<String>,
     parts: u32,
+    /// Parts being written in the background ([`RunWriter::write_parquet_behind`]), oldest first.
+    in_flight: std::collections::VecDeque<tokio::task::JoinHandle<Result<(), LakeError>>>,
 }
+
+/// Parts written in the background at once: bounds the memory they hold.
+const PARTS_IN_FLIGHT: usize = 2;
 
 /// What a run commits besides its objects.
 #[derive(Clone, Debug, Default)]
@@ -386,6 +391,7 @@ impl<'a> RunWriter<'a> {
             objects: Vec::new(),
             committed: &state.committed_keys,
             parts: 0,
+            in_flight: std::collections::VecDeque::new(),
         })
     }
 
@@ -435,6 +441,61 @@ impl<'a> RunWriter<'a> {
         (rows, simulated): (u64, bool),
         sha256: String,
     ) -> Result<ObjectEntry, LakeError> {
+        let entry = self.next_part(table, date, &bytes, (rows, simulated), sha256)?;
+        self.lake.put_new(&entry.key, bytes).await?;
+        self.objects.push(entry.clone());
+        Ok(entry)
+    }
+
+    /// [`Self::write_parquet_digested`], with the write going on in the background while the
+    /// caller encodes the next part; at most [`PARTS_IN_FLIGHT`] at once. A failed write surfaces
+    /// from a later call, from [`Self::settle`] or from [`Self::commit`], which waits for them all:
+    /// nothing is committed before every object it lists is stored.
+    pub async fn write_parquet_behind(
+        &mut self,
+        table: &str,
+        date: &str,
+        bytes: Bytes,
+        (rows, simulated): (u64, bool),
+        sha256: String,
+    ) -> Result<ObjectEntry, LakeError> {
+        let entry = self.next_part(table, date, &bytes, (rows, simulated), sha256)?;
+        while self.in_flight.len() >= PARTS_IN_FLIGHT {
+            self.settle_one().await?;
+        }
+        let lake = self.lake.clone();
+        let key = entry.key.clone();
+        self.in_flight.push_back(tokio::spawn(async move { lake.put_new(&key, bytes).await }));
+        self.objects.push(entry.clone());
+        Ok(entry)
+    }
+
+    /// Waits for the oldest background write.
+    async fn settle_one(&mut self) -> Result<(), LakeError> {
+        let Some(write) = self.in_flight.pop_front() else { return Ok(()) };
+        write.await.map_err(|e| LakeError::Url {
+            url: self.lake.url.clone(),
+            detail: format!("a background write stopped: {e}"),
+        })?
+    }
+
+    /// Waits for every background write; the first failure is returned.
+    pub async fn settle(&mut self) -> Result<(), LakeError> {
+        while !self.in_flight.is_empty() {
+            self.settle_one().await?;
+        }
+        Ok(())
+    }
+
+    /// The entry of the table's next part, after checking its key is safe.
+    fn next_part(
+        &mut self,
+        table: &str,
+        date: &str,
+        bytes: &Bytes,
+        (rows, simulated): (u64, bool),
+        sha256: String,
+    ) -> Result<ObjectEntry, LakeError> {
         let valid_date = date.len() == 10
             && date.bytes().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == b'-' } else { c.is_ascii_digit() });
         let valid_table = !table.is_empty() && table.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
@@ -446,17 +507,7 @@ impl<'a> RunWriter<'a> {
             });
         }
         self.parts += 1;
-        let entry = ObjectEntry {
-            key: key.clone(),
-            table: table.to_string(),
-            sha256,
-            size: bytes.len() as u64,
-            rows,
-            simulated,
-        };
-        self.lake.put_new(&key, bytes).await?;
-        self.objects.push(entry.clone());
-        Ok(entry)
+        Ok(ObjectEntry { key, table: table.to_string(), sha256, size: bytes.len() as u64, rows, simulated })
     }
 
     /// Writes a content-addressed blob, `simulated` when it came from a simulated source. A blob
@@ -482,13 +533,14 @@ impl<'a> RunWriter<'a> {
 
     /// Commits the run: signs the manifest, writes its signature, then the manifest itself.
     pub async fn commit(
-        self,
+        mut self,
         stage: Stage,
         state: &LakeState,
         outcome: RunOutcome,
         key: &SigningKey,
         committed_at: DateTime<Utc>,
     ) -> Result<RunManifest, LakeError> {
+        self.settle().await?;
         let previous = state
             .manifests
             .last()

@@ -243,6 +243,30 @@ enum Parsed<'a> {
     Other(Record),
 }
 
+/// Parses lines (with their numbers and offsets) on every core, each with the SHA-256 of its
+/// raw bytes.
+fn parse_lines<'a>(
+    lines: &[(u64, u64, &'a [u8])],
+    format: LineFormat,
+    pointer: &str,
+    shown: &str,
+) -> Vec<(Parsed<'a>, Sha256Digest)> {
+    let whole_line = format == LineFormat::Jsonl && pointer.is_empty();
+    lines
+        .par_iter()
+        .map(|&(_, _, raw)| {
+            let parsed = match std::str::from_utf8(raw) {
+                Ok(text) => match whole_line.then(|| fast_fields(text)).flatten() {
+                    Some(fields) => Parsed::Event(text, fields),
+                    None => Parsed::Other(format.parse(text, pointer, shown)),
+                },
+                Err(e) => Parsed::Other(Record::Bad(format!("not UTF-8: {e}"))),
+            };
+            (parsed, Sha256Digest::of(raw))
+        })
+        .collect()
+}
+
 /// How the lines of a line-based source are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineFormat {
@@ -455,20 +479,7 @@ impl<'a> ObjectLines<'a> {
         self.consumed = offset;
         // ... parse them on every core ...
         let (format, pointer, shown) = (self.format, self.pointer, self.shown);
-        let whole_line = format == LineFormat::Jsonl && pointer.is_empty();
-        let parsed: Vec<(Parsed, Sha256Digest)> = lines
-            .par_iter()
-            .map(|(_, _, raw)| {
-                let parsed = match std::str::from_utf8(raw) {
-                    Ok(text) => match whole_line.then(|| fast_fields(text)).flatten() {
-                        Some(fields) => Parsed::Event(text, fields),
-                        None => Parsed::Other(format.parse(text, pointer, shown)),
-                    },
-                    Err(e) => Parsed::Other(Record::Bad(format!("not UTF-8: {e}"))),
-                };
-                (parsed, Sha256Digest::of(raw))
-            })
-            .collect();
+        let parsed = parse_lines(&lines, format, pointer, shown);
         // ... and push them in order.
         let lake_err = |error| CollectError::Lake { source_name: self.name.into(), error };
         for ((line_no, line_offset, raw), (parsed, digest)) in lines.into_iter().zip(parsed) {
