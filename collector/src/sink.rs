@@ -32,10 +32,14 @@ pub struct RowSink {
     events: Box<EventsBuilder>,
     /// Bytes of event text in the last row group: the next one is sized by it.
     last_json_bytes: usize,
-    /// The thread encoding `events` parts while rows keep coming.
-    encoder: Option<Encoder>,
-    /// Rows already sent into the part being encoded.
+    /// The threads encoding `events` parts while rows keep coming: part `k` goes to encoder
+    /// `k % ENCODERS`, so one part is encoded while the next is filled.
+    encoders: Vec<Encoder>,
+    /// The part being filled (counting from 0), and the rows already sent into it.
+    part: usize,
     part_rows: usize,
+    /// The next part to write to the lake: parts are written in order.
+    next_write: usize,
     quarantine: Vec<QuarantineRow>,
     rows_per_object: usize,
     /// Rows of the artefact tables.
@@ -45,9 +49,12 @@ pub struct RowSink {
 /// A finished `events` part: its bytes, rows, SHA-256, and whether any row is simulated.
 type EncodedPart = (bytes::Bytes, u64, String, bool);
 
-/// The thread that encodes `events` parts: rows come in a row group at a time (a batch, and
-/// whether any of its rows is simulated), finished Parquet parts go back, in order. At most two
-/// row groups wait, so memory stays bounded.
+/// Threads encoding `events` parts at once.
+const ENCODERS: usize = 2;
+
+/// A thread that encodes `events` parts: rows come in a row group at a time (a batch, and
+/// whether any of its rows is simulated), finished Parquet parts go back, in order. At most one
+/// row group waits, so memory stays bounded.
 struct Encoder {
     rows: std::sync::mpsc::SyncSender<(RecordBatch, bool)>,
     parts: std::sync::mpsc::Receiver<Result<EncodedPart, TableError>>,
@@ -56,7 +63,7 @@ struct Encoder {
 
 impl Encoder {
     fn start(rows_per_object: usize) -> Self {
-        let (rows, incoming) = std::sync::mpsc::sync_channel::<(RecordBatch, bool)>(2);
+        let (rows, incoming) = std::sync::mpsc::sync_channel::<(RecordBatch, bool)>(1);
         let (done, parts) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let mut part: Option<(PartWriter, u64, bool)> = None;
@@ -136,8 +143,10 @@ impl RowSink {
             date: date.to_string(),
             events: Box::new(EventsBuilder::with_capacity(0, 0)),
             last_json_bytes: 0,
-            encoder: None,
+            encoders: Vec::new(),
+            part: 0,
             part_rows: 0,
+            next_write: 0,
             quarantine: Vec::new(),
             rows_per_object: ROWS_PER_OBJECT,
             artefacts: ArtefactSet::default(),
@@ -225,32 +234,61 @@ impl RowSink {
         self.write_finished(writer, false).await?;
         if !self.events.is_empty() {
             let rows_per_object = self.rows_per_object;
-            let encoder = self.encoder.get_or_insert_with(|| Encoder::start(rows_per_object));
+            let slot = self.part % ENCODERS;
+            if self.encoders.len() <= slot {
+                self.encoders.push(Encoder::start(rows_per_object));
+            }
             let rows = std::mem::replace(&mut *self.events, EventsBuilder::with_capacity(0, 0));
             self.part_rows = (self.part_rows + rows.len()) % rows_per_object;
+            if self.part_rows == 0 {
+                self.part += 1;
+            }
             self.last_json_bytes = self.last_json_bytes.max(rows.json_bytes());
             let simulated = rows.simulated();
             let batch = rows.finish().map_err(|source| LakeError::Table { key: names::EVENTS.into(), source })?;
+            let encoder = &self.encoders[slot];
             if crate::blocking(|| encoder.rows.send((batch, simulated))).is_err() {
-                return Err(encoder_failed());
+                // The encoder stopped: the error it sent says why.
+                let cause = encoder.parts.try_iter().find_map(Result::err);
+                return Err(
+                    cause.map_or_else(encoder_failed, |source| LakeError::Table { key: names::EVENTS.into(), source })
+                );
             }
         }
         Ok(())
     }
 
-    /// Writes the parts the encoder has finished; with `last`, closes it and waits for the rest.
+    /// Writes the parts the encoders have finished, in order; with `last`, closes them and
+    /// waits for the rest.
     async fn write_finished(&mut self, writer: &mut RunWriter<'_>, last: bool) -> Result<(), LakeError> {
-        let Some(encoder) = self.encoder.as_mut() else { return Ok(()) };
         let table_err = |source| LakeError::Table { key: names::EVENTS.into(), source };
-        loop {
-            let part = if last { crate::blocking(|| encoder.parts.recv().ok()) } else { encoder.parts.try_recv().ok() };
-            let Some(part) = part else { break };
+        if last {
+            for encoder in &mut self.encoders {
+                // Closing the row channel tells the encoder to finish its last part.
+                encoder.rows = std::sync::mpsc::sync_channel(0).0;
+            }
+        }
+        // Parts sent whole, and with `last` the partial one too.
+        let expected = self.part + usize::from(last && self.part_rows > 0);
+        while self.next_write < expected {
+            let Some(encoder) = self.encoders.get(self.next_write % ENCODERS) else { break };
+            let part = if last {
+                crate::blocking(|| encoder.parts.recv()).map_err(|_| encoder_failed())?
+            } else {
+                match encoder.parts.try_recv() {
+                    Ok(part) => part,
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(encoder_failed()),
+                }
+            };
             let (bytes, rows, digest, simulated) = part.map_err(table_err)?;
             writer.write_parquet_behind(names::EVENTS, &self.date, bytes, (rows, simulated), digest).await?;
+            self.next_write += 1;
         }
         if last {
-            let encoder = self.encoder.take().ok_or_else(encoder_failed)?;
-            encoder.thread.join().map_err(|_| encoder_failed())?;
+            for encoder in std::mem::take(&mut self.encoders) {
+                encoder.thread.join().map_err(|_| encoder_failed())?;
+            }
         }
         Ok(())
     }
@@ -291,10 +329,6 @@ impl RowSink {
     /// Writes what is left.
     pub async fn finish(mut self, writer: &mut RunWriter<'_>) -> Result<(), LakeError> {
         self.flush_events(writer).await?;
-        if let Some(encoder) = self.encoder.as_mut() {
-            // Closing the row channel tells the encoder to finish its last part.
-            encoder.rows = std::sync::mpsc::sync_channel(0).0;
-        }
         self.write_finished(writer, true).await?;
         self.flush_quarantine(writer).await?;
         self.flush_artefacts(writer, 1).await

@@ -397,10 +397,14 @@ pub fn prepare_ingest(dir: &Path, events: u64) -> Result<u8> {
 }
 
 /// `cairn bench ingest`: collecting a JSON-lines export into the lake, against DuckDB converting
-/// the same file to Parquet, in the same run.
-pub fn ingest(events: u64, dir: Option<&Path>) -> Result<u8> {
+/// the same file to Parquet, in the same run: `runs` timed runs of each, alternating (each
+/// collect into an empty lake, each after `sync`), compared by their medians.
+pub fn ingest(events: u64, runs: usize, dir: Option<&Path>) -> Result<u8> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; benchmark figures mean little (cargo build --release)");
+    }
+    if runs == 0 {
+        bail!("--runs must be at least 1");
     }
     let (dir, temporary): (PathBuf, bool) = match dir {
         Some(d) => (d.to_path_buf(), false),
@@ -420,35 +424,66 @@ pub fn ingest(events: u64, dir: Option<&Path>) -> Result<u8> {
     let export = dir.join("inputs/export.jsonl");
     let mb = std::fs::metadata(&export)?.len() as f64 / 1e6;
     println!(
-        "cairn bench ingest: {events} lines, {mb:.0} MB ({:.0} bytes/line), {} threads, folder {}",
+        "cairn bench ingest: {events} lines, {mb:.0} MB ({:.0} bytes/line), {} threads, {runs} runs each, folder {}",
         mb * 1e6 / events as f64,
         rayon::current_num_threads(),
         dir.display()
     );
-    let mut cairn = Command::new(&exe);
-    cairn.args(["--quiet", "--config"]).arg(dir.join("cairn.toml")).arg("collect");
-    let (cairn_s, cairn_rss) = timed(cairn)?;
     let script = "import sys, duckdb\n\
         duckdb.sql(\"COPY (SELECT * FROM read_json_auto('\" + sys.argv[1] + \"')) TO '\" + sys.argv[2] + \"' (FORMAT PARQUET)\")\n";
-    let mut duck = Command::new("python3");
-    duck.args(["-c", script]).arg(&export).arg(dir.join("duckdb.parquet"));
-    let (duck_s, duck_rss) = timed(duck).context("the baseline needs DuckDB for Python (pip install duckdb)")?;
+    let (mut cairn_times, mut duck_times, mut cairn_peak, mut duck_peak) = (Vec::new(), Vec::new(), 0u64, 0u64);
+    for _ in 0..runs {
+        // Each collect starts from an empty lake; earlier runs' writes are flushed first.
+        remove_if_present(&dir.join("store"))?;
+        remove_if_present(&dir.join("duckdb.parquet"))?;
+        Command::new("sync").status().ok();
+        let mut cairn = Command::new(&exe);
+        cairn.args(["--quiet", "--config"]).arg(dir.join("cairn.toml")).arg("collect");
+        let (s, rss) = timed(cairn)?;
+        cairn_times.push(s);
+        cairn_peak = cairn_peak.max(rss);
+        Command::new("sync").status().ok();
+        let mut duck = Command::new("python3");
+        duck.args(["-c", script]).arg(&export).arg(dir.join("duckdb.parquet"));
+        let (s, rss) = timed(duck).context("the baseline needs DuckDB for Python (pip install duckdb)")?;
+        duck_times.push(s);
+        duck_peak = duck_peak.max(rss);
+    }
+    let list = |times: &[f64]| times.iter().map(|t| format!("{t:.2}")).collect::<Vec<_>>().join(", ");
+    println!("cairn collect runs (s): {}", list(&cairn_times));
+    println!("duckdb runs (s): {}", list(&duck_times));
+    let (cairn_s, duck_s) = (median(&mut cairn_times), median(&mut duck_times));
     let rate = |s: f64| (events as f64 / s, mb / s);
     let (c_rows, c_mb) = rate(cairn_s);
     let (d_rows, d_mb) = rate(duck_s);
     println!(
-        "cairn collect (parse, extract chain fields, hash, Parquet, commit): {cairn_s:.2} s, {c_rows:.0} events/s, {c_mb:.0} MB/s, peak RSS {:.0} MiB",
-        cairn_rss as f64 / 1024.0
+        "cairn collect (parse, extract chain fields, hash, Parquet, commit): median {cairn_s:.2} s, {c_rows:.0} events/s, {c_mb:.0} MB/s, peak RSS {:.0} MiB",
+        cairn_peak as f64 / 1024.0
     );
     println!(
-        "duckdb read_json_auto → Parquet: {duck_s:.2} s, {d_rows:.0} rows/s, {d_mb:.0} MB/s, peak RSS {:.0} MiB",
-        duck_rss as f64 / 1024.0
+        "duckdb read_json_auto → Parquet: median {duck_s:.2} s, {d_rows:.0} rows/s, {d_mb:.0} MB/s, peak RSS {:.0} MiB",
+        duck_peak as f64 / 1024.0
     );
-    println!("ratio (cairn / duckdb events per second): {:.2}", c_rows / d_rows);
+    println!("ratio (cairn / duckdb events per second, medians): {:.2}", c_rows / d_rows);
     if temporary {
         std::fs::remove_dir_all(&dir).ok();
     }
     Ok(0)
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    let removed = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
+    match removed {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn median(times: &mut [f64]) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }
 
 /// `cairn bench prepare-nightly`: `events` signed events for a first night in `inputs/`, and 1%

@@ -28,8 +28,8 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         Command::Bench(BenchCommand::Bundle { files, size_kib, dir }) => {
             tokio::task::block_in_place(|| crate::bench::bundle(*files, *size_kib, dir.as_deref()))
         }
-        Command::Bench(BenchCommand::Ingest { events, dir }) => {
-            tokio::task::block_in_place(|| crate::bench::ingest(*events, dir.as_deref()))
+        Command::Bench(BenchCommand::Ingest { events, runs, dir }) => {
+            tokio::task::block_in_place(|| crate::bench::ingest(*events, *runs, dir.as_deref()))
         }
         Command::Bench(BenchCommand::PrepareIngest { events, dir }) => crate::bench::prepare_ingest(dir, *events),
         Command::Bench(BenchCommand::Nightly { events, dir }) => {

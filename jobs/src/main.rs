@@ -284,6 +284,9 @@ enum BenchCommand {
         /// Number of lines (signed events, about 450 bytes each).
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
+        /// Timed runs of each side, alternating; medians are compared.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
         /// Keep the generated files in this folder (default: a temporary folder, removed).
         #[arg(long)]
         dir: Option<PathBuf>,
