@@ -30,7 +30,7 @@ pub struct RowSink {
     date: String,
     /// The row group being filled (boxed: the sink lives in the collectors' futures).
     events: Box<EventsBuilder>,
-    /// Bytes of event text in the last row group: the next one is sized by it.
+    /// Bytes of event text in the largest row group so far: the next one is sized by it.
     last_json_bytes: usize,
     /// The threads encoding `events` parts while rows keep coming: part `k` goes to encoder
     /// `k % ENCODERS`, so one part is encoded while the next is filled.

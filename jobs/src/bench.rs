@@ -449,9 +449,8 @@ pub fn ingest(events: u64, runs: usize, dir: Option<&Path>) -> Result<u8> {
         duck_times.push(s);
         duck_peak = duck_peak.max(rss);
     }
-    let list = |times: &[f64]| times.iter().map(|t| format!("{t:.2}")).collect::<Vec<_>>().join(", ");
-    println!("cairn collect runs (s): {}", list(&cairn_times));
-    println!("duckdb runs (s): {}", list(&duck_times));
+    println!("cairn collect runs (s): {}", list_times(&cairn_times));
+    println!("duckdb runs (s): {}", list_times(&duck_times));
     let (cairn_s, duck_s) = (median(&mut cairn_times), median(&mut duck_times));
     let rate = |s: f64| (events as f64 / s, mb / s);
     let (c_rows, c_mb) = rate(cairn_s);
@@ -471,7 +470,8 @@ pub fn ingest(events: u64, runs: usize, dir: Option<&Path>) -> Result<u8> {
     Ok(0)
 }
 
-fn remove_if_present(path: &Path) -> Result<()> {
+/// Removes a file or folder; one that is not there is fine.
+pub(crate) fn remove_if_present(path: &Path) -> Result<()> {
     let removed = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
     match removed {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -481,9 +481,15 @@ fn remove_if_present(path: &Path) -> Result<()> {
     }
 }
 
-fn median(times: &mut [f64]) -> f64 {
+/// The median of timings (the upper one of an even count).
+pub(crate) fn median(times: &mut [f64]) -> f64 {
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
+}
+
+/// Timings as `1.23, 1.25, …`.
+pub(crate) fn list_times(times: &[f64]) -> String {
+    times.iter().map(|t| format!("{t:.2}")).collect::<Vec<_>>().join(", ")
 }
 
 /// `cairn bench prepare-nightly`: `events` signed events for a first night in `inputs/`, and 1%

@@ -23,6 +23,8 @@ use ed25519_dalek::SigningKey;
 use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
 
+use crate::bench::{list_times, median, remove_if_present};
+
 /// The target: Cairn renders at least this many times Hugo's pages per second.
 const TARGET_RATIO: f64 = 3.0;
 
@@ -1157,15 +1159,6 @@ fn html_files(dir: &Path) -> Result<(usize, u64)> {
     Ok(found)
 }
 
-fn remove_if_present(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot remove {}", dir.display()))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// One `portal::build` into `out`, timed.
 fn cairn_build(model: &PortalModel, out: &Path) -> Result<(f64, BuildReport)> {
     let t = Instant::now();
@@ -1193,15 +1186,6 @@ fn hugo_build(site: &Path, out: &Path) -> Result<f64> {
         bail!("hugo exited with {status} building {}", site.display());
     }
     Ok(seconds)
-}
-
-fn median(times: &mut [f64]) -> f64 {
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
-}
-
-fn list_times(times: &[f64]) -> String {
-    times.iter().map(|t| format!("{t:.2}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Runs the benchmark and prints its figures. The exit code is 0 whether or not the target is
