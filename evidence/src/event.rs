@@ -93,6 +93,77 @@ impl ChainFields {
     }
 }
 
+/// Where an event's claimed `prev`, `hash` and `sig` sit in its JSON text. The `events` table
+/// keeps them only there (the text is what was signed); read back, they are found again here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Claims([Claim; 3]);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Claim {
+    /// Bytes `start..end` of the text.
+    Span(usize, usize),
+    /// A value written with JSON escapes, unescaped.
+    Text(Box<str>),
+}
+
+impl Default for Claim {
+    fn default() -> Self {
+        Self::Span(0, 0)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ClaimFields<'a> {
+    #[serde(borrow, default)]
+    prev: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    hash: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    sig: std::borrow::Cow<'a, str>,
+}
+
+impl Claims {
+    /// Finds the claims of the top-level object `json`. Text that is not such an object, or a
+    /// member missing, repeated or not a string, gives empty claims: verification then names
+    /// the event, whose own text it reads too.
+    pub fn find(json: &str) -> Self {
+        let Ok(fields) = serde_json::from_str::<ClaimFields<'_>>(json) else { return Self::default() };
+        let claim = |value: std::borrow::Cow<'_, str>| match value {
+            std::borrow::Cow::Borrowed(s) => {
+                let start = (s.as_ptr() as usize).wrapping_sub(json.as_ptr() as usize);
+                match json.get(start..start.saturating_add(s.len())) {
+                    Some(found) if found.as_ptr() == s.as_ptr() => Claim::Span(start, start + s.len()),
+                    _ => Claim::Text(s.into()),
+                }
+            }
+            std::borrow::Cow::Owned(s) => Claim::Text(s.into()),
+        };
+        Self([claim(fields.prev), claim(fields.hash), claim(fields.sig)])
+    }
+
+    fn get<'a>(&'a self, json: &'a str, i: usize) -> &'a str {
+        match &self.0[i] {
+            Claim::Span(start, end) => json.get(*start..*end).unwrap_or_default(),
+            Claim::Text(text) => text,
+        }
+    }
+
+    /// `prev`, from the `json` these claims were found in.
+    pub fn prev<'a>(&'a self, json: &'a str) -> &'a str {
+        self.get(json, 0)
+    }
+
+    /// `hash`, from the `json` these claims were found in.
+    pub fn hash<'a>(&'a self, json: &'a str) -> &'a str {
+        self.get(json, 1)
+    }
+
+    /// `sig`, from the `json` these claims were found in.
+    pub fn sig<'a>(&'a self, json: &'a str) -> &'a str {
+        self.get(json, 2)
+    }
+}
+
 /// The chain event v1 hash of `event`: SHA-256 over the canonical bytes without `hash` and `sig`.
 /// `None` when the event is not an object or cannot be canonicalized.
 pub fn event_hash(event: &Value) -> Option<Sha256Digest> {
@@ -112,4 +183,24 @@ pub fn event_hash_of_text(text: &str) -> Option<Sha256Digest> {
     obj.remove("sig");
     let bytes = canonical_bytes(&value).ok()?;
     Some(Sha256Digest::of(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_are_found_in_the_text_escaped_or_not() {
+        let json = r#"{"chain":"c","prev":"00ab","n":{"hash":"inner"},"hash":"\u0066f","sig":"AA=="}"#;
+        let claims = Claims::find(json);
+        assert_eq!((claims.prev(json), claims.hash(json), claims.sig(json)), ("00ab", "ff", "AA=="));
+        assert!(matches!(claims.0[0], Claim::Span(..)), "an unescaped value is borrowed from the text");
+        for bad in [r#"{"hash":"a","hash":"b","prev":"","sig":""}"#, r#"{"prev":1}"#, "[1]", "{", ""] {
+            let claims = Claims::find(bad);
+            assert_eq!((claims.prev(bad), claims.hash(bad), claims.sig(bad)), ("", "", ""), "{bad}");
+        }
+        let partial = r#"{"hash":"ab"}"#;
+        assert_eq!(Claims::find(partial).hash(partial), "ab");
+        assert_eq!(Claims::find(partial).sig(partial), "");
+    }
 }

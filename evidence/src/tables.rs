@@ -26,6 +26,8 @@ use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
+use crate::event::Claims;
+
 /// Names of the tables Cairn writes.
 pub mod names {
     /// Collected audit events.
@@ -93,9 +95,6 @@ pub fn events_schema() -> SchemaRef {
             u("seq", false),
             s("ts", false),
             s("kid", false),
-            s("prev", false),
-            s("hash", false),
-            s("sig", false),
             s("event_json", false),
             s("siem_time", true),
             s("siem_meta", true),
@@ -226,7 +225,8 @@ pub struct EventRow {
     pub hash: String,
     /// Claimed signature.
     pub sig: String,
-    /// The event's JSON text.
+    /// The event's JSON text. The table stores `prev`, `hash` and `sig` only inside it: they are
+    /// what the event claims, and its text is what was signed.
     pub event_json: String,
     /// The SIEM's own time for the record, as it wrote it (Splunk `_time`, Datadog `date`, …).
     pub siem_time: Option<String>,
@@ -550,13 +550,7 @@ pub struct EventView<'a> {
     pub ts: &'a str,
     /// Key id.
     pub kid: &'a str,
-    /// Previous hash as written.
-    pub prev: &'a str,
-    /// Claimed hash.
-    pub hash: &'a str,
-    /// Claimed signature.
-    pub sig: &'a str,
-    /// The event's JSON text.
+    /// The event's JSON text, which carries its claimed `prev`, `hash` and `sig`.
     pub event_json: &'a str,
     /// The SIEM's own time for the record.
     pub siem_time: Option<&'a str>,
@@ -578,9 +572,6 @@ impl<'a> EventView<'a> {
             seq: r.seq,
             ts: &r.ts,
             kid: &r.kid,
-            prev: &r.prev,
-            hash: &r.hash,
-            sig: &r.sig,
             event_json: &r.event_json,
             siem_time: r.siem_time.as_deref(),
             siem_meta: r.siem_meta.as_deref(),
@@ -593,8 +584,8 @@ impl<'a> EventView<'a> {
 
 /// The `events` columns being filled a row at a time; [`EventsBuilder::finish`] makes the batch.
 pub struct EventsBuilder {
-    /// chain, ts, kid, prev, hash, sig, event_json: in schema order.
-    text: [StringBuilder; 7],
+    /// chain, ts, kid, event_json: in schema order.
+    text: [StringBuilder; 4],
     seq: UInt64Builder,
     siem_time: StringBuilder,
     siem_meta: StringBuilder,
@@ -611,15 +602,7 @@ impl EventsBuilder {
     pub fn with_capacity(rows: usize, json_bytes: usize) -> Self {
         let text = |bytes: usize| StringBuilder::with_capacity(rows, bytes);
         Self {
-            text: [
-                text(rows * 16),
-                text(rows * 32),
-                text(rows * 16),
-                text(rows * 64),
-                text(rows * 64),
-                text(rows * 88),
-                text(json_bytes),
-            ],
+            text: [text(rows * 16), text(rows * 32), text(rows * 16), text(json_bytes)],
             seq: UInt64Builder::with_capacity(rows),
             siem_time: StringBuilder::new(),
             siem_meta: StringBuilder::new(),
@@ -633,13 +616,10 @@ impl EventsBuilder {
 
     /// Appends a row.
     pub fn push(&mut self, r: &EventView<'_>) {
-        let [chain, ts, kid, prev, hash, sig, json] = &mut self.text;
+        let [chain, ts, kid, json] = &mut self.text;
         chain.append_value(r.chain);
         ts.append_value(r.ts);
         kid.append_value(r.kid);
-        prev.append_value(r.prev);
-        hash.append_value(r.hash);
-        sig.append_value(r.sig);
         json.append_value(r.event_json);
         self.seq.append_value(r.seq);
         self.siem_time.append_option(r.siem_time);
@@ -663,7 +643,7 @@ impl EventsBuilder {
 
     /// Bytes of event text appended.
     pub fn json_bytes(&self) -> usize {
-        self.text[6].values_slice().len()
+        self.text[3].values_slice().len()
     }
 
     /// Whether any row appended is simulated.
@@ -674,15 +654,12 @@ impl EventsBuilder {
     /// The batch of the rows appended.
     pub fn finish(self) -> Result<RecordBatch, TableError> {
         let Self { text, mut seq, mut siem_time, mut siem_meta, mut record_sha256, mut run_id, envelope, .. } = self;
-        let [chain, ts, kid, prev, hash, sig, json] = text.map(|mut b| Arc::new(b.finish()) as ArrayRef);
+        let [chain, ts, kid, json] = text.map(|mut b| Arc::new(b.finish()) as ArrayRef);
         let mut arrays: Vec<ArrayRef> = vec![
             chain,
             Arc::new(seq.finish()),
             ts,
             kid,
-            prev,
-            hash,
-            sig,
             json,
             Arc::new(siem_time.finish()),
             Arc::new(siem_meta.finish()),
@@ -851,7 +828,8 @@ pub fn event_rows(batch: &RecordBatch) -> Result<Vec<EventRow>, TableError> {
     let p = ProvenanceColumns::of(batch)?;
     let siem_time: &StringArray = col(batch, "siem_time")?;
     let siem_meta: &StringArray = col(batch, "siem_meta")?;
-    Ok(event_refs(batch)?
+    Ok(EventsBatch::try_new(batch.clone())?
+        .try_refs()?
         .into_iter()
         .enumerate()
         .map(|(i, r)| EventRow {
@@ -937,10 +915,10 @@ pub fn control_result_rows(batch: &RecordBatch) -> Result<Vec<ControlResultRow>,
 pub const ROW_GROUP_ROWS: usize = 16 * 1024;
 
 /// Columns written without dictionary encoding.
-const UNIQUE_COLUMNS: [&str; 7] = ["event_json", "hash", "sig", "prev", "record_sha256", "siem_meta", "ts"];
+const UNIQUE_COLUMNS: [&str; 4] = ["event_json", "record_sha256", "siem_meta", "ts"];
 
-/// Columns of random bytes (hex or base64), written uncompressed.
-const RANDOM_COLUMNS: [&str; 4] = ["hash", "sig", "prev", "record_sha256"];
+/// Columns of random bytes (hex digests), written uncompressed.
+const RANDOM_COLUMNS: [&str; 1] = ["record_sha256"];
 
 /// Encodes a batch as a Parquet file. Deterministic: the same rows give the same bytes.
 pub fn to_parquet(batch: &RecordBatch) -> Result<Bytes, TableError> {
@@ -990,7 +968,7 @@ impl PartWriter {
                 );
             }
         }
-        // Digests and signatures are random: compressing them costs time and saves nothing.
+        // Digests are random: compressing them costs time and saves nothing.
         for column in RANDOM_COLUMNS {
             if schema.column_with_name(column).is_some() {
                 props = props.set_column_compression(
@@ -1071,47 +1049,57 @@ impl EventBatch for Vec<EventRow> {
     }
 }
 
-/// A decoded `events` batch whose columns have been checked.
-pub struct EventsBatch(RecordBatch);
+/// A decoded `events` batch whose columns have been checked, with each event's claimed `prev`,
+/// `hash` and `sig` found in its text (the table keeps them nowhere else).
+pub struct EventsBatch {
+    batch: RecordBatch,
+    claims: Vec<Claims>,
+}
 
 impl EventsBatch {
-    /// Checks that `batch` has the `events` columns the verifier reads.
+    /// Checks that `batch` has the `events` columns the verifier reads, and finds each event's
+    /// claims.
     pub fn try_new(batch: RecordBatch) -> Result<Self, TableError> {
-        event_refs(&batch)?;
-        Ok(Self(batch))
+        let json: &StringArray = col(&batch, "event_json")?;
+        let claims = json.iter().map(|text| Claims::find(text.unwrap_or_default())).collect();
+        let checked = Self { batch, claims };
+        checked.try_refs()?;
+        Ok(checked)
+    }
+
+    /// Borrows the rows.
+    pub fn try_refs(&self) -> Result<Vec<EventRef<'_>>, TableError> {
+        let batch = &self.batch;
+        let chain: &StringArray = col(batch, "chain")?;
+        let seq: &UInt64Array = col(batch, "seq")?;
+        let ts: &StringArray = col(batch, "ts")?;
+        let kid: &StringArray = col(batch, "kid")?;
+        let json: &StringArray = col(batch, "event_json")?;
+        let line: &UInt64Array = child(col(batch, "origin")?, "line")?;
+        Ok((0..batch.num_rows())
+            .zip(&self.claims)
+            .map(|(i, claims)| {
+                let text = json.value(i);
+                EventRef {
+                    chain: chain.value(i),
+                    seq: seq.value(i),
+                    ts: ts.value(i),
+                    kid: kid.value(i),
+                    prev: claims.prev(text),
+                    hash: claims.hash(text),
+                    sig: claims.sig(text),
+                    event_json: text,
+                    line: line.value(i),
+                }
+            })
+            .collect())
     }
 }
 
 impl EventBatch for EventsBatch {
     fn refs(&self) -> Vec<EventRef<'_>> {
-        event_refs(&self.0).unwrap_or_default()
+        self.try_refs().unwrap_or_default()
     }
-}
-
-/// Borrows the rows of an `events` batch.
-pub fn event_refs(batch: &RecordBatch) -> Result<Vec<EventRef<'_>>, TableError> {
-    let chain: &StringArray = col(batch, "chain")?;
-    let seq: &UInt64Array = col(batch, "seq")?;
-    let ts: &StringArray = col(batch, "ts")?;
-    let kid: &StringArray = col(batch, "kid")?;
-    let prev: &StringArray = col(batch, "prev")?;
-    let hash: &StringArray = col(batch, "hash")?;
-    let sig: &StringArray = col(batch, "sig")?;
-    let json: &StringArray = col(batch, "event_json")?;
-    let line: &UInt64Array = child(col(batch, "origin")?, "line")?;
-    Ok((0..batch.num_rows())
-        .map(|i| EventRef {
-            chain: chain.value(i),
-            seq: seq.value(i),
-            ts: ts.value(i),
-            kid: kid.value(i),
-            prev: prev.value(i),
-            hash: hash.value(i),
-            sig: sig.value(i),
-            event_json: json.value(i),
-            line: line.value(i),
-        })
-        .collect())
 }
 
 #[cfg(test)]

@@ -250,7 +250,8 @@ async fn find_event(
         let mut at = 0u64;
         for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
             let batch = batch?;
-            let refs = tables::event_refs(&batch)?;
+            let events = tables::EventsBatch::try_new(batch.clone())?;
+            let refs = events.try_refs()?;
             if let Some(i) = refs.iter().position(|r| r.hash == hash) {
                 let row = tables::event_rows(&batch.slice(i, 1))?.into_iter().next();
                 return Ok(row.map(|r| (index, r, at + i as u64)));

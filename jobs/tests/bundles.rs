@@ -204,7 +204,7 @@ import json, sys, pyarrow.parquet as pq
 for line in open("evidence/sample.jsonl"):
     s = json.loads(line)
     row = pq.read_table(s["lake_object"]).slice(s["row"], 1).to_pylist()[0]
-    assert (row["chain"], row["seq"], row["hash"]) == (s["chain"], s["seq"], s["hash"]), s
+    assert (row["chain"], row["seq"], json.loads(row["event_json"])["hash"]) == (s["chain"], s["seq"], s["hash"]), s
 print("ok")
 "#;
     let out = tool(&da, "python3", &["-c", script]);

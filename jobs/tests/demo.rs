@@ -171,7 +171,7 @@ for name in sorted(os.listdir(sys.argv[1] + "/lake")):
     assert_eq!(lines[0].parse::<usize>().unwrap(), inputs);
     assert_eq!(
         lines[1],
-        "chain,seq,ts,kid,prev,hash,sig,event_json,siem_time,siem_meta,record_sha256,run_id,origin,actor,timestamp,confidence,simulated,date"
+        "chain,seq,ts,kid,event_json,siem_time,siem_meta,record_sha256,run_id,origin,actor,timestamp,confidence,simulated,date"
     );
     assert_eq!(lines[2], "2026-11-21");
     assert_eq!(lines[3], "disallowed_license,duplicate,gap,reorder,unapproved_component,unmitigated_threat");

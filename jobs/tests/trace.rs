@@ -80,9 +80,9 @@ fn trace_names_findings_artefacts_and_unknown_ids() {
     let duplicate = common::findings(&verify.stdout).into_iter().find(|f| f.0 == "duplicate").unwrap();
     let lake = org.join("store");
     let script = format!(
-        "import sys, pyarrow.dataset as ds\n\
+        "import json, sys, pyarrow.dataset as ds\n\
          t = ds.dataset(sys.argv[1] + '/lake/events', format='parquet', partitioning='hive').to_table().to_pylist()\n\
-         print(next(r['hash'] for r in t if r['chain'] == '{}' and r['seq'] == {}))",
+         print(next(json.loads(r['event_json'])['hash'] for r in t if r['chain'] == '{}' and r['seq'] == {}))",
         duplicate.1, duplicate.2
     );
     let hash = common::tool(&org, "python3", &["-c", &script, lake.to_str().unwrap()]);

@@ -450,8 +450,9 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRef<'_>]) -> Vec<EventCheck> {
     checks
 }
 
-/// Parses the stored event, checks its chain fields against the row's columns, and returns the
-/// hash of its canonical bytes without `hash` and `sig`.
+/// Parses the stored event, checks its chain fields against the row's (in the lake, `chain`,
+/// `seq`, `ts` and `kid` are columns of their own; `prev`, `hash` and `sig` are read from this
+/// same text), and returns the hash of its canonical bytes without `hash` and `sig`.
 fn content_hash(row: &EventRef<'_>) -> Result<Sha256Digest, String> {
     let mut value: Value =
         serde_json::from_str(row.event_json).map_err(|e| format!("the stored event is not JSON: {e}"))?;
