@@ -456,7 +456,6 @@ impl<'a> ObjectLines<'a> {
         next.extend_from_slice(&self.pending[last + 1..]);
         let mut block = std::mem::replace(&mut self.pending, next);
         block.truncate(last + 1);
-        self.prefix.update(&block);
         // Split into lines with their numbers and offsets (cheap, in order) ...
         let mut lines = Vec::new();
         let mut offset = self.consumed;
@@ -477,9 +476,10 @@ impl<'a> ObjectLines<'a> {
             }
         }
         self.consumed = offset;
-        // ... parse them on every core ...
+        // ... parse them on every core, the object's digest going on beside ...
         let (format, pointer, shown) = (self.format, self.pointer, self.shown);
-        let parsed = parse_lines(&lines, format, pointer, shown);
+        let prefix = &mut self.prefix;
+        let ((), parsed) = rayon::join(|| prefix.update(&block), || parse_lines(&lines, format, pointer, shown));
         // ... and push them in order.
         let lake_err = |error| CollectError::Lake { source_name: self.name.into(), error };
         for ((line_no, line_offset, raw), (parsed, digest)) in lines.into_iter().zip(parsed) {
