@@ -915,7 +915,7 @@ pub fn control_result_rows(batch: &RecordBatch) -> Result<Vec<ControlResultRow>,
 pub const ROW_GROUP_ROWS: usize = 16 * 1024;
 
 /// Columns written without dictionary encoding.
-const UNIQUE_COLUMNS: [&str; 4] = ["event_json", "record_sha256", "siem_meta", "ts"];
+const UNIQUE_COLUMNS: [&str; 5] = ["event_json", "record_sha256", "seq", "siem_meta", "ts"];
 
 /// Columns of random bytes (hex digests), written uncompressed.
 const RANDOM_COLUMNS: [&str; 1] = ["record_sha256"];
