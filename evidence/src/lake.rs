@@ -428,29 +428,18 @@ impl<'a> RunWriter<'a> {
         simulated: bool,
     ) -> Result<ObjectEntry, LakeError> {
         let sha256 = sha256_hex(&bytes);
-        self.write_parquet_digested(table, date, bytes, (rows, simulated), sha256).await
-    }
-
-    /// [`Self::write_parquet`] with the file's SHA-256 already computed (by the thread that
-    /// encoded it). The digest is what the manifest commits to, so it must be of these bytes.
-    pub async fn write_parquet_digested(
-        &mut self,
-        table: &str,
-        date: &str,
-        bytes: Bytes,
-        (rows, simulated): (u64, bool),
-        sha256: String,
-    ) -> Result<ObjectEntry, LakeError> {
         let entry = self.next_part(table, date, &bytes, (rows, simulated), sha256)?;
         self.lake.put_new(&entry.key, bytes).await?;
         self.objects.push(entry.clone());
         Ok(entry)
     }
 
-    /// [`Self::write_parquet_digested`], with the write going on in the background while the
-    /// caller encodes the next part; at most [`PARTS_IN_FLIGHT`] at once. A failed write surfaces
-    /// from a later call, from [`Self::settle`] or from [`Self::commit`], which waits for them all:
-    /// nothing is committed before every object it lists is stored.
+    /// [`Self::write_parquet`] with the file's SHA-256 already computed (by the thread that
+    /// encoded it: the digest is what the manifest commits to, so it must be of these bytes), and
+    /// the write going on in the background while the caller encodes the next part; at most
+    /// [`PARTS_IN_FLIGHT`] at once. A failed write surfaces from a later call, from
+    /// [`Self::settle`] or from [`Self::commit`], which waits for them all: nothing is committed
+    /// before every object it lists is stored.
     pub async fn write_parquet_behind(
         &mut self,
         table: &str,
