@@ -12,7 +12,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod frameworks;
+mod results;
 pub mod user;
+
+pub use results::{artefact_evidence, control_results, document_evidence, EvaluationInput};
 
 /// The built-in catalog's text.
 pub const BUILTIN_CATALOG: &str = include_str!("../catalog/controls.toml");

@@ -5,6 +5,7 @@
 //! - RFC 8785 canonical JSON and SHA-256 digests ([`canonical`], [`digest`]),
 //! - Ed25519 keys in PKCS#8 PEM and minisign formats, and the trusted-source keyring ([`keys`], [`keyring`]),
 //! - published key documents (JWKS, minisign public key files) and their history ([`published`]),
+//! - findings, the one shape of a failed check from the verifier to the lake and the portal ([`finding`]),
 //! - the chain event v1 contract's field extraction and hashing ([`event`]),
 //! - the evidence lake over `object_store`: Parquet tables, content-addressed blobs,
 //!   signed run manifests and the Merkle tree over committed objects ([`lake`], [`manifest`], [`merkle`]).
@@ -18,6 +19,7 @@ pub mod attest;
 pub mod canonical;
 pub mod digest;
 pub mod event;
+pub mod finding;
 pub mod json;
 pub mod keyring;
 pub mod keys;

@@ -27,6 +27,7 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
 use crate::event::Claims;
+use crate::finding::{Finding, FindingKind};
 
 /// Names of the tables Cairn writes.
 pub mod names {
@@ -73,6 +74,14 @@ pub enum TableError {
     /// A column is missing or has the wrong type.
     #[error("column `{0}` is missing or has the wrong type")]
     Column(&'static str),
+    /// A value this version of Cairn does not know (written by a newer one).
+    #[error("column `{column}` holds {value:?}, which this version does not know")]
+    Value {
+        /// The column.
+        column: &'static str,
+        /// The value.
+        value: String,
+    },
 }
 
 pub(crate) fn ts_type() -> DataType {
@@ -248,44 +257,18 @@ pub struct QuarantineRow {
     pub provenance: Provenance,
 }
 
-/// One row of `findings`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FindingRow {
-    /// Finding kind, e.g. `gap`.
-    pub kind: String,
-    /// Chain, when the finding is about one.
-    pub chain: Option<String>,
-    /// Sequence number, when the finding is about one event.
-    pub seq: Option<u64>,
-    /// Lake object the finding points at.
-    pub object_key: Option<String>,
-    /// Line in the source object, when known.
-    pub line: Option<u64>,
-    /// Human explanation.
-    pub detail: String,
-    /// The verification run that found it.
-    pub run_id: String,
-    /// When it was found (the `timestamp` column).
-    pub found_at: DateTime<Utc>,
-    /// True when it is about simulated data.
-    #[serde(default)]
-    pub simulated: bool,
-}
-
-impl FindingRow {
-    /// The row's envelope: written by the verifier; its origin is the lake object (and line)
-    /// the finding points at.
-    pub fn envelope<'a>(&'a self, actor: &'a str) -> Envelope<'a> {
-        Envelope {
-            source: "verify",
-            object_key: self.object_key.as_deref().unwrap_or_default(),
-            line: self.line.unwrap_or_default(),
-            byte_offset: 0,
-            actor,
-            timestamp: self.found_at,
-            confidence: Confidence::Verified,
-            simulated: self.simulated,
-        }
+/// A finding's envelope in the `findings` table: written by the verifier; its origin is the lake
+/// object (and line) the finding points at.
+pub fn finding_envelope<'a>(f: &'a Finding, actor: &'a str) -> Envelope<'a> {
+    Envelope {
+        source: "verify",
+        object_key: f.object_key.as_deref().unwrap_or_default(),
+        line: f.line.unwrap_or_default(),
+        byte_offset: 0,
+        actor,
+        timestamp: f.found_at.unwrap_or_default(),
+        confidence: Confidence::Verified,
+        simulated: f.simulated,
     }
 }
 
@@ -697,7 +680,7 @@ pub fn quarantine_batch(rows: &[QuarantineRow]) -> Result<RecordBatch, TableErro
 }
 
 /// Builds a `RecordBatch` of `findings`.
-pub fn findings_batch(rows: &[FindingRow]) -> Result<RecordBatch, TableError> {
+pub fn findings_batch(rows: &[Finding]) -> Result<RecordBatch, TableError> {
     let mut kind = StringBuilder::new();
     let mut chain = StringBuilder::new();
     let mut seq = UInt64Builder::new();
@@ -708,14 +691,14 @@ pub fn findings_batch(rows: &[FindingRow]) -> Result<RecordBatch, TableError> {
     let mut envelope = EnvelopeBuilder::new();
     let actor = verifier_actor();
     for r in rows {
-        kind.append_value(&r.kind);
+        kind.append_value(r.kind.as_str());
         chain.append_option(r.chain.as_deref());
         seq.append_option(r.seq);
         object_key.append_option(r.object_key.as_deref());
         line.append_option(r.line);
         detail.append_value(&r.detail);
         run_id.append_value(&r.run_id);
-        envelope.push(&r.envelope(&actor));
+        envelope.push(&finding_envelope(r, &actor));
     }
     let mut arrays: Vec<ArrayRef> = vec![
         Arc::new(kind.finish()),
@@ -863,7 +846,7 @@ pub fn quarantine_rows(batch: &RecordBatch) -> Result<Vec<QuarantineRow>, TableE
 }
 
 /// Reads the rows of a `findings` batch.
-pub fn finding_rows(batch: &RecordBatch) -> Result<Vec<FindingRow>, TableError> {
+pub fn finding_rows(batch: &RecordBatch) -> Result<Vec<Finding>, TableError> {
     let kind: &StringArray = col(batch, "kind")?;
     let chain: &StringArray = col(batch, "chain")?;
     let seq: &UInt64Array = col(batch, "seq")?;
@@ -874,19 +857,24 @@ pub fn finding_rows(batch: &RecordBatch) -> Result<Vec<FindingRow>, TableError> 
     let envelope = EnvelopeColumns::of(batch)?;
     let opt_s = |a: &StringArray, i| (!a.is_null(i)).then(|| a.value(i).to_string());
     let opt_u = |a: &UInt64Array, i| (!a.is_null(i)).then(|| a.value(i));
-    Ok((0..batch.num_rows())
-        .map(|i| FindingRow {
-            kind: kind.value(i).to_string(),
-            chain: opt_s(chain, i),
-            seq: opt_u(seq, i),
-            object_key: opt_s(object_key, i),
-            line: opt_u(line, i),
-            detail: detail.value(i).to_string(),
-            run_id: run_id.value(i).to_string(),
-            found_at: from_micros(envelope.timestamp.value(i)),
-            simulated: envelope.simulated.value(i),
+    (0..batch.num_rows())
+        .map(|i| {
+            let text = kind.value(i);
+            let kind = FindingKind::parse(text)
+                .ok_or_else(|| TableError::Value { column: "kind", value: text.to_string() })?;
+            Ok(Finding {
+                kind,
+                chain: opt_s(chain, i),
+                seq: opt_u(seq, i),
+                object_key: opt_s(object_key, i),
+                line: opt_u(line, i),
+                detail: detail.value(i).to_string(),
+                run_id: run_id.value(i).to_string(),
+                found_at: Some(from_micros(envelope.timestamp.value(i))),
+                simulated: envelope.simulated.value(i),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Reads the rows of a `control_results` batch.

@@ -22,37 +22,12 @@ use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
-use crate::pipeline::{self, LakeView, Workspace};
-use crate::report;
+use cairn_renderer::LakeView;
 
-/// What a bundle covers.
-#[derive(Clone, Debug)]
-pub enum Scope {
-    /// Every control.
-    All,
-    /// The controls mapped to one framework.
-    Framework(String),
-    /// One control.
-    Control(String),
-}
+use crate::pipeline::{self, Workspace};
 
-impl Scope {
-    fn label(&self) -> String {
-        match self {
-            Self::All => "all controls".into(),
-            Self::Framework(f) => format!("framework {f}"),
-            Self::Control(c) => format!("control {c}"),
-        }
-    }
 
-    fn slug(&self) -> String {
-        match self {
-            Self::All => "all".into(),
-            Self::Framework(f) => f.clone(),
-            Self::Control(c) => c.clone(),
-        }
-    }
-}
+pub use cairn_renderer::bundle::Scope;
 
 /// A bundle request.
 pub struct Request {
@@ -90,7 +65,7 @@ struct VerificationReport<'a> {
     as_of_run: &'a str,
     summary: &'a cairn_renderer::model::SummaryView,
     chains: &'a [cairn_renderer::model::ChainView],
-    lake_findings: &'a [cairn_renderer::model::FindingView],
+    lake_findings: &'a [cairn_verifier::Finding],
     controls: Vec<ControlStatus<'a>>,
 }
 
@@ -162,7 +137,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
             vec![c]
         }
     };
-    let model = report::portal_model(
+    let model = cairn_renderer::portal_model(
         &view,
         &checked,
         &public,
@@ -329,7 +304,7 @@ async fn collect_files(
                     let _ = writeln!(
                         findings_csv,
                         "{},{},{},{},{},{},{}",
-                        csv_field(&f.kind),
+                        csv_field(f.kind.as_str()),
                         csv_field(f.chain.as_deref().unwrap_or("")),
                         f.seq.map(|s| s.to_string()).unwrap_or_default(),
                         csv_field(f.object_key.as_deref().unwrap_or("")),

@@ -11,11 +11,11 @@ use cairn_collector::{artefact, documents};
 use cairn_collector::{RowSink, SourceConfig, SourceReport};
 use cairn_evidence::keyring::Keyring;
 use cairn_evidence::keys::{read_signing_key, PublicKey};
-use cairn_evidence::lake::{Lake, LakeError, LakeState, RunOutcome, RunWriter, StoredManifest};
+use cairn_evidence::lake::{Lake, LakeError, LakeState, RunOutcome, RunWriter};
 use cairn_evidence::lock::WriterLock;
 use cairn_evidence::manifest::{RunManifest, SimulatedObjects, Stage};
-use cairn_evidence::tables::{self, names, EventsBatch, FindingRow};
-use cairn_evidence::time::{parse_rfc3339, run_id};
+use cairn_evidence::tables::{self, names, EventsBatch};
+use cairn_evidence::time::run_id;
 use cairn_verifier::lake::{verify_manifests, verify_object};
 use cairn_verifier::{ChainVerifier, Finding, FindingKind, VerifyOptions};
 use chrono::{DateTime, Duration, Utc};
@@ -24,6 +24,7 @@ use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
 
 use crate::config::Config;
+use cairn_renderer::LakeView;
 
 /// Where run times and run ids come from: the system clock, or a fixed, seeded one (the demo,
 /// so the same seed gives the same bytes).
@@ -329,7 +330,7 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
 #[derive(Debug)]
 pub struct VerifyReport {
     /// Every finding, as committed (or as it would be, for `--full`).
-    pub findings: Vec<FindingRow>,
+    pub findings: Vec<Finding>,
     /// Events verified in this pass.
     pub events: u64,
     /// Objects whose digest was re-checked.
@@ -343,22 +344,13 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// True when a finding breaks the evidence (duplicates alone do not).
     pub fn has_breaks(&self) -> bool {
-        self.findings.iter().any(|f| FindingKind::parse(&f.kind).is_none_or(FindingKind::is_break))
+        self.findings.iter().any(|f| f.kind.is_break())
     }
 }
 
-fn finding_row(f: Finding, run_id: &str, at: DateTime<Utc>, simulated: &SimulatedObjects) -> FindingRow {
-    FindingRow {
-        simulated: simulated.about(f.object_key.as_deref()),
-        kind: f.kind.as_str().to_string(),
-        chain: f.chain,
-        seq: f.seq,
-        object_key: f.object_key,
-        line: f.line,
-        detail: f.detail,
-        run_id: run_id.to_string(),
-        found_at: at,
-    }
+fn recorded(f: Finding, run_id: &str, at: DateTime<Utc>, simulated: &SimulatedObjects) -> Finding {
+    let about_simulated = simulated.about(f.object_key.as_deref());
+    f.recorded(run_id, at, about_simulated)
 }
 
 /// Verifies the lake: manifests, object digests and chains. Incremental from the last verified
@@ -423,17 +415,6 @@ pub async fn verify_shard(ws: &Workspace, clock: &mut Clock, shard: Shard) -> Re
     Ok(ShardPass { base_run, ..pass })
 }
 
-/// A finding as a shard stores it.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredFinding {
-    kind: String,
-    chain: Option<String>,
-    seq: Option<u64>,
-    object_key: Option<String>,
-    line: Option<u64>,
-    detail: String,
-}
-
 /// A shard's result as stored under `shards/<base run>/<index>-of-<count>.json`.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredShard {
@@ -441,7 +422,7 @@ struct StoredShard {
     base_run: String,
     index: u32,
     count: u32,
-    findings: Vec<StoredFinding>,
+    findings: Vec<Finding>,
     heads: BTreeMap<String, cairn_evidence::manifest::ChainHead>,
     events: u64,
     objects_checked: u64,
@@ -457,18 +438,7 @@ pub async fn store_shard(ws: &Workspace, shard: Shard, pass: &ShardPass) -> Resu
         base_run: pass.base_run.clone(),
         index: shard.index,
         count: shard.count,
-        findings: pass
-            .findings
-            .iter()
-            .map(|f| StoredFinding {
-                kind: f.kind.as_str().into(),
-                chain: f.chain.clone(),
-                seq: f.seq,
-                object_key: f.object_key.clone(),
-                line: f.line,
-                detail: f.detail.clone(),
-            })
-            .collect(),
+        findings: pass.findings.clone(),
         heads: pass.heads.clone(),
         events: pass.events,
         objects_checked: pass.objects_checked,
@@ -524,18 +494,7 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
     let mut heads = latest.map(|m| m.chain_heads.clone()).unwrap_or_default();
     let (mut events, mut objects_checked) = (0, 0);
     for s in &shards {
-        for f in &s.findings {
-            let kind = FindingKind::parse(&f.kind)
-                .with_context(|| format!("unknown finding kind {:?} in a shard result", f.kind))?;
-            findings.push(Finding {
-                kind,
-                chain: f.chain.clone(),
-                seq: f.seq,
-                object_key: f.object_key.clone(),
-                line: f.line,
-                detail: f.detail.clone(),
-            });
-        }
+        findings.extend(s.findings.iter().cloned());
         heads.extend(s.heads.clone());
         events += s.events;
         objects_checked += s.objects_checked;
@@ -566,7 +525,7 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
     }
     if !lake_intact {
         let simulated = SimulatedObjects::of(&manifests);
-        let rows = findings.into_iter().map(|f| finding_row(f, "", started, &simulated)).collect();
+        let rows = findings.into_iter().map(|f| recorded(f, "", started, &simulated)).collect();
         return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None, shard: None });
     }
     let key = ws.signing_key()?;
@@ -742,7 +701,7 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     }
     if full || !lake_intact {
         let simulated = SimulatedObjects::of(&manifests);
-        let rows = findings.into_iter().map(|f| finding_row(f, "", started, &simulated)).collect();
+        let rows = findings.into_iter().map(|f| recorded(f, "", started, &simulated)).collect();
         return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None, shard: None });
     }
     let key = ws.signing_key()?;
@@ -783,7 +742,7 @@ async fn commit_verification(
     ws.lake.remove_uncommitted(&state).await?;
     let run_id = next_run_id(clock, &state, started);
     let simulated = SimulatedObjects::of(state.manifests.iter().map(|(_, m)| m));
-    let rows: Vec<FindingRow> = findings.into_iter().map(|f| finding_row(f, &run_id, started, &simulated)).collect();
+    let rows: Vec<Finding> = findings.into_iter().map(|f| recorded(f, &run_id, started, &simulated)).collect();
     let mut writer = RunWriter::new(&ws.lake, &state, &run_id, started)?;
     if !rows.is_empty() {
         let batch = tables::findings_batch(&rows).context("cannot build the findings table")?;
@@ -820,14 +779,13 @@ async fn commit_verification(
 async fn control_results(
     ws: &Workspace,
     state: &cairn_evidence::lake::LakeState,
-    new_findings: &[FindingRow],
+    new_findings: &[Finding],
     heads: &BTreeMap<String, cairn_evidence::manifest::ChainHead>,
     (run_id, at): (&str, DateTime<Utc>),
     simulated: &SimulatedObjects,
 ) -> Result<Vec<cairn_evidence::tables::ControlResultRow>> {
-    use cairn_controls::{evaluate, EvidenceKind, EvidenceSummary};
     let checked = ws.checked_controls()?;
-    let mut findings: Vec<FindingRow> = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
     for (_, m) in &state.manifests {
         for entry in m.objects.iter().filter(|e| e.table == names::FINDINGS) {
             for batch in tables::from_parquet(ws.lake.get_checked(entry).await?)? {
@@ -836,100 +794,18 @@ async fn control_results(
         }
     }
     findings.extend_from_slice(new_findings);
-    let mut by_kind = BTreeMap::new();
-    for f in &findings {
-        *by_kind.entry(f.kind.clone()).or_insert(0u64) += 1;
-    }
     let committed: Vec<RunManifest> = state.manifests.iter().map(|(_, m)| m.clone()).collect();
     let artefacts = crate::supply::read_artefacts(&ws.lake, &committed).await?;
-    let summary = EvidenceSummary {
-        events_verified: heads.values().map(|h| h.events).sum(),
-        chains: heads.len() as u64,
-        last_verified_at: Some(at),
-        findings_by_kind: by_kind,
-        artefacts: crate::supply::artefact_evidence(&artefacts),
-        documents: crate::supply::document_evidence(&artefacts),
+    let input = cairn_controls::EvaluationInput {
+        manifests: &state.manifests,
+        findings: &findings,
+        heads,
+        artefacts: &artefacts,
+        simulated,
     };
-    let results = evaluate(&checked.catalog, &summary, at);
-    let objects = |table: &str| -> Vec<serde_json::Value> {
-        state
-            .manifests
-            .iter()
-            .flat_map(|(_, m)| m.objects.iter())
-            .filter(|e| e.table == table)
-            .map(|e| serde_json::json!({"key": e.key, "sha256": e.sha256}))
-            .collect()
-    };
-    let runs: Vec<serde_json::Value> = state
-        .manifests
-        .iter()
-        .map(|(s, _)| serde_json::json!({"key": s.key, "sha256": cairn_evidence::digest::sha256_hex(&s.bytes)}))
-        .collect();
-    let mut rows = Vec::new();
-    for (c, r) in checked.catalog.controls.iter().zip(results) {
-        let evidence = match c.evidence {
-            EvidenceKind::Events => objects(names::EVENTS),
-            EvidenceKind::Lake | EvidenceKind::Verification => runs.clone(),
-            EvidenceKind::Attestations => objects(names::ATTESTATIONS),
-            EvidenceKind::Sboms => objects(names::SBOMS),
-            EvidenceKind::ThreatModels => objects(names::THREAT_MODELS),
-            EvidenceKind::Policies => objects(names::POLICIES),
-            EvidenceKind::Manual => artefacts
-                .documents
-                .iter()
-                .filter(|d| d.controls.split("; ").any(|x| x == c.id))
-                .map(|d| serde_json::json!({"key": d.blob, "sha256": d.sha256, "title": d.title, "date": d.date}))
-                .collect(),
-        };
-        let failing: Vec<serde_json::Value> = findings
-            .iter()
-            .filter(|f| c.fails_on.contains(&f.kind))
-            .map(|f| serde_json::json!({"kind": f.kind, "chain": f.chain, "seq": f.seq, "run_id": f.run_id}))
-            .collect();
-        let fresh = !evidence.is_empty();
-        rows.push(cairn_evidence::tables::ControlResultRow {
-            run_id: run_id.to_string(),
-            control_id: c.id.clone(),
-            status: r.status.as_str().to_string(),
-            reasons: serde_json::to_string(&r.reasons)?,
-            evidence: serde_json::to_string(&evidence)?,
-            failing_findings: serde_json::to_string(&failing)?,
-            evidence_fresh_at: fresh.then(|| cairn_evidence::time::format_rfc3339(at)),
-            evaluated_at: at,
-            simulated: rests_on_simulated(&evidence, simulated),
-        });
-    }
-    Ok(rows)
+    Ok(cairn_controls::control_results(&checked, &input, (run_id, at))?)
 }
 
-/// Whether a control's evidence (`[{"key", …}]`) rests on simulated data: any collected object
-/// of it simulated; for evidence that is the lake's runs, or none, all collected data simulated.
-fn rests_on_simulated(evidence: &[serde_json::Value], simulated: &SimulatedObjects) -> bool {
-    if evidence.is_empty() {
-        return simulated.all();
-    }
-    evidence.iter().filter_map(|e| e["key"].as_str()).any(|k| simulated.about(Some(k)))
-}
-
-/// Everything committed that the portal and bundles show.
-pub struct LakeView {
-    /// Stored manifests, oldest first.
-    pub stored: Vec<StoredManifest>,
-    /// Parsed manifests, oldest first.
-    pub manifests: Vec<RunManifest>,
-    /// Findings about the manifests themselves, found now.
-    pub lake_findings: Vec<Finding>,
-    /// Every committed finding.
-    pub findings: Vec<FindingRow>,
-    /// Records kept aside, in total.
-    pub quarantined: u64,
-    /// The artefact tables.
-    pub artefacts: crate::supply::ArtefactTables,
-    /// Every control evaluation committed by a verify run, oldest run first.
-    pub control_history: Vec<tables::ControlResultRow>,
-    /// The text of every Markdown threat model, by blob key.
-    pub markdown_models: BTreeMap<String, String>,
-}
 
 /// Reads what the portal and bundles need from the lake.
 pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
@@ -965,19 +841,6 @@ pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
         control_history,
         markdown_models,
     })
-}
-
-impl LakeView {
-    /// The latest verify manifest.
-    pub fn latest_verify(&self) -> Option<&RunManifest> {
-        self.manifests.iter().rev().find(|m| m.stage == Stage::Verify)
-    }
-
-    /// The time reports are evaluated at: the latest run's commit time, so the same lake gives
-    /// the same pages and bundles.
-    pub fn as_of(&self) -> DateTime<Utc> {
-        self.manifests.last().and_then(|m| parse_rfc3339(&m.committed_at)).unwrap_or_default()
-    }
 }
 
 /// A path under `dir` for a file name made only of safe characters.

@@ -158,7 +158,7 @@ async fn run_step(ws: &Workspace, job: &Job, step: Step, counts: &mut Counts) ->
             Ok(format!("controls: {}", by.join(", ")))
         }
         Step::Render => {
-            let index = crate::commands::render(ws, &ws.config.portal_out.clone()).await?;
+            let index = crate::render::render(ws, &ws.config.portal_out.clone()).await?;
             Ok(format!("portal {}", index.display()))
         }
         Step::Bundle => {
@@ -180,7 +180,7 @@ async fn run_step(ws: &Workspace, job: &Job, step: Step, counts: &mut Counts) ->
             if job.steps.contains(&Step::Render) {
                 // The portal was rendered before this bundle existed: render again (only the
                 // pages that list bundles change) so it offers the new one.
-                crate::commands::render(ws, &ws.config.portal_out.clone()).await?;
+                crate::render::render(ws, &ws.config.portal_out.clone()).await?;
                 detail.push_str("; linked from the portal");
             }
             Ok(detail)
@@ -208,7 +208,7 @@ pub struct LakeStatus {
 async fn lake_status(ws: &Workspace) -> Result<LakeStatus> {
     let view = pipeline::read_view(ws).await?;
     let checked = ws.checked_controls()?;
-    let evidence = crate::report::evidence_summary(&view);
+    let evidence = cairn_renderer::evidence_summary(&view);
     let results = cairn_controls::evaluate(&checked.catalog, &evidence, view.as_of());
     let mut controls_by_status = BTreeMap::new();
     for r in &results {

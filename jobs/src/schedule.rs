@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use crate::bundling::Scope;
+use cairn_renderer::bundle::Scope;
 
 /// One step of a job, in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]

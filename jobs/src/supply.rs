@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cairn_renderer::markdown;
 
 use anyhow::{Context as _, Result};
 use cairn_collector::artefact::find_record;
@@ -87,7 +86,7 @@ pub struct SupplyOutcome {
 }
 
 fn finding_at(kind: FindingKind, object_key: &str, line: u64, detail: String) -> Finding {
-    Finding { kind, chain: None, seq: None, object_key: Some(object_key.to_string()), line: Some(line), detail }
+    Finding::object(kind, object_key, detail).at_line(line)
 }
 
 /// Keys trusted to sign attestations of `source` at `at`.
@@ -266,12 +265,9 @@ pub fn check_event_policy(
 ) -> Option<Finding> {
     let (id, version) = event_policy(row.event_json)?;
     let finding = |detail: String| Finding {
-        kind: FindingKind::PolicyUnknown,
-        chain: Some(row.chain.to_string()),
-        seq: Some(row.seq),
         object_key: Some(lake_key.to_string()),
         line: Some(row.line),
-        detail,
+        ..Finding::event(FindingKind::PolicyUnknown, row.chain, row.seq, detail)
     };
     let Some(card) = cards.iter().find(|c| c.card_id == id && c.version == version) else {
         return Some(finding(format!(
@@ -301,14 +297,7 @@ pub fn check_policy(
 ) -> Vec<Finding> {
     let p = &row.provenance;
     let card = format!("Decision Card {} version {}", row.card_id, row.version);
-    let finding = |kind, detail: String| Finding {
-        kind,
-        chain: None,
-        seq: None,
-        object_key: Some(p.object_key.clone()),
-        line: Some(p.line),
-        detail,
-    };
+    let finding = |kind, detail: String| Finding::object(kind, &p.object_key, detail).at_line(p.line);
     let mut out = Vec::new();
     let issued = cairn_evidence::time::parse_rfc3339(&row.issued_at);
     // Signature: by a key the keyring allows for this card, valid when the card was issued.
@@ -375,307 +364,6 @@ pub fn check_policy(
                     (at - issued).num_days()
                 ),
             ));
-        }
-    }
-    out
-}
-
-fn date_of(text: &str) -> Option<DateTime<Utc>> {
-    cairn_evidence::time::parse_rfc3339(text).or_else(|| {
-        chrono::NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc())
-    })
-}
-
-/// What controls need to know of the collected artefacts: how many of each kind and the newest
-/// one's date (an SBOM's creation, an attestation's build end or collection, a model's review).
-pub fn artefact_evidence(t: &ArtefactTables) -> BTreeMap<String, cairn_controls::ArtefactEvidence> {
-    use cairn_controls::{ArtefactEvidence, EvidenceKind};
-    let mut out = BTreeMap::new();
-    let attestation_dates =
-        t.attestations.iter().map(|a| a.finished_on.as_deref().and_then(date_of).unwrap_or(a.provenance.collected_at));
-    let blobs: BTreeSet<&str> = t.attestations.iter().map(|a| a.blob.as_str()).collect();
-    out.insert(
-        EvidenceKind::Attestations.as_str().to_string(),
-        ArtefactEvidence { count: blobs.len() as u64, newest: attestation_dates.max() },
-    );
-    let sbom_dates =
-        t.sboms.iter().map(|s| s.created.as_deref().and_then(date_of).unwrap_or(s.provenance.collected_at));
-    out.insert(
-        EvidenceKind::Sboms.as_str().to_string(),
-        ArtefactEvidence { count: t.sboms.len() as u64, newest: sbom_dates.max() },
-    );
-    let cards: BTreeSet<&str> = t.policies.iter().map(|p| p.card_id.as_str()).collect();
-    out.insert(
-        EvidenceKind::Policies.as_str().to_string(),
-        ArtefactEvidence {
-            count: cards.len() as u64,
-            newest: t.policies.iter().filter_map(|p| cairn_evidence::time::parse_rfc3339(&p.issued_at)).max(),
-        },
-    );
-    out.insert(
-        EvidenceKind::ThreatModels.as_str().to_string(),
-        ArtefactEvidence {
-            count: t.threat_models.len() as u64,
-            newest: t
-                .threat_models
-                .iter()
-                .map(|m| m.reviewed.as_deref().and_then(date_of).unwrap_or(m.provenance.collected_at))
-                .max(),
-        },
-    );
-    out
-}
-
-/// The portal's view of the supply-chain and design evidence. `findings` are every committed
-/// finding; `controls` the catalog's control ids (threats link only to controls that exist).
-pub fn portal_view(
-    t: &ArtefactTables,
-    markdown: &BTreeMap<String, String>,
-    findings: &[cairn_renderer::model::FindingView],
-    controls: &BTreeSet<String>,
-    verified_through: Option<&str>,
-) -> cairn_renderer::model::SupplyView {
-    use cairn_renderer::model::{
-        artefact_file_name, AttestationView, ComponentView, ReleaseFileView, SbomView, SubjectView, SupplyView,
-        ThreatModelView, ThreatView,
-    };
-    let about = |object: &str, line: Option<u64>| -> Vec<cairn_renderer::model::FindingView> {
-        findings
-            .iter()
-            .filter(|f| f.object_key.as_deref() == Some(object) && (line.is_none() || f.line == line))
-            .cloned()
-            .collect()
-    };
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let verified = |run: &str| verified_through.is_some_and(|v| run <= v);
-
-    // Attestations: one view per collected record, its subjects gathered.
-    let mut attestations: Vec<AttestationView> = Vec::new();
-    for a in &t.attestations {
-        let p = &a.provenance;
-        let subject =
-            SubjectView { name: a.subject_name.clone(), alg: a.digest_alg.clone(), digest: a.digest_value.clone() };
-        let file = artefact_file_name("attestation", &a.blob, &p.object_key, p.line, &p.run_id);
-        if let Some(v) = attestations.iter_mut().find(|v| v.file == file) {
-            v.subjects.push(subject);
-            continue;
-        }
-        let own = about(&p.object_key, Some(p.line));
-        let sig_failure = own.iter().find(|f| f.kind == FindingKind::AttestationSignature.as_str());
-        let tlog_failure = own.iter().find(|f| f.kind == FindingKind::TlogInclusion.as_str());
-        let (state, status) = if let Some(f) = sig_failure {
-            ("failed", format!("signature check failed: {}", f.detail))
-        } else if !verified(&p.run_id) {
-            ("pending", "collected; not yet verified".to_string())
-        } else if a.signer_kind == "keyless" {
-            (
-                "not_verified",
-                format!(
-                    "not verified: keyless. Certificate identity {}, issuer {}; the certificate chain is not checked against a Fulcio root",
-                    a.signer,
-                    a.signer_issuer.as_deref().unwrap_or("not stated")
-                ),
-            )
-        } else if a.format == "dsse" || !a.predicate_type.is_empty() {
-            ("verified", "signature verified with a key the keyring trusts for this source".to_string())
-        } else {
-            ("not_verified", "not verified: a signature over the artefact itself, which is not collected".to_string())
-        };
-        let tlog_status = match (a.tlog_entries, tlog_failure) {
-            (0, _) => "no transparency-log entry".to_string(),
-            (_, Some(f)) => format!("inclusion proof failed: {}", f.detail),
-            (n, None) if verified(&p.run_id) => format!(
-                "{n} entr{} whose inclusion proof leads to the root its checkpoint names (the log's own signature is not checked: its key is not kept)",
-                if n == 1 { "y" } else { "ies" }
-            ),
-            (n, None) => format!("{n} entries, not yet checked"),
-        };
-        let materials: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&a.materials)
-            .unwrap_or_default()
-            .iter()
-            .map(|m| {
-                let digests: Vec<String> = m["digest"]
-                    .as_object()
-                    .map(|d| d.iter().map(|(k, v)| format!("{k}:{}", v.as_str().unwrap_or_default())).collect())
-                    .unwrap_or_default();
-                format!("{} {}", m["uri"].as_str().unwrap_or_default(), digests.join(" "))
-            })
-            .collect();
-        attestations.push(AttestationView {
-            simulated: p.simulated,
-            file: artefact_file_name("attestation", &a.blob, &p.object_key, p.line, &p.run_id),
-            source_object: p.object_key.clone(),
-            line: p.line,
-            blob: a.blob.clone(),
-            format: a.format.clone(),
-            predicate_type: a.predicate_type.clone(),
-            subjects: vec![subject],
-            builder_id: opt(&a.builder_id),
-            build_type: opt(&a.build_type),
-            source_repo: opt(&a.source_repo),
-            source_commit: opt(&a.source_commit),
-            invocation_id: opt(&a.invocation_id),
-            started_on: opt(&a.started_on),
-            finished_on: opt(&a.finished_on),
-            materials,
-            signer: if a.signer.is_empty() { a.signer_kind.clone() } else { a.signer.clone() },
-            signature_state: state.into(),
-            signature_status: status,
-            tlog_status,
-            findings: own,
-        });
-    }
-
-    // SBOMs with their components, licence summary and changes.
-    let mut sboms = Vec::new();
-    for s in &t.sboms {
-        let p = &s.provenance;
-        let mut components = Vec::new();
-        let mut licenses: BTreeMap<String, u64> = BTreeMap::new();
-        for c in t.components.iter().filter(|c| c.sbom_blob == s.blob && c.provenance.run_id == p.run_id) {
-            let lic = c.licenses.clone().unwrap_or_else(|| "not stated".into());
-            *licenses.entry(lic.clone()).or_insert(0) += 1;
-            components.push(ComponentView {
-                name: c.name.clone(),
-                version: opt(&c.version),
-                purl: opt(&c.purl),
-                kind: opt(&c.component_type),
-                licenses: lic,
-                supplier: opt(&c.supplier),
-                hashes: c.hashes.clone(),
-            });
-        }
-        let mut licenses: Vec<(String, u64)> = licenses.into_iter().collect();
-        licenses.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let changes = t
-            .diffs
-            .iter()
-            .filter(|d| d.to_blob == s.blob)
-            .map(|d| match d.change.as_str() {
-                "changed" => format!("changed {} {} → {}", d.name, opt(&d.from_version), opt(&d.to_version)),
-                "added" => format!("added {} {}", d.name, opt(&d.to_version)),
-                other => format!("{other} {} {}", d.name, opt(&d.from_version)),
-            })
-            .collect();
-        sboms.push(SbomView {
-            simulated: p.simulated,
-            file: artefact_file_name("sbom", &s.blob, &p.object_key, p.line, &p.run_id),
-            source_object: p.object_key.clone(),
-            blob: s.blob.clone(),
-            spec: s.spec.clone(),
-            document: s.document.clone(),
-            subject: s.subject.clone(),
-            subject_version: opt(&s.subject_version),
-            tool: s.tool.clone(),
-            created: opt(&s.created),
-            components,
-            licenses,
-            changes,
-            findings: about(&p.object_key, None),
-        });
-    }
-
-    // Threat models with their threats, linked to the controls they name.
-    let mut threat_models = Vec::new();
-    for m in &t.threat_models {
-        let p = &m.provenance;
-        let threats = t
-            .threats
-            .iter()
-            .filter(|x| {
-                x.model_blob == m.blob && x.provenance.run_id == p.run_id && x.provenance.object_key == p.object_key
-            })
-            .map(|x| {
-                let named: Vec<String> = x.controls.split("; ").filter(|c| !c.is_empty()).map(str::to_string).collect();
-                let (known, unknown): (Vec<String>, Vec<String>) =
-                    named.into_iter().partition(|c| controls.contains(c));
-                ThreatView {
-                    id: x.threat_id.clone(),
-                    title: x.title.clone(),
-                    category: opt(&x.category),
-                    severity: opt(&x.severity),
-                    status: x.status.clone(),
-                    open: x.status.eq_ignore_ascii_case("open") || x.status.eq_ignore_ascii_case("identified"),
-                    mitigation: opt(&x.mitigation),
-                    element: opt(&x.element),
-                    controls: known,
-                    unknown_controls: unknown,
-                }
-            })
-            .collect();
-        threat_models.push(ThreatModelView {
-            simulated: p.simulated,
-            file: artefact_file_name("threat-model", &m.blob, &p.object_key, p.line, &p.run_id),
-            source_object: p.object_key.clone(),
-            blob: m.blob.clone(),
-            format: m.format.clone(),
-            title: m.title.clone(),
-            subsystem: opt(&m.subsystem),
-            owner: opt(&m.owner),
-            reviewer: opt(&m.reviewer),
-            reviewed: opt(&m.reviewed),
-            open: m.open_threats,
-            threats,
-            findings: about(&p.object_key, None),
-            body_html: markdown.get(&m.blob).map(|text| markdown::to_html(text)).unwrap_or_default(),
-        });
-    }
-
-    // Release files, with what vouches for them.
-    let releases = t
-        .artefacts
-        .iter()
-        .map(|r| {
-            let release = cairn_verifier::supply::release_of(r);
-            ReleaseFileView {
-                name: r.name.clone(),
-                sha256: r.sha256.clone(),
-                size: r.size,
-                attested_by: attestations
-                    .iter()
-                    .filter(|a| a.subjects.iter().any(|s| s.alg == "sha256" && s.digest == r.sha256))
-                    .map(|a| a.file.clone())
-                    .collect(),
-                sboms: sboms
-                    .iter()
-                    .filter(|s| {
-                        release.as_ref().is_some_and(|(subject, version)| {
-                            s.subject.rsplit('/').next() == Some(subject.as_str()) && s.subject_version == *version
-                        })
-                    })
-                    .map(|s| s.file.clone())
-                    .collect(),
-                findings: about(&r.provenance.object_key, None),
-            }
-        })
-        .collect();
-    let documents = t
-        .documents
-        .iter()
-        .map(|d| cairn_renderer::model::DocumentView {
-            file: d.file.clone(),
-            title: d.title.clone(),
-            controls: d.controls.split("; ").filter(|c| controls.contains(*c)).map(str::to_string).collect(),
-            owner: d.owner.clone(),
-            date: d.date.clone(),
-            sha256: d.sha256.clone(),
-            blob: d.blob.clone(),
-        })
-        .collect();
-    SupplyView { releases, attestations, sboms, threat_models, documents }
-}
-
-/// Recorded documents by the control ids they name.
-pub fn document_evidence(t: &ArtefactTables) -> BTreeMap<String, Vec<cairn_controls::DocumentEvidence>> {
-    let mut out: BTreeMap<String, Vec<cairn_controls::DocumentEvidence>> = BTreeMap::new();
-    for d in &t.documents {
-        let Some(date) = date_of(&d.date) else { continue };
-        for control in d.controls.split("; ").filter(|c| !c.is_empty()) {
-            out.entry(control.to_string()).or_default().push(cairn_controls::DocumentEvidence {
-                title: d.title.clone(),
-                owner: d.owner.clone(),
-                date,
-            });
         }
     }
     out

@@ -12,10 +12,13 @@ use std::path::Path;
 use anyhow::{bail, Context as _, Result};
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::manifest::{ObjectEntry, RunManifest, Stage};
-use cairn_evidence::tables::{self, names, EnvelopeRow, EventRow, FindingRow};
+use cairn_evidence::tables::{self, names, EnvelopeRow, EventRow};
+use cairn_verifier::Finding;
 use serde::Serialize;
 
-use crate::pipeline::{read_view, LakeView, Workspace};
+use cairn_renderer::LakeView;
+
+use crate::pipeline::{read_view, Workspace};
 
 /// What `cairn trace` found.
 #[derive(Debug, Serialize)]
@@ -109,7 +112,7 @@ pub struct VerificationHop {
     /// The latest verify run covering it.
     pub run_id: Option<String>,
     /// Findings about it, any run.
-    pub findings: Vec<FindingRow>,
+    pub findings: Vec<Finding>,
 }
 
 /// A control resting on it.
@@ -374,7 +377,7 @@ fn verification(
     sources: &[SourceHop],
 ) -> VerificationHop {
     let source_objects: BTreeSet<&str> = sources.iter().map(|s| s.envelope.object_key.as_str()).collect();
-    let findings: Vec<FindingRow> = view
+    let findings: Vec<Finding> = view
         .findings
         .iter()
         .filter(|f| match target {

@@ -194,6 +194,37 @@ pub struct BundleSpec {
     pub files: Vec<BundleFile>,
 }
 
+/// What a bundle covers.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    /// Every control.
+    All,
+    /// The controls mapped to one framework.
+    Framework(String),
+    /// One control.
+    Control(String),
+}
+
+impl Scope {
+    /// As the bundle's manifest and README name it.
+    pub fn label(&self) -> String {
+        match self {
+            Self::All => "all controls".into(),
+            Self::Framework(f) => format!("framework {f}"),
+            Self::Control(c) => format!("control {c}"),
+        }
+    }
+
+    /// As the zip's name carries it.
+    pub fn slug(&self) -> String {
+        match self {
+            Self::All => "all".into(),
+            Self::Framework(f) => f.clone(),
+            Self::Control(c) => c.clone(),
+        }
+    }
+}
+
 /// What was written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BundleInfo {

@@ -1,12 +1,20 @@
 //! `cairn-renderer`: the read-only auditor portal and signed evidence bundles.
 //!
-//! It owns turning a [`PortalModel`] (already-read evidence) into static HTML, and a set of files
-//! into a deterministic, minisign-signed zip, plus checking such a zip. It does not read the lake.
+//! It owns the portal's view of the evidence: [`portal_model`] turns what was read from the lake
+//! ([`LakeView`]) into a [`PortalModel`] (every control evaluated, framework roll-ups, chains,
+//! artefacts, runs, keys), and [`portal::build`] writes it as static HTML. It also turns a set of
+//! files into a deterministic, minisign-signed zip, and checks such a zip. It does not read the
+//! store: the caller reads the lake into a [`LakeView`].
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+mod from_lake;
+mod lake_view;
 pub mod markdown;
 pub mod model;
 pub mod portal;
+mod supply_view;
 
+pub use from_lake::{evidence_summary, portal_model};
+pub use lake_view::LakeView;
 pub use model::PortalModel;

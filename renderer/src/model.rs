@@ -1,25 +1,7 @@
 //! What the portal shows, already read from the lake.
 
+pub use cairn_evidence::finding::Finding;
 use serde::Serialize;
-
-/// A finding as shown.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
-pub struct FindingView {
-    /// Kind.
-    pub kind: String,
-    /// Chain, if any.
-    pub chain: Option<String>,
-    /// Seq, if any.
-    pub seq: Option<u64>,
-    /// Lake object.
-    pub object_key: Option<String>,
-    /// Source line.
-    pub line: Option<u64>,
-    /// Explanation.
-    pub detail: String,
-    /// Verification run that found it.
-    pub run_id: String,
-}
 
 /// One chain.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -37,7 +19,7 @@ pub struct ChainView {
     /// Head time.
     pub head_ts: String,
     /// Findings about it.
-    pub findings: Vec<FindingView>,
+    pub findings: Vec<Finding>,
     /// Its events came from simulated sources.
     pub simulated: bool,
 }
@@ -83,7 +65,7 @@ pub struct ControlView {
     /// The evidence its status rests on.
     pub evidence_items: Vec<EvidenceItemView>,
     /// Findings that fail it, at most [`FAILING_SHOWN`] of them.
-    pub failing: Vec<FindingView>,
+    pub failing: Vec<Finding>,
     /// How many findings fail it in all.
     pub failing_total: usize,
     /// Its status in each verify run, newest first.
@@ -461,7 +443,7 @@ pub struct PortalModel {
     /// Chains.
     pub chains: Vec<ChainView>,
     /// Findings about the lake itself.
-    pub lake_findings: Vec<FindingView>,
+    pub lake_findings: Vec<Finding>,
     /// Runs, newest first.
     pub runs: Vec<RunView>,
     /// Committed objects, in log order.
@@ -515,7 +497,7 @@ pub struct ReleaseFileView {
     /// Pages of the SBOMs describing its release.
     pub sboms: Vec<String>,
     /// Findings about it.
-    pub findings: Vec<FindingView>,
+    pub findings: Vec<Finding>,
 }
 
 /// One subject of an attestation.
@@ -571,7 +553,7 @@ pub struct AttestationView {
     /// The transparency-log status in words.
     pub tlog_status: String,
     /// Findings about it.
-    pub findings: Vec<FindingView>,
+    pub findings: Vec<Finding>,
     /// Collected from a simulated source.
     pub simulated: bool,
 }
@@ -623,7 +605,7 @@ pub struct SbomView {
     /// Changes from the previous SBOM of the subject (`added name version`, …).
     pub changes: Vec<String>,
     /// Findings about it.
-    pub findings: Vec<FindingView>,
+    pub findings: Vec<Finding>,
     /// Collected from a simulated source.
     pub simulated: bool,
 }
@@ -679,7 +661,7 @@ pub struct ThreatModelView {
     /// Threats.
     pub threats: Vec<ThreatView>,
     /// Findings about it.
-    pub findings: Vec<FindingView>,
+    pub findings: Vec<Finding>,
     /// A Markdown model's document, rendered and sanitized (empty for other formats).
     pub body_html: String,
     /// Collected from a simulated source.

@@ -155,12 +155,9 @@ impl<'k> ChainVerifier<'k> {
             state.findings += 1;
         }
         self.findings.push(Finding {
-            kind,
-            chain: Some(row.chain.to_string()),
-            seq: Some(row.seq),
             object_key: Some(lake_key.to_string()),
             line: Some(row.line),
-            detail,
+            ..Finding::event(kind, row.chain, row.seq, detail)
         });
     }
 
@@ -303,12 +300,9 @@ impl<'k> ChainVerifier<'k> {
             state.findings += missing.len() as u64;
             for (start, m) in missing {
                 self.findings.push(Finding {
-                    kind: FindingKind::Gap,
-                    chain: Some(name.clone()),
-                    seq: Some(start),
                     object_key: Some(m.object_key.clone()),
                     line: Some(m.line),
-                    detail: gap_detail(start, &m),
+                    ..Finding::event(FindingKind::Gap, &name, start, gap_detail(start, &m))
                 });
             }
             if let Some((seq, hash)) = &state.head {

@@ -44,14 +44,7 @@ pub fn check(
 }
 
 fn finding(kind: FindingKind, row: &KeyRow, detail: String) -> Finding {
-    Finding {
-        kind,
-        chain: None,
-        seq: None,
-        object_key: Some(row.blob.clone().unwrap_or_else(|| row.location.clone())),
-        line: None,
-        detail,
-    }
+    Finding::object(kind, row.blob.as_deref().unwrap_or(&row.location), detail)
 }
 
 fn judge(

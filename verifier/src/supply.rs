@@ -117,7 +117,7 @@ fn atom(t: &[&str], at: &mut usize, ok: &BTreeSet<String>) -> Option<bool> {
 
 /// A finding about a row of an artefact table: it points at the source object and line.
 fn finding(kind: FindingKind, object_key: &str, line: u64, detail: String) -> Finding {
-    Finding { kind, chain: None, seq: None, object_key: Some(object_key.to_string()), line: Some(line), detail }
+    Finding::object(kind, object_key, detail).at_line(line)
 }
 
 /// Components outside the register, and licences it does not allow.

@@ -11,10 +11,11 @@ use std::time::Instant;
 use anyhow::{bail, Context as _, Result};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use cairn_evidence::finding::FindingKind;
 use cairn_evidence::keys::PublicKey;
 use cairn_renderer::model::{
     anchor, chain_file_name, ChainLink, ChainView, ControlView, CursorView, DownloadView, EvidenceItemView,
-    FindingView, FrameworkView, KeyView, ObjectLink, ObjectView, RequirementRow, RequirementView, RunView, StatusPoint,
+    Finding, FrameworkView, KeyView, ObjectLink, ObjectView, RequirementRow, RequirementView, RunView, StatusPoint,
     SummaryView,
 };
 use cairn_renderer::portal::{self, BuildReport};
@@ -23,7 +24,7 @@ use ed25519_dalek::SigningKey;
 use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
 
-use crate::bench::{list_times, median, remove_if_present};
+use crate::{list_times, median, remove_if_present};
 
 /// The target: Cairn renders at least this many times Hugo's pages per second.
 const TARGET_RATIO: f64 = 3.0;
@@ -232,21 +233,24 @@ struct Lake<'a> {
     runs: &'a [RunView],
 }
 
-fn finding(kind: &str, chain: &str, run_id: &str, draw: &mut Draw) -> FindingView {
+fn finding(kind: &str, chain: &str, run_id: &str, draw: &mut Draw) -> Finding {
     let seq = draw.below(2_000_000) as u64;
-    FindingView {
-        kind: kind.to_string(),
-        chain: Some(chain.to_string()),
-        seq: Some(seq),
+    let kind = FindingKind::parse(kind).unwrap_or(FindingKind::Altered);
+    Finding {
         object_key: Some(format!("lake/events/date=2026-11-{:02}/{run_id}-0003.parquet", 1 + draw.below(30))),
         line: Some(1 + draw.below(100_000) as u64),
-        detail: format!("event {seq}: {kind}; the stored hash does not match the recomputed one ({}…)", draw.hex(8)),
         run_id: run_id.to_string(),
+        ..Finding::event(
+            kind,
+            chain,
+            seq,
+            format!("event {seq}: {kind}; the stored hash does not match the recomputed one ({}…)", draw.hex(8)),
+        )
     }
 }
 
 /// The findings that fail a control, as its page lists them.
-fn failing_findings(fails_on: &[String], latest_run: &str, draw: &mut Draw) -> Vec<FindingView> {
+fn failing_findings(fails_on: &[String], latest_run: &str, draw: &mut Draw) -> Vec<Finding> {
     (0..=draw.below(5))
         .map(|_| {
             let chain = format!("{}-{:03}", draw.pick(&SERVICES), 1 + draw.below(20));

@@ -1,20 +1,20 @@
 //! One function per command. Each returns the exit code, or an error (exit 2).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use cairn_evidence::keys::{write_signing_key, PublicKey};
 use cairn_renderer::bundle::{check_bundle, BundleError};
 use ed25519_dalek::SigningKey;
 
-use crate::bundling::{self, Request, Scope};
-use crate::config::Config;
-use crate::pipeline::{self, Clock, VerifyReport, Workspace};
-use crate::{
-    demo, proofs, report, runner, schedule, BenchCommand, Cli, Command, ControlsCommand, OutputFormat, ProofCommand,
-};
-use cairn_renderer::model::DownloadView;
+use cairn_jobs::bundling::{self, Request, Scope};
+use cairn_jobs::config::Config;
+use cairn_jobs::pipeline::{self, Clock, VerifyReport, Workspace};
+use cairn_jobs::render::render;
+use cairn_jobs::{proofs, runner, schedule};
+
+use crate::{BenchCommand, Cli, Command, ControlsCommand, OutputFormat, ProofCommand};
 
 /// Runs the command line's command.
 pub async fn run(cli: &Cli) -> Result<u8> {
@@ -23,27 +23,27 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         Command::Keygen { key, public_key } => keygen(key, public_key),
         Command::CheckBundle { file, pubkey } => check(file, pubkey),
         Command::Bench(BenchCommand::Verify { events, chains, dir }) => {
-            tokio::task::block_in_place(|| crate::bench::verify(*events, *chains, dir.as_deref()))
+            tokio::task::block_in_place(|| cairn_bench::verify(*events, *chains, dir.as_deref()))
         }
         Command::Bench(BenchCommand::Bundle { files, size_kib, dir }) => {
-            tokio::task::block_in_place(|| crate::bench::bundle(*files, *size_kib, dir.as_deref()))
+            tokio::task::block_in_place(|| cairn_bench::bundle(*files, *size_kib, dir.as_deref()))
         }
         Command::Bench(BenchCommand::Ingest { events, runs, dir }) => {
-            tokio::task::block_in_place(|| crate::bench::ingest(*events, *runs, dir.as_deref()))
+            tokio::task::block_in_place(|| cairn_bench::ingest(*events, *runs, dir.as_deref()))
         }
-        Command::Bench(BenchCommand::PrepareIngest { events, dir }) => crate::bench::prepare_ingest(dir, *events),
+        Command::Bench(BenchCommand::PrepareIngest { events, dir }) => cairn_bench::prepare_ingest(dir, *events),
         Command::Bench(BenchCommand::Nightly { events, dir }) => {
-            tokio::task::block_in_place(|| crate::bench::nightly(*events, dir.as_deref()))
+            tokio::task::block_in_place(|| cairn_bench::nightly(*events, dir.as_deref()))
         }
-        Command::Bench(BenchCommand::PrepareNightly { events, dir }) => crate::bench::prepare_nightly(dir, *events),
+        Command::Bench(BenchCommand::PrepareNightly { events, dir }) => cairn_bench::prepare_nightly(dir, *events),
         Command::Bench(BenchCommand::Portal { pages, runs, dir }) => {
-            tokio::task::block_in_place(|| crate::bench_portal::portal(*pages, *runs, dir.as_deref()))
+            tokio::task::block_in_place(|| cairn_bench::portal::portal(*pages, *runs, dir.as_deref()))
         }
         Command::Bench(BenchCommand::PrepareBundle { files, size, dir }) => {
-            crate::bench::prepare_bundle(dir, *files, *size).await
+            cairn_bench::prepare_bundle(dir, *files, *size).await
         }
         Command::Bench(BenchCommand::Prepare { events, chains, dir }) => {
-            Box::pin(crate::bench::prepare(dir, *events, *chains)).await
+            Box::pin(cairn_bench::prepare(dir, *events, *chains)).await
         }
         Command::Proof(proof) => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
@@ -63,13 +63,13 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                 .with_context(|| format!("cannot read public key {}", pubkey.display()))?;
             let public = PublicKey::parse(&text, &pubkey.display().to_string())?;
             let proof = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-            match proofs::verify_file(&proof, &public) {
+            match cairn_verifier::proof::verify_file(&proof, &public) {
                 Ok(summary) => {
                     println!("OK {summary}");
                     Ok(0)
                 }
                 Err(e) => {
-                    println!("FAILED {}: {e:#}", file.display());
+                    println!("FAILED {}: {:#}", file.display(), anyhow::Error::from(e));
                     Ok(1)
                 }
             }
@@ -109,9 +109,9 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         }
         Command::Trace { id, format } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
-            let trace = crate::trace::trace(&ws, id).await?;
+            let trace = cairn_jobs::trace::trace(&ws, id).await?;
             match format {
-                OutputFormat::Text => print!("{}", crate::trace::to_text(&trace)),
+                OutputFormat::Text => print!("{}", cairn_jobs::trace::to_text(&trace)),
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&trace)?),
             }
             Ok(0)
@@ -401,70 +401,11 @@ fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
     Ok(())
 }
 
-/// Renders the portal; returns the path of its index page. Bundles found in the bundles folder
-/// are copied into `downloads/` and linked from the control pages.
-pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
-    let view = pipeline::read_view(ws).await?;
-    let checked = ws.checked_controls()?;
-    let downloads = list_bundles(&ws.config.bundles_out)?;
-    let model = report::portal_model(
-        &view,
-        &checked,
-        &ws.public_key()?,
-        &crate::trust::joined_keyring(ws.keyring()?, &ws.config, &view.artefacts.keys)?,
-        &downloads,
-    );
-    let built = cairn_renderer::portal::build(&model, out)?;
-    if !downloads.is_empty() {
-        let target = out.join("downloads");
-        std::fs::create_dir_all(&target).with_context(|| format!("cannot create {}", target.display()))?;
-        for d in &downloads {
-            let from = pipeline::safe_join(&ws.config.bundles_out, &d.name)?;
-            let to = pipeline::safe_join(&target, &d.name)?;
-            let same = std::fs::read(&to).is_ok_and(|b| cairn_evidence::digest::sha256_hex(&b) == d.sha256);
-            if !same {
-                std::fs::copy(&from, &to).with_context(|| format!("cannot copy {}", from.display()))?;
-            }
-        }
-    }
-    tracing::info!(
-        pages = built.pages,
-        written = built.written.len(),
-        removed = built.removed.len(),
-        bundles = downloads.len(),
-        out = %out.display(),
-        "portal rendered"
-    );
-    Ok(out.join("index.html"))
-}
-
-/// The signed bundles in `dir`, by name.
-fn list_bundles(dir: &Path) -> Result<Vec<DownloadView>> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(out) };
-    for entry in entries {
-        let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
-        let Some(stem) = name.strip_prefix("cairn-evidence-").and_then(|n| n.strip_suffix(".zip")) else { continue };
-        // cairn-evidence-<scope>-<run id>.zip; a run id is 25 characters.
-        let scope = stem.len().checked_sub(26).map_or("", |cut| &stem[..cut]).to_string();
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        out.push(DownloadView {
-            name,
-            size: bytes.len() as u64,
-            sha256: cairn_evidence::digest::sha256_hex(&bytes),
-            scope,
-        });
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
 async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
-    let planted = demo::generate(dir, seed)?;
+    let planted = cairn_demo::generate(dir, seed)?;
     let config = Config::load(&dir.join("cairn.toml"))?;
     let ws = Workspace::open(config)?;
-    let mut clock = Clock::fixed(demo::demo_start(), seed);
+    let mut clock = Clock::fixed(cairn_demo::demo_start(), seed);
     let collected = pipeline::collect(&ws, &mut clock).await?;
     print_collect(&collected);
     let verified = pipeline::verify(&ws, &mut clock, false).await?;

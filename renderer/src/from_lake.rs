@@ -1,4 +1,5 @@
-//! Turns what the lake holds into the portal's model and the bundle's evidence files.
+//! Turns what the lake holds ([`LakeView`]) into the portal's model: every control evaluated as
+//! of the latest run, framework roll-ups, chains, artefacts, runs, keys and lake objects.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,49 +11,24 @@ use cairn_evidence::keys::PublicKey;
 use cairn_evidence::manifest::{ObjectEntry, RunManifest, SimulatedObjects, Stage};
 use cairn_evidence::merkle::{inclusion_proofs, leaf_hash};
 use cairn_evidence::published::histories;
-use cairn_evidence::tables::FindingRow;
 use cairn_evidence::time::parse_rfc3339;
 use cairn_evidence::Sha256Digest;
-use cairn_renderer::markdown;
-use cairn_renderer::model::{
-    chain_file_name, ChainLink, ChainView, ControlView, CursorView, DownloadView, EvidenceItemView, FindingView,
+use crate::markdown;
+use crate::model::{
+    chain_file_name, ChainLink, ChainView, ControlView, CursorView, DownloadView, EvidenceItemView,
     FrameworkView, KeyChangeView, KeyView, ObjectLink, ObjectView, PortalModel, PublishedDocumentView,
     PublishedKeyView, RequirementRow, RequirementView, RunView, StatusPoint, SummaryView, FAILING_SHOWN,
 };
 use cairn_verifier::{Finding, FindingKind};
 
-use crate::pipeline::LakeView;
-
-fn view_of_row(f: &FindingRow) -> FindingView {
-    FindingView {
-        kind: f.kind.clone(),
-        chain: f.chain.clone(),
-        seq: f.seq,
-        object_key: f.object_key.clone(),
-        line: f.line,
-        detail: f.detail.clone(),
-        run_id: f.run_id.clone(),
-    }
-}
-
-fn view_of_finding(f: &Finding) -> FindingView {
-    FindingView {
-        kind: f.kind.as_str().into(),
-        chain: f.chain.clone(),
-        seq: f.seq,
-        object_key: f.object_key.clone(),
-        line: f.line,
-        detail: f.detail.clone(),
-        run_id: String::new(),
-    }
-}
+use crate::lake_view::LakeView;
 
 /// The evidence summary controls are evaluated on.
 pub fn evidence_summary(view: &LakeView) -> EvidenceSummary {
     let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
     for f in &view.findings {
-        *by_kind.entry(f.kind.clone()).or_insert(0) += 1;
+        *by_kind.entry(f.kind.as_str().to_string()).or_insert(0) += 1;
     }
     for f in &view.lake_findings {
         *by_kind.entry(f.kind.as_str().to_string()).or_insert(0) += 1;
@@ -62,8 +38,8 @@ pub fn evidence_summary(view: &LakeView) -> EvidenceSummary {
         chains: heads.len() as u64,
         last_verified_at: view.latest_verify().and_then(|m| parse_rfc3339(&m.committed_at)),
         findings_by_kind: by_kind,
-        artefacts: crate::supply::artefact_evidence(&view.artefacts),
-        documents: crate::supply::document_evidence(&view.artefacts),
+        artefacts: cairn_controls::artefact_evidence(&view.artefacts),
+        documents: cairn_controls::document_evidence(&view.artefacts),
     }
 }
 
@@ -79,7 +55,7 @@ pub fn portal_model(
     let evidence = evidence_summary(view);
     let results = evaluate(catalog, &evidence, view.as_of());
     let count = |pred: &dyn Fn(FindingKind) -> bool| -> u64 {
-        view.findings.iter().filter(|f| FindingKind::parse(&f.kind).is_some_and(pred)).count() as u64
+        view.findings.iter().filter(|f| pred(f.kind)).count() as u64
             + view.lake_findings.iter().filter(|f| pred(f.kind)).count() as u64
     };
     let summary = SummaryView {
@@ -169,11 +145,11 @@ pub fn portal_model(
             head_seq: h.seq,
             head_hash: h.hash.clone(),
             head_ts: h.ts.clone(),
-            findings: view.findings.iter().filter(|f| f.chain.as_deref() == Some(id)).map(view_of_row).collect(),
+            findings: view.findings.iter().filter(|f| f.chain.as_deref() == Some(id)).map(Finding::as_shown).collect(),
         })
         .collect();
-    let mut lake_findings: Vec<FindingView> = view.lake_findings.iter().map(view_of_finding).collect();
-    lake_findings.extend(view.findings.iter().filter(|f| f.chain.is_none()).map(view_of_row));
+    let mut lake_findings: Vec<Finding> = view.lake_findings.iter().map(Finding::as_shown).collect();
+    lake_findings.extend(view.findings.iter().filter(|f| f.chain.is_none()).map(Finding::as_shown));
     let mut runs: Vec<RunView> = view
         .stored
         .iter()
@@ -244,20 +220,20 @@ pub fn portal_model(
     for (control, c) in controls.iter_mut().zip(&catalog.controls) {
         control.evidence_items = evidence_items(c, view, &objects, &runs);
         control.simulated = control.evidence_items.iter().any(|e| e.simulated) || simulated.all();
-        let failing: Vec<FindingView> = view
+        let failing: Vec<Finding> = view
             .lake_findings
             .iter()
             .filter(|f| c.fails_on.iter().any(|k| k == f.kind.as_str()))
-            .map(view_of_finding)
-            .chain(view.findings.iter().filter(|f| c.fails_on.contains(&f.kind)).map(view_of_row))
+            .map(Finding::as_shown)
+            .chain(view.findings.iter().filter(|f| c.fails_on.iter().any(|k| k == f.kind.as_str())).map(Finding::as_shown))
             .collect();
         control.failing_total = failing.len();
         control.failing = failing.into_iter().take(FAILING_SHOWN).collect();
     }
-    let all_findings: Vec<FindingView> = view.findings.iter().map(view_of_row).collect();
+    let all_findings: Vec<Finding> = view.findings.iter().map(Finding::as_shown).collect();
     let control_ids = catalog.controls.iter().map(|c| c.id.clone()).collect();
     let verified_through = view.latest_verify().and_then(|m| m.verified_through.clone());
-    let supply = crate::supply::portal_view(
+    let supply = crate::supply_view::portal_view(
         &view.artefacts,
         &view.markdown_models,
         &all_findings,
@@ -550,7 +526,7 @@ fn framework_view(
                     status: r.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
                     controls: r.controls.clone(),
                     crosswalk,
-                    anchor: cairn_renderer::model::anchor(&r.id),
+                    anchor: crate::model::anchor(&r.id),
                 }
             })
             .collect(),

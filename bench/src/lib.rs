@@ -1,5 +1,12 @@
+//! `cairn-bench`: Cairn's benchmarks, reached only through `cairn bench`. Each measures Cairn
+//! against a baseline run on the same machine in the same run and prints the ratio.
+//!
 //! `cairn bench verify`: verification throughput against raw Ed25519 verification of the same
 //! signatures on all cores, measured in the same run, plus the verifier's peak memory.
+
+#![deny(unsafe_code)]
+
+pub mod portal;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -17,9 +24,9 @@ use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
-use crate::config::Config;
-use crate::demo::Emitter;
-use crate::pipeline::{self, Clock, Workspace};
+use cairn_demo::Emitter;
+use cairn_jobs::config::Config;
+use cairn_jobs::pipeline::{self, Clock, Workspace};
 
 const LINES_PER_FILE: u64 = 100_000;
 

@@ -1,11 +1,16 @@
-//! `cairn demo`: a sample organisation, generated from a seed, run through the whole pipeline.
+//! `cairn-demo`: the sample organisation `cairn demo` writes and then runs through the whole
+//! pipeline, generated from a seed. It only writes files; it neither collects nor verifies.
 //!
 //! Three services emit signed, hash-chained audit events a few thousand at a time, each shipped
 //! through a different SIEM in its real shape: a Splunk search export, Datadog log archives and
 //! Microsoft Sentinel data export blobs. Three faults are planted: one event dropped (payments,
 //! Splunk), one event delivered twice (identity, Datadog) and one exported out of order
 //! (storage, Sentinel). Each service also has a release with its
-//! provenance, SBOMs and threat model ([`crate::demo_releases`]). Same seed, same bytes.
+//! provenance, SBOMs and threat model ([`crate::releases`]). Same seed, same bytes.
+
+#![forbid(unsafe_code)]
+
+mod releases;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -236,7 +241,7 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
     }
     let ci = key_from(&mut rng);
     let names: Vec<&str> = services.iter().map(|s| s.0).collect();
-    let (ci_entry, release_sources) = crate::demo_releases::write(dir, &names, &mut rng, &ci)?;
+    let (ci_entry, release_sources) = crate::releases::write(dir, &names, &mut rng, &ci)?;
     keyring.push_str(&ci_entry);
     sources.push_str(&release_sources);
     std::fs::write(keys.join("trusted.toml"), keyring)?;

@@ -5,24 +5,9 @@
 //! does not check); 2 the job itself failed (configuration, I/O, a bug).
 #![deny(unsafe_code)]
 
-mod bench;
-mod bench_portal;
-mod bundling;
 mod commands;
-mod config;
-mod demo;
-mod demo_releases;
-mod metrics;
-mod pipeline;
-mod progress;
-mod proofs;
-mod publish;
-mod report;
-mod runner;
-mod schedule;
-mod supply;
-mod trace;
-mod trust;
+
+use cairn_jobs::progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

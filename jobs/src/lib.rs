@@ -1,0 +1,24 @@
+//! `cairn-jobs`: what runs Cairn's stages as jobs. It owns the configuration (`cairn.toml`), the
+//! pipeline that drives each stage over the lake (collect, verify, evaluate, render, bundle,
+//! publish), cron schedules, one run of a job under its lock, publishing, Prometheus metrics and
+//! progress on a terminal.
+//!
+//! It does not parse sources (`cairn-collector`), decide what a check finds (`cairn-verifier`),
+//! evaluate controls (`cairn-controls`) or lay out pages and zips (`cairn-renderer`); the `cairn`
+//! command line is a thin layer over it.
+#![deny(unsafe_code)]
+
+pub mod bundling;
+pub mod config;
+pub mod metrics;
+pub mod pipeline;
+pub mod progress;
+pub mod proofs;
+pub mod publish;
+pub mod render;
+
+pub mod runner;
+pub mod schedule;
+pub mod supply;
+pub mod trace;
+pub mod trust;

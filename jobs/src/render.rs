@@ -1,0 +1,69 @@
+//! The render step: the portal from the lake, with the signed bundles of `[bundles] out` copied
+//! into its `downloads/` folder and linked from the control pages.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use cairn_renderer::model::DownloadView;
+
+use crate::pipeline::{self, Workspace};
+
+/// Renders the portal; returns the path of its index page. Bundles found in the bundles folder
+/// are copied into `downloads/` and linked from the control pages.
+pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
+    let view = pipeline::read_view(ws).await?;
+    let checked = ws.checked_controls()?;
+    let downloads = list_bundles(&ws.config.bundles_out)?;
+    let model = cairn_renderer::portal_model(
+        &view,
+        &checked,
+        &ws.public_key()?,
+        &crate::trust::joined_keyring(ws.keyring()?, &ws.config, &view.artefacts.keys)?,
+        &downloads,
+    );
+    let built = cairn_renderer::portal::build(&model, out)?;
+    if !downloads.is_empty() {
+        let target = out.join("downloads");
+        std::fs::create_dir_all(&target).with_context(|| format!("cannot create {}", target.display()))?;
+        for d in &downloads {
+            let from = pipeline::safe_join(&ws.config.bundles_out, &d.name)?;
+            let to = pipeline::safe_join(&target, &d.name)?;
+            let same = std::fs::read(&to).is_ok_and(|b| cairn_evidence::digest::sha256_hex(&b) == d.sha256);
+            if !same {
+                std::fs::copy(&from, &to).with_context(|| format!("cannot copy {}", from.display()))?;
+            }
+        }
+    }
+    tracing::info!(
+        pages = built.pages,
+        written = built.written.len(),
+        removed = built.removed.len(),
+        bundles = downloads.len(),
+        out = %out.display(),
+        "portal rendered"
+    );
+    Ok(out.join("index.html"))
+}
+
+/// The signed bundles in `dir`, by name.
+fn list_bundles(dir: &Path) -> Result<Vec<DownloadView>> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(out) };
+    for entry in entries {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+        let Some(stem) = name.strip_prefix("cairn-evidence-").and_then(|n| n.strip_suffix(".zip")) else { continue };
+        // cairn-evidence-<scope>-<run id>.zip; a run id is 25 characters.
+        let scope = stem.len().checked_sub(26).map_or("", |cut| &stem[..cut]).to_string();
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        out.push(DownloadView {
+            name,
+            size: bytes.len() as u64,
+            sha256: cairn_evidence::digest::sha256_hex(&bytes),
+            scope,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
