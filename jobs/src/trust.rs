@@ -57,33 +57,6 @@ pub fn joined_keyring(file: Keyring, config: &Config, rows: &[KeyRow]) -> Result
     Ok(keyring)
 }
 
-/// What still uses `kid`, as of `at`: an unrevoked, unexpired keyring entry (with the chains,
-/// attestation sources and Decision Cards it may sign), and chains whose events verified in this
-/// pass name it.
-pub fn dependents(
-    kid: &str,
-    keyring: &Keyring,
-    kid_chains: &BTreeMap<String, BTreeSet<String>>,
-    at: DateTime<Utc>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(k) =
-        keyring.get(kid).filter(|k| k.revoked_at.is_none_or(|t| t > at) && k.not_after.is_none_or(|t| t > at))
-    {
-        let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(" ") };
-        let chains = k.chains.as_deref().map_or_else(|| "*".to_string(), list);
-        out.push(format!(
-            "keyring entry {kid:?} (chains {chains}; attestations {}; policies {})",
-            list(&k.attestations),
-            list(&k.policies)
-        ));
-    }
-    if let Some(chains) = kid_chains.get(kid).filter(|c| !c.is_empty()) {
-        out.push(format!("events of chains {}", chains.iter().cloned().collect::<Vec<_>>().join(" ")));
-    }
-    out
-}
-
 /// The findings about the published documents' rows collected by `new_runs`.
 pub fn check(
     config: &Config,
@@ -95,6 +68,6 @@ pub fn check(
 ) -> Vec<Finding> {
     let grace =
         config.published.iter().map(|d| (d.name.clone(), chrono::Duration::hours(i64::from(d.grace_hours)))).collect();
-    let uses = |kid: &str| dependents(kid, keyring_file, kid_chains, at);
+    let uses = |kid: &str| cairn_verifier::published::dependents(kid, keyring_file, kid_chains, at);
     cairn_verifier::published::check(rows, new_runs, &grace, &uses)
 }

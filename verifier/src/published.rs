@@ -16,9 +16,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_evidence::artefacts::KeyRow;
+use cairn_evidence::keyring::Keyring;
 use cairn_evidence::published::{events, DocumentHistory};
 use cairn_evidence::time::parse_rfc3339;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::finding::{Finding, FindingKind};
 
@@ -115,6 +116,33 @@ fn judge(
                 ));
             }
         }
+    }
+    out
+}
+
+/// What still uses `kid`, as of `at`: an unrevoked, unexpired keyring entry (with the chains,
+/// attestation sources and Decision Cards it may sign), and chains whose events verified in this
+/// pass name it.
+pub fn dependents(
+    kid: &str,
+    keyring: &Keyring,
+    kid_chains: &BTreeMap<String, BTreeSet<String>>,
+    at: DateTime<Utc>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(k) =
+        keyring.get(kid).filter(|k| k.revoked_at.is_none_or(|t| t > at) && k.not_after.is_none_or(|t| t > at))
+    {
+        let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(" ") };
+        let chains = k.chains.as_deref().map_or_else(|| "*".to_string(), list);
+        out.push(format!(
+            "keyring entry {kid:?} (chains {chains}; attestations {}; policies {})",
+            list(&k.attestations),
+            list(&k.policies)
+        ));
+    }
+    if let Some(chains) = kid_chains.get(kid).filter(|c| !c.is_empty()) {
+        out.push(format!("events of chains {}", chains.iter().cloned().collect::<Vec<_>>().join(" ")));
     }
     out
 }
