@@ -102,8 +102,9 @@ struct ControlStatus<'a> {
 }
 
 fn csv_field(value: &str) -> String {
-    // Quote everything; neutralise spreadsheet formulas in evidence text.
-    let v = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() };
+    // Quote everything; neutralise spreadsheet formulas in evidence text (OWASP's list: a
+    // spreadsheet may read a cell starting with any of these as a formula).
+    let v = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
     format!("\"{}\"", v.replace('"', "\"\""))
 }
 
@@ -572,4 +573,16 @@ fn controls_csv(model: &PortalModel, ids: &[String], files: &[BundleFile]) -> St
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_cells_that_could_start_a_formula_are_neutralised() {
+        for lead in ['=', '+', '-', '@', '\t', '\r'] {
+            assert_eq!(super::csv_field(&format!("{lead}1+1")), format!("\"'{lead}1+1\""), "{lead:?}");
+        }
+        assert_eq!(super::csv_field("plain \"text\""), "\"plain \"\"text\"\"\"");
+        assert_eq!(super::csv_field("a=b"), "\"a=b\"");
+    }
 }
