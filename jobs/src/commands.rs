@@ -404,6 +404,11 @@ fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
 /// Renders the portal; returns the path of its index page. Bundles found in the bundles folder
 /// are copied into `downloads/` and linked from the control pages.
 pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
+    // Templates first: a template folder at fault fails before the lake is read.
+    let templates = match &ws.config.portal_templates {
+        Some(dir) => cairn_renderer::templates::Templates::load(dir)?,
+        None => cairn_renderer::templates::Templates::built_in()?,
+    };
     let view = pipeline::read_view(ws).await?;
     let checked = ws.checked_controls()?;
     let downloads = list_bundles(&ws.config.bundles_out)?;
@@ -414,7 +419,7 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
         &crate::trust::joined_keyring(ws.keyring()?, &ws.config, &view.artefacts.keys)?,
         &downloads,
     );
-    let built = cairn_renderer::portal::build(&model, out)?;
+    let built = cairn_renderer::portal::build_with(&model, &templates, out)?;
     if !downloads.is_empty() {
         let target = out.join("downloads");
         std::fs::create_dir_all(&target).with_context(|| format!("cannot create {}", target.display()))?;
@@ -432,6 +437,7 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
         written = built.written.len(),
         removed = built.removed.len(),
         bundles = downloads.len(),
+        templates_overridden = templates.overrides().len(),
         out = %out.display(),
         "portal rendered"
     );
