@@ -106,7 +106,8 @@ fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn use_templates(org: &Path, folder: Option<&str>) {
     let path = org.join("cairn.toml");
     let config = std::fs::read_to_string(&path).unwrap();
-    let config: String = config.lines().filter(|l| !l.starts_with("templates = ")).map(|l| format!("{l}\n")).collect();
+    let mut config = config.lines().filter(|l| !l.starts_with("templates = ")).collect::<Vec<_>>().join("\n");
+    config.push('\n');
     let config = match folder {
         Some(folder) => config.replacen("[portal]\n", &format!("[portal]\ntemplates = \"{folder}\"\n"), 1),
         None => config,
@@ -163,7 +164,7 @@ fn a_rebranded_base_template_shows_on_every_page_and_keeps_evidence_escaped() {
     let mut pages = 0;
     for ((path, new), (_, old)) in rebranded.iter().zip(&built_in) {
         let (new, old) = (String::from_utf8_lossy(new), String::from_utf8_lossy(old));
-        if path.ends_with(".html") {
+        if Path::new(path).extension().is_some_and(|ext| ext == "html") {
             pages += 1;
             assert!(new.contains(BRAND.1) && new.contains(TITLE.1), "{path} is not re-branded");
             assert_eq!(new, old.replace(BRAND.0, BRAND.1).replace(TITLE.0, TITLE.1), "{path}");

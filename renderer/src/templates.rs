@@ -82,7 +82,7 @@ pub enum TemplateError {
         "template folder {}: {} problem(s):\n{}",
         dir.display(),
         problems.len(),
-        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
     )]
     Files {
         /// The folder.
@@ -112,7 +112,7 @@ pub struct TemplateProblem {
 
 impl std::fmt::Display for TemplateProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "  {}: {}", self.file.display(), self.kind)
+        write!(f, "{}: {}", self.file.display(), self.kind)
     }
 }
 
@@ -171,7 +171,12 @@ fn indented(detail: &str) -> String {
     if !detail.contains('\n') {
         return format!(" {detail}");
     }
-    detail.lines().map(|l| format!("\n    {l}")).collect()
+    let mut out = String::new();
+    for line in detail.lines() {
+        out.push_str("\n    ");
+        out.push_str(line);
+    }
+    out
 }
 
 /// The line a tera parse error points at (` --> 3:12`), if any.
@@ -355,7 +360,7 @@ mod tests {
         assert_eq!(names, ["base.html", "control.html"]);
         let pages = render_with(&model(), &templates).unwrap();
         let page = |path: &str| String::from_utf8(pages.iter().find(|(p, _)| p == path).unwrap().1.clone()).unwrap();
-        for (path, _) in pages.iter().filter(|(p, _)| p.ends_with(".html")) {
+        for (path, _) in pages.iter().filter(|(p, _)| Path::new(p).extension().is_some_and(|ext| ext == "html")) {
             assert!(page(path).contains("<p class=\"brand\">ACME TRUST</p>"), "{path}");
         }
         let control = page("controls/LOG-02.html");
