@@ -77,8 +77,9 @@ struct ControlStatus<'a> {
 }
 
 fn csv_field(value: &str) -> String {
-    // Quote everything; neutralise spreadsheet formulas in evidence text.
-    let v = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() };
+    // Quote everything; neutralise spreadsheet formulas in evidence text (OWASP's list: a
+    // spreadsheet may read a cell starting with any of these as a formula).
+    let v = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
     format!("\"{}\"", v.replace('"', "\"\""))
 }
 
@@ -412,7 +413,8 @@ async fn collect_files(
         inclusion: None,
     });
     // An offline copy of the portal, without the pages of controls outside the scope.
-    for (page, bytes) in cairn_renderer::portal::render(model)? {
+    let templates = crate::render::templates(ws)?;
+    for (page, bytes) in cairn_renderer::portal::render_with(model, &templates)? {
         let control_page = page.strip_prefix("controls/").and_then(|p| p.strip_suffix(".html"));
         if control_page.is_some_and(|id| !all_ids.iter().any(|c| c == id)) {
             continue;
@@ -547,4 +549,16 @@ fn controls_csv(model: &PortalModel, ids: &[String], files: &[BundleFile]) -> St
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_cells_that_could_start_a_formula_are_neutralised() {
+        for lead in ['=', '+', '-', '@', '\t', '\r'] {
+            assert_eq!(super::csv_field(&format!("{lead}1+1")), format!("\"'{lead}1+1\""), "{lead:?}");
+        }
+        assert_eq!(super::csv_field("plain \"text\""), "\"plain \"\"text\"\"\"");
+        assert_eq!(super::csv_field("a=b"), "\"a=b\"");
+    }
 }

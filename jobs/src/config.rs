@@ -19,7 +19,7 @@ struct RawConfig {
     #[serde(default, rename = "source")]
     sources: Vec<toml::Spanned<toml::Table>>,
     #[serde(default)]
-    portal: RawOut,
+    portal: RawPortal,
     #[serde(default)]
     bundles: RawOut,
     #[serde(default)]
@@ -69,6 +69,13 @@ struct RawTrust {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct RawPortal {
+    out: Option<PathBuf>,
+    templates: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct RawOut {
     out: Option<PathBuf>,
 }
@@ -94,6 +101,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// Portal output folder.
     pub portal_out: PathBuf,
+    /// A folder of templates replacing built-in ones by name; checked when the portal renders.
+    pub portal_templates: Option<PathBuf>,
     /// Bundle output folder.
     pub bundles_out: PathBuf,
     /// User control catalog files, applied in order over the built-in catalog.
@@ -175,6 +184,7 @@ impl Config {
             published,
             sources,
             portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),
+            portal_templates: raw.portal.templates.as_deref().map(abs),
             bundles_out: abs(raw.bundles.out.as_deref().unwrap_or(Path::new("bundles"))),
             control_catalogs: raw.controls.catalog.iter().map(|p| abs(p)).collect(),
             register: raw.supply.register.as_deref().map(abs),
@@ -253,6 +263,15 @@ event = "/event"
         assert_eq!(c.store_url, "/etc/cairn/store");
         assert_eq!(c.keyring, Path::new("/etc/cairn/keys/trusted.toml"));
         assert_eq!(c.sources.len(), 1);
+        assert_eq!(c.portal_templates, None);
+        let with = format!("{GOOD}[portal]\ntemplates = \"brand\"\n");
+        let c = Config::parse(&with, Path::new("/etc/cairn/cairn.toml")).unwrap();
+        assert_eq!(c.portal_templates.as_deref(), Some(Path::new("/etc/cairn/brand")));
+        // Only the portal has templates.
+        let err = Config::parse(&format!("{GOOD}[bundles]\ntemplates = \"brand\"\n"), Path::new("cairn.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("templates"), "{err}");
     }
 
     #[test]

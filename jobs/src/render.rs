@@ -5,12 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use cairn_renderer::model::DownloadView;
+use cairn_renderer::templates::Templates;
 
 use crate::pipeline::{self, Workspace};
 
 /// Renders the portal; returns the path of its index page. Bundles found in the bundles folder
 /// are copied into `downloads/` and linked from the control pages.
 pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
+    // Templates first: a template folder at fault fails before the lake is read.
+    let templates = templates(ws)?;
     let view = pipeline::read_view(ws).await?;
     let checked = ws.checked_controls()?;
     let downloads = list_bundles(&ws.config.bundles_out)?;
@@ -21,7 +24,7 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
         &crate::trust::joined_keyring(ws.keyring()?, &ws.config, &view.artefacts.keys)?,
         &downloads,
     );
-    let built = cairn_renderer::portal::build(&model, out)?;
+    let built = cairn_renderer::portal::build_with(&model, &templates, out)?;
     if !downloads.is_empty() {
         let target = out.join("downloads");
         std::fs::create_dir_all(&target).with_context(|| format!("cannot create {}", target.display()))?;
@@ -39,10 +42,19 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
         written = built.written.len(),
         removed = built.removed.len(),
         bundles = downloads.len(),
+        templates_overridden = templates.overrides().len(),
         out = %out.display(),
         "portal rendered"
     );
     Ok(out.join("index.html"))
+}
+
+/// The portal's templates: the built-in ones, with those of `[portal] templates` in their place.
+pub fn templates(ws: &Workspace) -> Result<Templates> {
+    Ok(match &ws.config.portal_templates {
+        Some(dir) => Templates::load(dir)?,
+        None => Templates::built_in()?,
+    })
 }
 
 /// The signed bundles in `dir`, by name.

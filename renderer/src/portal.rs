@@ -1,36 +1,16 @@
 //! The static auditor portal: tera templates (autoescaped) rendered from a [`PortalModel`].
 //!
-//! Built in three phases: new (templates), load (render every page in memory, reporting every
+//! Built in three phases: new (templates: the built-in ones, some perhaps replaced from a folder,
+//! see [`crate::templates`]), load (render every page in memory, reporting every
 //! error at once with its template and page), build (write the files). Same model, same bytes.
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use tera::{Context, Tera};
+use tera::Context;
 
 use crate::model::{chain_file_name, PortalModel};
-
-/// The built-in templates, embedded so the binary works on its own.
-const TEMPLATES: [(&str, &str); 18] = [
-    ("keys.html", include_str!("../../templates/keys.html")),
-    ("run.html", include_str!("../../templates/run.html")),
-    ("search.html", include_str!("../../templates/search.html")),
-    ("findings_table.html", include_str!("../../templates/findings_table.html")),
-    ("supply.html", include_str!("../../templates/supply.html")),
-    ("attestation.html", include_str!("../../templates/attestation.html")),
-    ("sbom.html", include_str!("../../templates/sbom.html")),
-    ("threat_model.html", include_str!("../../templates/threat_model.html")),
-    ("framework.html", include_str!("../../templates/framework.html")),
-    ("objects.html", include_str!("../../templates/objects.html")),
-    ("object.html", include_str!("../../templates/object.html")),
-    ("downloads.html", include_str!("../../templates/downloads.html")),
-    ("base.html", include_str!("../../templates/base.html")),
-    ("index.html", include_str!("../../templates/index.html")),
-    ("chain.html", include_str!("../../templates/chain.html")),
-    ("control.html", include_str!("../../templates/control.html")),
-    ("runs.html", include_str!("../../templates/runs.html")),
-    ("verify.html", include_str!("../../templates/verify.html")),
-];
+use crate::templates::{cause_chain, TemplateError, Templates};
 
 /// The search page's script, inlined and allowed by its hash in that page's CSP.
 const SEARCH_JS: &str = include_str!("../../site/search.js");
@@ -103,17 +83,23 @@ const ASSETS: [(&str, &str); 2] =
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PortalError {
-    /// A template failed to parse.
-    #[error("template {template}: {detail}")]
-    Template {
-        /// Template name.
-        template: String,
-        /// Why, with the whole cause chain.
-        detail: String,
-    },
+    /// The templates cannot be used: a template folder at fault, or templates that do not fit
+    /// together.
+    #[error(transparent)]
+    Templates(#[from] TemplateError),
     /// Pages failed to render (all of them are listed).
-    #[error("{} page(s) failed to render:\n{}", .0.len(), .0.join("\n"))]
-    Pages(Vec<String>),
+    #[error(
+        "{} page(s) failed to render:\n{}{}",
+        pages.len(),
+        pages.join("\n"),
+        overrides.as_ref().map(|o| format!("\n(templates overridden: {o})")).unwrap_or_default()
+    )]
+    Pages {
+        /// One line per page: its path, its template and the cause.
+        pages: Vec<String>,
+        /// The overridden templates and their folder, if any template is overridden.
+        overrides: Option<String>,
+    },
     /// Writing a file failed.
     #[error("writing {path}: {source}")]
     Write {
@@ -122,17 +108,6 @@ pub enum PortalError {
         /// The I/O error.
         source: std::io::Error,
     },
-}
-
-fn cause_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// A rendered page: a path relative to the portal root, and its bytes.
@@ -145,17 +120,14 @@ fn spec<'a>(path: String, template: &'static str, extra: impl Fn(&mut Context) +
     (path, template, Box::new(extra))
 }
 
-fn templates() -> Result<Tera, PortalError> {
-    let mut tera = Tera::default();
-    tera.add_raw_templates(TEMPLATES.to_vec())
-        .map_err(|e| PortalError::Template { template: "built-in".into(), detail: cause_chain(&e) })?;
-    tera.autoescape_on(vec![".html"]);
-    Ok(tera)
+/// Renders every page in memory with the built-in templates, sorted by path.
+pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
+    render_with(model, &Templates::built_in()?)
 }
 
-/// Renders every page in memory, sorted by path.
-pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
-    let tera = templates()?;
+/// Renders every page in memory with `templates`, sorted by path.
+pub fn render_with(model: &PortalModel, templates: &Templates) -> Result<Vec<Page>, PortalError> {
+    let tera = &templates.tera;
     // Every page is listed first, then rendered on all cores; the order of the list is kept.
     let mut specs: Vec<PageSpec<'_>> = Vec::new();
     specs.push(spec("index.html".into(), "index.html", move |ctx| {
@@ -256,7 +228,10 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
             extra(&mut ctx);
             match tera.render(template, &ctx) {
                 Ok(html) => Ok((path, html.into_bytes())),
-                Err(e) => Err(format!("page {path} (template {template}): {}", cause_chain(&e))),
+                Err(e) => {
+                    let from = templates.override_of(template).map(|p| format!(" from {}", p.display()));
+                    Err(format!("page {path} (template {template}{}): {}", from.unwrap_or_default(), cause_chain(&e)))
+                }
             }
         })
         .collect();
@@ -269,7 +244,13 @@ pub fn render(model: &PortalModel) -> Result<Vec<Page>, PortalError> {
         }
     }
     if !errors.is_empty() {
-        return Err(PortalError::Pages(errors));
+        // The failing template may be one another extends or imports (`base.html`): name every
+        // override, so a user's own template is never mistaken for a built-in one.
+        let overrides = templates.dir().filter(|_| !templates.overrides().is_empty()).map(|dir| {
+            let names: Vec<&str> = templates.overrides().iter().map(|o| o.name).collect();
+            format!("{} from {}", names.join(", "), dir.display())
+        });
+        return Err(PortalError::Pages { pages: errors, overrides });
     }
     for (name, body) in ASSETS {
         pages.push((name.to_string(), body.as_bytes().to_vec()));
@@ -440,12 +421,21 @@ pub struct BuildReport {
 /// exist without touching anything else in the folder.
 pub const PAGE_LIST: &str = ".cairn-pages";
 
-/// Renders the portal into `out`, incrementally: a page whose bytes are unchanged is not
-/// rewritten; a changed page is written to a temporary file and renamed over the old one, so a
-/// reader never sees half a page; pages the previous build wrote that no longer exist are removed
-/// last, so the folder is never missing a page that is still linked.
+/// Renders the portal into `out` with the built-in templates; see [`build_with`].
 pub fn build(model: &PortalModel, out: &Path) -> Result<BuildReport, PortalError> {
-    let pages = render(model)?;
+    build_with(model, &Templates::built_in()?, out)
+}
+
+/// Renders the portal into `out` with `templates`, incrementally: a page whose bytes are
+/// unchanged is not rewritten; a changed page is written to a temporary file and renamed over the
+/// old one, so a reader never sees half a page; pages the previous build wrote that no longer
+/// exist are removed last, so the folder is never missing a page that is still linked.
+///
+/// Whether a page changed is decided by its bytes alone, never by times or by what changed
+/// upstream, so an edited template rewrites exactly the pages it changes. Every page is rendered
+/// before any is written: a template that fails leaves the previous portal whole.
+pub fn build_with(model: &PortalModel, templates: &Templates, out: &Path) -> Result<BuildReport, PortalError> {
+    let pages = render_with(model, templates)?;
     let write_err = |path: &Path, source| PortalError::Write { path: path.to_path_buf(), source };
     std::fs::create_dir_all(out).map_err(|e| write_err(out, e))?;
     let list_path = out.join(PAGE_LIST);
