@@ -66,12 +66,18 @@ fn assert_lake_clean(org: &Path, events: u64) {
 fn a_nightly_run_collects_verifies_renders_bundles_publishes_and_writes_its_metrics() {
     let tmp = tempfile::tempdir().unwrap();
     let org = demo(tmp.path(), 3);
-    add_job(
-        &org,
-        "[[job]]\nname = \"nightly\"\nschedule = \"0 30 2 * * *\"\ntime_zone = \"Europe/Berlin\"\n\
-         steps = [\"collect\", \"verify\", \"evaluate\", \"render\", \"bundle\", \"publish\"]\n\
-         [job.publish]\nurl = \"published\"\n",
-    );
+    // A fresh demo carries the nightly job the README shows, never run yet.
+    let out = cairn(&org, &["jobs"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("nightly\n") && out.stdout.contains("0 30 2 * * * (UTC)"), "{}", out.stdout);
+    assert!(out.stdout.contains("collect → verify → evaluate → render → bundle → publish"), "{}", out.stdout);
+    assert!(out.stdout.contains("last      never ran"), "{}", out.stdout);
+    // Run in Berlin's time zone instead.
+    let config = std::fs::read_to_string(org.join("cairn.toml")).unwrap();
+    let schedule = "schedule = \"0 30 2 * * *\"";
+    assert_eq!(config.matches(schedule).count(), 1, "{config}");
+    let config = config.replace(schedule, &format!("{schedule}\ntime_zone = \"Europe/Berlin\""));
+    std::fs::write(org.join("cairn.toml"), config).unwrap();
     std::fs::create_dir_all(org.join("metrics")).unwrap();
     let out = cairn(&org, &["--metrics-file", "metrics/cairn.prom", "run", "nightly"]);
     // The demo's planted faults were found by the demo's own verify run; this run adds none.

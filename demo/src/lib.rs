@@ -254,7 +254,13 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
          [trust]\nkeyring = \"keys/trusted.toml\"\nmax_clock_skew_seconds = 300\n\n\
          [portal]\nout = \"portal\"\n\n[bundles]\nout = \"bundles\"\n\n\
          [supply]\nregister = \"inputs/policy/dependencies.toml\"   # approved dependencies and licences\n\
-         threat_model_review_days = 365\n{sources}"
+         threat_model_review_days = 365\n\n\
+         # The nightly job: `cairn run nightly` once (cron, a systemd timer, a CronJob), or\n\
+         # `cairn schedule` to run it at its time. `cairn jobs` lists it.\n\
+         [[job]]\nname = \"nightly\"\nschedule = \"0 30 2 * * *\"   # sec min hour day month weekday, UTC\n\
+         steps = [\"collect\", \"verify\", \"evaluate\", \"render\", \"bundle\", \"publish\"]\n\
+         [job.publish]\nurl = \"published\"            # a folder here; s3://, gs:// or az:// for a static host\n\
+         {sources}"
     );
     std::fs::write(dir.join("cairn.toml"), config)?;
     Ok(planted)
