@@ -515,7 +515,7 @@ fn hex_32(text: &str) -> Option<[u8; 32]> {
 mod tests {
     use super::*;
 
-    fn row<'a>(event_json: &'a str) -> EventRef<'a> {
+    fn row(event_json: &str) -> EventRef<'_> {
         EventRef {
             chain: "svc-a",
             seq: 4,
