@@ -5,6 +5,8 @@
 //! - RFC 8785 canonical JSON and SHA-256 digests ([`canonical`], [`digest`]),
 //! - Ed25519 keys in PKCS#8 PEM and minisign formats, and the trusted-source keyring ([`keys`], [`keyring`]),
 //! - published key documents (JWKS, minisign public key files) and their history ([`published`]),
+//! - the formats both collection and verification read: signed policy Decision Cards ([`card`]) and
+//!   how an artefact file is cut into records ([`records`]),
 //! - findings, the one shape of a failed check from the verifier to the lake and the portal ([`finding`]),
 //! - the chain event v1 contract's field extraction and hashing ([`event`]),
 //! - the evidence lake over `object_store`: Parquet tables, content-addressed blobs,
@@ -17,6 +19,7 @@
 pub mod artefacts;
 pub mod attest;
 pub mod canonical;
+pub mod card;
 pub mod digest;
 pub mod event;
 pub mod finding;
@@ -29,6 +32,7 @@ pub mod manifest;
 pub mod merkle;
 pub mod note;
 pub mod published;
+pub mod records;
 pub mod retry;
 pub mod store;
 pub mod tables;

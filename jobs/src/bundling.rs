@@ -26,7 +26,6 @@ use cairn_renderer::LakeView;
 
 use crate::pipeline::{self, Workspace};
 
-
 pub use cairn_renderer::bundle::Scope;
 
 /// A bundle request.

@@ -515,7 +515,7 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
     let supply = if lake_intact {
         crate::supply::check(&ws.lake, &ws.config, &manifests, &new_runs, &keyring, started).await?
     } else {
-        crate::supply::SupplyOutcome { findings: Vec::new(), diffs: Vec::new() }
+        cairn_verifier::supply::SupplyOutcome { findings: Vec::new(), diffs: Vec::new() }
     };
     findings.extend(supply.findings);
     if lake_intact {
@@ -649,7 +649,7 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
                         EventsBatch::try_new(batch).with_context(|| format!("{} is not an events table", entry.key))?;
                     for r in tables::EventBatch::refs(&rows) {
                         if shard.is_none_or(|s| s.owns(r.chain)) {
-                            findings.extend(crate::supply::check_event_policy(&r, &entry.key, &cards));
+                            findings.extend(cairn_verifier::policy::check_event_policy(&r, &entry.key, &cards));
                             if track_kids && !kid_chains.get(r.kid).is_some_and(|c| c.contains(r.chain)) {
                                 kid_chains.entry(r.kid.to_string()).or_default().insert(r.chain.to_string());
                             }
@@ -693,7 +693,7 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     let supply = if lake_intact {
         crate::supply::check(&ws.lake, &ws.config, &manifests, &new_runs, &supply_keyring, started).await?
     } else {
-        crate::supply::SupplyOutcome { findings: Vec::new(), diffs: Vec::new() }
+        cairn_verifier::supply::SupplyOutcome { findings: Vec::new(), diffs: Vec::new() }
     };
     findings.extend(supply.findings);
     if lake_intact {
@@ -805,7 +805,6 @@ async fn control_results(
     };
     Ok(cairn_controls::control_results(&checked, &input, (run_id, at))?)
 }
-
 
 /// Reads what the portal and bundles need from the lake.
 pub async fn read_view(ws: &Workspace) -> Result<LakeView> {

@@ -92,4 +92,3 @@ pub async fn consistency(ws: &Workspace, old: &str, new: &str) -> Result<Consist
     };
     Ok(ConsistencyProof { format: CONSISTENCY_FORMAT.into(), proof: hexes(&proof), old_checkpoint, new_checkpoint })
 }
-

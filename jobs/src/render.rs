@@ -78,4 +78,3 @@ fn list_bundles(dir: &Path) -> Result<Vec<DownloadView>> {
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
-

@@ -4,12 +4,17 @@
 //! Keyless (Fulcio certificate) signatures are not checked against a Fulcio trust root here:
 //! they are reported as "not verified: keyless" with the certificate's identity, never as verified.
 
-use cairn_evidence::attest::{BundleContent, Envelope, TlogEntry};
+use cairn_evidence::artefacts::AttestationRow;
+use cairn_evidence::attest::{Bundle, BundleContent, Envelope, SignerMaterial, TlogEntry};
 use cairn_evidence::digest::Sha256Digest;
-use cairn_evidence::keyring::TrustedKey;
+use cairn_evidence::keyring::{KeyUse, Keyring, TrustedKey};
 use cairn_evidence::merkle::{leaf_hash, verify_inclusion};
+use cairn_evidence::records::find_record;
+use chrono::{DateTime, Utc};
 use ed25519_dalek::Signature;
 use serde_json::Value;
+
+use crate::{Finding, FindingKind};
 
 /// How an envelope's signature check ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,6 +156,63 @@ fn entry_matches(body: &[u8], content: &BundleContent) -> Result<(), EntryMismat
         Some(Value::String(logged)) if logged.eq_ignore_ascii_case(&ours) => Ok(()),
         logged => Err(EntryMismatch::OtherArtefact { logged: logged.and_then(Value::as_str).map(String::from), ours }),
     }
+}
+
+/// Keys trusted to sign attestations of `source` at `at`.
+fn attestation_keys<'k>(keyring: &'k Keyring, source: &str, at: DateTime<Utc>) -> Vec<&'k TrustedKey> {
+    keyring.keys().filter(|k| k.permits_attestation(source, Some(at)) == KeyUse::Allowed).collect()
+}
+
+/// Re-checks one collected attestation record from its stored blob: the envelope's signature by a
+/// key trusted for its source when it was collected, or a Sigstore bundle's signature and each of
+/// its transparency-log entries.
+pub fn check_attestation(row: &AttestationRow, blob: &[u8], keyring: &Keyring) -> Vec<Finding> {
+    let p = &row.provenance;
+    let at = |kind, detail| Finding::object(kind, &p.object_key, detail).at_line(p.line);
+    let Some(record) = find_record(blob, &p.object_key, &p.record_sha256) else {
+        return vec![at(
+            FindingKind::AttestationSignature,
+            format!("the stored blob {} no longer holds the record collected", row.blob),
+        )];
+    };
+    let keys = attestation_keys(keyring, &p.source, p.collected_at);
+    let parsed = serde_json::from_slice::<serde_json::Value>(record).map_err(|e| e.to_string());
+    let mut out = Vec::new();
+    match row.format.as_str() {
+        "dsse" => match parsed.and_then(|v| Envelope::from_value(&v, "envelope").map_err(|e| e.to_string())) {
+            Err(e) => out.push(at(FindingKind::AttestationSignature, format!("the envelope does not parse: {e}"))),
+            Ok(envelope) => {
+                if let SignatureCheck::Failed(why) = check_envelope(&envelope, &keys) {
+                    out.push(at(FindingKind::AttestationSignature, why));
+                }
+            }
+        },
+        _ => match parsed.and_then(|v| Bundle::from_value(&v).map_err(|e| e.to_string())) {
+            Err(e) => out.push(at(FindingKind::AttestationSignature, format!("the bundle does not parse: {e}"))),
+            Ok(bundle) => {
+                // Keyless signatures are shown with their identity, not verified; a bundle signed
+                // with a key is checked like an envelope, with the key its hint names.
+                if let (SignerMaterial::PublicKey { hint }, BundleContent::Dsse(envelope)) =
+                    (&bundle.signer, &bundle.content)
+                {
+                    let named: Vec<&TrustedKey> =
+                        keys.iter().copied().filter(|k| hint.is_empty() || k.kid == *hint).collect();
+                    if let SignatureCheck::Failed(why) = check_envelope(envelope, &named) {
+                        out.push(at(FindingKind::AttestationSignature, why));
+                    }
+                }
+                for (i, entry) in bundle.tlog_entries.iter().enumerate() {
+                    if let TlogCheck::Failed(why) = check_tlog_entry(entry, &bundle.content) {
+                        out.push(at(
+                            FindingKind::TlogInclusion,
+                            format!("tlog entry {i} (log index {}): {why}", entry.log_index),
+                        ));
+                    }
+                }
+            }
+        },
+    }
+    out
 }
 
 #[cfg(test)]

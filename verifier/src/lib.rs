@@ -10,6 +10,7 @@ pub mod attest;
 pub mod chain;
 pub mod finding;
 pub mod lake;
+pub mod policy;
 pub mod proof;
 pub mod published;
 pub mod supply;

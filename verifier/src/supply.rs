@@ -17,9 +17,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_evidence::artefacts::{
-    ArtefactRow, AttestationRow, SbomComponentRow, SbomDiffRow, SbomRow, ThreatModelRow, ThreatRow,
+    ArtefactRow, ArtefactSet, AttestationRow, SbomComponentRow, SbomDiffRow, SbomRow, ThreatModelRow, ThreatRow,
 };
-use cairn_evidence::keyring::glob_match;
+use cairn_evidence::digest::sha256_hex;
+use cairn_evidence::keyring::{glob_match, Keyring};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
@@ -325,6 +326,133 @@ pub fn sbom_diff(
     }
     out.sort_by(|a, b| (&a.name, &a.change).cmp(&(&b.name, &b.change)));
     out
+}
+
+/// What the supply-chain checks found and derived.
+pub struct SupplyOutcome {
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Component changes between successive SBOMs of a subject.
+    pub diffs: Vec<SbomDiffRow>,
+}
+
+/// What the supply-chain checks read besides the verify run's time.
+pub struct SupplyInput<'a> {
+    /// Every committed artefact row.
+    pub tables: &'a ArtefactSet,
+    /// The stored bytes of the blobs that the new attestation and Decision Card rows name, by key
+    /// (see [`SupplyInput::blobs_needed`]).
+    pub blobs: &'a BTreeMap<String, Vec<u8>>,
+    /// The approved-dependency register, when one is configured.
+    pub register: Option<&'a Register>,
+    /// The keys trusted for attestations and Decision Cards.
+    pub keyring: &'a Keyring,
+    /// How old a threat model's review may be.
+    pub threat_model_review_days: u32,
+    /// How long a Decision Card stays valid without being re-signed.
+    pub policy_review_days: u32,
+}
+
+impl SupplyInput<'_> {
+    /// The blob keys [`check_new`] reads for the rows of `new_runs`: the caller reads them from the
+    /// store into [`SupplyInput::blobs`].
+    pub fn blobs_needed(tables: &ArtefactSet, new_runs: &BTreeSet<String>) -> BTreeSet<String> {
+        let attestations =
+            tables.attestations.iter().filter(|r| new_runs.contains(&r.provenance.run_id)).map(|r| &r.blob);
+        let policies = tables.policies.iter().filter(|r| new_runs.contains(&r.provenance.run_id)).map(|r| &r.blob);
+        attestations.chain(policies).cloned().collect()
+    }
+
+    fn blob(&self, key: &str, findings: &mut Vec<Finding>) -> Option<&[u8]> {
+        let blob = self.blobs.get(key).map(Vec::as_slice);
+        if blob.is_none() {
+            findings.push(Finding::object(
+                FindingKind::ObjectDigestMismatch,
+                key,
+                "the blob was not read for the check".into(),
+            ));
+        }
+        blob
+    }
+}
+
+/// Runs the checks over the artefacts that arrived in `new_runs`, in numbered steps.
+pub fn check_new(input: &SupplyInput<'_>, new_runs: &BTreeSet<String>, at: DateTime<Utc>) -> SupplyOutcome {
+    let t = input.tables;
+    let keyring = input.keyring;
+    let is_new = |run: &str| new_runs.contains(run);
+    let mut findings = Vec::new();
+
+    // 1. Attestations: each collected record once, from its stored blob.
+    let mut seen = BTreeSet::new();
+    for row in t.attestations.iter().filter(|r| is_new(&r.provenance.run_id)) {
+        let p = &row.provenance;
+        if !seen.insert((p.object_key.clone(), p.line, p.record_sha256.clone(), p.run_id.clone())) {
+            continue;
+        }
+        let Some(blob) = input.blob(&row.blob, &mut findings) else { continue };
+        if row.blob.rsplit('/').next() != Some(sha256_hex(blob).as_str()) {
+            findings.push(Finding::object(
+                FindingKind::ObjectDigestMismatch,
+                &row.blob,
+                "the blob's bytes do not match its name".into(),
+            ));
+            continue;
+        }
+        findings.extend(crate::attest::check_attestation(row, blob, keyring));
+    }
+
+    // 2. SBOM components against the approved-dependency register.
+    if let Some(register) = input.register {
+        // The package an SBOM describes is the organisation's own, not a dependency.
+        let subjects: BTreeSet<(&str, &str, Option<&str>)> =
+            t.sboms.iter().map(|s| (s.blob.as_str(), s.subject.as_str(), s.subject_version.as_deref())).collect();
+        let new: Vec<SbomComponentRow> = t
+            .components
+            .iter()
+            .filter(|c| is_new(&c.provenance.run_id))
+            .filter(|c| !subjects.contains(&(c.sbom_blob.as_str(), c.name.as_str(), c.version.as_deref())))
+            .cloned()
+            .collect();
+        findings.extend(check_components(&new, register));
+    }
+
+    // 3. Release artefacts: attested by digest, described by an SBOM.
+    let new_artefacts: Vec<ArtefactRow> =
+        t.artefacts.iter().filter(|a| is_new(&a.provenance.run_id)).cloned().collect();
+    findings.extend(check_releases(&new_artefacts, &t.attestations, &t.sboms));
+
+    // 4. Threat models: reviewed in time, no open high-severity threat without a mitigation.
+    let models: Vec<ThreatModelRow> =
+        t.threat_models.iter().filter(|m| is_new(&m.provenance.run_id)).cloned().collect();
+    let threats: Vec<ThreatRow> = t.threats.iter().filter(|m| is_new(&m.provenance.run_id)).cloned().collect();
+    findings.extend(check_threat_models(&models, &threats, input.threat_model_review_days, at));
+
+    // 5. Decision Cards: signed by a key allowed for them, immutable per version, reviewed.
+    for row in t.policies.iter().filter(|r| is_new(&r.provenance.run_id)) {
+        let Some(blob) = input.blob(&row.blob, &mut findings) else { continue };
+        findings.extend(crate::policy::check_policy(row, blob, &t.policies, keyring, input.policy_review_days, at));
+    }
+
+    // 6. Diffs: each new SBOM against the latest earlier SBOM of the same subject.
+    let mut by_blob: BTreeMap<&str, Vec<SbomComponentRow>> = BTreeMap::new();
+    for c in &t.components {
+        by_blob.entry(c.sbom_blob.as_str()).or_default().push(c.clone());
+    }
+    let mut diffs = Vec::new();
+    for (i, sbom) in t.sboms.iter().enumerate() {
+        if !is_new(&sbom.provenance.run_id) {
+            continue;
+        }
+        let previous = t.sboms[..i].iter().rev().find(|s| s.subject == sbom.subject && s.blob != sbom.blob);
+        if let Some(prev) = previous {
+            let empty = Vec::new();
+            let old = by_blob.get(prev.blob.as_str()).unwrap_or(&empty);
+            let new = by_blob.get(sbom.blob.as_str()).unwrap_or(&empty);
+            diffs.extend(sbom_diff(&sbom.subject, (&prev.blob, old), (&sbom.blob, new)));
+        }
+    }
+    SupplyOutcome { findings, diffs }
 }
 
 #[cfg(test)]
