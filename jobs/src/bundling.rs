@@ -17,6 +17,7 @@ use cairn_evidence::manifest::ObjectEntry;
 use cairn_evidence::tables::{self, names, EventRow};
 use cairn_evidence::Sha256Digest;
 use cairn_renderer::bundle::{write_bundle, BundleFile, BundleInfo, BundleSpec, Content, InclusionRef, Period};
+use cairn_renderer::extracts::{controls_csv, csv_field, verification_report};
 use cairn_renderer::model::PortalModel;
 use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
@@ -56,30 +57,6 @@ fn partition_day(key: &str) -> Option<&str> {
 fn in_period(day: Option<&str>, since: Option<&str>, until: Option<&str>) -> bool {
     let Some(day) = day else { return true };
     since.is_none_or(|s| day >= s) && until.is_none_or(|u| day <= u)
-}
-
-#[derive(Serialize)]
-struct VerificationReport<'a> {
-    format: &'static str,
-    as_of_run: &'a str,
-    summary: &'a cairn_renderer::model::SummaryView,
-    chains: &'a [cairn_renderer::model::ChainView],
-    lake_findings: &'a [cairn_verifier::Finding],
-    controls: Vec<ControlStatus<'a>>,
-}
-
-#[derive(Serialize)]
-struct ControlStatus<'a> {
-    id: &'a str,
-    status: &'a str,
-    reasons: &'a [String],
-}
-
-fn csv_field(value: &str) -> String {
-    // Quote everything; neutralise spreadsheet formulas in evidence text (OWASP's list: a
-    // spreadsheet may read a cell starting with any of these as a formula).
-    let v = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
-    format!("\"{}\"", v.replace('"', "\"\""))
 }
 
 /// A scratch folder removed when dropped.
@@ -388,19 +365,7 @@ async fn collect_files(
         content: Content::Bytes(findings_csv.into_bytes()),
         inclusion: None,
     });
-    let report = VerificationReport {
-        format: "cairn-verification-report/1",
-        as_of_run: &model.latest_run,
-        summary: &model.summary,
-        chains: &model.chains,
-        lake_findings: &model.lake_findings,
-        controls: model
-            .controls
-            .iter()
-            .filter(|c| all_ids.contains(&c.id))
-            .map(|c| ControlStatus { id: &c.id, status: &c.status, reasons: &c.reasons })
-            .collect(),
-    };
+    let report = verification_report(model, &all_ids);
     let mut report_bytes = serde_json::to_vec_pretty(&report)?;
     report_bytes.push(b'\n');
     files.push(BundleFile {
@@ -522,42 +487,4 @@ impl Offer for Option<Sampler> {
 fn day_of_run(run_id: &str) -> String {
     let d = run_id.get(..8).unwrap_or("");
     format!("{}-{}-{}", d.get(..4).unwrap_or(""), d.get(4..6).unwrap_or(""), d.get(6..8).unwrap_or(""))
-}
-
-/// control → framework requirement → evidence files in the bundle.
-fn controls_csv(model: &PortalModel, ids: &[String], files: &[BundleFile]) -> String {
-    let mut out = String::from("control,title,status,framework,requirement,relationship,evidence\n");
-    let mut seen = BTreeSet::new();
-    for c in model.controls.iter().filter(|c| ids.contains(&c.id)) {
-        let evidence: Vec<&str> =
-            files.iter().filter(|f| f.controls.contains(&c.id)).map(|f| f.path.as_str()).collect();
-        for r in &c.requirements {
-            if seen.insert((c.id.clone(), r.framework.clone(), r.id.clone())) {
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{},{},{},{}",
-                    csv_field(&c.id),
-                    csv_field(&c.title),
-                    csv_field(&c.status),
-                    csv_field(&r.framework),
-                    csv_field(&r.id),
-                    csv_field(&r.relationship),
-                    csv_field(&evidence.join(" "))
-                );
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn csv_cells_that_could_start_a_formula_are_neutralised() {
-        for lead in ['=', '+', '-', '@', '\t', '\r'] {
-            assert_eq!(super::csv_field(&format!("{lead}1+1")), format!("\"'{lead}1+1\""), "{lead:?}");
-        }
-        assert_eq!(super::csv_field("plain \"text\""), "\"plain \"\"text\"\"\"");
-        assert_eq!(super::csv_field("a=b"), "\"a=b\"");
-    }
 }

@@ -3,6 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::markdown;
+use crate::model::{
+    chain_file_name, ChainLink, ChainView, ControlView, CursorView, DownloadView, EvidenceItemView, FrameworkView,
+    KeyChangeView, KeyView, ObjectLink, ObjectView, PortalModel, PublishedDocumentView, PublishedKeyView,
+    RequirementRow, RequirementView, RunView, StatusPoint, SummaryView, FAILING_SHOWN,
+};
 use cairn_controls::user::Checked;
 use cairn_controls::{evaluate, roll_up, Coverage, EvidenceSummary, RequirementStatus, Status, FRAMEWORKS};
 use cairn_evidence::digest::sha256_hex;
@@ -13,12 +19,6 @@ use cairn_evidence::merkle::{inclusion_proofs, leaf_hash};
 use cairn_evidence::published::histories;
 use cairn_evidence::time::parse_rfc3339;
 use cairn_evidence::Sha256Digest;
-use crate::markdown;
-use crate::model::{
-    chain_file_name, ChainLink, ChainView, ControlView, CursorView, DownloadView, EvidenceItemView,
-    FrameworkView, KeyChangeView, KeyView, ObjectLink, ObjectView, PortalModel, PublishedDocumentView,
-    PublishedKeyView, RequirementRow, RequirementView, RunView, StatusPoint, SummaryView, FAILING_SHOWN,
-};
 use cairn_verifier::{Finding, FindingKind};
 
 use crate::lake_view::LakeView;
@@ -225,7 +225,9 @@ pub fn portal_model(
             .iter()
             .filter(|f| c.fails_on.iter().any(|k| k == f.kind.as_str()))
             .map(Finding::as_shown)
-            .chain(view.findings.iter().filter(|f| c.fails_on.iter().any(|k| k == f.kind.as_str())).map(Finding::as_shown))
+            .chain(
+                view.findings.iter().filter(|f| c.fails_on.iter().any(|k| k == f.kind.as_str())).map(Finding::as_shown),
+            )
             .collect();
         control.failing_total = failing.len();
         control.failing = failing.into_iter().take(FAILING_SHOWN).collect();

@@ -42,4 +42,3 @@ impl LakeView {
         self.manifests.last().and_then(|m| parse_rfc3339(&m.committed_at)).unwrap_or_default()
     }
 }
-

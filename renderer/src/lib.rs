@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+pub mod extracts;
 mod from_lake;
 mod lake_view;
 pub mod markdown;
