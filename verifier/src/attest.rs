@@ -102,8 +102,8 @@ pub fn check_tlog_entry(entry: &TlogEntry, content: &BundleContent) -> TlogCheck
         }
     }
     // 4. The entry is about this bundle's content, not another artefact's.
-    if let Err(detail) = entry_matches(&entry.body, content) {
-        return TlogCheck::Failed(detail);
+    if let Err(mismatch) = entry_matches(&entry.body, content) {
+        return TlogCheck::Failed(mismatch.to_string());
     }
     TlogCheck::Included { index: proof.log_index, size: proof.tree_size }
 }
@@ -113,10 +113,30 @@ fn base64_std(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Why a Rekor entry body does not name the bundle's artefact.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+enum EntryMismatch {
+    /// The body does not parse.
+    #[error("the log entry body is not JSON: {source}")]
+    BodyNotJson {
+        /// The parser's complaint.
+        source: serde_json::Error,
+    },
+    /// The body names another digest, or none.
+    #[error("the log entry is for {}, this bundle's artefact is {ours}", .logged.as_deref().unwrap_or("no digest"))]
+    OtherArtefact {
+        /// The digest the log entry names, if it names one as a string.
+        logged: Option<String>,
+        /// The digest of this bundle's artefact.
+        ours: String,
+    },
+}
+
 /// Checks that a Rekor entry body names the bundle's artefact: the digest of a `hashedrekord`,
 /// the payload hash of a `dsse` entry. Other kinds are not compared.
-fn entry_matches(body: &[u8], content: &BundleContent) -> Result<(), String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("the log entry body is not JSON: {e}"))?;
+fn entry_matches(body: &[u8], content: &BundleContent) -> Result<(), EntryMismatch> {
+    let v: Value = serde_json::from_slice(body).map_err(|source| EntryMismatch::BodyNotJson { source })?;
     let kind = v.get("kind").and_then(Value::as_str).unwrap_or_default();
     let (logged, ours): (Option<&Value>, String) = match (kind, content) {
         ("hashedrekord", BundleContent::Message { digest, .. }) => {
@@ -129,10 +149,7 @@ fn entry_matches(body: &[u8], content: &BundleContent) -> Result<(), String> {
     };
     match logged {
         Some(Value::String(logged)) if logged.eq_ignore_ascii_case(&ours) => Ok(()),
-        logged => Err(format!(
-            "the log entry is for {}, this bundle's artefact is {ours}",
-            logged.and_then(Value::as_str).unwrap_or("no digest")
-        )),
+        logged => Err(EntryMismatch::OtherArtefact { logged: logged.and_then(Value::as_str).map(String::from), ours }),
     }
 }
 
@@ -169,6 +186,21 @@ mod tests {
             let TlogCheck::Failed(why) = check_tlog_entry(entry, &other) else { panic!("passed") };
             assert!(why.contains("log entry is for"), "{why}");
         }
+    }
+
+    #[test]
+    fn log_entry_mismatches_read_as_they_always_did() {
+        let b = Bundle::parse(PY).unwrap();
+        let not_json = serde_json::from_slice::<Value>(b"{").unwrap_err();
+        let err = entry_matches(b"{", &b.content).unwrap_err().to_string();
+        assert_eq!(err, format!("the log entry body is not JSON: {not_json}"));
+        let BundleContent::Message { digest, .. } = &b.content else { panic!("a message signature bundle") };
+        let ours = hex::encode(digest);
+        let err = entry_matches(br#"{"kind":"hashedrekord","spec":{}}"#, &b.content).unwrap_err().to_string();
+        assert_eq!(err, format!("the log entry is for no digest, this bundle's artefact is {ours}"));
+        let body = br#"{"kind":"hashedrekord","spec":{"data":{"hash":{"value":"ab12"}}}}"#;
+        let err = entry_matches(body, &b.content).unwrap_err().to_string();
+        assert_eq!(err, format!("the log entry is for ab12, this bundle's artefact is {ours}"));
     }
 
     fn key(kid: &str, seed: u8) -> (SigningKey, TrustedKey) {

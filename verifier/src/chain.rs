@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use cairn_evidence::canonical::canonical_bytes;
+use cairn_evidence::canonical::{canonical_bytes, CanonicalError};
 use cairn_evidence::event::GENESIS_PREV;
 use cairn_evidence::keyring::{KeyUse, Keyring};
 use cairn_evidence::manifest::ChainHead;
@@ -168,19 +168,18 @@ impl<'k> ChainVerifier<'k> {
         self.events += 1;
         let window = self.options.window;
         let skew = self.options.max_clock_skew;
-        if !self.chains.contains_key(row.chain) {
-            self.chains.insert(row.chain.to_string(), ChainState::default());
-        }
-        if let Some(detail) = check.altered {
-            self.push(FindingKind::Altered, row, lake_key, detail);
-        }
-        if let Some((kind, detail)) = check.key {
-            self.push(kind, row, lake_key, detail);
-        }
         let (s, h, p) = (row.seq, row.hash, row.prev);
         let ts = parse_rfc3339(row.ts);
+        // The per-event findings come first, then those of placing the event in its chain; all
+        // are pushed at the end, once `state` is no longer borrowed.
         let mut findings: Vec<(FindingKind, String)> = Vec::new();
-        let state = self.chains.get_mut(row.chain).expect("inserted above");
+        findings.extend(check.altered.map(|detail| (FindingKind::Altered, detail)));
+        findings.extend(check.key);
+        // Looked up before inserting, so a known chain's name is not copied for every event.
+        let state = match self.chains.get_mut(row.chain) {
+            Some(state) => state,
+            None => self.chains.entry(row.chain.to_string()).or_default(),
+        };
         state.events += 1;
         let mut accept = true;
         match state.head.clone() {
@@ -294,11 +293,10 @@ impl<'k> ChainVerifier<'k> {
     /// (in the order found) and the new chain heads.
     pub fn finish(mut self) -> (Vec<Finding>, BTreeMap<String, ChainHead>) {
         self.flush();
-        let mut names: Vec<String> = self.chains.keys().cloned().collect();
-        names.sort();
+        let mut chains: Vec<(String, ChainState)> = std::mem::take(&mut self.chains).into_iter().collect();
+        chains.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut heads = BTreeMap::new();
-        for name in names {
-            let state = self.chains.get_mut(&name).expect("listed");
+        for (name, mut state) in chains {
             let missing = std::mem::take(&mut state.missing);
             state.findings += missing.len() as u64;
             for (start, m) in missing {
@@ -311,16 +309,10 @@ impl<'k> ChainVerifier<'k> {
                     detail: gap_detail(start, &m),
                 });
             }
-            if let Some((seq, hash)) = &state.head {
+            if let Some((seq, hash)) = state.head {
                 heads.insert(
-                    name.clone(),
-                    ChainHead {
-                        seq: *seq,
-                        hash: hash.clone(),
-                        ts: state.head_ts.clone(),
-                        events: state.events,
-                        findings: state.findings,
-                    },
+                    name,
+                    ChainHead { seq, hash, ts: state.head_ts, events: state.events, findings: state.findings },
                 );
             }
         }
@@ -360,18 +352,22 @@ fn time_check(
 }
 
 fn take_missing(missing: &mut BTreeMap<u64, Missing>, s: u64) -> bool {
-    let Some((&start, m)) = missing.range(..=s).next_back() else {
+    let Some((&start, m)) = missing.range_mut(..=s).next_back() else {
         return false;
     };
     if s > m.end {
         return false;
     }
-    let m = missing.remove(&start).expect("found above");
+    // The range `start..=end` loses `s`: what is left before it stays in place, what is left
+    // after it becomes a range of its own.
+    let after = (s < m.end).then(|| m.clone());
     if start < s {
-        missing.insert(start, Missing { end: s - 1, ..m.clone() });
+        m.end = s - 1;
+    } else {
+        missing.remove(&start);
     }
-    if s < m.end {
-        missing.insert(s + 1, m);
+    if let Some(after) = after {
+        missing.insert(s + 1, after);
     }
     true
 }
@@ -392,7 +388,7 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRef<'_>]) -> Vec<EventCheck> {
                 check.altered =
                     Some(format!("content hashes to {}, but the event claims {}", computed.to_hex(), row.hash));
             }
-            Err(why) => check.altered = Some(why),
+            Err(why) => check.altered = Some(why.to_string()),
         }
         // Step 2: the key must be trusted for this chain at this time.
         let key = match keyring.get(row.kid) {
@@ -450,13 +446,49 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRef<'_>]) -> Vec<EventCheck> {
     checks
 }
 
+/// Why a stored event cannot be hashed as the event its row says it is.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+enum StoredEventError {
+    /// The stored text does not parse.
+    #[error("the stored event is not JSON: {source}")]
+    NotJson {
+        /// The parser's complaint.
+        source: serde_json::Error,
+    },
+    /// The stored text parses, but not to an object.
+    #[error("the stored event is not a JSON object")]
+    NotAnObject,
+    /// The row's columns and the stored event's chain fields differ.
+    #[error(
+        "the lake row's columns (chain {row_chain:?}, seq {row_seq}) do not match the stored event (chain {event_chain:?}, seq {event_seq})"
+    )]
+    ColumnsDiffer {
+        /// The row's `chain` column.
+        row_chain: String,
+        /// The row's `seq` column.
+        row_seq: u64,
+        /// The stored event's `chain`, `?` when it has no string `chain`.
+        event_chain: String,
+        /// The stored event's `seq` as JSON, `?` when it has none.
+        event_seq: String,
+    },
+    /// The event has no canonical form to hash.
+    #[error(transparent)]
+    NotCanonical {
+        /// The canonicalizer's complaint.
+        #[from]
+        source: CanonicalError,
+    },
+}
+
 /// Parses the stored event, checks its chain fields against the row's (in the lake, `chain`,
 /// `seq`, `ts` and `kid` are columns of their own; `prev`, `hash` and `sig` are read from this
 /// same text), and returns the hash of its canonical bytes without `hash` and `sig`.
-fn content_hash(row: &EventRef<'_>) -> Result<Sha256Digest, String> {
+fn content_hash(row: &EventRef<'_>) -> Result<Sha256Digest, StoredEventError> {
     let mut value: Value =
-        serde_json::from_str(row.event_json).map_err(|e| format!("the stored event is not JSON: {e}"))?;
-    let obj = value.as_object_mut().ok_or("the stored event is not a JSON object")?;
+        serde_json::from_str(row.event_json).map_err(|source| StoredEventError::NotJson { source })?;
+    let obj = value.as_object_mut().ok_or(StoredEventError::NotAnObject)?;
     let text = |field: &str| obj.get(field).and_then(Value::as_str);
     let same = text("chain") == Some(row.chain)
         && obj.get("seq").and_then(Value::as_u64) == Some(row.seq)
@@ -466,16 +498,16 @@ fn content_hash(row: &EventRef<'_>) -> Result<Sha256Digest, String> {
         && text("hash") == Some(row.hash)
         && text("sig") == Some(row.sig);
     if !same {
-        let chain = text("chain").unwrap_or("?").to_string();
-        let seq = obj.get("seq").map_or_else(|| "?".to_string(), ToString::to_string);
-        return Err(format!(
-            "the lake row's columns (chain {:?}, seq {}) do not match the stored event (chain {chain:?}, seq {seq})",
-            row.chain, row.seq
-        ));
+        return Err(StoredEventError::ColumnsDiffer {
+            row_chain: row.chain.to_string(),
+            row_seq: row.seq,
+            event_chain: text("chain").unwrap_or("?").to_string(),
+            event_seq: obj.get("seq").map_or_else(|| "?".to_string(), ToString::to_string),
+        });
     }
     obj.remove("hash");
     obj.remove("sig");
-    let bytes = canonical_bytes(&value).map_err(|e| e.to_string())?;
+    let bytes = canonical_bytes(&value)?;
     Ok(Sha256Digest::of(&bytes))
 }
 
@@ -483,4 +515,65 @@ fn hex_32(text: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(text, &mut out).ok()?;
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(event_json: &str) -> EventRef<'_> {
+        EventRef {
+            chain: "svc-a",
+            seq: 4,
+            ts: "2026-11-23T10:00:00Z",
+            kid: "k1",
+            prev: "p",
+            hash: "h",
+            sig: "s",
+            event_json,
+            line: 9,
+        }
+    }
+
+    #[test]
+    fn stored_event_errors_read_as_they_always_did() {
+        let not_json = serde_json::from_str::<Value>("{").unwrap_err();
+        assert_eq!(
+            content_hash(&row("{")).unwrap_err().to_string(),
+            format!("the stored event is not JSON: {not_json}")
+        );
+        assert_eq!(content_hash(&row("[1]")).unwrap_err().to_string(), "the stored event is not a JSON object");
+        assert_eq!(
+            content_hash(&row(r#"{"chain":"svc-b","seq":"4"}"#)).unwrap_err().to_string(),
+            r#"the lake row's columns (chain "svc-a", seq 4) do not match the stored event (chain "svc-b", seq "4")"#
+        );
+        assert_eq!(
+            content_hash(&row("{}")).unwrap_err().to_string(),
+            r#"the lake row's columns (chain "svc-a", seq 4) do not match the stored event (chain "?", seq ?)"#
+        );
+        let same =
+            r#"{"chain":"svc-a","seq":4,"ts":"2026-11-23T10:00:00Z","kid":"k1","prev":"p","hash":"h","sig":"s"}"#;
+        let without = r#"{"chain":"svc-a","kid":"k1","prev":"p","seq":4,"ts":"2026-11-23T10:00:00Z"}"#;
+        assert_eq!(content_hash(&row(same)).unwrap(), Sha256Digest::of(without.as_bytes()));
+    }
+
+    #[test]
+    fn taking_a_seq_splits_its_missing_range() {
+        let missing = |ranges: &[(u64, u64)]| -> BTreeMap<u64, Missing> {
+            ranges.iter().map(|&(s, end)| (s, Missing { end, object_key: "o".into(), line: 1 })).collect()
+        };
+        let ranges = |m: &BTreeMap<u64, Missing>| -> Vec<(u64, u64)> { m.iter().map(|(&s, m)| (s, m.end)).collect() };
+        for (s, taken, left) in [
+            (5, true, vec![(6, 9), (20, 20)]),
+            (7, true, vec![(5, 6), (8, 9), (20, 20)]),
+            (9, true, vec![(5, 8), (20, 20)]),
+            (20, true, vec![(5, 9)]),
+            (4, false, vec![(5, 9), (20, 20)]),
+            (10, false, vec![(5, 9), (20, 20)]),
+        ] {
+            let mut m = missing(&[(5, 9), (20, 20)]);
+            assert_eq!(take_missing(&mut m, s), taken, "seq {s}");
+            assert_eq!(ranges(&m), left, "seq {s}");
+        }
+    }
 }

@@ -54,10 +54,23 @@ pub enum UnknownLicense {
     Allow,
 }
 
+/// Why a register cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegisterError {
+    /// It is not TOML of the register's shape; the parser's message names the line and key.
+    #[error(transparent)]
+    Toml {
+        /// The parser's complaint.
+        #[from]
+        source: toml::de::Error,
+    },
+}
+
 impl Register {
     /// Parses a register; errors name the line and key.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+    pub fn parse(text: &str) -> Result<Self, RegisterError> {
+        Ok(toml::from_str(text)?)
     }
 
     fn approves(&self, c: &SbomComponentRow) -> bool {
@@ -381,7 +394,7 @@ mod tests {
                 (FindingKind::DisallowedLicense, "pkg:cargo/mystery@0.1"),
             ]
         );
-        assert!(Register::parse("purl = []").unwrap_err().contains("purl"));
+        assert!(Register::parse("purl = []").unwrap_err().to_string().contains("purl"));
     }
 
     #[test]
