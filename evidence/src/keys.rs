@@ -4,7 +4,9 @@
 //!   mode 0600 and refused when group or world can read them.
 //! - Public keys and detached signatures use the minisign formats, so `minisign -V` checks Cairn's
 //!   signatures with no Cairn installed. Signatures are the legacy `Ed` kind (Ed25519 over the
-//!   message itself), which every minisign since 0.1 accepts.
+//!   message itself), which every minisign since 0.1 accepts. Verification also accepts the
+//!   prehashed `ED` kind (Ed25519 over the message's BLAKE2b-512) that `minisign -S` writes by
+//!   default.
 
 use std::fs;
 use std::io::Write as _;
@@ -171,17 +173,53 @@ impl PublicKey {
         }
     }
 
-    /// Verifies a minisign signature file over `message`: both the signature and the global
-    /// signature over the trusted comment. Returns the trusted comment.
+    /// Verifies a minisign signature file over `message` made by this key: its key id, the
+    /// signature (legacy `Ed` or prehashed `ED`) and the global signature over the trusted
+    /// comment. Returns the trusted comment.
     pub fn verify_minisign(&self, message: &[u8], signature_file: &str) -> Result<String, KeyError> {
+        MinisignSignature::parse(signature_file)?.verify(&self.key, Some(&self.key_id), message)
+    }
+}
+
+/// Verifies a minisign signature file over `message` with a bare Ed25519 key, whatever key id
+/// the file names (a bare key has no minisign key id to compare it with): the signature (legacy
+/// `Ed` or prehashed `ED`) and the global signature over the trusted comment. Returns the trusted
+/// comment.
+pub fn verify_minisign_with(key: &VerifyingKey, message: &[u8], signature_file: &str) -> Result<String, KeyError> {
+    MinisignSignature::parse(signature_file)?.verify(key, None, message)
+}
+
+/// What a minisign signature's Ed25519 signature is over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MinisignAlgorithm {
+    /// `Ed`, legacy: the message itself.
+    Legacy,
+    /// `ED`, minisign's default since 0.10: the message's unkeyed BLAKE2b-512.
+    Prehashed,
+}
+
+/// A minisign signature file (4 lines: untrusted comment, `alg || key_id || sig`, trusted
+/// comment, global signature), split and decoded but not yet verified.
+struct MinisignSignature<'a> {
+    algorithm: MinisignAlgorithm,
+    key_id: [u8; 8],
+    signature: Signature,
+    trusted_comment: &'a str,
+    /// Decoded only once the signature over the message verifies, so a file that is wrong in
+    /// both places is reported by its signature, as it always was.
+    global_line: &'a str,
+}
+
+impl<'a> MinisignSignature<'a> {
+    fn parse(signature_file: &'a str) -> Result<Self, KeyError> {
         let fmt = |d: &str| KeyError::BadSignatureFormat(d.to_string());
         let mut lines = signature_file.split('\n');
-        let _untrusted = lines
+        lines
             .next()
             .filter(|l| l.starts_with("untrusted comment:"))
             .ok_or_else(|| fmt("line 1 must be an untrusted comment"))?;
         let sig_line = lines.next().ok_or_else(|| fmt("missing signature line"))?.trim_end_matches('\r');
-        let trusted = lines
+        let trusted_comment = lines
             .next()
             .and_then(|l| l.trim_end_matches('\r').strip_prefix("trusted comment: "))
             .ok_or_else(|| fmt("line 3 must be a trusted comment"))?;
@@ -190,69 +228,47 @@ impl PublicKey {
         if sig_raw.len() != 74 {
             return Err(fmt("signature line must decode to 74 bytes"));
         }
-        if &sig_raw[..2] != b"Ed" {
-            return Err(fmt("only legacy Ed25519 (`Ed`) signatures are produced or accepted by Cairn"));
-        }
-        if sig_raw[2..10] != self.key_id {
+        let algorithm = match &sig_raw[..2] {
+            b"Ed" => MinisignAlgorithm::Legacy,
+            b"ED" => MinisignAlgorithm::Prehashed,
+            _ => return Err(fmt("the signature algorithm is neither `Ed` nor `ED`")),
+        };
+        let mut key_id = [0u8; 8];
+        key_id.copy_from_slice(&sig_raw[2..10]);
+        let signature = Signature::from_slice(&sig_raw[10..]).map_err(|e| fmt(&e.to_string()))?;
+        Ok(Self { algorithm, key_id, signature, trusted_comment, global_line })
+    }
+
+    /// Verifies with `key`, and checks the key id when one is expected. Returns the trusted comment.
+    fn verify(&self, key: &VerifyingKey, key_id: Option<&[u8; 8]>, message: &[u8]) -> Result<String, KeyError> {
+        let fmt = |d: &str| KeyError::BadSignatureFormat(d.to_string());
+        // 1. The file names the key expected (the key id is a hint, not signed: this only turns a
+        //    wrong key file into a clear message).
+        if let Some(expected) = key_id.filter(|&expected| *expected != self.key_id) {
             return Err(KeyError::SignatureMismatch(format!(
-                "signed by key id {:016X}, expected {}",
-                u64::from_le_bytes(sig_raw[2..10].try_into().unwrap_or_default()),
-                self.key_id_hex()
+                "signed by key id {:016X}, expected {:016X}",
+                u64::from_le_bytes(self.key_id),
+                u64::from_le_bytes(*expected)
             )));
         }
-        let sig = Signature::from_slice(&sig_raw[10..]).map_err(|e| fmt(&e.to_string()))?;
-        self.key
-            .verify(message, &sig)
-            .map_err(|_| KeyError::SignatureMismatch("signature over the file does not verify".into()))?;
-        let global_raw = B64.decode(global_line).map_err(|e| fmt(&format!("global signature: {e}")))?;
+        // 2. The signature over the message, or over its BLAKE2b-512 when prehashed.
+        let verified = match self.algorithm {
+            MinisignAlgorithm::Legacy => key.verify(message, &self.signature),
+            MinisignAlgorithm::Prehashed => {
+                use blake2::Digest as _;
+                key.verify(&blake2::Blake2b512::digest(message), &self.signature)
+            }
+        };
+        verified.map_err(|_| KeyError::SignatureMismatch("signature over the file does not verify".into()))?;
+        // 3. The global signature over signature || trusted comment, which binds the comment.
+        let global_raw = B64.decode(self.global_line).map_err(|e| fmt(&format!("global signature: {e}")))?;
         let global = Signature::from_slice(&global_raw).map_err(|e| fmt(&e.to_string()))?;
-        let mut signed = sig.to_bytes().to_vec();
-        signed.extend_from_slice(trusted.as_bytes());
-        self.key
-            .verify(&signed, &global)
+        let mut signed = self.signature.to_bytes().to_vec();
+        signed.extend_from_slice(self.trusted_comment.as_bytes());
+        key.verify(&signed, &global)
             .map_err(|_| KeyError::SignatureMismatch("trusted comment signature does not verify".into()))?;
-        Ok(trusted.to_string())
+        Ok(self.trusted_comment.to_string())
     }
-}
-
-/// Verifies a minisign signature file over `message` with a bare Ed25519 key, whatever key id
-/// the file names: legacy `Ed` (the message signed) or prehashed `ED` (its BLAKE2b-512 signed,
-/// minisign's default since 0.10), and the global signature over the trusted comment. Returns the
-/// trusted comment.
-pub fn verify_minisign_with(key: &VerifyingKey, message: &[u8], signature_file: &str) -> Result<String, KeyError> {
-    let fmt = |d: &str| KeyError::BadSignatureFormat(d.to_string());
-    let mut lines = signature_file.split('\n');
-    lines
-        .next()
-        .filter(|l| l.starts_with("untrusted comment:"))
-        .ok_or_else(|| fmt("line 1 must be an untrusted comment"))?;
-    let sig_line = lines.next().ok_or_else(|| fmt("missing signature line"))?.trim_end_matches('\r');
-    let trusted = lines
-        .next()
-        .and_then(|l| l.trim_end_matches('\r').strip_prefix("trusted comment: "))
-        .ok_or_else(|| fmt("line 3 must be a trusted comment"))?;
-    let global_line = lines.next().ok_or_else(|| fmt("missing global signature line"))?.trim_end_matches('\r');
-    let sig_raw = B64.decode(sig_line).map_err(|e| fmt(&format!("signature line: {e}")))?;
-    if sig_raw.len() != 74 {
-        return Err(fmt("signature line must decode to 74 bytes"));
-    }
-    let sig = Signature::from_slice(&sig_raw[10..]).map_err(|e| fmt(&e.to_string()))?;
-    let verified = match &sig_raw[..2] {
-        b"Ed" => key.verify(message, &sig),
-        b"ED" => {
-            use blake2::Digest as _;
-            key.verify(&blake2::Blake2b512::digest(message), &sig)
-        }
-        _ => return Err(fmt("the signature algorithm is neither `Ed` nor `ED`")),
-    };
-    verified.map_err(|_| KeyError::SignatureMismatch("signature over the file does not verify".into()))?;
-    let global_raw = B64.decode(global_line).map_err(|e| fmt(&format!("global signature: {e}")))?;
-    let global = Signature::from_slice(&global_raw).map_err(|e| fmt(&e.to_string()))?;
-    let mut signed = sig.to_bytes().to_vec();
-    signed.extend_from_slice(trusted.as_bytes());
-    key.verify(&signed, &global)
-        .map_err(|_| KeyError::SignatureMismatch("trusted comment signature does not verify".into()))?;
-    Ok(trusted.to_string())
 }
 
 /// Signs `message` into a minisign signature file (legacy `Ed` kind).
@@ -299,6 +315,107 @@ mod tests {
         assert_eq!(parsed, public);
         let raw = PublicKey::parse(&B64.encode(public.key.as_bytes()), "raw").unwrap();
         assert_eq!(raw.key, public.key);
+    }
+
+    #[test]
+    fn cairn_signatures_are_the_bytes_they_always_were() {
+        // Computed outside Cairn (Python `cryptography`, seed 7 repeated) and accepted by
+        // Debian's `minisign -V` 0.11.
+        let expected = "untrusted comment: signature from cairn secret key E64CABF3122C81FE\n\
+            RWT+gSwS86tM5jWaMVkg2VQcPMKh3Rg58+QL8jNYodk6br2DA8AxDOtQJeZ5IiqwFrTYIsUAHnh+AMDOqmrDxugCSKlEvUcQTww=\n\
+            trusted comment: timestamp:0\tfile:hello\n\
+            qHpCVCUZj6pLhpJIGWJ9BVbPLslOlLwvlXsuipgRCTwM237RyJJz5BqkFEJuruZ/0/gclSd6h/R8eva69RhdCA==\n";
+        assert_eq!(sign_minisign(&key(), b"hello", "timestamp:0\tfile:hello"), expected);
+    }
+
+    // Made by Debian's `minisign` 0.11; see tests/data/minisign/README.md.
+    const DEBIAN_PUBLIC: &str = include_str!("../tests/data/minisign/minisign.pub");
+    const DEBIAN_MESSAGE: &[u8] = include_bytes!("../tests/data/minisign/message.txt");
+    const DEBIAN_PREHASHED: &str = include_str!("../tests/data/minisign/message.txt.prehashed.minisig");
+    const DEBIAN_LEGACY: &str = include_str!("../tests/data/minisign/message.txt.legacy.minisig");
+
+    /// The Debian signatures with their trusted comments.
+    fn debian_signatures() -> [(&'static str, &'static str); 2] {
+        [
+            (DEBIAN_PREHASHED, "timestamp:1796524348\tfile:message.txt\thashed"),
+            (DEBIAN_LEGACY, "timestamp:1796524348\tfile:message.txt"),
+        ]
+    }
+
+    /// `signature_file` with the bytes of its signature line from `at` on replaced by `bytes`.
+    fn with_signature_bytes(signature_file: &str, at: usize, bytes: &[u8]) -> String {
+        let mut lines: Vec<String> = signature_file.split('\n').map(String::from).collect();
+        let mut raw = B64.decode(&lines[1]).unwrap();
+        raw[at..at + bytes.len()].copy_from_slice(bytes);
+        lines[1] = B64.encode(raw);
+        lines.join("\n")
+    }
+
+    fn mismatch(result: Result<String, KeyError>) -> String {
+        match result {
+            Err(KeyError::SignatureMismatch(detail)) => detail,
+            other => panic!("expected a signature mismatch, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn debian_minisign_signatures_verify_prehashed_and_legacy() {
+        let public = PublicKey::parse(DEBIAN_PUBLIC, "debian").unwrap();
+        assert_eq!(public.key_id_hex(), "4088A7A7B6B7F365");
+        assert!(DEBIAN_PREHASHED.lines().nth(1).unwrap().starts_with("RUR"), "`ED` signature");
+        assert!(DEBIAN_LEGACY.lines().nth(1).unwrap().starts_with("RWR"), "`Ed` signature");
+        for (file, comment) in debian_signatures() {
+            assert_eq!(public.verify_minisign(DEBIAN_MESSAGE, file).unwrap(), comment);
+            assert_eq!(verify_minisign_with(&public.key, DEBIAN_MESSAGE, file).unwrap(), comment);
+        }
+    }
+
+    #[test]
+    fn tampered_debian_minisign_signatures_fail() {
+        let public = PublicKey::parse(DEBIAN_PUBLIC, "debian").unwrap();
+        let mut message = DEBIAN_MESSAGE.to_vec();
+        message[0] ^= 0x20;
+        for (file, comment) in debian_signatures() {
+            // The message.
+            for result in [public.verify_minisign(&message, file), verify_minisign_with(&public.key, &message, file)] {
+                assert_eq!(mismatch(result), "signature over the file does not verify");
+            }
+            // The trusted comment.
+            let forged = file.replace(comment, &comment.replace("message.txt", "other.txt"));
+            assert_ne!(forged, file);
+            for result in [
+                public.verify_minisign(DEBIAN_MESSAGE, &forged),
+                verify_minisign_with(&public.key, DEBIAN_MESSAGE, &forged),
+            ] {
+                assert_eq!(mismatch(result), "trusted comment signature does not verify");
+            }
+            // The key id. It is not signed, so only a check against the expected id catches
+            // it; a bare key has none to compare with.
+            let renamed = with_signature_bytes(file, 2, &[0x11; 8]);
+            assert_eq!(
+                mismatch(public.verify_minisign(DEBIAN_MESSAGE, &renamed)),
+                "signed by key id 1111111111111111, expected 4088A7A7B6B7F365"
+            );
+            assert_eq!(verify_minisign_with(&public.key, DEBIAN_MESSAGE, &renamed).unwrap(), comment);
+            // Another key, with its own id or claiming this one's.
+            let stranger = PublicKey::of(&key());
+            assert!(mismatch(stranger.verify_minisign(DEBIAN_MESSAGE, file))
+                .starts_with("signed by key id 4088A7A7B6B7F365"));
+            let impostor = PublicKey { key_id: public.key_id, key: stranger.key };
+            assert_eq!(
+                mismatch(impostor.verify_minisign(DEBIAN_MESSAGE, file)),
+                "signature over the file does not verify"
+            );
+            // The algorithm, swapped or unknown.
+            let swapped = if file == DEBIAN_LEGACY { b"ED" } else { b"Ed" };
+            let swapped = with_signature_bytes(file, 0, swapped);
+            assert_eq!(
+                mismatch(public.verify_minisign(DEBIAN_MESSAGE, &swapped)),
+                "signature over the file does not verify"
+            );
+            let unknown = with_signature_bytes(file, 0, b"XX");
+            assert!(matches!(public.verify_minisign(DEBIAN_MESSAGE, &unknown), Err(KeyError::BadSignatureFormat(_))));
+        }
     }
 
     #[test]
