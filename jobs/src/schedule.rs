@@ -81,7 +81,7 @@ pub struct Job {
     /// The cron expression as written.
     pub schedule_text: String,
     /// The parsed schedule.
-    pub schedule: cron::Schedule,
+    pub schedule: Schedule,
     /// The time zone the schedule is read in.
     pub time_zone: chrono_tz::Tz,
     /// Steps, in pipeline order.
@@ -160,7 +160,7 @@ impl Job {
 
     /// The first scheduled time strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.schedule.after(&t.with_timezone(&self.time_zone)).next().map(|d| d.with_timezone(&Utc))
+        self.schedule.next_after(&t.with_timezone(&self.time_zone)).map(|d| d.with_timezone(&Utc))
     }
 
     /// The latest scheduled time in `(after, until]`, if any: a run missed while nothing was
@@ -182,16 +182,116 @@ impl Job {
     }
 }
 
-/// Parses a cron expression with seconds (`sec min hour day-of-month month day-of-week
-/// [year]`); a classic five-field expression is read as firing at second 0.
-pub fn parse_schedule(text: &str) -> Result<cron::Schedule> {
-    let fields = text.split_whitespace().count();
-    let full = if fields == 5 { format!("0 {text}") } else { text.to_string() };
-    cron::Schedule::from_str(&full).map_err(|e| {
+/// When a job runs: one schedule of the `cron` crate, or two whose times are merged.
+///
+/// Two only for a crontab line whose day-of-month and day-of-week are both restricted: crontab(5)
+/// runs it on the days either field matches, while the crate's own syntax needs both to match.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    any_of: Vec<cron::Schedule>,
+}
+
+impl Schedule {
+    /// The first time strictly after `t`, in `t`'s time zone.
+    pub fn next_after<Z: chrono::TimeZone>(&self, t: &DateTime<Z>) -> Option<DateTime<Z>> {
+        self.any_of.iter().filter_map(|s| s.after(t).next()).min()
+    }
+}
+
+/// Parses a schedule in one of two forms:
+///
+/// - six or seven fields, the `cron` crate's own syntax with seconds first (`sec min hour
+///   day-of-month month day-of-week [year]`): day-of-week 1-7 is Sunday to Saturday, and a day
+///   must match both day-of-month and day-of-week;
+/// - five fields, a crontab(5) line (`min hour day-of-month month day-of-week`), firing at second
+///   0, with crontab's meaning: day-of-week 0-7 where 0 and 7 are Sunday, and when neither
+///   day-of-month nor day-of-week starts with `*`, a day matching either runs.
+///
+/// Other texts (`@daily`, ...) go to the crate as they are.
+pub fn parse_schedule(text: &str) -> Result<Schedule> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    if let [minute, hour, day_of_month, month, day_of_week] = fields[..] {
+        let crontab_error = |e: &dyn std::fmt::Display| {
+            anyhow::anyhow!(
+                "schedule {text:?} is not a cron expression ({e}); a five-field schedule is a crontab(5) line, `min hour day-of-month month day-of-week`, e.g. \"30 2 * * 1-5\" for 02:30 Monday to Friday"
+            )
+        };
+        if day_of_month == "?" {
+            return Err(crontab_error(&"`?` is not crontab syntax; write `*`"));
+        }
+        let weekdays = crontab_weekdays(day_of_week).map_err(|e| crontab_error(&e))?;
+        let crate_schedule = |day_of_month: &str, weekdays: &str| {
+            cron::Schedule::from_str(&format!("0 {minute} {hour} {day_of_month} {month} {weekdays}"))
+                .map_err(|e| crontab_error(&e))
+        };
+        let any_of = if day_of_month.starts_with('*') || day_of_week.starts_with('*') {
+            vec![crate_schedule(day_of_month, &weekdays)?]
+        } else {
+            vec![crate_schedule(day_of_month, "*")?, crate_schedule("*", &weekdays)?]
+        };
+        return Ok(Schedule { any_of });
+    }
+    let schedule = cron::Schedule::from_str(text).map_err(|e| {
         anyhow::anyhow!(
             "schedule {text:?} is not a cron expression ({e}); write `sec min hour day-of-month month day-of-week`, e.g. \"0 30 2 * * *\" for 02:30:00 every day"
         )
-    })
+    })?;
+    Ok(Schedule { any_of: vec![schedule] })
+}
+
+/// Translates a crontab(5) day-of-week field (0-7, 0 and 7 Sunday, or names; lists, ranges and
+/// steps) into the `cron` crate's numbering (1 Sunday to 7 Saturday), as a list of days.
+/// `*` stays `*`.
+fn crontab_weekdays(field: &str) -> Result<String> {
+    if field == "*" {
+        return Ok(field.to_string());
+    }
+    // crontab's numbers: Sunday 0, Monday 1, ..., Saturday 6, Sunday again 7.
+    let day = |text: &str| -> Result<u32> {
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            return match text.parse::<u32>() {
+                Ok(n @ 0..=7) => Ok(n),
+                _ => bail!("day-of-week {text} is not 0-7 (0 and 7 are Sunday)"),
+            };
+        }
+        Ok(match text.to_ascii_lowercase().as_str() {
+            "sun" | "sunday" => 0,
+            "mon" | "monday" => 1,
+            "tue" | "tues" | "tuesday" => 2,
+            "wed" | "wednesday" => 3,
+            "thu" | "thurs" | "thursday" => 4,
+            "fri" | "friday" => 5,
+            "sat" | "saturday" => 6,
+            _ => bail!("day-of-week {text:?} is not 0-7 or a day's name"),
+        })
+    };
+    let mut days = [false; 7];
+    for element in field.split(',') {
+        let (range, step) = match element.split_once('/') {
+            None => (element, None),
+            Some((range, step)) => match step.parse::<usize>() {
+                Ok(step) if step > 0 => (range, Some(step)),
+                _ => bail!("day-of-week step {step:?} is not a positive number"),
+            },
+        };
+        let (first, last) = match (range, range.split_once('-')) {
+            ("*", _) => (0, 7),
+            (_, Some((first, last))) => (day(first)?, day(last)?),
+            (_, None) if step.is_none() => {
+                let d = day(range)?;
+                (d, d)
+            }
+            (_, None) => bail!("day-of-week step {element:?} must follow a range or `*` (e.g. 1-5/2)"),
+        };
+        if first > last {
+            bail!("day-of-week range {range:?} runs backwards (Sunday at the end of a range is 7, e.g. 5-7)");
+        }
+        for d in (first..=last).step_by(step.unwrap_or(1)) {
+            days[d as usize % 7] = true;
+        }
+    }
+    let listed: Vec<String> = (1..=7).zip(days).filter(|&(_, on)| on).map(|(n, _)| n.to_string()).collect();
+    Ok(listed.join(","))
 }
 
 /// Time for the scheduler: now, and waiting until a moment.
@@ -454,6 +554,94 @@ mod tests {
     fn five_field_cron_fires_at_second_zero() {
         let j = job("30 2 * * *");
         assert_eq!(j.next_after(t("2026-11-23T00:00:00Z")).unwrap(), t("2026-11-23T02:30:00Z"));
+    }
+
+    /// The next `n` fire times of `schedule` after `from`, as RFC 3339 text.
+    fn fires(schedule: &str, from: &str, n: usize) -> Vec<String> {
+        upcoming(&job(schedule), t(from), n).into_iter().map(cairn_evidence::time::format_rfc3339).collect()
+    }
+
+    // 2026-12-04 is a Friday.
+    const FRIDAY_AFTER_2: &str = "2026-12-04T02:00:00Z";
+
+    #[test]
+    fn five_field_weekdays_are_crontab_weekdays() {
+        // Monday to Friday: after Friday's run, Monday's.
+        let weekdays = ["2026-12-07T02:00:00Z", "2026-12-08T02:00:00Z"];
+        assert_eq!(fires("0 2 * * 1-5", FRIDAY_AFTER_2, 2), weekdays);
+        assert_eq!(fires("0 2 * * mon-fri", FRIDAY_AFTER_2, 2), weekdays);
+        assert_eq!(fires("0 2 * * Mon-Fri", FRIDAY_AFTER_2, 2), weekdays);
+        assert_eq!(fires("0 2 * * 1,2,3,4,5", FRIDAY_AFTER_2, 2), weekdays);
+        // Friday itself, before its time.
+        assert_eq!(fires("0 2 * * 1-5", "2026-12-04T00:00:00Z", 1), ["2026-12-04T02:00:00Z"]);
+        // Sunday is 0 and 7.
+        for sunday in ["0 2 * * 0", "0 2 * * 7", "0 2 * * SUN", "0 2 * * sunday"] {
+            assert_eq!(fires(sunday, FRIDAY_AFTER_2, 2), ["2026-12-06T02:00:00Z", "2026-12-13T02:00:00Z"], "{sunday}");
+        }
+        // Weekends.
+        let weekends = ["2026-12-05T02:00:00Z", "2026-12-06T02:00:00Z", "2026-12-12T02:00:00Z"];
+        assert_eq!(fires("0 2 * * sat,sun", FRIDAY_AFTER_2, 3), weekends);
+        assert_eq!(fires("0 2 * * 0,6", FRIDAY_AFTER_2, 3), weekends);
+        assert_eq!(fires("0 2 * * 6-7", FRIDAY_AFTER_2, 3), weekends);
+        // Friday to Sunday, through 7.
+        assert_eq!(
+            fires("0 2 * * 5-7", FRIDAY_AFTER_2, 3),
+            ["2026-12-05T02:00:00Z", "2026-12-06T02:00:00Z", "2026-12-11T02:00:00Z"]
+        );
+        // Steps: `*` is 0-7, so */2 is Sunday, Tuesday, Thursday, Saturday.
+        assert_eq!(
+            fires("0 2 * * */2", FRIDAY_AFTER_2, 4),
+            ["2026-12-05T02:00:00Z", "2026-12-06T02:00:00Z", "2026-12-08T02:00:00Z", "2026-12-10T02:00:00Z"]
+        );
+        assert_eq!(
+            fires("0 2 * * 1-5/2", FRIDAY_AFTER_2, 3),
+            ["2026-12-07T02:00:00Z", "2026-12-09T02:00:00Z", "2026-12-11T02:00:00Z"]
+        );
+        // Every quarter hour on weekdays: Friday's end, then Monday's start.
+        assert_eq!(
+            fires("*/15 * * * 1-5", "2026-12-04T23:40:00Z", 3),
+            ["2026-12-04T23:45:00Z", "2026-12-07T00:00:00Z", "2026-12-07T00:15:00Z"]
+        );
+    }
+
+    #[test]
+    fn five_field_day_of_month_and_weekday_either_match_when_both_are_restricted() {
+        // crontab(5): the 13th, and every Friday.
+        assert_eq!(
+            fires("0 2 13 * 5", "2026-12-04T03:00:00Z", 3),
+            ["2026-12-11T02:00:00Z", "2026-12-13T02:00:00Z", "2026-12-18T02:00:00Z"]
+        );
+        // A field starting with `*` is not restricted: both must match (odd days that are Fridays).
+        assert_eq!(fires("0 2 */2 * 5", "2026-12-04T03:00:00Z", 2), ["2026-12-11T02:00:00Z", "2026-12-25T02:00:00Z"]);
+        assert_eq!(fires("0 2 13 * *", "2026-12-04T03:00:00Z", 1), ["2026-12-13T02:00:00Z"]);
+    }
+
+    #[test]
+    fn six_field_schedules_keep_the_crate_numbering_and_need_both_days_to_match() {
+        // 1 is Sunday, 2-6 Monday to Friday, 7 Saturday.
+        assert_eq!(fires("0 0 2 * * 2-6", FRIDAY_AFTER_2, 1), ["2026-12-07T02:00:00Z"]);
+        assert_eq!(fires("0 0 2 * * 1", FRIDAY_AFTER_2, 1), ["2026-12-06T02:00:00Z"]);
+        assert_eq!(fires("0 0 2 * * Sat", FRIDAY_AFTER_2, 1), ["2026-12-05T02:00:00Z"]);
+        // The 13th when it is a Friday.
+        assert_eq!(fires("0 0 2 13 * 6", FRIDAY_AFTER_2, 1), ["2027-08-13T02:00:00Z"]);
+    }
+
+    #[test]
+    fn five_field_weekdays_outside_crontab_are_refused() {
+        for (schedule, why) in [
+            ("0 2 * * 8", "not 0-7"),
+            ("0 2 * * fri-mon", "runs backwards"),
+            ("0 2 * * mon-sun", "runs backwards"),
+            ("0 2 * * 1/2", "must follow a range"),
+            ("0 2 * * */0", "not a positive number"),
+            ("0 2 * * 1,,2", "not 0-7 or a day's name"),
+            ("0 2 * * ?", "not 0-7 or a day's name"),
+            ("0 2 ? * 1", "`?` is not crontab syntax"),
+            ("0 2 32 * 1", "not a cron expression"),
+        ] {
+            let err = parse_schedule(schedule).unwrap_err().to_string();
+            assert!(err.contains(why) && err.contains("crontab(5)"), "{schedule}: {err}");
+        }
     }
 
     #[test]
