@@ -14,9 +14,8 @@ use base64::Engine as _;
 use cairn_evidence::finding::FindingKind;
 use cairn_evidence::keys::PublicKey;
 use cairn_renderer::model::{
-    anchor, chain_file_name, ChainLink, ChainView, ControlView, CursorView, DownloadView, EvidenceItemView,
-    Finding, FrameworkView, KeyView, ObjectLink, ObjectView, RequirementRow, RequirementView, RunView, StatusPoint,
-    SummaryView,
+    anchor, chain_file_name, ChainLink, ChainView, ControlView, CursorView, DownloadView, EvidenceItemView, Finding,
+    FrameworkView, KeyView, ObjectLink, ObjectView, RequirementRow, RequirementView, RunView, StatusPoint, SummaryView,
 };
 use cairn_renderer::portal::{self, BuildReport};
 use cairn_renderer::{markdown, PortalModel};
