@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use cairn_evidence::keys::{write_signing_key, PublicKey};
-use cairn_renderer::bundle::{check_bundle, BundleError};
+use cairn_verifier::bundle::{check_bundle, BundleCheckError};
 use ed25519_dalek::SigningKey;
 
 use cairn_jobs::bundling::{self, Request, Scope};
@@ -323,7 +323,7 @@ fn check(file: &Path, pubkey: &Path) -> Result<u8> {
             );
             Ok(0)
         }
-        Err(BundleError::Io { path, source }) => Err(anyhow::anyhow!("{}: {source}", path.display())),
+        Err(BundleCheckError::Io { path, source }) => Err(anyhow::anyhow!("{}: {source}", path.display())),
         Err(e) => {
             println!("FAILED {e}");
             Ok(1)

@@ -18,6 +18,7 @@
 
 pub mod artefacts;
 pub mod attest;
+pub mod bundle;
 pub mod canonical;
 pub mod card;
 pub mod digest;

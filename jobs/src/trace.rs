@@ -469,7 +469,7 @@ fn bundles(ws: &Workspace, key: &str) -> Result<Vec<BundleHop>> {
     let entry = format!("store/{key}");
     let mut hops = Vec::new();
     for zip in zips {
-        match cairn_renderer::bundle::signed_manifest(&zip, &public) {
+        match cairn_verifier::bundle::signed_manifest(&zip, &public) {
             Ok(manifest) => {
                 if let Some(f) = manifest.files.iter().find(|f| f.path == entry) {
                     hops.push(BundleHop {

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attest;
+pub mod bundle;
 pub mod chain;
 pub mod finding;
 pub mod lake;
