@@ -3,7 +3,8 @@
 //! The catalog is data (`controls/catalog/*.toml`, embedded at build time): each control says
 //! which evidence it rests on, which verification findings fail it, how fresh its evidence must
 //! be, and which framework requirements it maps to. Evaluation is pure: a summary of the lake
-//! and its findings in, one result per control out.
+//! and its findings in, one result per control out ([`evaluate`]); [`control_results`] turns a
+//! verify run's findings and the collected artefacts into the rows of the `control_results` table.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;

@@ -1,9 +1,18 @@
-//! `cairn-verifier`: pure, synchronous verification. Bytes and rows in, findings out.
+//! `cairn-verifier`: every check Cairn makes, synchronous. Bytes and rows in, [`Finding`]s out.
 //!
-//! It owns the audit-event chain checks ([`chain`]) and the checks of the lake's own integrity:
-//! manifest signatures and links, object digests and the Merkle root ([`lake`]), and the history
-//! of published key documents ([`published`]).
-//! It does not read the store, schedule work or print anything: `cairn` feeds it and reports.
+//! - audit-event chains: hashes, links, gaps, order, forks, duplicates, signatures, keys, time
+//!   ([`chain`]);
+//! - the lake's own integrity: manifest signatures and links, object digests, the Merkle root
+//!   ([`lake`]);
+//! - attestations: DSSE and Sigstore bundle signatures, transparency-log inclusion ([`attest`]);
+//! - the supply chain: components against the register, releases against their attestations and
+//!   SBOMs, threat-model review, SBOM diffs ([`supply`]);
+//! - signed policy Decision Cards and the events that name them ([`policy`]);
+//! - published key documents and what still depends on their keys ([`published`]);
+//! - Merkle proof files ([`proof`]) and evidence bundles ([`bundle`]), offline.
+//!
+//! It does not read the store, schedule work or print anything: `cairn-jobs` reads the lake, feeds
+//! it and records what it finds. The one file it opens is an evidence bundle it is asked to check.
 #![forbid(unsafe_code)]
 
 pub mod attest;
