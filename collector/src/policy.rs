@@ -24,12 +24,44 @@ use cairn_evidence::lake::RunWriter;
 use cairn_evidence::manifest::SourceCursor;
 use cairn_evidence::tables::QuarantineRow;
 use cairn_evidence::time::parse_rfc3339;
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::artefact::ArtefactConfig;
-use crate::jsonl::CollectRun;
-use crate::sink::RowSink;
-use crate::source::{CollectError, SourceLocation, SourceReport};
+use crate::config::ArtefactConfig;
+use crate::error::CollectError;
+use crate::listing::Listing;
+use crate::run::{CollectRun, Cursors, SourceReport};
+use crate::sink::{quarantine_text, RowSink};
+use crate::source::Source;
+
+/// A `decision-card` source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(transparent)]
+pub struct DecisionCard(pub ArtefactConfig);
+
+impl Source for DecisionCard {
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    fn type_name(&self) -> &'static str {
+        "decision-card"
+    }
+
+    fn simulated(&self) -> bool {
+        self.0.simulated
+    }
+
+    async fn collect(
+        &self,
+        run: &CollectRun<'_>,
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        cursors: &mut Cursors,
+    ) -> Result<SourceReport, CollectError> {
+        collect(&self.0, run, writer, sink, cursors).await
+    }
+}
 
 /// What a card says about itself.
 #[derive(Debug, PartialEq, Eq)]
@@ -75,18 +107,16 @@ pub fn parse_card(bytes: &[u8]) -> Result<Card, String> {
 }
 
 /// Collects every Decision Card under the source's location.
-pub async fn collect(
+async fn collect(
     config: &ArtefactConfig,
     run: &CollectRun<'_>,
     writer: &mut RunWriter<'_>,
     sink: &mut RowSink,
-    cursors: &mut BTreeMap<String, SourceCursor>,
+    cursors: &mut Cursors,
 ) -> Result<SourceReport, CollectError> {
     let name = config.name.as_str();
     let lake_err = |error| CollectError::Lake { source_name: name.into(), error };
-    let location = SourceLocation::resolve(name, &config.url, run.base, run.memory.clone())?;
-    let mut report = SourceReport { name: name.into(), unit: "decision cards", ..SourceReport::default() };
-    let keys = location.keys(name).await?;
+    let Listing { location, keys, mut report } = Listing::open(name, &config.url, run, "decision cards").await?;
     let relative: BTreeMap<String, _> = keys.iter().map(|k| (location.relative(k), k.clone())).collect();
     // Signatures are named by appending `.sig` or `.minisig` to the card's name, exactly.
     let is_signature = |rel: &str| std::path::Path::new(rel).extension().is_some_and(|e| e == "sig" || e == "minisig");
@@ -148,8 +178,7 @@ pub async fn collect(
             Err(reason) => {
                 report.quarantined += 1;
                 tracing::warn!(source = name, object = %shown, %reason, "Decision Card kept aside");
-                let row =
-                    QuarantineRow { reason, raw: crate::sink::quarantine_text(&bytes), provenance: provenance(&bytes) };
+                let row = QuarantineRow { reason, raw: quarantine_text(&bytes), provenance: provenance(&bytes) };
                 sink.push_quarantine(writer, row).await.map_err(lake_err)?;
             }
         }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use cairn_renderer::markdown;
 
 use anyhow::{Context as _, Result};
-use cairn_collector::artefact::find_record;
+use cairn_collector::find_record;
 use cairn_evidence::artefacts::{
     ArtefactRow, ArtefactSet, AttestationRow, LakeTable, SbomComponentRow, SbomDiffRow, ThreatModelRow, ThreatRow,
 };
