@@ -35,10 +35,41 @@ use chrono::NaiveDate;
 use object_store::path::Path as ObjectPath;
 use serde::Deserialize;
 
-use crate::artefact::ArtefactConfig;
-use crate::jsonl::CollectRun;
-use crate::sink::RowSink;
-use crate::source::{CollectError, SourceLocation, SourceReport};
+use crate::config::ArtefactConfig;
+use crate::error::CollectError;
+use crate::listing::Listing;
+use crate::run::{CollectRun, Cursors, SourceReport};
+use crate::sink::{quarantine_text, RowSink};
+use crate::source::Source;
+
+/// A `documents` source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(transparent)]
+pub struct Documents(pub ArtefactConfig);
+
+impl Source for Documents {
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    fn type_name(&self) -> &'static str {
+        "documents"
+    }
+
+    fn simulated(&self) -> bool {
+        self.0.simulated
+    }
+
+    async fn collect(
+        &self,
+        run: &CollectRun<'_>,
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        cursors: &mut Cursors,
+    ) -> Result<SourceReport, CollectError> {
+        collect(&self.0, run, writer, sink, cursors).await
+    }
+}
 
 /// The list's file name.
 pub const INDEX: &str = "documents.toml";
@@ -134,18 +165,16 @@ pub fn parse_index(text: &str) -> Result<(Vec<Entry>, Vec<Problem>), String> {
 }
 
 /// Collects the documents folder when its list or a listed file changed.
-pub async fn collect(
+async fn collect(
     config: &ArtefactConfig,
     run: &CollectRun<'_>,
     writer: &mut RunWriter<'_>,
     sink: &mut RowSink,
-    cursors: &mut BTreeMap<String, SourceCursor>,
+    cursors: &mut Cursors,
 ) -> Result<SourceReport, CollectError> {
     let name = config.name.as_str();
     let lake_err = |error| CollectError::Lake { source_name: name.into(), error };
-    let location = SourceLocation::resolve(name, &config.url, run.base, run.memory.clone())?;
-    let mut report = SourceReport { name: name.into(), unit: "documents", ..SourceReport::default() };
-    let keys = location.keys(name).await?;
+    let Listing { location, keys, mut report } = Listing::open(name, &config.url, run, "documents").await?;
     let index_key =
         keys.iter().find(|k| location.relative(k) == INDEX).cloned().ok_or_else(|| CollectError::Location {
             source_name: name.into(),
@@ -169,7 +198,7 @@ pub async fn collect(
     report.objects_with_new_data = report.objects;
     let quarantine = |object: String, line: u64, raw: &[u8], reason: String| QuarantineRow {
         reason,
-        raw: crate::sink::quarantine_text(raw),
+        raw: quarantine_text(raw),
         provenance: run.provenance(name, &object, (line, 0), sha256_hex(raw)),
     };
     let text = String::from_utf8_lossy(&index_bytes);

@@ -19,74 +19,60 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_evidence::artefacts::PolicyRow;
+use cairn_evidence::card::parse_card;
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::lake::RunWriter;
 use cairn_evidence::manifest::SourceCursor;
 use cairn_evidence::tables::QuarantineRow;
-use cairn_evidence::time::parse_rfc3339;
-use serde_json::Value;
+use serde::Deserialize;
 
-use crate::artefact::ArtefactConfig;
-use crate::jsonl::CollectRun;
-use crate::sink::RowSink;
-use crate::source::{CollectError, SourceLocation, SourceReport};
+use crate::config::ArtefactConfig;
+use crate::error::CollectError;
+use crate::listing::Listing;
+use crate::run::{CollectRun, Cursors, SourceReport};
+use crate::sink::{quarantine_text, RowSink};
+use crate::source::Source;
 
-/// What a card says about itself.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Card {
-    /// `id`.
-    pub id: String,
-    /// `version`, as text.
-    pub version: String,
-    /// `issued_at`.
-    pub issued_at: String,
-    /// `expires_at`.
-    pub expires_at: Option<String>,
-    /// The RFC 8785 canonical bytes: what a `.sig` signs.
-    pub canonical: Vec<u8>,
-}
+/// A `decision-card` source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(transparent)]
+pub struct DecisionCard(pub ArtefactConfig);
 
-/// Reads a card: strict JSON (no duplicate keys), an object with the fields above.
-pub fn parse_card(bytes: &[u8]) -> Result<Card, String> {
-    cairn_evidence::json::check_strict(bytes).map_err(|e| format!("not a Decision Card: {e}"))?;
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-    let obj = value.as_object().ok_or("a Decision Card is a JSON object")?;
-    let text = |field: &str| -> Result<Option<String>, String> {
-        match obj.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-            Some(Value::Number(n)) if field == "version" => Ok(Some(n.to_string())),
-            Some(other) => Err(format!("`{field}` must be a non-empty string, not {other}")),
-        }
-    };
-    let id = text("id")?.ok_or("the card has no `id`")?;
-    let version = text("version")?.ok_or("the card has no `version`")?;
-    let issued_at = text("issued_at")?.ok_or("the card has no `issued_at`")?;
-    if parse_rfc3339(&issued_at).is_none() {
-        return Err(format!("issued_at {issued_at:?} is not an RFC 3339 time"));
+impl Source for DecisionCard {
+    fn name(&self) -> &str {
+        &self.0.name
     }
-    let expires_at = text("expires_at")?;
-    if let Some(e) = expires_at.as_deref().filter(|e| parse_rfc3339(e).is_none()) {
-        return Err(format!("expires_at {e:?} is not an RFC 3339 time"));
+
+    fn type_name(&self) -> &'static str {
+        "decision-card"
     }
-    let canonical =
-        cairn_evidence::canonical::canonical_bytes(&value).map_err(|e| format!("cannot canonicalize: {e}"))?;
-    Ok(Card { id, version, issued_at, expires_at, canonical })
+
+    fn simulated(&self) -> bool {
+        self.0.simulated
+    }
+
+    async fn collect(
+        &self,
+        run: &CollectRun<'_>,
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        cursors: &mut Cursors,
+    ) -> Result<SourceReport, CollectError> {
+        collect(&self.0, run, writer, sink, cursors).await
+    }
 }
 
 /// Collects every Decision Card under the source's location.
-pub async fn collect(
+async fn collect(
     config: &ArtefactConfig,
     run: &CollectRun<'_>,
     writer: &mut RunWriter<'_>,
     sink: &mut RowSink,
-    cursors: &mut BTreeMap<String, SourceCursor>,
+    cursors: &mut Cursors,
 ) -> Result<SourceReport, CollectError> {
     let name = config.name.as_str();
     let lake_err = |error| CollectError::Lake { source_name: name.into(), error };
-    let location = SourceLocation::resolve(name, &config.url, run.base, run.memory.clone())?;
-    let mut report = SourceReport { name: name.into(), unit: "decision cards", ..SourceReport::default() };
-    let keys = location.keys(name).await?;
+    let Listing { location, keys, mut report } = Listing::open(name, &config.url, run, "decision cards").await?;
     let relative: BTreeMap<String, _> = keys.iter().map(|k| (location.relative(k), k.clone())).collect();
     // Signatures are named by appending `.sig` or `.minisig` to the card's name, exactly.
     let is_signature = |rel: &str| std::path::Path::new(rel).extension().is_some_and(|e| e == "sig" || e == "minisig");
@@ -148,8 +134,7 @@ pub async fn collect(
             Err(reason) => {
                 report.quarantined += 1;
                 tracing::warn!(source = name, object = %shown, %reason, "Decision Card kept aside");
-                let row =
-                    QuarantineRow { reason, raw: crate::sink::quarantine_text(&bytes), provenance: provenance(&bytes) };
+                let row = QuarantineRow { reason, raw: quarantine_text(&bytes), provenance: provenance(&bytes) };
                 sink.push_quarantine(writer, row).await.map_err(lake_err)?;
             }
         }
@@ -158,30 +143,4 @@ pub async fn collect(
             .insert(shown, SourceCursor { offset: bytes.len() as u64, prefix_sha256: state, ..SourceCursor::start() });
     }
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_card;
-
-    #[test]
-    fn cards_need_id_version_and_issue_time() {
-        let card = parse_card(br#"{"version": 3, "id": "payments-egress", "issued_at": "2026-10-01T00:00:00Z", "rules": {"b": 1, "a": 2}}"#)
-            .unwrap();
-        assert_eq!((card.id.as_str(), card.version.as_str()), ("payments-egress", "3"));
-        assert_eq!(
-            String::from_utf8(card.canonical).unwrap(),
-            r#"{"id":"payments-egress","issued_at":"2026-10-01T00:00:00Z","rules":{"a":2,"b":1},"version":3}"#
-        );
-        for (bad, why) in [
-            (r#"{"version": "1", "issued_at": "2026-10-01T00:00:00Z"}"#, "no `id`"),
-            (r#"{"id": "x", "issued_at": "2026-10-01T00:00:00Z"}"#, "no `version`"),
-            (r#"{"id": "x", "version": "1", "issued_at": "yesterday"}"#, "RFC 3339"),
-            (r#"{"id": "x", "id": "y", "version": "1", "issued_at": "2026-10-01T00:00:00Z"}"#, "duplicate"),
-            (r#"["id"]"#, "object"),
-        ] {
-            let err = parse_card(bad.as_bytes()).unwrap_err();
-            assert!(err.contains(why), "{bad}: {err}");
-        }
-    }
 }

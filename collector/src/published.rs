@@ -34,9 +34,9 @@ use cairn_evidence::time::format_rfc3339;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::jsonl::CollectRun;
+use crate::error::CollectError;
+use crate::run::CollectRun;
 use crate::sink::RowSink;
-use crate::source::CollectError;
 
 /// One `[[trust.published]]` entry as written.
 #[derive(Clone, Debug, Deserialize)]

@@ -9,8 +9,9 @@ use cairn_evidence::tables::{
     TableError, ROW_GROUP_ROWS,
 };
 
-use crate::jsonl::Record;
-use crate::source::{CollectError, SourceReport};
+use crate::error::CollectError;
+use crate::record::Record;
+use crate::run::SourceReport;
 
 /// The longest raw record kept in the quarantine table.
 pub const QUARANTINE_RAW_LIMIT: usize = 64 * 1024;
@@ -247,7 +248,7 @@ impl RowSink {
             let simulated = rows.simulated();
             let batch = rows.finish().map_err(|source| LakeError::Table { key: names::EVENTS.into(), source })?;
             let encoder = &self.encoders[slot];
-            if crate::blocking(|| encoder.rows.send((batch, simulated))).is_err() {
+            if crate::runtime::blocking(|| encoder.rows.send((batch, simulated))).is_err() {
                 // The encoder stopped: the error it sent says why.
                 let cause = encoder.parts.try_iter().find_map(Result::err);
                 return Err(
@@ -273,7 +274,7 @@ impl RowSink {
         while self.next_write < expected {
             let Some(encoder) = self.encoders.get(self.next_write % ENCODERS) else { break };
             let part = if last {
-                crate::blocking(|| encoder.parts.recv()).map_err(|_| encoder_failed())?
+                crate::runtime::blocking(|| encoder.parts.recv()).map_err(|_| encoder_failed())?
             } else {
                 match encoder.parts.try_recv() {
                     Ok(part) => part,

@@ -49,3 +49,29 @@ pub fn parse_card(bytes: &[u8]) -> Result<Card, String> {
     let canonical = crate::canonical::canonical_bytes(&value).map_err(|e| format!("cannot canonicalize: {e}"))?;
     Ok(Card { id, version, issued_at, expires_at, canonical })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_card;
+
+    #[test]
+    fn cards_need_id_version_and_issue_time() {
+        let card = parse_card(br#"{"version": 3, "id": "payments-egress", "issued_at": "2026-10-01T00:00:00Z", "rules": {"b": 1, "a": 2}}"#)
+            .unwrap();
+        assert_eq!((card.id.as_str(), card.version.as_str()), ("payments-egress", "3"));
+        assert_eq!(
+            String::from_utf8(card.canonical).unwrap(),
+            r#"{"id":"payments-egress","issued_at":"2026-10-01T00:00:00Z","rules":{"a":2,"b":1},"version":3}"#
+        );
+        for (bad, why) in [
+            (r#"{"version": "1", "issued_at": "2026-10-01T00:00:00Z"}"#, "no `id`"),
+            (r#"{"id": "x", "issued_at": "2026-10-01T00:00:00Z"}"#, "no `version`"),
+            (r#"{"id": "x", "version": "1", "issued_at": "yesterday"}"#, "RFC 3339"),
+            (r#"{"id": "x", "id": "y", "version": "1", "issued_at": "2026-10-01T00:00:00Z"}"#, "duplicate"),
+            (r#"["id"]"#, "object"),
+        ] {
+            let err = parse_card(bad.as_bytes()).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+}

@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use cairn_collector::jsonl::{self, CollectRun, LineFormat};
-use cairn_collector::siem;
-use cairn_collector::{artefact, documents};
-use cairn_collector::{RowSink, SourceConfig, SourceReport};
+use cairn_collector::{CollectRun, RowSink, SourceReport};
 use cairn_evidence::keyring::Keyring;
 use cairn_evidence::keys::{read_signing_key, PublicKey};
 use cairn_evidence::lake::{Lake, LakeError, LakeState, RunOutcome, RunWriter};
@@ -166,10 +163,7 @@ fn next_run_id(clock: &mut Clock, state: &LakeState, started: DateTime<Utc>) -> 
 
 /// Rows per Parquet object; `CAIRN_ROWS_PER_OBJECT` lowers it (smaller objects, more of them).
 fn rows_per_object() -> usize {
-    std::env::var("CAIRN_ROWS_PER_OBJECT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cairn_collector::sink::ROWS_PER_OBJECT)
+    std::env::var("CAIRN_ROWS_PER_OBJECT").ok().and_then(|v| v.parse().ok()).unwrap_or(cairn_collector::ROWS_PER_OBJECT)
 }
 
 /// What a collect run did.
@@ -242,38 +236,7 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
         progress.message(source.name());
         tracing::info!(source = source.name(), r#type = source.type_name(), "collecting");
         let source_cursors = cursors.entry(source.name().to_string()).or_default();
-        let report = match source {
-            SourceConfig::Jsonl(c) => {
-                jsonl::collect(LineFormat::Jsonl, c, &run, &mut writer, &mut sink, source_cursors).await?
-            }
-            SourceConfig::SplunkExport(c) => {
-                jsonl::collect(LineFormat::SplunkExport, c, &run, &mut writer, &mut sink, source_cursors).await?
-            }
-            SourceConfig::SentinelExport(c) => {
-                jsonl::collect(LineFormat::SentinelExport, c, &run, &mut writer, &mut sink, source_cursors).await?
-            }
-            SourceConfig::SplunkHec(c) => siem::collect_hec(c, &run, &mut writer, &mut sink, source_cursors).await?,
-            SourceConfig::DatadogApi(c) => {
-                cairn_collector::api::collect_datadog_api(c, &run, &mut writer, &mut sink, source_cursors).await?
-            }
-            SourceConfig::SplunkApi(c) => {
-                cairn_collector::api::collect_splunk_api(c, &run, &mut writer, &mut sink, source_cursors).await?
-            }
-            SourceConfig::SplunkResults(c) => {
-                siem::collect_splunk_results(c, &run, &mut writer, &mut sink, source_cursors).await?
-            }
-            SourceConfig::DatadogArchive(c) => {
-                siem::collect_datadog(c, &run, &mut writer, &mut sink, source_cursors).await?
-            }
-            SourceConfig::Documents(c) => documents::collect(c, &run, &mut writer, &mut sink, source_cursors).await?,
-            SourceConfig::DecisionCard(c) => {
-                cairn_collector::policy::collect(c, &run, &mut writer, &mut sink, source_cursors).await?
-            }
-            other => {
-                let (kind, c) = other.artefact().context("a source type without a collector")?;
-                artefact::collect(kind, c, &run, &mut writer, &mut sink, source_cursors).await?
-            }
-        };
+        let report = source.collect(&run, &mut writer, &mut sink, source_cursors).await?;
         tracing::info!(
             source = source.name(),
             objects = report.objects,

@@ -11,215 +11,59 @@
 //! Only complete lines are read: a last line without its newline is left for the next run, since
 //! a writer may still be appending it. A source object whose already-collected bytes changed is
 //! not read again: that is reported and kept aside.
+//!
+//! `jsonl::lines` holds the line-block machinery every line-based source type shares
+//! (`splunk-export` and `sentinel-export` too); each type brings only how one line is read.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::Arc;
+pub(crate) mod lines;
 
-use cairn_evidence::digest::{sha256_hex, Sha256Digest, Sha256Stream};
-use cairn_evidence::event::ChainFields;
 use cairn_evidence::lake::RunWriter;
-use cairn_evidence::manifest::SourceCursor;
-use cairn_evidence::tables::{Confidence, Envelope, EventRow, EventView, Provenance, QuarantineRow};
-use cairn_evidence::time::parse_rfc3339;
-use chrono::{DateTime, Utc};
-use futures::TryStreamExt as _;
-use object_store::memory::InMemory;
-use object_store::GetResultPayload;
-use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
+use self::lines::{fast_event, LineFormat};
+use crate::config::JsonlConfig;
+use crate::error::CollectError;
+use crate::record::{chain_event, Record};
+use crate::run::{CollectRun, Cursors, SourceReport};
 use crate::sink::RowSink;
-use crate::source::{CollectError, SourceLocation, SourceReport};
+use crate::source::Source;
 
-/// Configuration of a `jsonl` source.
+/// A `jsonl` source.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JsonlConfig {
-    /// Source name (unique in the configuration).
-    pub name: String,
-    /// The source holds synthetic data (a demo, or a staging SIEM during a first rollout):
-    /// every row it yields is marked `simulated`, and the portal and bundles say so.
-    #[serde(default)]
-    pub simulated: bool,
-    /// A file, a folder, or a `file://` URL; relative paths resolve against the config file.
-    pub url: String,
-    /// JSON pointer to the audit event inside each record; empty or absent: the whole record.
-    #[serde(default)]
-    pub event: Option<String>,
-}
+#[serde(transparent)]
+pub struct Jsonl(pub JsonlConfig);
 
-/// What one run needs to know to collect.
-pub struct CollectRun<'a> {
-    /// The run's id.
-    pub run_id: &'a str,
-    /// The run's time.
-    pub collected_at: DateTime<Utc>,
-    /// Folder relative source paths resolve against.
-    pub base: &'a Path,
-    /// The in-memory store for `memory://` sources (tests).
-    pub memory: Option<Arc<InMemory>>,
-    /// The `actor` of the rows this source yields ([`cairn_evidence::tables::collector_actor`]).
-    pub actor: String,
-    /// The source is declared simulated.
-    pub simulated: bool,
-}
+/// How a `jsonl` line is read.
+const FORMAT: LineFormat =
+    LineFormat { default_event: "", event_required: None, whole_line_events: true, parse: parse_line };
 
-impl CollectRun<'_> {
-    /// The envelope of a record read from `object_key` of source `source`, as collected (not yet
-    /// verified): what [`Self::provenance`] holds too.
-    pub fn envelope<'s>(
-        &'s self,
-        source: &'s str,
-        object_key: &'s str,
-        (line, byte_offset): (u64, u64),
-    ) -> Envelope<'s> {
-        Envelope {
-            source,
-            object_key,
-            line,
-            byte_offset,
-            actor: &self.actor,
-            timestamp: self.collected_at,
-            confidence: Confidence::Unverified,
-            simulated: self.simulated,
-        }
+impl Source for Jsonl {
+    fn name(&self) -> &str {
+        &self.0.name
     }
 
-    /// The provenance of a record read from `object_key` of source `source`.
-    pub fn provenance(
+    fn type_name(&self) -> &'static str {
+        "jsonl"
+    }
+
+    fn simulated(&self) -> bool {
+        self.0.simulated
+    }
+
+    async fn collect(
         &self,
-        source: &str,
-        object_key: &str,
-        (line, byte_offset): (u64, u64),
-        record_sha256: String,
-    ) -> Provenance {
-        Provenance {
-            source: source.to_string(),
-            object_key: object_key.to_string(),
-            line,
-            byte_offset,
-            record_sha256,
-            run_id: self.run_id.to_string(),
-            collected_at: self.collected_at,
-            actor: self.actor.clone(),
-            confidence: Confidence::Unverified,
-            simulated: self.simulated,
-        }
+        run: &CollectRun<'_>,
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        cursors: &mut Cursors,
+    ) -> Result<SourceReport, CollectError> {
+        lines::collect(FORMAT, &self.0, run, writer, sink, cursors).await
     }
 }
 
-/// Outcome of reading one record.
-pub(crate) enum Record {
-    /// An audit event.
-    Event(Box<ChainEventRecord>),
-    /// A record that carries no event by design (a Splunk preview row, a message line): counted,
-    /// not kept aside.
-    Skip(&'static str),
-    /// A record that should carry an event and does not.
-    Bad(String),
-}
-
-/// An audit event read from a record, with the SIEM's metadata beside it.
-pub(crate) struct ChainEventRecord {
-    pub(crate) fields: ChainFields,
-    pub(crate) json: String,
-    pub(crate) siem_time: Option<String>,
-    pub(crate) siem_meta: Option<String>,
-}
-
-impl ChainEventRecord {
-    /// The `events` row of this record.
-    pub(crate) fn into_row(self, provenance: Provenance) -> EventRow {
-        let f = self.fields;
-        EventRow {
-            chain: f.chain,
-            seq: f.seq,
-            ts: f.ts,
-            kid: f.kid,
-            prev: f.prev,
-            hash: f.hash,
-            sig: f.sig,
-            event_json: self.json,
-            siem_time: self.siem_time,
-            siem_meta: self.siem_meta,
-            provenance,
-        }
-    }
-}
-
-/// The audit event at `pointer` inside a record (a string holding JSON is parsed; an empty
-/// pointer is the whole record, whose text is `text`).
-pub(crate) fn chain_event(value: &Value, text: Option<&str>, pointer: &str) -> Record {
-    let (event, json) = if pointer.is_empty() {
-        (value.clone(), text.map_or_else(|| value.to_string(), str::to_string))
-    } else {
-        match value.pointer(pointer) {
-            None => return Record::Bad(format!("no value at JSON pointer {pointer}")),
-            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-                Ok(v) => (v, s.clone()),
-                Err(e) => return Record::Bad(format!("the string at {pointer} is not JSON: {e}")),
-            },
-            Some(v) => (v.clone(), v.to_string()),
-        }
-    };
-    let fields = match ChainFields::from_value(&event) {
-        Ok(f) => f,
-        Err(e) => return Record::Bad(format!("not a chain event: {e}")),
-    };
-    if parse_rfc3339(&fields.ts).is_none() {
-        return Record::Bad(format!("not a chain event: member `ts` = {:?} is not an RFC 3339 time", fields.ts));
-    }
-    Record::Event(Box::new(ChainEventRecord { fields, json, siem_time: None, siem_meta: None }))
-}
-
-/// The chain fields of a line that is itself the event, read without building the whole JSON
-/// tree (the other members are skipped, not stored): the common case, and the fast one.
-#[derive(Deserialize)]
-struct BorrowedFields<'a> {
-    #[serde(borrow)]
-    chain: std::borrow::Cow<'a, str>,
-    seq: u64,
-    #[serde(borrow)]
-    ts: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    kid: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    prev: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    hash: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    sig: std::borrow::Cow<'a, str>,
-}
-
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// The chain fields of a whole-line event, borrowed from the line; `None` sends the line down
-/// the general path, which also words the reason when the line is bad.
-fn fast_fields(line: &str) -> Option<BorrowedFields<'_>> {
-    let f: BorrowedFields = serde_json::from_str(line).ok()?;
-    if f.chain.is_empty() || !is_hex64(&f.prev) || !is_hex64(&f.hash) || parse_rfc3339(&f.ts).is_none() {
-        return None;
-    }
-    Some(f)
-}
-
-/// The fast path of [`parse_record`] for a whole-line event.
-fn fast_event(line: &str) -> Option<Record> {
-    let f = fast_fields(line)?;
-    let fields = ChainFields {
-        chain: f.chain.into_owned(),
-        seq: f.seq,
-        ts: f.ts.into_owned(),
-        kid: f.kid.into_owned(),
-        prev: f.prev.into_owned(),
-        hash: f.hash.into_owned(),
-        sig: f.sig.into_owned(),
-    };
-    Some(Record::Event(Box::new(ChainEventRecord { fields, json: line.to_string(), siem_time: None, siem_meta: None })))
+fn parse_line(line: &str, pointer: &str, _object: &str) -> Record {
+    parse_record(line, pointer)
 }
 
 /// Extracts the chain event from one line, or says why it cannot.
@@ -233,388 +77,6 @@ fn parse_record(line: &str, pointer: &str) -> Record {
         Ok(value) => chain_event(&value, Some(line), pointer),
         Err(e) => Record::Bad(format!("not JSON: {e}")),
     }
-}
-
-/// One line as the parallel stage leaves it.
-enum Parsed<'a> {
-    /// A whole-line event (the line, its fields): its row is filled straight from the block.
-    Event(&'a str, BorrowedFields<'a>),
-    /// Anything else, judged by the general path.
-    Other(Record),
-}
-
-/// Parses lines (with their numbers and offsets) on every core, each with the SHA-256 of its
-/// raw bytes.
-fn parse_lines<'a>(
-    lines: &[(u64, u64, &'a [u8])],
-    format: LineFormat,
-    pointer: &str,
-    shown: &str,
-) -> Vec<(Parsed<'a>, Sha256Digest)> {
-    let whole_line = format == LineFormat::Jsonl && pointer.is_empty();
-    lines
-        .par_iter()
-        .map(|&(_, _, raw)| {
-            let parsed = match std::str::from_utf8(raw) {
-                Ok(text) => match whole_line.then(|| fast_fields(text)).flatten() {
-                    Some(fields) => Parsed::Event(text, fields),
-                    None => Parsed::Other(format.parse(text, pointer, shown)),
-                },
-                Err(e) => Parsed::Other(Record::Bad(format!("not UTF-8: {e}"))),
-            };
-            (parsed, Sha256Digest::of(raw))
-        })
-        .collect()
-}
-
-/// How the lines of a line-based source are read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LineFormat {
-    /// One JSON record per line.
-    Jsonl,
-    /// Splunk `search/jobs/export?output_mode=json` output.
-    SplunkExport,
-    /// Azure Monitor (Sentinel) data export blobs.
-    SentinelExport,
-}
-
-impl LineFormat {
-    fn parse(self, line: &str, pointer: &str, object: &str) -> Record {
-        match self {
-            Self::Jsonl => parse_record(line, pointer),
-            Self::SplunkExport => crate::siem::splunk_export_line(line, pointer),
-            Self::SentinelExport => crate::siem::sentinel_line(line, pointer, object),
-        }
-    }
-}
-
-/// Bytes of complete lines parsed together, in parallel.
-const BLOCK_BYTES: usize = 4 * 1024 * 1024;
-
-/// Reads one source object as a stream of chunks: re-hashes the part collected before, then
-/// parses the new complete lines a block at a time, in parallel, and pushes their rows in order.
-/// Memory holds one block, whatever the object's size.
-struct ObjectLines<'a> {
-    name: &'a str,
-    shown: &'a str,
-    format: LineFormat,
-    pointer: &'a str,
-    run: &'a CollectRun<'a>,
-    cursor: SourceCursor,
-    /// Bytes of the object seen so far.
-    seen: u64,
-    /// Bytes consumed (collected before, or parsed now): always at a line boundary.
-    consumed: u64,
-    lines: u64,
-    prefix: Sha256Stream,
-    pending: Vec<u8>,
-    /// A line over [`MAX_LINE`] being passed over.
-    oversize: Option<Oversize>,
-    /// The previous block's buffer, reused.
-    spare: Vec<u8>,
-}
-
-/// A line too long to hold, being passed over: where it starts, its bytes so far, and the
-/// digest of what was consumed before it (restored if the object ends inside it).
-struct Oversize {
-    at: u64,
-    bytes: u64,
-    prefix: Sha256Stream,
-}
-
-/// The longest line read; a longer one is kept aside unread, so one line cannot exhaust memory.
-pub const MAX_LINE: usize = 16 * 1024 * 1024;
-
-impl<'a> ObjectLines<'a> {
-    fn new(
-        name: &'a str,
-        shown: &'a str,
-        format: LineFormat,
-        pointer: &'a str,
-        run: &'a CollectRun<'a>,
-        cursor: SourceCursor,
-    ) -> Self {
-        Self {
-            name,
-            shown,
-            format,
-            pointer,
-            run,
-            lines: cursor.lines,
-            cursor,
-            seen: 0,
-            consumed: 0,
-            prefix: Sha256Stream::new(),
-            pending: Vec::new(),
-            oversize: None,
-            spare: Vec::new(),
-        }
-    }
-
-    fn provenance(&self, line: u64, offset: u64, raw: &[u8]) -> Provenance {
-        self.run.provenance(self.name, self.shown, (line, offset), sha256_hex(raw))
-    }
-
-    /// Takes the next chunk; `false` when the part collected before turned out changed.
-    async fn feed(
-        &mut self,
-        mut chunk: &[u8],
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        report: &mut SourceReport,
-    ) -> Result<bool, CollectError> {
-        let start = self.cursor.offset;
-        if self.seen < start {
-            let take = usize::try_from(start - self.seen).unwrap_or(usize::MAX).min(chunk.len());
-            self.prefix.update(&chunk[..take]);
-            self.seen += take as u64;
-            chunk = &chunk[take..];
-            if self.seen == start {
-                if self.prefix.clone().finish().to_hex() != self.cursor.prefix_sha256 {
-                    return Ok(false);
-                }
-                self.consumed = start;
-            }
-        }
-        if self.seen < start {
-            return Ok(true);
-        }
-        self.seen += chunk.len() as u64;
-        if let Some(skip) = self.oversize.as_mut() {
-            // Inside a line too long to hold: pass over it to its end, hashing what is passed.
-            let Some(end) = memchr::memchr(b'\n', chunk) else {
-                self.prefix.update(chunk);
-                skip.bytes += chunk.len() as u64;
-                return Ok(true);
-            };
-            self.prefix.update(&chunk[..=end]);
-            let (at, bytes) = (skip.at, skip.bytes + end as u64 + 1);
-            self.oversize = None;
-            self.lines += 1;
-            self.consumed = at + bytes;
-            report.records += 1;
-            report.quarantined += 1;
-            let row = QuarantineRow {
-                reason: format!("line of {bytes} bytes, longer than {} MiB: not read", MAX_LINE / (1024 * 1024)),
-                raw: String::new(),
-                provenance: self.provenance(self.lines, at, b""),
-            };
-            sink.push_quarantine(writer, row)
-                .await
-                .map_err(|error| CollectError::Lake { source_name: self.name.into(), error })?;
-            chunk = &chunk[end + 1..];
-        }
-        self.pending.extend_from_slice(chunk);
-        if self.pending.len() >= BLOCK_BYTES {
-            Box::pin(self.parse_complete_lines(writer, sink, report)).await?;
-        }
-        if self.pending.len() > MAX_LINE {
-            // What is left is one unfinished line already over the limit: stop holding it.
-            self.oversize =
-                Some(Oversize { at: self.consumed, bytes: self.pending.len() as u64, prefix: self.prefix.clone() });
-            self.prefix.update(&self.pending);
-            self.pending = Vec::new();
-        }
-        Ok(true)
-    }
-
-    /// At the end of the object: parses what is left; `false` when the object is now shorter
-    /// than what was collected before.
-    async fn finish(
-        &mut self,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        report: &mut SourceReport,
-    ) -> Result<bool, CollectError> {
-        if self.seen < self.cursor.offset {
-            return Ok(false);
-        }
-        if let Some(skip) = self.oversize.take() {
-            // An over-long last line without its end: leave it, from its start, for the next run.
-            self.prefix = skip.prefix;
-            return Ok(true);
-        }
-        Box::pin(self.parse_complete_lines(writer, sink, report)).await?;
-        Ok(true)
-    }
-
-    /// Parses the complete lines held (a last line without its newline stays: a writer may
-    /// still be appending it), in parallel, and pushes the rows in order.
-    async fn parse_complete_lines(
-        &mut self,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        report: &mut SourceReport,
-    ) -> Result<(), CollectError> {
-        let Some(last) = memchr::memrchr(b'\n', &self.pending) else {
-            return Ok(());
-        };
-        // Swap buffers rather than copy: the complete lines become the block, the unfinished
-        // tail moves to the spare buffer, which becomes `pending` (no fresh pages per block).
-        let mut next = std::mem::take(&mut self.spare);
-        next.clear();
-        next.extend_from_slice(&self.pending[last + 1..]);
-        let mut block = std::mem::replace(&mut self.pending, next);
-        block.truncate(last + 1);
-        // Split into lines with their numbers and offsets (cheap, in order) ...
-        let mut lines = Vec::new();
-        let mut offset = self.consumed;
-        let mut start = 0;
-        // The block ends with a newline, so every line found is complete.
-        for end in memchr::memchr_iter(b'\n', &block) {
-            let raw_line = &block[start..=end];
-            start = end + 1;
-            self.lines += 1;
-            let line_offset = offset;
-            offset += raw_line.len() as u64;
-            let raw = raw_line.strip_suffix(b"\n").unwrap_or(raw_line);
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            // A UTF-8 byte-order mark opens some exports (Splunk's among them).
-            let raw = if line_offset == 0 { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
-            if !raw.iter().all(u8::is_ascii_whitespace) {
-                lines.push((self.lines, line_offset, raw));
-            }
-        }
-        self.consumed = offset;
-        // ... parse them on every core, the object's digest going on beside ...
-        let (format, pointer, shown) = (self.format, self.pointer, self.shown);
-        let prefix = &mut self.prefix;
-        let ((), parsed) = rayon::join(|| prefix.update(&block), || parse_lines(&lines, format, pointer, shown));
-        // ... and push them in order.
-        let lake_err = |error| CollectError::Lake { source_name: self.name.into(), error };
-        for ((line_no, line_offset, raw), (parsed, digest)) in lines.into_iter().zip(parsed) {
-            report.records += 1;
-            match parsed {
-                Parsed::Event(text, f) => {
-                    report.events += 1;
-                    let hex = digest.hex();
-                    let row = EventView {
-                        chain: &f.chain,
-                        seq: f.seq,
-                        ts: &f.ts,
-                        kid: &f.kid,
-                        event_json: text,
-                        siem_time: None,
-                        siem_meta: None,
-                        record_sha256: hex.as_str(),
-                        run_id: self.run.run_id,
-                        envelope: self.run.envelope(self.name, self.shown, (line_no, line_offset)),
-                    };
-                    sink.push_event_view(writer, &row).await.map_err(lake_err)?;
-                }
-                Parsed::Other(record) => {
-                    let provenance =
-                        self.run.provenance(self.name, self.shown, (line_no, line_offset), digest.to_hex());
-                    sink.push_record(writer, self.name, report, (record, provenance, raw)).await?;
-                }
-            }
-        }
-        self.spare = block;
-        Ok(())
-    }
-
-    /// Where the object now stands.
-    fn cursor(self) -> SourceCursor {
-        SourceCursor {
-            offset: self.consumed,
-            lines: self.lines,
-            prefix_sha256: self.prefix.finish().to_hex(),
-            object_sha256: None,
-            seen_ids: Vec::new(),
-        }
-    }
-}
-
-/// Collects new lines of every object of the source.
-pub async fn collect(
-    format: LineFormat,
-    config: &JsonlConfig,
-    run: &CollectRun<'_>,
-    writer: &mut RunWriter<'_>,
-    sink: &mut RowSink,
-    cursors: &mut BTreeMap<String, SourceCursor>,
-) -> Result<SourceReport, CollectError> {
-    let name = config.name.as_str();
-    let pointer = config.event.as_deref().unwrap_or(match format {
-        LineFormat::SplunkExport => crate::siem::SPLUNK_EXPORT_EVENT,
-        LineFormat::Jsonl | LineFormat::SentinelExport => "",
-    });
-    if format == LineFormat::SentinelExport && pointer.is_empty() {
-        return Err(CollectError::Location {
-            source_name: name.into(),
-            detail: "a sentinel-export source needs `event`: the JSON pointer of the column holding the audit event"
-                .into(),
-        });
-    }
-    if !pointer.is_empty() && !pointer.starts_with('/') {
-        return Err(CollectError::Location {
-            source_name: name.into(),
-            detail: format!("event = {pointer:?} is not a JSON pointer (it must start with `/`)"),
-        });
-    }
-    let location = SourceLocation::resolve(name, &config.url, run.base, run.memory.clone())?;
-    let keys = location.keys(name).await?;
-    let mut report = SourceReport { name: name.into(), ..SourceReport::default() };
-    for key in keys {
-        report.objects += 1;
-        let shown = location.shown(&key);
-        let cursor = cursors.get(&shown).cloned().unwrap_or_else(SourceCursor::start);
-        let mut reader = ObjectLines::new(name, &shown, format, pointer, run, cursor.clone());
-        let read_err = |error| CollectError::Read { source_name: name.into(), key: shown.clone(), error };
-        let mut intact = true;
-        match location.store.get(&key).await.map_err(read_err)?.payload {
-            // A local file: read in large blocks (the generic stream reads 8 KiB at a time).
-            GetResultPayload::File(mut file, _) => {
-                let mut block = vec![0u8; BLOCK_BYTES];
-                loop {
-                    let n = crate::blocking(|| std::io::Read::read(&mut file, &mut block)).map_err(|e| {
-                        read_err(object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) })
-                    })?;
-                    if n == 0 {
-                        break;
-                    }
-                    intact = reader.feed(&block[..n], writer, sink, &mut report).await?;
-                    if !intact {
-                        break;
-                    }
-                }
-            }
-            GetResultPayload::Stream(mut stream) => {
-                while let Some(chunk) = stream.try_next().await.map_err(read_err)? {
-                    intact = reader.feed(&chunk, writer, sink, &mut report).await?;
-                    if !intact {
-                        break;
-                    }
-                }
-            }
-        }
-        if intact {
-            intact = reader.finish(writer, sink, &mut report).await?;
-        }
-        if !intact {
-            // The part collected before changed: evidence was rewritten at the source.
-            report.rewritten += 1;
-            report.quarantined += 1;
-            tracing::warn!(source = name, object = %shown, "source object changed after it was collected; not re-reading it");
-            let row = QuarantineRow {
-                reason: format!(
-                    "source object changed after it was collected: its first {} bytes ({} lines) no longer match",
-                    cursor.offset, cursor.lines
-                ),
-                raw: String::new(),
-                provenance: reader.provenance(0, 0, b""),
-            };
-            sink.push_quarantine(writer, row)
-                .await
-                .map_err(|error| CollectError::Lake { source_name: name.into(), error })?;
-            continue;
-        }
-        if reader.consumed > cursor.offset {
-            report.objects_with_new_data += 1;
-        }
-        cursors.insert(shown.clone(), reader.cursor());
-    }
-    Ok(report)
 }
 
 #[cfg(test)]
