@@ -56,6 +56,9 @@ pub enum SourceConfig {
     /// Markdown threat models.
     #[serde(rename = "markdown-threat-model", alias = "markdown")]
     MarkdownThreatModel(threat_model::MarkdownThreatModel),
+    /// AWS Threat Composer workspaces.
+    #[serde(rename = "threat-composer")]
+    ThreatComposer(threat_model::ThreatComposer),
     /// Release artefacts, recorded by digest.
     #[serde(rename = "release")]
     Release(release::Release),
@@ -86,6 +89,7 @@ macro_rules! with_source {
             SourceConfig::Spdx($source) => $body,
             SourceConfig::ThreatDragon($source) => $body,
             SourceConfig::MarkdownThreatModel($source) => $body,
+            SourceConfig::ThreatComposer($source) => $body,
             SourceConfig::Release($source) => $body,
             SourceConfig::Documents($source) => $body,
             SourceConfig::DecisionCard($source) => $body,
@@ -127,7 +131,7 @@ mod tests {
     use super::*;
 
     /// Every `type` as written (aliases too), the type it reads as, and what else its entry needs.
-    const TYPES: [(&str, &str, &str); 19] = [
+    const TYPES: [(&str, &str, &str); 20] = [
         ("jsonl", "jsonl", ""),
         ("splunk-export", "splunk-export", ""),
         ("splunk-results", "splunk-results", ""),
@@ -144,6 +148,7 @@ mod tests {
         ("threat-dragon", "threat-dragon", ""),
         ("markdown-threat-model", "markdown-threat-model", ""),
         ("markdown", "markdown-threat-model", ""),
+        ("threat-composer", "threat-composer", ""),
         ("release", "release", ""),
         ("documents", "documents", ""),
         ("decision-card", "decision-card", ""),

@@ -1,17 +1,21 @@
-//! Threat models: OWASP Threat Dragon JSON (v2, and v1) and Markdown, into `threat_models` and `threats` rows.
+//! Threat models: OWASP Threat Dragon JSON (v2, and v1), AWS Threat Composer workspaces and
+//! Markdown, into `threat_models` and `threats` rows.
 //!
 //! Threat Dragon: every threat of every diagram cell, in diagram order then cell order. Markdown:
 //! Cairn's convention (front matter, threat headings, threat tables, OWASP pytm reports), described in
 //! `docs/threat-models.md`. In both, control ids written in brackets (`[LOG-03]`) in a threat's text or
 //! mitigation link the threat to Cairn's controls.
 //!
-//! Each format is one source type, in its own module: `threat_dragon` and `markdown`.
+//! Each format is one source type, in its own module: `threat_dragon`, `threat_composer` and
+//! `markdown`.
 
 mod draft;
 pub mod markdown;
+pub mod threat_composer;
 pub mod threat_dragon;
 
 pub use markdown::MarkdownThreatModel;
+pub use threat_composer::ThreatComposer;
 pub use threat_dragon::ThreatDragon;
 
 #[cfg(test)]
