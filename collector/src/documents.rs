@@ -40,36 +40,14 @@ use crate::error::CollectError;
 use crate::listing::Listing;
 use crate::run::{CollectRun, Cursors, SourceReport};
 use crate::sink::{quarantine_text, RowSink};
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `documents` source.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(transparent)]
 pub struct Documents(pub ArtefactConfig);
 
-impl Source for Documents {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "documents"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        collect(&self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(Documents, "documents", collect);
 
 /// The list's file name.
 pub const INDEX: &str = "documents.toml";

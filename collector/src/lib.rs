@@ -32,8 +32,9 @@
 //!
 //! 1. Its module, in its family's folder (or a new `src/<family>/` with a `mod.rs` declaring it):
 //!    a config (a `#[serde(transparent)]` newtype over [`JsonlConfig`] or [`ArtefactConfig`], or
-//!    its own `deny_unknown_fields` struct), an `impl Source` (name, type name, simulated flag,
-//!    `collect`), its parser, and tests. A type reading lines gives `jsonl::lines` a `LineFormat`;
+//!    its own `deny_unknown_fields` struct), its [`Source`] (for a newtype, one
+//!    `newtype_source!(Type, "type-name", collect_fn[, FORMAT])` line; else an `impl Source`),
+//!    its parser, and tests. A type reading lines gives `jsonl::lines` a `LineFormat`;
 //!    a type reading files whole gives `artefact` an `ArtefactFormat`.
 //! 2. In `src/registry.rs`: one variant of [`SourceConfig`] (its `#[serde(rename = "…")]` is the
 //!    `type` users write) and its arm in `with_source!`, plus its line in the test's `TYPES`.

@@ -31,36 +31,14 @@ use crate::error::CollectError;
 use crate::listing::Listing;
 use crate::run::{CollectRun, Cursors, SourceReport};
 use crate::sink::{quarantine_text, RowSink};
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `decision-card` source.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(transparent)]
 pub struct DecisionCard(pub ArtefactConfig);
 
-impl Source for DecisionCard {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "decision-card"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        collect(&self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(DecisionCard, "decision-card", collect);
 
 /// Collects every Decision Card under the source's location.
 async fn collect(

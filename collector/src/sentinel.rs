@@ -13,17 +13,13 @@
 //! `_ResourceId`, and the table (from `am-<Table>`). Lines are read by the shared line-block
 //! machinery (`jsonl::lines`).
 
-use cairn_evidence::lake::RunWriter;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::config::JsonlConfig;
-use crate::error::CollectError;
 use crate::jsonl::lines::{self, LineFormat};
 use crate::record::{chain_event, pick, with_meta, Record};
-use crate::run::{CollectRun, Cursors, SourceReport};
-use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `sentinel-export` source.
 #[derive(Clone, Debug, Deserialize)]
@@ -40,29 +36,7 @@ const FORMAT: LineFormat = LineFormat {
     parse: sentinel_line,
 };
 
-impl Source for SentinelExport {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "sentinel-export"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        lines::collect(FORMAT, &self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(SentinelExport, "sentinel-export", lines::collect, FORMAT);
 
 /// One line of an Azure Monitor data export blob. `object` is the blob's key, whose
 /// `am-<Table>` container names the table.

@@ -33,3 +33,35 @@ pub trait Source {
         cursors: &mut Cursors,
     ) -> impl Future<Output = Result<SourceReport, CollectError>>;
 }
+
+/// Implements [`Source`] for a `#[serde(transparent)]` newtype over a shared `[[source]]` config
+/// (`JsonlConfig` or `ArtefactConfig`): the name and the simulated flag are the config's, and
+/// collecting calls `$collect([$format,] &config, run, writer, sink, cursors)`.
+macro_rules! newtype_source {
+    ($source:ty, $type_name:literal, $collect:path $(, $format:expr)?) => {
+        impl $crate::source::Source for $source {
+            fn name(&self) -> &str {
+                &self.0.name
+            }
+
+            fn type_name(&self) -> &'static str {
+                $type_name
+            }
+
+            fn simulated(&self) -> bool {
+                self.0.simulated
+            }
+
+            async fn collect(
+                &self,
+                run: &$crate::run::CollectRun<'_>,
+                writer: &mut cairn_evidence::lake::RunWriter<'_>,
+                sink: &mut $crate::sink::RowSink,
+                cursors: &mut $crate::run::Cursors,
+            ) -> Result<$crate::run::SourceReport, $crate::error::CollectError> {
+                $collect($($format,)? &self.0, run, writer, sink, cursors).await
+            }
+        }
+    };
+}
+pub(crate) use newtype_source;

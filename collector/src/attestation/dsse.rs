@@ -3,17 +3,13 @@
 
 use cairn_evidence::artefacts::{ArtefactSet, AttestationRow};
 use cairn_evidence::attest::Envelope;
-use cairn_evidence::lake::RunWriter;
 use cairn_evidence::tables::Provenance;
 use serde::Deserialize;
 
 use super::statement::{empty_attestation, statement_rows, strict_json, UNIT};
 use crate::artefact::{self, ArtefactFormat};
 use crate::config::ArtefactConfig;
-use crate::error::CollectError;
-use crate::run::{CollectRun, Cursors, SourceReport};
-use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `dsse` source.
 #[derive(Clone, Debug, Deserialize)]
@@ -23,29 +19,7 @@ pub struct Dsse(pub ArtefactConfig);
 /// How a `dsse` file is read.
 const FORMAT: ArtefactFormat = ArtefactFormat { unit: UNIT, parse: Some(parse) };
 
-impl Source for Dsse {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "dsse"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        artefact::collect(FORMAT, &self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(Dsse, "dsse", artefact::collect, FORMAT);
 
 /// Parses one envelope into the sink's rows; returns how many subject rows it gave.
 fn parse(

@@ -3,17 +3,13 @@
 
 use cairn_evidence::artefacts::{ArtefactSet, AttestationRow};
 use cairn_evidence::attest::{cert_identity, Bundle, BundleContent, SignerMaterial};
-use cairn_evidence::lake::RunWriter;
 use cairn_evidence::tables::Provenance;
 use serde::Deserialize;
 
 use super::statement::{empty_attestation, statement_rows, strict_json, UNIT};
 use crate::artefact::{self, ArtefactFormat};
 use crate::config::ArtefactConfig;
-use crate::error::CollectError;
-use crate::run::{CollectRun, Cursors, SourceReport};
-use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `sigstore-bundle` source.
 #[derive(Clone, Debug, Deserialize)]
@@ -23,29 +19,7 @@ pub struct SigstoreBundle(pub ArtefactConfig);
 /// How a `sigstore-bundle` file is read.
 const FORMAT: ArtefactFormat = ArtefactFormat { unit: UNIT, parse: Some(parse) };
 
-impl Source for SigstoreBundle {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "sigstore-bundle"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        artefact::collect(FORMAT, &self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(SigstoreBundle, "sigstore-bundle", artefact::collect, FORMAT);
 
 /// Parses one bundle into the sink's rows; returns how many subject rows it gave.
 fn parse(

@@ -29,36 +29,14 @@ use crate::listing::{cursor_of, pointer_of, Listing, ObjectContext};
 use crate::record::{chain_event, pick, with_meta, Record};
 use crate::run::{CollectRun, Cursors, SourceReport};
 use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `datadog-archive` source.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(transparent)]
 pub struct DatadogArchive(pub JsonlConfig);
 
-impl Source for DatadogArchive {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "datadog-archive"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        collect_datadog(&self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(DatadogArchive, "datadog-archive", collect_datadog);
 
 /// Where a Datadog archived log holds its parsed attributes.
 pub const DATADOG_EVENT: &str = "/attributes";

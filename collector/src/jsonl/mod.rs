@@ -17,17 +17,13 @@
 
 pub(crate) mod lines;
 
-use cairn_evidence::lake::RunWriter;
 use serde::Deserialize;
 use serde_json::Value;
 
 use self::lines::{fast_event, LineFormat};
 use crate::config::JsonlConfig;
-use crate::error::CollectError;
 use crate::record::{chain_event, Record};
-use crate::run::{CollectRun, Cursors, SourceReport};
-use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `jsonl` source.
 #[derive(Clone, Debug, Deserialize)]
@@ -38,29 +34,7 @@ pub struct Jsonl(pub JsonlConfig);
 const FORMAT: LineFormat =
     LineFormat { default_event: "", event_required: None, whole_line_events: true, parse: parse_line };
 
-impl Source for Jsonl {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "jsonl"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        lines::collect(FORMAT, &self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(Jsonl, "jsonl", lines::collect, FORMAT);
 
 fn parse_line(line: &str, pointer: &str, _object: &str) -> Record {
     parse_record(line, pointer)

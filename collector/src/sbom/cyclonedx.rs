@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::fmt;
 
 use cairn_evidence::artefacts::{ArtefactSet, SbomComponentRow, SbomRow};
-use cairn_evidence::lake::RunWriter;
 use cairn_evidence::tables::Provenance;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -29,10 +28,7 @@ use super::document::{
 };
 use crate::artefact::{self, ArtefactFormat};
 use crate::config::ArtefactConfig;
-use crate::error::CollectError;
-use crate::run::{CollectRun, Cursors, SourceReport};
-use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `cyclonedx` source.
 #[derive(Clone, Debug, Deserialize)]
@@ -42,29 +38,7 @@ pub struct CycloneDx(pub ArtefactConfig);
 /// How a `cyclonedx` file is read.
 const FORMAT: ArtefactFormat = ArtefactFormat { unit: UNIT, parse: Some(parse) };
 
-impl Source for CycloneDx {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "cyclonedx"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        artefact::collect(FORMAT, &self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(CycloneDx, "cyclonedx", artefact::collect, FORMAT);
 
 /// Parses one document into the sink's rows.
 fn parse(

@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 
 use cairn_evidence::artefacts::{ArtefactSet, SbomComponentRow, SbomRow};
-use cairn_evidence::lake::RunWriter;
 use cairn_evidence::tables::Provenance;
 use serde::de::{Deserializer, IgnoredAny};
 use serde::Deserialize;
@@ -25,10 +24,7 @@ use super::document::{
 };
 use crate::artefact::{self, ArtefactFormat};
 use crate::config::ArtefactConfig;
-use crate::error::CollectError;
-use crate::run::{CollectRun, Cursors, SourceReport};
-use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// An `spdx` source.
 #[derive(Clone, Debug, Deserialize)]
@@ -38,29 +34,7 @@ pub struct Spdx(pub ArtefactConfig);
 /// How an `spdx` file is read.
 const FORMAT: ArtefactFormat = ArtefactFormat { unit: UNIT, parse: Some(parse) };
 
-impl Source for Spdx {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "spdx"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        artefact::collect(FORMAT, &self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(Spdx, "spdx", artefact::collect, FORMAT);
 
 /// Parses one document into the sink's rows.
 fn parse(

@@ -14,17 +14,13 @@
 //! `index`, `host`, `source`, `sourcetype`, `splunk_server`. Lines are read by the shared
 //! line-block machinery (`jsonl::lines`).
 
-use cairn_evidence::lake::RunWriter;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::config::JsonlConfig;
-use crate::error::CollectError;
 use crate::jsonl::lines::{self, LineFormat};
 use crate::record::{chain_event, pick, with_meta, Record};
-use crate::run::{CollectRun, Cursors, SourceReport};
-use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `splunk-export` source.
 #[derive(Clone, Debug, Deserialize)]
@@ -39,29 +35,7 @@ const FORMAT: LineFormat = LineFormat {
     parse: parse_line,
 };
 
-impl Source for SplunkExport {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "splunk-export"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        lines::collect(FORMAT, &self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(SplunkExport, "splunk-export", lines::collect, FORMAT);
 
 fn parse_line(line: &str, pointer: &str, _object: &str) -> Record {
     splunk_export_line(line, pointer)

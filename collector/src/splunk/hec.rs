@@ -25,36 +25,14 @@ use crate::listing::{cursor_of, pointer_of, Listing, ObjectContext};
 use crate::record::{chain_event, pick, with_meta, Record};
 use crate::run::{CollectRun, Cursors, SourceReport};
 use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `splunk-hec` source.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(transparent)]
 pub struct SplunkHec(pub JsonlConfig);
 
-impl Source for SplunkHec {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "splunk-hec"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        collect_hec(&self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(SplunkHec, "splunk-hec", collect_hec);
 
 /// Where a HEC event object holds the event.
 pub const SPLUNK_HEC_EVENT: &str = "/event";

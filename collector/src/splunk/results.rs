@@ -25,36 +25,14 @@ use crate::listing::{pointer_of, Listing, ObjectContext};
 use crate::record::{chain_event, pick, with_meta, Record};
 use crate::run::{CollectRun, Cursors, SourceReport};
 use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `splunk-results` source.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(transparent)]
 pub struct SplunkResults(pub JsonlConfig);
 
-impl Source for SplunkResults {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "splunk-results"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        collect_splunk_results(&self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(SplunkResults, "splunk-results", collect_splunk_results);
 
 /// Where a Splunk results row holds the original event text.
 pub const SPLUNK_RESULTS_EVENT: &str = "/_raw";

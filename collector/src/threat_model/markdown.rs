@@ -3,17 +3,13 @@
 //! described in `docs/threat-models.md`, into `threat_models` and `threats` rows.
 
 use cairn_evidence::artefacts::{ArtefactSet, ThreatModelRow, ThreatRow};
-use cairn_evidence::lake::RunWriter;
 use cairn_evidence::tables::Provenance;
 use serde::Deserialize;
 
 use super::draft::{controls_in, non_blank, Draft, UNIT};
 use crate::artefact::{self, ArtefactFormat};
 use crate::config::ArtefactConfig;
-use crate::error::CollectError;
-use crate::run::{CollectRun, Cursors, SourceReport};
-use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `markdown-threat-model` source.
 #[derive(Clone, Debug, Deserialize)]
@@ -23,29 +19,7 @@ pub struct MarkdownThreatModel(pub ArtefactConfig);
 /// How a `markdown-threat-model` file is read.
 const FORMAT: ArtefactFormat = ArtefactFormat { unit: UNIT, parse: Some(parse) };
 
-impl Source for MarkdownThreatModel {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "markdown-threat-model"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        artefact::collect(FORMAT, &self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(MarkdownThreatModel, "markdown-threat-model", artefact::collect, FORMAT);
 
 /// Parses one model into the sink's rows.
 fn parse(

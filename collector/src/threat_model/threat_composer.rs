@@ -29,7 +29,6 @@
 use std::collections::BTreeMap;
 
 use cairn_evidence::artefacts::{ArtefactSet, ThreatModelRow, ThreatRow};
-use cairn_evidence::lake::RunWriter;
 use cairn_evidence::tables::Provenance;
 use serde::Deserialize;
 use serde_json::Value;
@@ -37,10 +36,7 @@ use serde_json::Value;
 use super::draft::{controls_in, non_blank, Draft, UNIT};
 use crate::artefact::{self, ArtefactFormat};
 use crate::config::ArtefactConfig;
-use crate::error::CollectError;
-use crate::run::{CollectRun, Cursors, SourceReport};
-use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `threat-composer` source.
 #[derive(Clone, Debug, Deserialize)]
@@ -50,29 +46,7 @@ pub struct ThreatComposer(pub ArtefactConfig);
 /// How a `threat-composer` file is read.
 const FORMAT: ArtefactFormat = ArtefactFormat { unit: UNIT, parse: Some(parse) };
 
-impl Source for ThreatComposer {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "threat-composer"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        artefact::collect(FORMAT, &self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(ThreatComposer, "threat-composer", artefact::collect, FORMAT);
 
 /// Parses one workspace into the sink's rows.
 fn parse(

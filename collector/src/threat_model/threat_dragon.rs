@@ -3,7 +3,6 @@
 //! cell order.
 
 use cairn_evidence::artefacts::{ArtefactSet, ThreatModelRow, ThreatRow};
-use cairn_evidence::lake::RunWriter;
 use cairn_evidence::tables::Provenance;
 use serde::Deserialize;
 use serde_json::Value;
@@ -11,10 +10,7 @@ use serde_json::Value;
 use super::draft::{controls_in, non_blank, Draft, UNIT};
 use crate::artefact::{self, ArtefactFormat};
 use crate::config::ArtefactConfig;
-use crate::error::CollectError;
-use crate::run::{CollectRun, Cursors, SourceReport};
-use crate::sink::RowSink;
-use crate::source::Source;
+use crate::source::newtype_source;
 
 /// A `threat-dragon` source.
 #[derive(Clone, Debug, Deserialize)]
@@ -24,29 +20,7 @@ pub struct ThreatDragon(pub ArtefactConfig);
 /// How a `threat-dragon` file is read.
 const FORMAT: ArtefactFormat = ArtefactFormat { unit: UNIT, parse: Some(parse) };
 
-impl Source for ThreatDragon {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn type_name(&self) -> &'static str {
-        "threat-dragon"
-    }
-
-    fn simulated(&self) -> bool {
-        self.0.simulated
-    }
-
-    async fn collect(
-        &self,
-        run: &CollectRun<'_>,
-        writer: &mut RunWriter<'_>,
-        sink: &mut RowSink,
-        cursors: &mut Cursors,
-    ) -> Result<SourceReport, CollectError> {
-        artefact::collect(FORMAT, &self.0, run, writer, sink, cursors).await
-    }
-}
+newtype_source!(ThreatDragon, "threat-dragon", artefact::collect, FORMAT);
 
 /// Parses one model into the sink's rows.
 fn parse(
