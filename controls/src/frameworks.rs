@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::CatalogError;
+use crate::catalog::CatalogError;
 
 /// The built-in framework files, by key.
 const BUILTIN: [(&str, &str); 4] = [

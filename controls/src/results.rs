@@ -14,8 +14,8 @@ use cairn_evidence::time::{format_rfc3339, parse_rfc3339};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use crate::catalog::{evaluate, ArtefactEvidence, DocumentEvidence, EvidenceKind, EvidenceSummary};
 use crate::user::Checked;
-use crate::{evaluate, ArtefactEvidence, DocumentEvidence, EvidenceKind, EvidenceSummary};
 
 /// What a verify run evaluates controls on.
 pub struct EvaluationInput<'a> {

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
+use crate::catalog::{Catalog, Control, EvidenceKind};
 use crate::frameworks::Framework;
-use crate::{Catalog, Control, EvidenceKind};
 
 /// A user catalog file.
 #[derive(Clone, Debug, Default, Deserialize)]
