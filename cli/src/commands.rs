@@ -422,13 +422,13 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
     let index = render(&ws, &ws.config.portal_out.clone()).await?;
     println!();
     println!(
-        "planted: event {} of {} dropped (Splunk); event {} of {} delivered twice (Datadog); event {} of {} exported out of order (Sentinel)",
+        "planted: event {} of {} dropped (Splunk); event {} of {} delivered twice, and event {} of {} stamped 70 minutes back, so archived under an earlier hour (Datadog)",
         planted.dropped.1,
         planted.dropped.0,
         planted.duplicated.1,
         planted.duplicated.0,
-        planted.reordered.1,
-        planted.reordered.0
+        planted.clock_back.1,
+        planted.clock_back.0
     );
     println!(
         "         storage's release ships pkg:npm/left-pad@1.3.0 (outside the register, WTFPL); \

@@ -69,7 +69,7 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
             "disallowed_license",
             "duplicate",
             "gap",
-            "reorder",
+            "time_backwards",
             "unapproved_component",
             "unapproved_component",
             "unmitigated_threat"
@@ -174,9 +174,9 @@ for name in sorted(os.listdir(sys.argv[1] + "/lake")):
         "chain,seq,ts,kid,event_json,siem_time,siem_meta,record_sha256,run_id,origin,actor,timestamp,confidence,simulated,date"
     );
     assert_eq!(lines[2], "2026-11-21");
-    assert_eq!(lines[3], "disallowed_license,duplicate,gap,reorder,unapproved_component,unmitigated_threat");
+    assert_eq!(lines[3], "disallowed_license,duplicate,gap,time_backwards,unapproved_component,unmitigated_threat");
     // Each verify run records every control's evaluation, its evidence and what failed it.
-    assert_eq!(lines[4], "passing failing gap,reorder 1");
+    assert_eq!(lines[4], "passing failing gap,time_backwards 1");
     // The releases: one signed provenance per service, a CycloneDX and an SPDX SBOM each, threat models.
     assert_eq!(lines[5], "3 ['https://ci.example.com/runners/hosted'] ['https://slsa.dev/provenance/v1']");
     assert_eq!(lines[6], "6 ['CycloneDX 1.6', 'CycloneDX 1.6', 'CycloneDX 1.6', 'SPDX-2.3', 'SPDX-2.3', 'SPDX-2.3']");

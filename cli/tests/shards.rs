@@ -31,7 +31,7 @@ fn the_union_of_four_shards_equals_the_unsharded_verification() {
             break;
         }
     }
-    let faults = ["gap", "altered", "reorder", "bad_signature"];
+    let faults = ["gap", "altered", "fork", "bad_signature"];
     let mut lines = String::new();
     let mut planted = BTreeSet::new();
     for (s, chains) in per_shard.iter().enumerate() {
@@ -47,7 +47,11 @@ fn the_union_of_four_shards_equals_the_unsharded_verification() {
                         events.remove(7);
                     }
                     "altered" => events[7]["actor"] = json!("mallory"),
-                    "reorder" => events.swap(7, 8),
+                    "fork" => {
+                        let mut other = events[7].clone();
+                        other["action"] = json!("write");
+                        events.insert(8, common::sign(&org.key, other));
+                    }
                     _ => events[7]["sig"] = events[6]["sig"].clone(),
                 }
                 planted.insert((fault.to_string(), chain.clone()));

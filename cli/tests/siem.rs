@@ -231,6 +231,102 @@ fn datadog_archives_stream_and_late_or_rewritten_files_are_read_once() {
     assert!(found.contains(&("altered".to_string(), "app-main".to_string(), 10)), "{found:?}");
 }
 
+/// 120 events 20 minutes apart from 2026-11-20 00:00 (two days), but seq 90's clock went back
+/// 13 hours: every SIEM files it under an earlier hour and day than the events before it.
+fn clock_back_chain(org: &mut Org) -> Vec<Value> {
+    org.events_at(120, |seq| {
+        let minutes = seq * 20 - if seq == 90 { 13 * 60 } else { 0 };
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-20T00:00:00Z").unwrap()
+            + chrono::Duration::minutes(i64::try_from(minutes).unwrap());
+        t.to_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    })
+}
+
+/// Groups events by a key derived from their time (an hour or a day), in key order.
+fn partitioned(events: &[Value], key: impl Fn(&str) -> String) -> Vec<(String, Vec<Value>)> {
+    let mut parts: std::collections::BTreeMap<String, Vec<Value>> = std::collections::BTreeMap::new();
+    for e in events {
+        parts.entry(key(e["ts"].as_str().unwrap())).or_default().push(e.clone());
+    }
+    parts.into_iter().collect()
+}
+
+fn datadog_hour(ts: &str) -> String {
+    format!("dt={}/hour={}/archive_{}0000.0000.a1b2c3.json.gz", ts[..10].replace('-', ""), &ts[11..13], &ts[11..13])
+}
+
+#[test]
+fn chain_order_comes_from_seq_whatever_order_the_siem_files_are_read_in() {
+    let one_finding = vec![("time_backwards".to_string(), "app-main".to_string(), 90)];
+    // Datadog archives: one file per hour of the event's own time.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    use_source(&org, "datadog-archive", None);
+    let events = clock_back_chain(&mut org);
+    let mut id = 0;
+    for (path, part) in partitioned(&events, datadog_hour) {
+        write(&org, &path, &gzip(&datadog(&part, id)));
+        id += part.len();
+    }
+    let (out, found) = run(&org.dir);
+    assert!(out.contains("120 events"), "{out}");
+    assert_eq!(found, one_finding, "Datadog");
+
+    // A Splunk export split over three files, newest first.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    use_source(&org, "splunk-export", None);
+    let events = clock_back_chain(&mut org);
+    for (i, part) in events.chunks(40).rev().enumerate() {
+        let newest_first: Vec<Value> = part.iter().rev().cloned().collect();
+        write(&org, &format!("export-{i}.json"), splunk_export(&newest_first, true).as_bytes());
+    }
+    let (out, found) = run(&org.dir);
+    assert!(out.contains("120 events"), "{out}");
+    assert_eq!(found, one_finding, "Splunk");
+
+    // A Sentinel data export split by day (and hour) of TimeGenerated.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    use_source(&org, "sentinel-export", Some("/AuditEvent"));
+    let events = clock_back_chain(&mut org);
+    let sentinel_path = |ts: &str| {
+        format!(
+            "am-auditlogs_cl/WorkspaceResourceId=/subscriptions/0f6a/resourcegroups/rg/providers/microsoft.operationalinsights/workspaces/ws/y={}/m={}/d={}/h={}/m=00/PT05M.json",
+            &ts[..4],
+            &ts[5..7],
+            &ts[8..10],
+            &ts[11..13]
+        )
+    };
+    for (path, part) in partitioned(&events, sentinel_path) {
+        write(&org, &path, sentinel(&part).as_bytes());
+    }
+    let (out, found) = run(&org.dir);
+    assert!(out.contains("120 events"), "{out}");
+    assert_eq!(found, one_finding, "Sentinel");
+}
+
+#[test]
+fn a_partition_arriving_on_the_next_night_closes_its_gap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    use_source(&org, "datadog-archive", None);
+    let events = org.events_at(30, |seq| format!("2026-11-20T{:02}:{:02}:00Z", seq / 3, seq % 3 * 20));
+    let parts = partitioned(&events, datadog_hour);
+    // Night 1: the archive of 04:00 (seqs 12..=14) is not written yet.
+    for (i, (path, part)) in parts.iter().enumerate().filter(|(i, _)| *i != 4) {
+        write(&org, path, &gzip(&datadog(part, i * 3)));
+    }
+    let (_, found) = run(&org.dir);
+    assert_eq!(found, vec![("gap".to_string(), "app-main".to_string(), 12)]);
+    // Night 2: it arrives late, and the gap is closed rather than left open.
+    write(&org, &parts[4].0, &gzip(&datadog(&parts[4].1, 12)));
+    let (out, found) = run(&org.dir);
+    assert!(out.contains("3 events"), "{out}");
+    assert_eq!(found, vec![("gap_closed".to_string(), "app-main".to_string(), 12)]);
+}
+
 #[test]
 fn a_huge_line_or_a_nesting_bomb_is_kept_aside_and_reading_goes_on() {
     let tmp = tempfile::tempdir().unwrap();

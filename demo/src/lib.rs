@@ -70,6 +70,15 @@ impl Emitter {
         Self { chain: chain.into(), kid: kid.into(), key, seq: 0, prev: GENESIS_PREV.into(), at }
     }
 
+    /// The next signed event, stamped by a clock that is `back` behind (the emitter's own time
+    /// carries on afterwards as if nothing happened).
+    pub fn next_with_clock_back(&mut self, rng: &mut ChaCha20Rng, back: Duration) -> Value {
+        self.at -= back;
+        let event = self.next(rng);
+        self.at += back;
+        event
+    }
+
     /// The next signed event (as a JSON value with `hash` and `sig`).
     pub fn next(&mut self, rng: &mut ChaCha20Rng) -> Value {
         self.at += Duration::milliseconds(i64::from(rng.next_u32() % 30_000) + 1);
@@ -165,8 +174,9 @@ pub struct Planted {
     pub dropped: (String, u64),
     /// (chain, seq) of the event delivered twice.
     pub duplicated: (String, u64),
-    /// (chain, seq) of the event exported before the one preceding it.
-    pub reordered: (String, u64),
+    /// (chain, seq) of the event whose clock went back an hour and ten minutes: Datadog
+    /// archived it under an earlier hour than the events before it.
+    pub clock_back: (String, u64),
 }
 
 /// Writes the sample organisation into `dir`: config, keys, keyring and inputs.
@@ -189,7 +199,7 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
     let mut keyring = String::from("# Trusted source keys: which key may sign which audit-event chains, and when.\n");
     let mut sources = String::new();
     let mut planted =
-        Planted { dropped: (String::new(), 0), duplicated: (String::new(), 0), reordered: (String::new(), 0) };
+        Planted { dropped: (String::new(), 0), duplicated: (String::new(), 0), clock_back: (String::new(), 0) };
     for (name, chain, wrapping) in services {
         let key = key_from(&mut rng);
         let kid = format!("{name}-2026");
@@ -208,11 +218,17 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
         let mut records: Vec<(String, String)> = Vec::new();
         for _ in 0..count {
             let seq = emitter.seq;
-            let event = emitter.next(&mut rng);
+            // Planted: Splunk lost one event; Datadog ingested one twice, and archived one
+            // whose clock went back under an earlier hour than the events before it.
+            let clock_back = wrapping == Wrapping::DatadogArchive && seq == count * 2 / 3;
+            let event = if clock_back {
+                planted.clock_back = (chain.to_string(), seq);
+                emitter.next_with_clock_back(&mut rng, Duration::minutes(70))
+            } else {
+                emitter.next(&mut rng)
+            };
             let ts = event["ts"].as_str().unwrap_or_default().to_string();
             let record = wrap(&event, wrapping, &format!("{name}-01"), records.len());
-            // Planted: Splunk lost one event; Datadog ingested one twice; one Sentinel record
-            // was exported after the one that followed it.
             if wrapping == Wrapping::SplunkExport && seq == count / 2 {
                 planted.dropped = (chain.to_string(), seq);
                 continue;
@@ -222,20 +238,6 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
                 planted.duplicated = (chain.to_string(), seq);
                 records.push((ts, wrap(&event, wrapping, &format!("{name}-01"), records.len())));
             }
-        }
-        if wrapping == Wrapping::SentinelExport {
-            // Swap two neighbours within one hour's blob.
-            let at = (count / 4) as usize;
-            let seq_of = |r: &(String, String)| -> u64 {
-                serde_json::from_str::<Value>(&r.1)
-                    .ok()
-                    .and_then(|v| serde_json::from_str::<Value>(v["AuditEvent"].as_str()?).ok()?["seq"].as_u64())
-                    .unwrap_or_default()
-            };
-            let i =
-                (at..records.len() - 1).find(|&i| records[i].0.get(..13) == records[i + 1].0.get(..13)).unwrap_or(at);
-            records.swap(i, i + 1);
-            planted.reordered = (chain.to_string(), seq_of(&records[i + 1]));
         }
         write_records(&dir.join("inputs").join(name), wrapping, &records)?;
     }

@@ -20,12 +20,16 @@ pub enum FindingKind {
     BrokenLink,
     /// Sequence numbers are missing.
     Gap,
-    /// An event arrived after a later one.
+    /// An event arrived after its chain had moved past it, and it is neither missing nor
+    /// remembered: a replay, or a delivery too late to link.
     Reorder,
     /// Two different events claim one sequence number.
     Fork,
     /// The same event was delivered twice (reported, not a break).
     Duplicate,
+    /// Events reported missing by an earlier verification arrived and link into their place:
+    /// that gap is closed (reported, not a break).
+    GapClosed,
     /// The signature does not verify with the named key.
     BadSignature,
     /// The key is not in the keyring, or not trusted for this chain.
@@ -78,13 +82,14 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 30] = [
+    pub const ALL: [FindingKind; 31] = [
         Self::Altered,
         Self::BrokenLink,
         Self::Gap,
         Self::Reorder,
         Self::Fork,
         Self::Duplicate,
+        Self::GapClosed,
         Self::BadSignature,
         Self::UnknownKey,
         Self::KeyNotValid,
@@ -120,6 +125,7 @@ impl FindingKind {
             Self::Reorder => "reorder",
             Self::Fork => "fork",
             Self::Duplicate => "duplicate",
+            Self::GapClosed => "gap_closed",
             Self::BadSignature => "bad_signature",
             Self::UnknownKey => "unknown_key",
             Self::KeyNotValid => "key_not_valid",
@@ -152,9 +158,10 @@ impl FindingKind {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// Whether the finding breaks the evidence (all but duplicate delivery do).
+    /// Whether the finding breaks the evidence (all but a duplicate delivery and a closed gap
+    /// do).
     pub fn is_break(self) -> bool {
-        self != Self::Duplicate
+        !matches!(self, Self::Duplicate | Self::GapClosed)
     }
 
     /// Whether the finding is a break in an audit-event chain: an event altered, missing,

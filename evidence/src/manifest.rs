@@ -86,6 +86,37 @@ pub struct ChainHead {
     pub events: u64,
     /// Findings about this chain so far.
     pub findings: u64,
+    /// Seqs still missing below `seq`, so an event that arrives on a later night is linked into
+    /// its place and closes its gap (written only when some are missing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<OpenGap>,
+}
+
+/// A range of seqs still missing from a chain after a verification, with what is known of the
+/// events on either side of it: a late event is checked against them when it arrives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenGap {
+    /// First missing seq.
+    pub start: u64,
+    /// Last missing seq.
+    pub end: u64,
+    /// The seq its `gap` finding named (the start of the range as first reported): the gap is
+    /// closed when no range reported at that seq is left.
+    pub reported_at: u64,
+    /// Hash of the event at `start - 1`; none when `start` is 0 (its `prev` must be 64 zeros).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_hash: Option<String>,
+    /// Time of the event at `start - 1`, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_ts: Option<String>,
+    /// `prev` of the event at `end + 1`.
+    pub after_prev: String,
+    /// Time of the event at `end + 1`, as written.
+    pub after_ts: String,
+    /// The lake object holding the event at `end + 1`.
+    pub object_key: String,
+    /// Its line in its source object.
+    pub line: u64,
 }
 
 /// The previous manifest, by id and digest.

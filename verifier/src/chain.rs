@@ -1,14 +1,22 @@
 //! Verification of audit-event chains (chain event v1).
 //!
-//! Events are fed in arrival order (collect run, lake object, row). For each batch:
+//! Events are fed in the order they are read (collect run, lake object, row), but a chain's
+//! order comes from `seq` and `prev` alone: delivery order (files read in another order, a SIEM
+//! that partitions by the event's own time, an export split over several files) is not evidence.
+//! For each batch:
 //! 1. in parallel, each event's hash is recomputed from its canonical bytes and its signature is
 //!    checked with the keyring key it names (batched Ed25519 verification, falling back to one
 //!    by one to name the bad ones);
-//! 2. in order, each event is placed in its chain: links, gaps, reorders, forks, duplicates,
-//!    restarts and time going backwards.
+//! 2. each event is placed in its chain by `seq`. Every pair of neighbours (`s - 1`, `s`) is
+//!    checked once, when the later of the two to arrive is placed: the link (`prev`) and the
+//!    time. A seq above the head opens a missing range, which remembers its neighbours; an event
+//!    that falls into it is linked in, whenever it arrives. Forks, duplicates and restarts are
+//!    told from a window of recent events.
 //!
 //! Memory is bounded by the number of chains, not events: per chain only the head, a window of
-//! the last [`VerifyOptions::window`] events and the still-missing ranges are kept.
+//! the last [`VerifyOptions::window`] events and the still-missing ranges are kept. The ranges
+//! still missing at the end are reported as gaps and carried in the chain heads, so events
+//! arriving on a later night close them.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,11 +25,11 @@ use base64::Engine as _;
 use cairn_evidence::canonical::{canonical_bytes, CanonicalError};
 use cairn_evidence::event::GENESIS_PREV;
 use cairn_evidence::keyring::{KeyUse, Keyring};
-use cairn_evidence::manifest::ChainHead;
+use cairn_evidence::manifest::{ChainHead, OpenGap};
 use cairn_evidence::tables::{EventBatch, EventRef};
 use cairn_evidence::time::parse_rfc3339;
 use cairn_evidence::Sha256Digest;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -33,7 +41,7 @@ use crate::finding::{Finding, FindingKind};
 pub struct VerifyOptions {
     /// How far an event's time may go back before it is `time_backwards`.
     pub max_clock_skew: Duration,
-    /// How many recent events per chain are remembered to tell duplicates, forks and reorders.
+    /// How many recent events per chain are remembered to tell duplicates and forks.
     pub window: usize,
 }
 
@@ -50,26 +58,29 @@ struct EventCheck {
     key: Option<(FindingKind, String)>,
 }
 
-#[derive(Clone, Debug)]
-struct Seen {
-    hash: String,
-    prev: String,
-}
-
+/// A missing range `start..=end` (the map key is `start`), and what is known of its neighbours.
 #[derive(Clone, Debug)]
 struct Missing {
     end: u64,
+    /// Hash and time of the event at `start - 1`; none when `start` is 0.
+    before: Option<(String, String)>,
+    /// `prev` and time of the event at `end + 1`.
+    after_prev: String,
+    after_ts: String,
+    /// Where the event at `end + 1` is.
     object_key: String,
     line: u64,
+    /// The seq its `gap` finding named, once reported (by this pass's end or an earlier pass).
+    reported_at: Option<u64>,
 }
 
 #[derive(Debug, Default)]
 struct ChainState {
-    head: Option<(u64, String)>,
-    head_ts: String,
-    window: BTreeMap<u64, Vec<Seen>>,
+    /// Highest seq placed, its hash and its time as written.
+    head: Option<(u64, String, String)>,
+    /// Hashes of the last events placed, by seq (more than one after a fork).
+    window: BTreeMap<u64, Vec<String>>,
     missing: BTreeMap<u64, Missing>,
-    last_ts: Option<DateTime<Utc>>,
     events: u64,
     findings: u64,
 }
@@ -87,15 +98,30 @@ pub struct ChainVerifier<'k> {
 }
 
 impl<'k> ChainVerifier<'k> {
-    /// Starts from `heads` (empty for a full re-check).
+    /// Starts from `heads` (empty for a full re-check), with the gaps they still carry.
     pub fn new(keyring: &'k Keyring, options: VerifyOptions, heads: &BTreeMap<String, ChainHead>) -> Self {
         let chains = heads
             .iter()
             .map(|(chain, h)| {
+                let missing = h
+                    .gaps
+                    .iter()
+                    .map(|g| {
+                        let missing = Missing {
+                            end: g.end,
+                            before: g.before_hash.clone().map(|hash| (hash, g.before_ts.clone().unwrap_or_default())),
+                            after_prev: g.after_prev.clone(),
+                            after_ts: g.after_ts.clone(),
+                            object_key: g.object_key.clone(),
+                            line: g.line,
+                            reported_at: Some(g.reported_at),
+                        };
+                        (g.start, missing)
+                    })
+                    .collect();
                 let state = ChainState {
-                    head: Some((h.seq, h.hash.clone())),
-                    head_ts: h.ts.clone(),
-                    last_ts: parse_rfc3339(&h.ts),
+                    head: Some((h.seq, h.hash.clone(), h.ts.clone())),
+                    missing,
                     events: h.events,
                     findings: h.findings,
                     ..ChainState::default()
@@ -111,7 +137,7 @@ impl<'k> ChainVerifier<'k> {
         self.events
     }
 
-    /// Verifies rows read from lake object `lake_key`, in arrival order.
+    /// Verifies rows read from lake object `lake_key`.
     pub fn verify_rows(&mut self, lake_key: &str, rows: &[EventRef<'_>]) {
         self.flush();
         let keyring = self.keyring;
@@ -121,8 +147,8 @@ impl<'k> ChainVerifier<'k> {
         }
     }
 
-    /// Adds a batch read from lake object `lake_key`, in arrival order. The batch is checked in
-    /// parallel while the previous batch is placed in its chains; [`Self::finish`] places the last.
+    /// Adds a batch read from lake object `lake_key`. The batch is checked in parallel while the
+    /// previous batch is placed in its chains; [`Self::finish`] places the last.
     pub fn push_batch(&mut self, lake_key: String, batch: Box<dyn EventBatch>) {
         let keyring = self.keyring;
         let pending = self.pending.take();
@@ -150,220 +176,318 @@ impl<'k> ChainVerifier<'k> {
         }
     }
 
-    fn push(&mut self, kind: FindingKind, row: &EventRef<'_>, lake_key: &str, detail: String) {
-        if let Some(state) = self.chains.get_mut(row.chain) {
-            state.findings += 1;
-        }
-        self.findings.push(Finding {
-            object_key: Some(lake_key.to_string()),
-            line: Some(row.line),
-            ..Finding::event(kind, row.chain, row.seq, detail)
-        });
-    }
-
     fn place(&mut self, lake_key: &str, row: &EventRef<'_>, check: EventCheck) {
         self.events += 1;
         let window = self.options.window;
         let skew = self.options.max_clock_skew;
         let (s, h, p) = (row.seq, row.hash, row.prev);
-        let ts = parse_rfc3339(row.ts);
         // The per-event findings come first, then those of placing the event in its chain; all
-        // are pushed at the end, once `state` is no longer borrowed.
-        let mut findings: Vec<(FindingKind, String)> = Vec::new();
-        findings.extend(check.altered.map(|detail| (FindingKind::Altered, detail)));
-        findings.extend(check.key);
+        // are pushed at the end, once `state` is no longer borrowed. A finding about the event
+        // after this one (its link or time, checked now that this one arrived) names that event.
+        let here = Placed { seq: s, object_key: lake_key.to_string(), line: row.line };
+        let mut findings: Vec<(Placed, FindingKind, String)> = Vec::new();
+        findings.extend(check.altered.map(|detail| (here.clone(), FindingKind::Altered, detail)));
+        findings.extend(check.key.map(|(kind, detail)| (here.clone(), kind, detail)));
         // Looked up before inserting, so a known chain's name is not copied for every event.
         let state = match self.chains.get_mut(row.chain) {
             Some(state) => state,
             None => self.chains.entry(row.chain.to_string()).or_default(),
         };
         state.events += 1;
-        let mut accept = true;
+        let remembered = state.window.get(&s).map(|seen| seen.iter().any(|e| e == h));
+        // Whether this event is remembered in the window: as the only one at its seq, or (a
+        // fork) beside the first.
+        let mut remember = Remember::Only;
         match state.head.clone() {
             None => {
                 if s == 0 {
                     if p != GENESIS_PREV {
                         findings.push((
+                            here.clone(),
                             FindingKind::BrokenLink,
                             "the first event of a chain must have prev = 64 zeros".into(),
                         ));
                     }
                 } else {
-                    state.missing.insert(0, Missing { end: s - 1, object_key: lake_key.to_string(), line: row.line });
+                    state.missing.insert(0, Missing::below(None, row, lake_key));
                 }
-                time_check(state, ts, skew, row.ts, &mut findings);
+                state.head = Some((s, h.to_string(), row.ts.to_string()));
             }
-            Some((head_seq, head_hash))
-                if s == 0 && head_seq > 0 && !state.window.get(&0).is_some_and(|v| v.iter().any(|e| e.hash == h)) =>
-            {
-                // Seq 0 again after the chain moved on: the emitter started over.
-                findings.push((
-                    FindingKind::Restart,
-                    format!("the chain restarts at seq 0 after reaching seq {head_seq} (head {})", short(&head_hash)),
-                ));
-                let gaps = std::mem::take(&mut state.missing);
-                for (start, m) in gaps {
-                    findings.push((FindingKind::Gap, gap_detail(start, &m)));
-                }
-                state.window.clear();
-                state.last_ts = None;
-                if p != GENESIS_PREV {
-                    findings.push((FindingKind::BrokenLink, "a restarted chain must have prev = 64 zeros".into()));
-                }
-            }
-            Some((head_seq, head_hash)) if s == head_seq + 1 => {
-                let linked =
-                    p == head_hash || state.window.get(&head_seq).is_some_and(|v| v.iter().any(|e| e.hash == p));
-                if !linked {
-                    findings.push((
-                        FindingKind::BrokenLink,
-                        format!("prev {} is not the hash {} of seq {head_seq}", short(p), short(&head_hash)),
-                    ));
-                }
-                time_check(state, ts, skew, row.ts, &mut findings);
-            }
-            Some((head_seq, _)) if s > head_seq + 1 => {
-                state
-                    .missing
-                    .insert(head_seq + 1, Missing { end: s - 1, object_key: lake_key.to_string(), line: row.line });
-                time_check(state, ts, skew, row.ts, &mut findings);
-            }
-            Some((head_seq, _)) => {
-                accept = false;
-                if let Some(seen) = state.window.get_mut(&s) {
-                    if seen.iter().any(|e| e.hash == h) {
-                        findings.push((FindingKind::Duplicate, format!("event {} was delivered again", short(h))));
-                    } else {
+            Some((head_seq, head_hash, head_ts)) if s > head_seq => {
+                if s == head_seq + 1 {
+                    let linked =
+                        p == head_hash || state.window.get(&head_seq).is_some_and(|v| v.iter().any(|e| e == p));
+                    if !linked {
                         findings.push((
-                            FindingKind::Fork,
-                            format!(
-                                "a second, different event {} claims seq {s} (first: {})",
-                                short(h),
-                                short(&seen[0].hash)
-                            ),
+                            here.clone(),
+                            FindingKind::BrokenLink,
+                            format!("prev {} is not the hash {} of seq {head_seq}", short(p), short(&head_hash)),
                         ));
-                        seen.push(Seen { hash: h.to_string(), prev: p.to_string() });
                     }
-                } else if take_missing(&mut state.missing, s) {
-                    findings.push((FindingKind::Reorder, format!("seq {s} arrived after seq {head_seq}")));
-                    if let Some(before) = state.window.get(&(s.wrapping_sub(1))) {
-                        if s > 0 && !before.iter().any(|e| e.hash == p) {
-                            findings.push((
-                                FindingKind::BrokenLink,
-                                format!("prev {} is not the hash of seq {}", short(p), s - 1),
-                            ));
-                        }
+                    if let Some(detail) = went_back(&head_ts, row.ts, skew) {
+                        findings.push((here.clone(), FindingKind::TimeBackwards, detail));
                     }
-                    if let Some(after) = state.window.get(&(s + 1)) {
-                        if !after.iter().any(|e| e.prev == h) {
-                            findings.push((
-                                FindingKind::BrokenLink,
-                                format!("seq {} does not link to this event {}", s + 1, short(h)),
-                            ));
-                        }
-                    }
-                    state.window.insert(s, vec![Seen { hash: h.to_string(), prev: p.to_string() }]);
                 } else {
+                    state.missing.insert(head_seq + 1, Missing::below(Some((head_hash, head_ts)), row, lake_key));
+                }
+                state.head = Some((s, h.to_string(), row.ts.to_string()));
+            }
+            Some(_) if remembered == Some(true) => {
+                findings.push((
+                    here.clone(),
+                    FindingKind::Duplicate,
+                    format!("event {} was delivered again", short(h)),
+                ));
+                remember = Remember::No;
+            }
+            Some(_) if s > 0 && remembered == Some(false) => {
+                let first = state.window.get(&s).and_then(|v| v.first()).map_or("", String::as_str);
+                findings.push((
+                    here.clone(),
+                    FindingKind::Fork,
+                    format!("a second, different event {} claims seq {s} (first: {})", short(h), short(first)),
+                ));
+                remember = Remember::Beside;
+            }
+            Some(_) if missing_range(&state.missing, s).is_some() => {
+                if let Some(reported_at) = fill(state, row, lake_key, skew, &mut findings) {
+                    // Named at the gap's seq, so it answers the `gap` finding; located at the
+                    // event that closed it.
+                    let at = Placed { seq: reported_at, ..here.clone() };
                     findings.push((
-                        FindingKind::Reorder,
+                        at,
+                        FindingKind::GapClosed,
                         format!(
-                            "seq {s} arrived after the chain had reached seq {head_seq} and is older than what is remembered (late delivery or replay); it cannot be linked"
+                            "the gap reported at seq {reported_at} is closed: its events arrived late, the last of them seq {s} (links and times are checked as each is placed)"
                         ),
                     ));
                 }
             }
-        }
-        if accept {
-            state.head = Some((s, h.to_string()));
-            row.ts.clone_into(&mut state.head_ts);
-            state.window.insert(s, vec![Seen { hash: h.to_string(), prev: p.to_string() }]);
-            while state.window.len() > window {
-                state.window.pop_first();
+            Some((head_seq, head_hash, _)) if s == 0 => {
+                // Seq 0 again after the chain moved on, and not missing: the emitter started over.
+                findings.push((
+                    here.clone(),
+                    FindingKind::Restart,
+                    format!("the chain restarts at seq 0 after reaching seq {head_seq} (head {})", short(&head_hash)),
+                ));
+                // Ranges not yet reported are reported now; those reported earlier stay open.
+                for (start, m) in std::mem::take(&mut state.missing) {
+                    if m.reported_at.is_none() {
+                        let at = Placed { seq: start, object_key: m.object_key.clone(), line: m.line };
+                        findings.push((at, FindingKind::Gap, gap_detail(start, m.end)));
+                    }
+                }
+                state.window.clear();
+                if p != GENESIS_PREV {
+                    findings.push((
+                        here.clone(),
+                        FindingKind::BrokenLink,
+                        "a restarted chain must have prev = 64 zeros".into(),
+                    ));
+                }
+                state.head = Some((s, h.to_string(), row.ts.to_string()));
+            }
+            Some((head_seq, _, _)) => {
+                findings.push((
+                    here.clone(),
+                    FindingKind::Reorder,
+                    format!(
+                        "seq {s} arrived after the chain had reached seq {head_seq}, and it is neither missing nor one of the last events remembered (a replay or a late delivery); it cannot be linked"
+                    ),
+                ));
+                remember = Remember::No;
             }
         }
-        for (kind, detail) in findings {
-            self.push(kind, row, lake_key, detail);
+        let seen = h.to_string();
+        match remember {
+            Remember::Only => {
+                state.window.insert(s, vec![seen]);
+                while state.window.len() > window {
+                    state.window.pop_first();
+                }
+            }
+            Remember::Beside => state.window.entry(s).or_default().push(seen),
+            Remember::No => {}
+        }
+        for (at, kind, detail) in findings {
+            self.push(kind, row.chain, at, detail);
         }
     }
 
-    /// Ends verification: still-missing ranges become `gap` findings. Returns the findings
-    /// (in the order found) and the new chain heads.
+    fn push(&mut self, kind: FindingKind, chain: &str, at: Placed, detail: String) {
+        if let Some(state) = self.chains.get_mut(chain) {
+            state.findings += 1;
+        }
+        self.findings.push(Finding {
+            object_key: Some(at.object_key),
+            line: Some(at.line),
+            ..Finding::event(kind, chain, at.seq, detail)
+        });
+    }
+
+    /// Ends verification: ranges first found missing in this pass become `gap` findings, and
+    /// every range still missing is carried in its chain's head. Returns the findings (in the
+    /// order found) and the new chain heads.
     pub fn finish(mut self) -> (Vec<Finding>, BTreeMap<String, ChainHead>) {
         self.flush();
         let mut chains: Vec<(String, ChainState)> = std::mem::take(&mut self.chains).into_iter().collect();
         chains.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut heads = BTreeMap::new();
         for (name, mut state) in chains {
-            let missing = std::mem::take(&mut state.missing);
-            state.findings += missing.len() as u64;
-            for (start, m) in missing {
-                self.findings.push(Finding {
-                    object_key: Some(m.object_key.clone()),
-                    line: Some(m.line),
-                    ..Finding::event(FindingKind::Gap, &name, start, gap_detail(start, &m))
+            let mut gaps = Vec::with_capacity(state.missing.len());
+            for (start, m) in std::mem::take(&mut state.missing) {
+                if m.reported_at.is_none() {
+                    state.findings += 1;
+                    self.findings.push(Finding {
+                        object_key: Some(m.object_key.clone()),
+                        line: Some(m.line),
+                        ..Finding::event(FindingKind::Gap, &name, start, gap_detail(start, m.end))
+                    });
+                }
+                let reported_at = m.reported_at.unwrap_or(start);
+                let (before_hash, before_ts) = m.before.map_or((None, None), |(hash, ts)| (Some(hash), Some(ts)));
+                gaps.push(OpenGap {
+                    start,
+                    end: m.end,
+                    reported_at,
+                    before_hash,
+                    before_ts,
+                    after_prev: m.after_prev,
+                    after_ts: m.after_ts,
+                    object_key: m.object_key,
+                    line: m.line,
                 });
             }
-            if let Some((seq, hash)) = state.head {
-                heads.insert(
-                    name,
-                    ChainHead { seq, hash, ts: state.head_ts, events: state.events, findings: state.findings },
-                );
+            if let Some((seq, hash, ts)) = state.head {
+                heads.insert(name, ChainHead { seq, hash, ts, events: state.events, findings: state.findings, gaps });
             }
         }
         (self.findings, heads)
     }
 }
 
+/// How a placed event is remembered in its chain's window.
+enum Remember {
+    /// As the one event at its seq.
+    Only,
+    /// Beside the first event at its seq (a fork).
+    Beside,
+    /// Not at all (a duplicate, or an event that cannot be placed).
+    No,
+}
+
+/// Where a finding points: an event by seq, its lake object and line.
+#[derive(Clone, Debug)]
+struct Placed {
+    seq: u64,
+    object_key: String,
+    line: u64,
+}
+
+impl Missing {
+    /// The range below the event `row` (at `end + 1`), whose predecessor is `before`.
+    fn below(before: Option<(String, String)>, row: &EventRef<'_>, lake_key: &str) -> Self {
+        Missing {
+            end: row.seq - 1,
+            before,
+            after_prev: row.prev.to_string(),
+            after_ts: row.ts.to_string(),
+            object_key: lake_key.to_string(),
+            line: row.line,
+            reported_at: None,
+        }
+    }
+}
+
+/// The start of the missing range holding `s`, if any.
+fn missing_range(missing: &BTreeMap<u64, Missing>, s: u64) -> Option<u64> {
+    let (&start, m) = missing.range(..=s).next_back()?;
+    (s <= m.end).then_some(start)
+}
+
+/// Places an event that falls into a missing range: checks it against the neighbours the range
+/// remembers, and splits the range around it. Returns the seq a closed gap was reported at, when
+/// this event was the last one missing of a gap reported by an earlier pass.
+fn fill(
+    state: &mut ChainState,
+    row: &EventRef<'_>,
+    lake_key: &str,
+    skew: Duration,
+    findings: &mut Vec<(Placed, FindingKind, String)>,
+) -> Option<u64> {
+    let s = row.seq;
+    let start = missing_range(&state.missing, s)?;
+    let m = state.missing.remove(&start)?;
+    let here = Placed { seq: s, object_key: lake_key.to_string(), line: row.line };
+    if s == start {
+        match &m.before {
+            Some((hash, ts)) => {
+                if row.prev != hash {
+                    findings.push((
+                        here.clone(),
+                        FindingKind::BrokenLink,
+                        format!("prev {} is not the hash {} of seq {}", short(row.prev), short(hash), s - 1),
+                    ));
+                }
+                if let Some(detail) = went_back(ts, row.ts, skew) {
+                    findings.push((here.clone(), FindingKind::TimeBackwards, detail));
+                }
+            }
+            None if s == 0 && row.prev != GENESIS_PREV => {
+                findings.push((
+                    here.clone(),
+                    FindingKind::BrokenLink,
+                    "the first event of a chain must have prev = 64 zeros".into(),
+                ));
+            }
+            None => {}
+        }
+    }
+    if s == m.end {
+        let next = Placed { seq: s + 1, object_key: m.object_key.clone(), line: m.line };
+        if m.after_prev != row.hash {
+            findings.push((
+                next.clone(),
+                FindingKind::BrokenLink,
+                format!("prev {} is not the hash {} of seq {s}", short(&m.after_prev), short(row.hash)),
+            ));
+        }
+        if let Some(detail) = went_back(row.ts, &m.after_ts, skew) {
+            findings.push((next, FindingKind::TimeBackwards, detail));
+        }
+    }
+    if start < s {
+        let left = Missing { end: s - 1, after_prev: row.prev.to_string(), after_ts: row.ts.to_string(), ..m.clone() };
+        let left = Missing { object_key: lake_key.to_string(), line: row.line, ..left };
+        state.missing.insert(start, left);
+    }
+    if s < m.end {
+        let right = Missing { before: Some((row.hash.to_string(), row.ts.to_string())), ..m.clone() };
+        state.missing.insert(s + 1, right);
+    }
+    let reported_at = m.reported_at?;
+    let still_open = state.missing.values().any(|r| r.reported_at == Some(reported_at));
+    (!still_open).then_some(reported_at)
+}
+
 fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
 
-fn gap_detail(start: u64, m: &Missing) -> String {
-    if start == m.end {
+fn gap_detail(start: u64, end: u64) -> String {
+    if start == end {
         format!("seq {start} is missing")
     } else {
-        format!("seqs {start}..={} are missing ({} events)", m.end, m.end - start + 1)
+        format!("seqs {start}..={end} are missing ({} events)", end - start + 1)
     }
 }
 
-fn time_check(
-    state: &mut ChainState,
-    ts: Option<DateTime<Utc>>,
-    skew: Duration,
-    text: &str,
-    out: &mut Vec<(FindingKind, String)>,
-) {
-    let Some(t) = ts else { return };
-    if let Some(last) = state.last_ts {
-        if t + skew < last {
-            out.push((
-                FindingKind::TimeBackwards,
-                format!("time {text} is {}s before the previous event's time", (last - t).num_seconds()),
-            ));
-        }
-    }
-    state.last_ts = Some(state.last_ts.map_or(t, |l| l.max(t)));
-}
-
-fn take_missing(missing: &mut BTreeMap<u64, Missing>, s: u64) -> bool {
-    let Some((&start, m)) = missing.range_mut(..=s).next_back() else {
-        return false;
-    };
-    if s > m.end {
-        return false;
-    }
-    // The range `start..=end` loses `s`: what is left before it stays in place, what is left
-    // after it becomes a range of its own.
-    let after = (s < m.end).then(|| m.clone());
-    if start < s {
-        m.end = s - 1;
-    } else {
-        missing.remove(&start);
-    }
-    if let Some(after) = after {
-        missing.insert(s + 1, after);
-    }
-    true
+/// Why the event at time `later` (the next seq) went back beyond `skew` from the one at
+/// `earlier`, if it did. Times that do not parse are not compared.
+fn went_back(earlier: &str, later: &str, skew: Duration) -> Option<String> {
+    let (a, b) = (parse_rfc3339(earlier)?, parse_rfc3339(later)?);
+    (b + skew < a)
+        .then(|| format!("time {later} is {}s before the previous event's time {earlier}", (a - b).num_seconds()))
 }
 
 /// Per-event checks for a chunk: recompute hashes, then verify signatures, batched.
@@ -549,25 +673,5 @@ mod tests {
             r#"{"chain":"svc-a","seq":4,"ts":"2026-11-23T10:00:00Z","kid":"k1","prev":"p","hash":"h","sig":"s"}"#;
         let without = r#"{"chain":"svc-a","kid":"k1","prev":"p","seq":4,"ts":"2026-11-23T10:00:00Z"}"#;
         assert_eq!(content_hash(&row(same)).unwrap(), Sha256Digest::of(without.as_bytes()));
-    }
-
-    #[test]
-    fn taking_a_seq_splits_its_missing_range() {
-        let missing = |ranges: &[(u64, u64)]| -> BTreeMap<u64, Missing> {
-            ranges.iter().map(|&(s, end)| (s, Missing { end, object_key: "o".into(), line: 1 })).collect()
-        };
-        let ranges = |m: &BTreeMap<u64, Missing>| -> Vec<(u64, u64)> { m.iter().map(|(&s, m)| (s, m.end)).collect() };
-        for (s, taken, left) in [
-            (5, true, vec![(6, 9), (20, 20)]),
-            (7, true, vec![(5, 6), (8, 9), (20, 20)]),
-            (9, true, vec![(5, 8), (20, 20)]),
-            (20, true, vec![(5, 9)]),
-            (4, false, vec![(5, 9), (20, 20)]),
-            (10, false, vec![(5, 9), (20, 20)]),
-        ] {
-            let mut m = missing(&[(5, 9), (20, 20)]);
-            assert_eq!(take_missing(&mut m, s), taken, "seq {s}");
-            assert_eq!(ranges(&m), left, "seq {s}");
-        }
     }
 }

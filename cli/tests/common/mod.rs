@@ -140,11 +140,16 @@ impl Org {
 
     /// `n` new signed events.
     pub fn events(&mut self, n: u64) -> Vec<Value> {
+        self.events_at(n, |seq| format!("2026-11-20T{:02}:{:02}:{:02}Z", seq / 3600 % 24, seq / 60 % 60, seq % 60))
+    }
+
+    /// `n` new signed events, the one at `seq` stamped `ts(seq)`.
+    pub fn events_at(&mut self, n: u64, ts: impl Fn(u64) -> String) -> Vec<Value> {
         let mut out = Vec::new();
         for _ in 0..n {
             let event = sign(
                 &self.key,
-                json!({"chain": self.chain, "seq": self.next_seq, "ts": format!("2026-11-20T{:02}:{:02}:{:02}Z", self.next_seq / 3600 % 24, self.next_seq / 60 % 60, self.next_seq % 60), "kid": "app-1", "prev": self.prev, "action": "read", "actor": "alice"}),
+                json!({"chain": self.chain, "seq": self.next_seq, "ts": ts(self.next_seq), "kid": "app-1", "prev": self.prev, "action": "read", "actor": "alice"}),
             );
             self.prev = event["hash"].as_str().unwrap().to_string();
             self.next_seq += 1;

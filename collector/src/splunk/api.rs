@@ -7,7 +7,7 @@
 //! name = "payments-splunk"
 //! type = "splunk-api"
 //! url = "https://splunk.example.com:8089"
-//! search = "search index=audit sourcetype=cairn:audit | reverse"   # oldest first
+//! search = "search index=audit sourcetype=cairn:audit"   # any order: chains are ordered by seq
 //! start = "2026-11-01T00:00:00Z"
 //! overlap_seconds = 300
 //! ```
@@ -61,7 +61,8 @@ pub struct SplunkApiConfig {
     pub simulated: bool,
     /// The management URL (`https://splunk.example.com:8089`).
     pub url: String,
-    /// The search, oldest first (end it with `| reverse`: chains are verified in arrival order).
+    /// The search. Its rows may come in any order (newest first is Splunk's default): chains
+    /// are ordered by `seq` when they are verified.
     pub search: String,
     /// RFC 3339 time the first run starts from.
     pub start: String,
