@@ -717,6 +717,8 @@ fn generate(pages: usize) -> Generated {
         findings_total: findings.clone().count() as u64,
         quarantined: 17,
         last_verified_at: runs.last().map(|r| r.committed_at.clone()),
+        open: count(&["altered", "gap", "reorder", "bad_signature"]),
+        acknowledged: 0,
     };
     let model = PortalModel {
         latest_run,

@@ -12,7 +12,8 @@ use cairn_jobs::bundling::{self, Request, Scope};
 use cairn_jobs::config::Config;
 use cairn_jobs::pipeline::{self, Clock, VerifyReport, Workspace};
 use cairn_jobs::render::render;
-use cairn_jobs::{proofs, runner, schedule};
+use cairn_jobs::{acknowledge, proofs, runner, schedule};
+use cairn_verifier::open::{FindingStanding, Standing};
 
 use crate::{BenchCommand, Cli, Command, ControlsCommand, OutputFormat, ProofCommand};
 
@@ -249,13 +250,40 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let report = pipeline::merge_shards(&ws, &mut Clock::System).await?;
             print_verify(&report, *format)?;
-            Ok(u8::from(report.has_breaks()))
+            Ok(u8::from(report.has_open()))
         }
         Command::Verify { full, format, .. } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let report = pipeline::verify(&ws, &mut Clock::System, *full).await?;
             print_verify(&report, *format)?;
-            Ok(u8::from(report.has_breaks()))
+            Ok(u8::from(report.has_open()))
+        }
+        Command::Findings { all, format } => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let standing = acknowledge::lake_standing(&ws, chrono::Utc::now()).await?;
+            let shown: Vec<&FindingStanding> =
+                standing.iter().filter(|s| *all || !matches!(s.standing, Standing::Resolved { .. })).collect();
+            if *format == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else if shown.is_empty() {
+                println!("no open or acknowledged findings");
+            } else {
+                for s in &shown {
+                    println!("{}", standing_line(s));
+                }
+            }
+            Ok(u8::from(standing.iter().any(FindingStanding::is_open)))
+        }
+        Command::Ack { ids, by, reason, until } => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let request =
+                acknowledge::Request { ids: ids.clone(), by: by.clone(), reason: reason.clone(), until: *until };
+            let report = acknowledge::acknowledge(&ws, &mut Clock::System, &request).await?;
+            println!("committed acknowledge run {}", report.run_id);
+            for s in &report.acknowledged {
+                println!("{}", standing_line(s));
+            }
+            Ok(0)
         }
         Command::Render { out } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
@@ -368,6 +396,37 @@ fn print_collect(summary: &pipeline::CollectSummary) {
     }
 }
 
+/// One line for a finding and where it stands.
+fn standing_line(s: &FindingStanding) -> String {
+    let f = &s.finding;
+    let mut line = format!("  {} {}", s.id, f.kind);
+    if let Some(c) = &f.chain {
+        let _ = write!(line, " chain={c}");
+    }
+    if let Some(seq) = f.seq {
+        let _ = write!(line, " seq={seq}");
+    }
+    if f.chain.is_none() {
+        if let Some(o) = &f.object_key {
+            let _ = write!(line, " object={o}");
+        }
+    }
+    let _ = write!(line, ": {}", f.detail);
+    match &s.standing {
+        Standing::Open { lapsed: None } => line.push_str(" [open]"),
+        Standing::Open { lapsed: Some(a) } => {
+            let _ = write!(line, " [open: the acknowledgement by {} lapsed at {}]", a.by, a.until);
+        }
+        Standing::Acknowledged(a) => {
+            let _ = write!(line, " [acknowledged by {} until {}: {}]", a.by, a.until, a.reason);
+        }
+        Standing::Resolved { closed_by_run } => {
+            let _ = write!(line, " [resolved: closed by run {closed_by_run}]");
+        }
+    }
+    line
+}
+
 fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
     if format == OutputFormat::Json {
         println!("{}", serde_json::to_string_pretty(&report.findings)?);
@@ -378,7 +437,7 @@ fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
         println!("committed verify run {run}");
     }
     if report.findings.is_empty() {
-        println!("no findings: every hash, signature, link and manifest verified");
+        println!("no new findings: every hash, signature, link and manifest this pass checked verified");
     } else {
         println!("{} finding(s):", report.findings.len());
         for f in &report.findings {
@@ -396,6 +455,19 @@ fn print_verify(report: &VerifyReport, format: OutputFormat) -> Result<()> {
                 let _ = write!(line, " line={l}");
             }
             println!("{line}: {}", f.detail);
+        }
+    }
+    let open: Vec<&FindingStanding> = report.open().collect();
+    let acknowledged = report.standing.iter().filter(|s| matches!(s.standing, Standing::Acknowledged(_))).count();
+    if open.is_empty() {
+        println!("no open findings ({acknowledged} acknowledged)");
+    } else {
+        println!(
+            "{} open finding(s), not resolved or acknowledged ({acknowledged} acknowledged; `cairn ack ID` accepts one until a date):",
+            open.len()
+        );
+        for s in open {
+            println!("{}", standing_line(s));
         }
     }
     Ok(())

@@ -1,8 +1,8 @@
 //! `cairn`: collects compliance evidence into a verifiable lake, verifies every hash chain and
 //! signature, renders a read-only auditor portal and writes signed evidence bundles.
 //!
-//! Exit codes: 0 everything verified; 1 evidence findings (breaks, bad signatures, a bundle that
-//! does not check); 2 the job itself failed (configuration, I/O, a bug).
+//! Exit codes: 0 everything verified; 1 evidence findings (breaks still open, bad signatures, a
+//! bundle that does not check); 2 the job itself failed (configuration, I/O, a bug).
 #![deny(unsafe_code)]
 
 mod commands;
@@ -17,10 +17,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Compliance evidence you can verify: collect, verify, render, bundle.
 #[derive(Parser)]
 #[command(name = "cairn", version, about = "Compliance evidence you can verify: collect, verify, render, bundle.", long_about = None, after_help = "\
-Exit codes: 0 all evidence verified, 1 evidence findings, 2 the job failed.
+Exit codes: 0 all evidence verified, 1 evidence findings (a break stays open until it is resolved
+or acknowledged: `cairn findings`, `cairn ack`), 2 the job failed.
 
 Start with `cairn demo --dir /tmp/cairn-demo`: it writes a sample organisation (configuration,
-keys, signed audit logs with two planted faults), runs every stage and prints where the
+keys, signed audit logs with planted faults), runs every stage and prints where the
 portal and the signed evidence zip are.")]
 struct Cli {
     /// Configuration file.
@@ -111,6 +112,41 @@ enum Command {
         /// Output format on stdout.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+    },
+    /// List the breaks the lake records and where each stands: open, acknowledged (by whom, why,
+    /// until when) or resolved (a gap whose missing events arrived later).
+    ///
+    /// By default the open and acknowledged ones; `--all` adds the resolved. Each has an id that
+    /// `cairn ack` takes. Exit 1 while any is open, as `cairn verify`.
+    Findings {
+        /// Also list resolved findings.
+        #[arg(long)]
+        all: bool,
+        /// Output format on stdout (json: an array of {"id", "finding", "status", ...}).
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Acknowledge open findings: a dated statement of who accepts them, why, and until when,
+    /// committed as an `acknowledge` run that Cairn signs. While it holds, the findings no longer
+    /// set exit code 1 or count as open in the metrics; the portal shows it beside each. Past
+    /// `--until` they are open again.
+    ///
+    /// Example: cairn ack 3f9c0e1d2a4b5c6d --by "Dana Ops" --reason "collector outage, INC-4411;
+    /// events restored from the vendor archive" --until 2027-01-31
+    Ack {
+        /// Finding ids, as `cairn findings` and `cairn verify` print them.
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+        /// Who acknowledges them.
+        #[arg(long)]
+        by: String,
+        /// Why they are accepted.
+        #[arg(long)]
+        reason: String,
+        /// When the acknowledgement lapses: a date (YYYY-MM-DD, at 00:00 UTC) or an RFC 3339
+        /// time, at most 366 days ahead.
+        #[arg(long, value_parser = parse_until)]
+        until: chrono::DateTime<chrono::Utc>,
     },
     /// Render the read-only auditor portal (static HTML).
     Render {
@@ -349,6 +385,14 @@ enum BenchCommand {
 }
 
 /// Parses `I/N` with 0 <= I < N.
+fn parse_until(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    cairn_evidence::time::parse_rfc3339(text)
+        .ok_or_else(|| format!("{text:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))
+}
+
 fn parse_shard(text: &str) -> Result<(u32, u32), String> {
     let (i, n) = text.split_once('/').ok_or_else(|| format!("{text:?} is not I/N (e.g. 0/4)"))?;
     let i: u32 = i.trim().parse().map_err(|_| format!("{i:?} is not a shard index"))?;

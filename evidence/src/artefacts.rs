@@ -162,6 +162,8 @@ macro_rules! lake_table {
     };
 }
 
+pub(crate) use lake_table;
+
 lake_table! {
     /// One subject of an attestation. An envelope with three subjects gives three rows.
     pub struct AttestationRow in names::ATTESTATIONS {

@@ -252,6 +252,19 @@ impl Finding {
         Self { found_at: None, simulated: false, ..self.clone() }
     }
 
+    /// A short, stable name for the finding, the same however often and by whichever pass it is
+    /// found: an event finding by its kind, chain and seq; any other by its kind, object and
+    /// detail. Acknowledgements name findings by it.
+    pub fn id(&self) -> String {
+        let text = match (&self.chain, self.seq) {
+            (Some(chain), Some(seq)) => format!("{}\n{chain}\n{seq}", self.kind),
+            _ => format!("{}\n\n\n{}\n{}", self.kind, self.object_key.as_deref().unwrap_or_default(), self.detail),
+        };
+        let mut id = crate::digest::sha256_hex(text.as_bytes());
+        id.truncate(16);
+        id
+    }
+
     /// The finding as recorded by verify run `run_id` at `at`.
     #[must_use]
     pub fn recorded(self, run_id: &str, at: DateTime<Utc>, simulated: bool) -> Self {

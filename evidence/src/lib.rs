@@ -16,6 +16,7 @@
 //! controls, rendering or the command line.
 #![forbid(unsafe_code)]
 
+pub mod acknowledgement;
 pub mod artefacts;
 pub mod attest;
 pub mod bundle;

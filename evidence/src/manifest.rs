@@ -19,6 +19,8 @@ pub enum Stage {
     Collect,
     /// Verified chains and the lake.
     Verify,
+    /// Acknowledged open findings.
+    Acknowledge,
 }
 
 /// One committed object.

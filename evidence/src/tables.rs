@@ -39,6 +39,8 @@ pub mod names {
     pub const FINDINGS: &str = "findings";
     /// Control evaluations.
     pub const CONTROL_RESULTS: &str = "control_results";
+    /// Signed, dated acknowledgements of open findings.
+    pub const ACKNOWLEDGEMENTS: &str = "acknowledgements";
     /// One row per attestation subject.
     pub const ATTESTATIONS: &str = "attestations";
     /// One row per SBOM document.

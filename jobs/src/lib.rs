@@ -8,6 +8,7 @@
 //! command line is a thin layer over it.
 #![deny(unsafe_code)]
 
+pub mod acknowledge;
 pub mod bundling;
 pub mod config;
 pub mod metrics;

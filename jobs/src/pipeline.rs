@@ -13,7 +13,9 @@ use cairn_evidence::lock::WriterLock;
 use cairn_evidence::manifest::{RunManifest, SimulatedObjects, Stage};
 use cairn_evidence::tables::{self, names, EventsBatch};
 use cairn_evidence::time::run_id;
+use cairn_renderer::LakeView;
 use cairn_verifier::lake::{verify_manifests, verify_object};
+use cairn_verifier::open::FindingStanding;
 use cairn_verifier::{ChainVerifier, Finding, FindingKind, VerifyOptions};
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
@@ -21,7 +23,6 @@ use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
 
 use crate::config::Config;
-use cairn_renderer::LakeView;
 
 /// Where run times and run ids come from: the system clock, or a fixed, seeded one (the demo,
 /// so the same seed gives the same bytes).
@@ -149,7 +150,7 @@ impl Workspace {
 
 /// A run id that sorts after every committed one: manifests are read in run-id order, so two
 /// runs in the same second (or a clock that stepped back) must still sort in commit order.
-fn next_run_id(clock: &mut Clock, state: &LakeState, started: DateTime<Utc>) -> String {
+pub(crate) fn next_run_id(clock: &mut Clock, state: &LakeState, started: DateTime<Utc>) -> String {
     let latest = state
         .latest()
         .and_then(|m| chrono::NaiveDateTime::parse_from_str(m.run_id.get(..16)?, "%Y%m%dT%H%M%SZ").ok())
@@ -183,7 +184,7 @@ pub struct CollectSummary {
 const LOCK_TTL_HOURS: i64 = 6;
 
 /// Runs `work` holding the lake's writer lock, and releases it whatever the outcome.
-async fn locked<T>(
+pub(crate) async fn locked<T>(
     ws: &Workspace,
     job: &str,
     now: DateTime<Utc>,
@@ -302,6 +303,10 @@ pub struct VerifyReport {
     pub committed: Option<String>,
     /// A shard pass's own result (not committed).
     pub shard: Option<ShardPass>,
+    /// Every break that counts, with where it stands: after a committed pass, every break the
+    /// lake records; after `--full` or on a lake whose manifests fail, those this pass found.
+    /// Acknowledgements in the lake apply either way.
+    pub standing: Vec<FindingStanding>,
 }
 
 impl VerifyReport {
@@ -309,6 +314,35 @@ impl VerifyReport {
     pub fn has_breaks(&self) -> bool {
         self.findings.iter().any(|f| f.kind.is_break())
     }
+
+    /// The breaks still open: neither resolved nor acknowledged.
+    pub fn open(&self) -> impl Iterator<Item = &FindingStanding> {
+        self.standing.iter().filter(|s| s.is_open())
+    }
+
+    /// Whether any break is still open: what the exit code and the job's outcome follow.
+    pub fn has_open(&self) -> bool {
+        self.open().next().is_some()
+    }
+}
+
+/// Fills `report.standing`: from the whole lake when the pass committed, else from the pass's
+/// own findings, with the lake's acknowledgements when its manifests verify.
+async fn with_standing(
+    ws: &Workspace,
+    mut report: VerifyReport,
+    intact: Option<&[RunManifest]>,
+    now: DateTime<Utc>,
+) -> Result<VerifyReport> {
+    report.standing = match (&report.committed, intact) {
+        (Some(_), _) => crate::acknowledge::lake_standing(ws, now).await?,
+        (None, Some(manifests)) => {
+            let (_, acks) = crate::acknowledge::recorded(ws, manifests).await?;
+            cairn_verifier::open::standing(&report.findings, &acks, now)
+        }
+        (None, None) => cairn_verifier::open::standing(&report.findings, &[], now),
+    };
+    Ok(report)
 }
 
 fn recorded(f: Finding, run_id: &str, at: DateTime<Utc>, simulated: &SimulatedObjects) -> Finding {
@@ -489,7 +523,15 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
     if !lake_intact {
         let simulated = SimulatedObjects::of(&manifests);
         let rows = findings.into_iter().map(|f| recorded(f, "", started, &simulated)).collect();
-        return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None, shard: None });
+        let report = VerifyReport {
+            findings: rows,
+            events,
+            objects_checked,
+            committed: None,
+            shard: None,
+            standing: Vec::new(),
+        };
+        return with_standing(ws, report, None, started).await;
     }
     let key = ws.signing_key()?;
     let now = clock.now_peek();
@@ -515,7 +557,7 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
             tracing::warn!(key = %key, error = %e, "cannot remove a merged shard result");
         }
     }
-    Ok(report)
+    with_standing(ws, report, None, clock.now_peek()).await
 }
 
 async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Option<Shard>) -> Result<VerifyReport> {
@@ -650,7 +692,14 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
             objects_checked,
             verified_through: last_collect,
         };
-        return Ok(VerifyReport { findings: Vec::new(), events, objects_checked, committed: None, shard: Some(pass) });
+        return Ok(VerifyReport {
+            findings: Vec::new(),
+            events,
+            objects_checked,
+            committed: None,
+            shard: Some(pass),
+            standing: Vec::new(),
+        });
     }
     let started = clock.now();
     let supply = if lake_intact {
@@ -665,11 +714,20 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     if full || !lake_intact {
         let simulated = SimulatedObjects::of(&manifests);
         let rows = findings.into_iter().map(|f| recorded(f, "", started, &simulated)).collect();
-        return Ok(VerifyReport { findings: rows, events, objects_checked, committed: None, shard: None });
+        let report = VerifyReport {
+            findings: rows,
+            events,
+            objects_checked,
+            committed: None,
+            shard: None,
+            standing: Vec::new(),
+        };
+        let intact = lake_intact.then_some(manifests.as_slice());
+        return with_standing(ws, report, intact, started).await;
     }
     let key = ws.signing_key()?;
     let now = clock.now_peek();
-    locked(
+    let report = locked(
         ws,
         "verify",
         now,
@@ -685,7 +743,8 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
             last_collect,
         ),
     )
-    .await
+    .await?;
+    with_standing(ws, report, None, clock.now_peek()).await
 }
 
 /// Commits a verify run: the findings table and the new chain heads.
@@ -734,7 +793,14 @@ async fn commit_verification(
     let outcome =
         RunOutcome { cursors: state.cursors(), chain_heads: new_heads, verified_through: last_collect, stats };
     writer.commit(Stage::Verify, &state, outcome, &key, clock.now()).await?;
-    Ok(VerifyReport { findings: rows, events, objects_checked, committed: Some(run_id), shard: None })
+    Ok(VerifyReport {
+        findings: rows,
+        events,
+        objects_checked,
+        committed: Some(run_id),
+        shard: None,
+        standing: Vec::new(),
+    })
 }
 
 /// Evaluates every control as of this verify run: all committed findings plus this run's, the
@@ -757,6 +823,8 @@ async fn control_results(
         }
     }
     findings.extend_from_slice(new_findings);
+    // Gaps closed by events that arrived later do not fail controls.
+    let findings: Vec<Finding> = cairn_verifier::open::unresolved(&findings).cloned().collect();
     let committed: Vec<RunManifest> = state.manifests.iter().map(|(_, m)| m.clone()).collect();
     let artefacts = crate::supply::read_artefacts(&ws.lake, &committed).await?;
     let input = cairn_controls::EvaluationInput {
@@ -775,16 +843,21 @@ pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
     let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
     let (lake_findings, manifests) = verify_manifests(&stored, &public);
     let mut findings = Vec::new();
+    let mut acknowledgements = Vec::new();
     let mut control_history = Vec::new();
     let mut quarantined = 0;
+    let shown = |t: &str| t == names::FINDINGS || t == names::CONTROL_RESULTS || t == names::ACKNOWLEDGEMENTS;
     for m in &manifests {
         quarantined += m.stats.get("quarantined").copied().unwrap_or(0);
-        for entry in m.objects.iter().filter(|e| e.table == names::FINDINGS || e.table == names::CONTROL_RESULTS) {
+        for entry in m.objects.iter().filter(|e| shown(&e.table)) {
             let bytes = ws.lake.get_checked(entry).await?;
             for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
                 let batch = batch?;
                 if entry.table == names::FINDINGS {
                     findings.extend(tables::finding_rows(&batch)?);
+                } else if entry.table == names::ACKNOWLEDGEMENTS {
+                    use cairn_evidence::artefacts::LakeTable as _;
+                    acknowledgements.extend(cairn_evidence::acknowledgement::AcknowledgementRow::from_batch(&batch)?);
                 } else {
                     control_history.extend(tables::control_result_rows(&batch)?);
                 }
@@ -798,6 +871,7 @@ pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
         manifests,
         lake_findings,
         findings,
+        acknowledgements,
         quarantined,
         artefacts,
         control_history,

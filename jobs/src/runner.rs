@@ -140,16 +140,17 @@ async fn run_step(ws: &Workspace, job: &Job, step: Step, counts: &mut Counts) ->
         }
         Step::Verify => {
             let report = pipeline::verify(ws, &mut Clock::System, false).await?;
-            counts.findings = report.has_breaks();
+            counts.findings = report.has_open();
             if let Some(run) = &report.committed {
                 counts.run_ids.push(run.clone());
             }
             Ok(format!(
-                "run {}: {} events verified, {} objects checked, {} finding(s)",
+                "run {}: {} events verified, {} objects checked, {} new finding(s), {} open",
                 report.committed.as_deref().unwrap_or("none"),
                 report.events,
                 report.objects_checked,
-                report.findings.len()
+                report.findings.len(),
+                report.open().count()
             ))
         }
         Step::Evaluate => {

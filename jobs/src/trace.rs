@@ -223,6 +223,7 @@ fn stage_name(stage: Stage) -> &'static str {
     match stage {
         Stage::Collect => "collect",
         Stage::Verify => "verify",
+        Stage::Acknowledge => "acknowledge",
     }
 }
 

@@ -11,7 +11,7 @@ use crate::bundle::BundleFile;
 use crate::model::PortalModel;
 
 /// `evidence/verification-report.json`: the summary, chains and their findings, the lake's own
-/// findings and each control's status, as of the bundle's run.
+/// findings, where every break stands and each control's status, as of the bundle's run.
 #[derive(Serialize)]
 pub struct VerificationReport<'a> {
     format: &'static str,
@@ -19,6 +19,8 @@ pub struct VerificationReport<'a> {
     summary: &'a crate::model::SummaryView,
     chains: &'a [crate::model::ChainView],
     lake_findings: &'a [Finding],
+    /// Every break and where it stands: open, acknowledged (by whom, why, until when), resolved.
+    standing: &'a [cairn_verifier::open::FindingStanding],
     controls: Vec<ControlStatus<'a>>,
 }
 
@@ -46,6 +48,7 @@ pub fn verification_report<'a>(model: &'a PortalModel, ids: &[String]) -> Verifi
         summary: &model.summary,
         chains: &model.chains,
         lake_findings: &model.lake_findings,
+        standing: &model.standing,
         controls: model
             .controls
             .iter()

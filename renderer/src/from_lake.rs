@@ -19,6 +19,7 @@ use cairn_evidence::merkle::{inclusion_proofs, leaf_hash};
 use cairn_evidence::published::histories;
 use cairn_evidence::time::parse_rfc3339;
 use cairn_evidence::Sha256Digest;
+use cairn_verifier::open::{unresolved, FindingStanding, Standing};
 use cairn_verifier::{Finding, FindingKind};
 
 use crate::lake_view::LakeView;
@@ -27,7 +28,7 @@ use crate::lake_view::LakeView;
 pub fn evidence_summary(view: &LakeView) -> EvidenceSummary {
     let heads = view.manifests.last().map(|m| m.chain_heads.clone()).unwrap_or_default();
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
-    for f in &view.findings {
+    for f in unresolved(&view.findings) {
         *by_kind.entry(f.kind.as_str().to_string()).or_insert(0) += 1;
     }
     for f in &view.lake_findings {
@@ -55,9 +56,11 @@ pub fn portal_model(
     let evidence = evidence_summary(view);
     let results = evaluate(catalog, &evidence, view.as_of());
     let count = |pred: &dyn Fn(FindingKind) -> bool| -> u64 {
-        view.findings.iter().filter(|f| pred(f.kind)).count() as u64
+        unresolved(&view.findings).filter(|f| pred(f.kind)).count() as u64
             + view.lake_findings.iter().filter(|f| pred(f.kind)).count() as u64
     };
+    let standing: Vec<FindingStanding> =
+        view.standing().into_iter().map(|s| FindingStanding { finding: s.finding.as_shown(), ..s }).collect();
     let summary = SummaryView {
         events_verified: evidence.events_verified,
         chains: evidence.chains,
@@ -69,6 +72,8 @@ pub fn portal_model(
         findings_total: (view.findings.len() + view.lake_findings.len()) as u64,
         quarantined: view.quarantined,
         last_verified_at: view.latest_verify().map(|m| m.committed_at.clone()),
+        open: standing.iter().filter(|s| s.is_open()).count() as u64,
+        acknowledged: standing.iter().filter(|s| matches!(s.standing, Standing::Acknowledged(_))).count() as u64,
     };
     let mut controls: Vec<ControlView> = catalog
         .controls
@@ -161,6 +166,7 @@ pub fn portal_model(
             stage: match m.stage {
                 Stage::Collect => "collect".into(),
                 Stage::Verify => "verify".into(),
+                Stage::Acknowledge => "acknowledge".into(),
             },
             committed_at: m.committed_at.clone(),
             objects: m.objects.len(),
@@ -226,7 +232,9 @@ pub fn portal_model(
             .filter(|f| c.fails_on.iter().any(|k| k == f.kind.as_str()))
             .map(Finding::as_shown)
             .chain(
-                view.findings.iter().filter(|f| c.fails_on.iter().any(|k| k == f.kind.as_str())).map(Finding::as_shown),
+                unresolved(&view.findings)
+                    .filter(|f| c.fails_on.iter().any(|k| k == f.kind.as_str()))
+                    .map(Finding::as_shown),
             )
             .collect();
         control.failing_total = failing.len();
@@ -255,6 +263,7 @@ pub fn portal_model(
         controls,
         chains,
         lake_findings,
+        standing,
         runs,
         public_key: public.to_minisign_file(),
         key_id: public.key_id_hex(),

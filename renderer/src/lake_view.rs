@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use cairn_evidence::acknowledgement::AcknowledgementRow;
 use cairn_evidence::artefacts::ArtefactSet as ArtefactTables;
 use cairn_evidence::finding::Finding;
 use cairn_evidence::lake::StoredManifest;
@@ -20,6 +21,8 @@ pub struct LakeView {
     pub lake_findings: Vec<Finding>,
     /// Every committed finding.
     pub findings: Vec<Finding>,
+    /// Every acknowledgement of a finding.
+    pub acknowledgements: Vec<AcknowledgementRow>,
     /// Records kept aside, in total.
     pub quarantined: u64,
     /// The artefact tables.
@@ -34,6 +37,13 @@ impl LakeView {
     /// The latest verify manifest.
     pub fn latest_verify(&self) -> Option<&RunManifest> {
         self.manifests.iter().rev().find(|m| m.stage == Stage::Verify)
+    }
+
+    /// Every break the lake records (and those its manifests show now), with where it stands as
+    /// of [`Self::as_of`].
+    pub fn standing(&self) -> Vec<cairn_verifier::open::FindingStanding> {
+        let all: Vec<Finding> = self.findings.iter().chain(&self.lake_findings).cloned().collect();
+        cairn_verifier::open::standing(&all, &self.acknowledgements, self.as_of())
     }
 
     /// The time reports are evaluated at: the latest run's commit time, so the same lake gives

@@ -389,6 +389,10 @@ pub struct SummaryView {
     pub quarantined: u64,
     /// Latest verification time.
     pub last_verified_at: Option<String>,
+    /// Breaks neither resolved nor acknowledged.
+    pub open: u64,
+    /// Breaks acknowledged, their acknowledgement still running.
+    pub acknowledged: u64,
 }
 
 /// A committed lake object with its inclusion proof against the latest checkpoint.
@@ -444,6 +448,8 @@ pub struct PortalModel {
     pub chains: Vec<ChainView>,
     /// Findings about the lake itself.
     pub lake_findings: Vec<Finding>,
+    /// Every break and where it stands (open, acknowledged, resolved), as of the latest run.
+    pub standing: Vec<cairn_verifier::open::FindingStanding>,
     /// Runs, newest first.
     pub runs: Vec<RunView>,
     /// Committed objects, in log order.

@@ -136,6 +136,7 @@ pub fn render_with(model: &PortalModel, templates: &Templates) -> Result<Vec<Pag
         ctx.insert("controls", &model.controls);
         ctx.insert("chains", &model.chains);
         ctx.insert("lake_findings", &model.lake_findings);
+        ctx.insert("standing", &model.standing);
     }));
     specs.push(spec("runs.html".into(), "runs.html", move |ctx| ctx.insert("runs", &model.runs)));
     specs.push(spec("verify.html".into(), "verify.html", move |ctx| {

@@ -9,7 +9,8 @@
 //!   SBOMs, threat-model review, SBOM diffs ([`supply`]);
 //! - signed policy Decision Cards and the events that name them ([`policy`]);
 //! - published key documents and what still depends on their keys ([`published`]);
-//! - Merkle proof files ([`proof`]) and evidence bundles ([`bundle`]), offline.
+//! - Merkle proof files ([`proof`]) and evidence bundles ([`bundle`]), offline;
+//! - which recorded breaks are still open: not resolved, not acknowledged ([`open`]).
 //!
 //! It does not read the store, schedule work or print anything: `cairn-jobs` reads the lake, feeds
 //! it and records what it finds. The one file it opens is an evidence bundle it is asked to check.
@@ -20,6 +21,7 @@ pub mod bundle;
 pub mod chain;
 pub mod finding;
 pub mod lake;
+pub mod open;
 pub mod policy;
 pub mod proof;
 pub mod published;
