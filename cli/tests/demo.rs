@@ -242,3 +242,72 @@ fn every_portal_link_resolves_and_framework_pages_cross_walk() {
         .unwrap();
     assert!(row.contains("status-failing") && row.contains("A.8.15"), "{row}");
 }
+
+/// The demo leaves breaks open (the planted gap among them): `verify` stays red on them, not
+/// only on new ones, until each is acknowledged; the metrics and the portal say so.
+#[test]
+fn open_findings_keep_verify_red_until_acknowledged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = demo(tmp.path(), 3);
+    let v = cairn(&org, &["verify"]);
+    assert_eq!(v.code, 1, "{}{}", v.stdout, v.stderr);
+    assert!(v.stdout.contains("no new findings"), "{}", v.stdout);
+    let gap_line = v.stdout.lines().find(|l| l.contains(" gap chain=payments-eu-1 seq=")).unwrap_or_default();
+    assert!(gap_line.ends_with("[open]"), "the open gap is named: {}", v.stdout);
+    let gap_id = gap_line.split_whitespace().next().unwrap().to_string();
+
+    let listed = cairn(&org, &["findings", "--format", "json"]);
+    assert_eq!(listed.code, 1, "{}", listed.stderr);
+    let standing: Vec<serde_json::Value> = serde_json::from_str(&listed.stdout).unwrap();
+    let open: Vec<String> =
+        standing.iter().filter(|s| s["status"] == "open").map(|s| s["id"].as_str().unwrap().to_string()).collect();
+    assert!(open.contains(&gap_id), "{open:?}");
+    let kinds: Vec<&str> = standing.iter().map(|s| s["finding"]["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"time_backwards") && !kinds.contains(&"duplicate"), "{kinds:?}");
+
+    std::fs::create_dir_all(org.join("metrics")).unwrap();
+    let metrics = |org: &std::path::Path| {
+        let out = cairn(org, &["--metrics-file", "metrics/cairn.prom", "run", "nightly"]);
+        let text = std::fs::read_to_string(org.join("metrics/cairn.prom")).unwrap();
+        (out.code, text)
+    };
+    let (code, text) = metrics(&org);
+    assert_eq!(code, 1, "a run with open findings exits 1");
+    assert!(text.contains(&format!("cairn_open_findings{{job=\"nightly\"}} {}\n", open.len())), "{text}");
+    assert!(text.contains("cairn_acknowledged_findings{job=\"nightly\"} 0\n"), "{text}");
+
+    // Refused: an unknown id, no reason, a date past or too far ahead.
+    let until = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+    for (args, why) in [
+        (vec!["ack", "0000000000000000", "--by", "Dana", "--reason", "x", "--until", &until], "no recorded break"),
+        (vec!["ack", &gap_id, "--by", "Dana", "--reason", " ", "--until", &until], "--reason"),
+        (vec!["ack", &gap_id, "--by", "Dana", "--reason", "x", "--until", "2020-01-01"], "not in the future"),
+        (vec!["ack", &gap_id, "--by", "Dana", "--reason", "x", "--until", "2999-01-01"], "366 days"),
+    ] {
+        let out = cairn(&org, &args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stdout);
+        assert!(out.stderr.contains(why), "{args:?}: {}", out.stderr);
+    }
+    let reason = "Forwarder outage <script>alert(1)</script> INC-4411";
+    let mut args = vec!["ack", "--by", "Dana Ops", "--reason", reason, "--until", &until];
+    args.extend(open.iter().map(String::as_str));
+    let acked = cairn(&org, &args);
+    assert_eq!(acked.code, 0, "{}{}", acked.stdout, acked.stderr);
+    assert!(acked.stdout.contains("committed acknowledge run"), "{}", acked.stdout);
+
+    let v = cairn(&org, &["verify"]);
+    assert_eq!(v.code, 0, "acknowledged findings no longer fail verify: {}", v.stdout);
+    assert!(v.stdout.contains(&format!("no open findings ({} acknowledged)", open.len())), "{}", v.stdout);
+    assert_eq!(cairn(&org, &["findings"]).code, 0);
+    let (code, text) = metrics(&org);
+    assert_eq!(code, 0);
+    assert!(text.contains("cairn_open_findings{job=\"nightly\"} 0\n"), "{text}");
+    assert!(text.contains(&format!("cairn_acknowledged_findings{{job=\"nightly\"}} {}\n", open.len())), "{text}");
+
+    // The dashboard shows who acknowledged what, why and until when, escaped.
+    let index = std::fs::read_to_string(org.join("portal/index.html")).unwrap();
+    let section = &index[index.find("id=\"open-findings\"").unwrap()..];
+    let row = section.split("<tr>").find(|r| r.contains(&gap_id)).unwrap();
+    assert!(row.contains("acknowledged") && row.contains("Dana Ops") && row.contains(&until), "{row}");
+    assert!(row.contains("&lt;script&gt;") && !index.contains("<script>alert"), "{row}");
+}

@@ -80,8 +80,9 @@ fn a_nightly_run_collects_verifies_renders_bundles_publishes_and_writes_its_metr
     std::fs::write(org.join("cairn.toml"), config).unwrap();
     std::fs::create_dir_all(org.join("metrics")).unwrap();
     let out = cairn(&org, &["--metrics-file", "metrics/cairn.prom", "run", "nightly"]);
-    // The demo's planted faults were found by the demo's own verify run; this run adds none.
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // The demo's planted faults were found by the demo's own verify run; this run adds none, but
+    // they are still open, so the run says so with exit 1.
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     for step in ["collect", "verify", "evaluate", "render", "bundle", "publish"] {
         assert!(
             out.stdout.lines().any(|l| l.trim_start().starts_with(step) && l.contains("ok")),
@@ -116,7 +117,7 @@ def value(name, **labels):
             return s.value
     raise SystemExit(f"{name} {labels} missing")
 assert value("cairn_run_success", job="nightly") == 1
-assert value("cairn_run_exit_code", job="nightly") == 0
+assert value("cairn_run_exit_code", job="nightly") == 1
 assert value("cairn_run_duration_seconds", job="nightly") > 0
 assert value("cairn_last_success_timestamp_seconds", job="nightly") > 1.7e9
 for step in ["collect", "verify", "evaluate", "render", "bundle", "publish"]:
@@ -126,6 +127,8 @@ assert value("cairn_events_verified", job="nightly") > 5000
 assert value("cairn_findings", job="nightly", kind="gap") == 1
 assert value("cairn_chain_breaks", job="nightly") >= 2
 assert value("cairn_signature_failures", job="nightly") == 0
+assert value("cairn_open_findings", job="nightly") >= 3
+assert value("cairn_acknowledged_findings", job="nightly") == 0
 assert value("cairn_controls", job="nightly", status="failing") >= 1
 assert value("cairn_controls", job="nightly", status="stale") == 1
 assert value("cairn_quarantined_records", job="nightly", source="payments") == 0
@@ -138,7 +141,7 @@ print("ok", len(families))
     let out = cairn(&org, &["jobs"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("nightly") && out.stdout.contains("0 30 2 * * * (Europe/Berlin)"), "{}", out.stdout);
-    assert!(out.stdout.contains("exit 0: completed; all evidence verified"), "{}", out.stdout);
+    assert!(out.stdout.contains("exit 1: completed; findings are open"), "{}", out.stdout);
     // 02:30 in Berlin is 01:30 or 00:30 UTC.
     assert!(out.stdout.contains("T01:30:00Z") || out.stdout.contains("T00:30:00Z"), "{}", out.stdout);
 

@@ -320,11 +320,26 @@ fn a_partition_arriving_on_the_next_night_closes_its_gap() {
     }
     let (_, found) = run(&org.dir);
     assert_eq!(found, vec![("gap".to_string(), "app-main".to_string(), 12)]);
+    let open = cairn(&org.dir, &["verify"]);
+    assert_eq!(open.code, 1, "the gap stays open: {}", open.stdout);
+    assert!(
+        open.stdout.contains("gap chain=app-main seq=12: seqs 12..=14 are missing (3 events) [open]"),
+        "{}",
+        open.stdout
+    );
     // Night 2: it arrives late, and the gap is closed rather than left open.
     write(&org, &parts[4].0, &gzip(&datadog(&parts[4].1, 12)));
     let (out, found) = run(&org.dir);
     assert!(out.contains("3 events"), "{out}");
     assert_eq!(found, vec![("gap_closed".to_string(), "app-main".to_string(), 12)]);
+    let closed = cairn(&org.dir, &["verify"]);
+    assert_eq!(closed.code, 0, "{}", closed.stdout);
+    let all = cairn(&org.dir, &["findings", "--all"]);
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    assert!(all.stdout.contains("[resolved: closed by run "), "{}", all.stdout);
+    // A full re-check reads the late file in its place: no gap at all.
+    let full = cairn(&org.dir, &["verify", "--full", "--format", "json"]);
+    assert_eq!((full.code, findings(&full.stdout)), (0, vec![]));
 }
 
 #[test]

@@ -40,6 +40,11 @@ pub struct RunMetrics {
     pub chain_breaks: Option<u64>,
     /// Signature failures; `None` when verification did not run.
     pub signature_failures: Option<u64>,
+    /// Breaks neither resolved nor acknowledged; `None` when verification did not run.
+    pub open_findings: Option<u64>,
+    /// Breaks acknowledged, their acknowledgement still running; `None` when verification did
+    /// not run.
+    pub acknowledged_findings: Option<u64>,
     /// Controls counted by status; empty when controls were not evaluated (the family is then left out).
     pub controls_by_status: BTreeMap<String, u64>,
     /// Quarantined records, one entry per configured source.
@@ -230,13 +235,23 @@ pub fn render(m: &RunMetrics, previous_last_success: Option<f64>) -> String {
     let counts = [
         (
             "cairn_chain_breaks",
-            "Chain-break findings in the lake (altered, missing, reordered, forked events), as of the last run.",
+            "Chain-break findings in the lake (altered, missing, unplaceable, forked events), as of the last run.",
             m.chain_breaks,
         ),
         (
             "cairn_signature_failures",
             "Signature and key findings in the lake, as of the last run.",
             m.signature_failures,
+        ),
+        (
+            "cairn_open_findings",
+            "Breaks in the lake neither resolved nor acknowledged, as of the last run: what exit code 1 follows.",
+            m.open_findings,
+        ),
+        (
+            "cairn_acknowledged_findings",
+            "Breaks in the lake acknowledged until a date still ahead, as of the last run.",
+            m.acknowledged_findings,
         ),
     ];
     for (name, help, n) in counts {
@@ -398,6 +413,8 @@ mod tests {
             findings_by_kind: BTreeMap::from([("gap".into(), 1), ("broken_link".into(), 7)]),
             chain_breaks: Some(7),
             signature_failures: Some(0),
+            open_findings: Some(6),
+            acknowledged_findings: Some(2),
             controls_by_status: BTreeMap::from([("passing".into(), 30), ("failing".into(), 2)]),
             quarantined_by_source: BTreeMap::from([("splunk".into(), 0), ("datadog".into(), 3)]),
         }
@@ -447,12 +464,18 @@ cairn_events_verified{{job="nightly"}} 7196
 # TYPE cairn_findings gauge
 cairn_findings{{job="nightly",kind="broken_link"}} 7
 cairn_findings{{job="nightly",kind="gap"}} 1
-# HELP cairn_chain_breaks Chain-break findings in the lake (altered, missing, reordered, forked events), as of the last run.
+# HELP cairn_chain_breaks Chain-break findings in the lake (altered, missing, unplaceable, forked events), as of the last run.
 # TYPE cairn_chain_breaks gauge
 cairn_chain_breaks{{job="nightly"}} 7
 # HELP cairn_signature_failures Signature and key findings in the lake, as of the last run.
 # TYPE cairn_signature_failures gauge
 cairn_signature_failures{{job="nightly"}} 0
+# HELP cairn_open_findings Breaks in the lake neither resolved nor acknowledged, as of the last run: what exit code 1 follows.
+# TYPE cairn_open_findings gauge
+cairn_open_findings{{job="nightly"}} 6
+# HELP cairn_acknowledged_findings Breaks in the lake acknowledged until a date still ahead, as of the last run.
+# TYPE cairn_acknowledged_findings gauge
+cairn_acknowledged_findings{{job="nightly"}} 2
 # HELP cairn_controls Controls by status after the last run.
 # TYPE cairn_controls gauge
 cairn_controls{{job="nightly",status="failing"}} 2
@@ -482,6 +505,8 @@ cairn_run_info{{job="nightly",run_id="20261121T020200Z-93096d3c"}} 1
         m.findings_by_kind.clear();
         m.chain_breaks = None;
         m.signature_failures = None;
+        m.open_findings = None;
+        m.acknowledged_findings = None;
         m.controls_by_status.clear();
         let text = render(&m, None);
         for absent in [
@@ -491,6 +516,8 @@ cairn_run_info{{job="nightly",run_id="20261121T020200Z-93096d3c"}} 1
             "cairn_findings",
             "cairn_chain_breaks",
             "cairn_signature_failures",
+            "cairn_open_findings",
+            "cairn_acknowledged_findings",
             "cairn_controls",
             "cairn_run_info",
         ] {
@@ -643,6 +670,8 @@ cairn_run_info{{job="nightly",run_id="20261121T020200Z-93096d3c"}} 1
             "cairn_findings": [[job(&[("kind", "broken_link")]), 7.0], [job(&[("kind", "gap")]), 1.0]],
             "cairn_chain_breaks": [[job(&[]), 7.0]],
             "cairn_signature_failures": [[job(&[]), 0.0]],
+            "cairn_open_findings": [[job(&[]), 6.0]],
+            "cairn_acknowledged_findings": [[job(&[]), 2.0]],
             "cairn_controls": [
                 [job(&[("status", "failing")]), 2.0],
                 [job(&[("status", "manual")]), 0.0],

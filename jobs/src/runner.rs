@@ -15,6 +15,7 @@ use anyhow::{Context as _, Result};
 use bytes::Bytes;
 use cairn_evidence::lock::{job_lock_key, WriterLock, LOCK_KEY};
 use cairn_evidence::time::{format_rfc3339, parse_rfc3339};
+use cairn_verifier::open::Standing;
 use cairn_verifier::FindingKind;
 use chrono::{DateTime, Utc};
 use object_store::path::Path as ObjectPath;
@@ -203,6 +204,8 @@ pub struct LakeStatus {
     findings_by_kind: BTreeMap<String, u64>,
     chain_breaks: u64,
     signature_failures: u64,
+    open_findings: u64,
+    acknowledged_findings: u64,
     controls_by_status: BTreeMap<String, u64>,
 }
 
@@ -225,7 +228,12 @@ async fn lake_status(ws: &Workspace) -> Result<LakeStatus> {
             _ => {}
         }
     }
+    // As of now, not of the latest run: an acknowledgement that lapsed since counts as open.
+    let standing = view.standing_at(Utc::now());
+    let acknowledged = standing.iter().filter(|s| matches!(s.standing, Standing::Acknowledged(_))).count();
     Ok(LakeStatus {
+        open_findings: standing.iter().filter(|s| s.is_open()).count() as u64,
+        acknowledged_findings: acknowledged as u64,
         events_verified: evidence.events_verified,
         findings_by_kind: evidence.findings_by_kind,
         chain_breaks,
@@ -312,7 +320,7 @@ pub async fn run_job(
             Ok(()) => {
                 outcome.exit_code = u8::from(counts.findings);
                 outcome.message = if counts.findings {
-                    "completed; verification found evidence findings".into()
+                    "completed; findings are open (`cairn findings` lists them)".into()
                 } else {
                     "completed; all evidence verified".into()
                 };
@@ -363,6 +371,8 @@ pub async fn run_job(
             findings_by_kind: status.as_ref().map(|s| s.findings_by_kind.clone()).unwrap_or_default(),
             chain_breaks: status.as_ref().map(|s| s.chain_breaks),
             signature_failures: status.as_ref().map(|s| s.signature_failures),
+            open_findings: status.as_ref().map(|s| s.open_findings),
+            acknowledged_findings: status.as_ref().map(|s| s.acknowledged_findings),
             controls_by_status: status.as_ref().map(|s| s.controls_by_status.clone()).unwrap_or_default(),
             quarantined_by_source: counts.quarantined_by_source.clone(),
         };

@@ -42,8 +42,13 @@ impl LakeView {
     /// Every break the lake records (and those its manifests show now), with where it stands as
     /// of [`Self::as_of`].
     pub fn standing(&self) -> Vec<cairn_verifier::open::FindingStanding> {
+        self.standing_at(self.as_of())
+    }
+
+    /// The same, as of `now`.
+    pub fn standing_at(&self, now: DateTime<Utc>) -> Vec<cairn_verifier::open::FindingStanding> {
         let all: Vec<Finding> = self.findings.iter().chain(&self.lake_findings).cloned().collect();
-        cairn_verifier::open::standing(&all, &self.acknowledgements, self.as_of())
+        cairn_verifier::open::standing(&all, &self.acknowledgements, now)
     }
 
     /// The time reports are evaluated at: the latest run's commit time, so the same lake gives
