@@ -182,12 +182,12 @@ impl<'k> ChainVerifier<'k> {
         let skew = self.options.max_clock_skew;
         let (s, h, p) = (row.seq, row.hash, row.prev);
         // The per-event findings come first, then those of placing the event in its chain; all
-        // are pushed at the end, once `state` is no longer borrowed. A finding about the event
-        // after this one (its link or time, checked now that this one arrived) names that event.
-        let here = Placed { seq: s, object_key: lake_key.to_string(), line: row.line };
-        let mut findings: Vec<(Placed, FindingKind, String)> = Vec::new();
-        findings.extend(check.altered.map(|detail| (here.clone(), FindingKind::Altered, detail)));
-        findings.extend(check.key.map(|(kind, detail)| (here.clone(), kind, detail)));
+        // are pushed at the end, once `state` is no longer borrowed. A finding about another
+        // event (the one after this, whose link or time is checked now that this one arrived)
+        // names that event.
+        let mut findings: Vec<(At, FindingKind, String)> = Vec::new();
+        findings.extend(check.altered.map(|detail| (At::Here, FindingKind::Altered, detail)));
+        findings.extend(check.key.map(|(kind, detail)| (At::Here, kind, detail)));
         // Looked up before inserting, so a known chain's name is not copied for every event.
         let state = match self.chains.get_mut(row.chain) {
             Some(state) => state,
@@ -198,12 +198,12 @@ impl<'k> ChainVerifier<'k> {
         // Whether this event is remembered in the window: as the only one at its seq, or (a
         // fork) beside the first.
         let mut remember = Remember::Only;
-        match state.head.clone() {
+        match state.head.as_ref().map(|(seq, _, _)| *seq) {
             None => {
                 if s == 0 {
                     if p != GENESIS_PREV {
                         findings.push((
-                            here.clone(),
+                            At::Here,
                             FindingKind::BrokenLink,
                             "the first event of a chain must have prev = 64 zeros".into(),
                         ));
@@ -211,39 +211,36 @@ impl<'k> ChainVerifier<'k> {
                 } else {
                     state.missing.insert(0, Missing::below(None, row, lake_key));
                 }
-                state.head = Some((s, h.to_string(), row.ts.to_string()));
+                set_head(&mut state.head, row);
             }
-            Some((head_seq, head_hash, head_ts)) if s > head_seq => {
-                if s == head_seq + 1 {
+            Some(head_seq) if s > head_seq => {
+                if let Some((_, head_hash, head_ts)) = state.head.as_ref().filter(|_| s == head_seq + 1) {
                     let linked =
                         p == head_hash || state.window.get(&head_seq).is_some_and(|v| v.iter().any(|e| e == p));
                     if !linked {
                         findings.push((
-                            here.clone(),
+                            At::Here,
                             FindingKind::BrokenLink,
-                            format!("prev {} is not the hash {} of seq {head_seq}", short(p), short(&head_hash)),
+                            format!("prev {} is not the hash {} of seq {head_seq}", short(p), short(head_hash)),
                         ));
                     }
-                    if let Some(detail) = went_back(&head_ts, row.ts, skew) {
-                        findings.push((here.clone(), FindingKind::TimeBackwards, detail));
+                    if let Some(detail) = went_back(head_ts, row.ts, skew) {
+                        findings.push((At::Here, FindingKind::TimeBackwards, detail));
                     }
                 } else {
-                    state.missing.insert(head_seq + 1, Missing::below(Some((head_hash, head_ts)), row, lake_key));
+                    let before = state.head.as_ref().map(|(_, hash, ts)| (hash.clone(), ts.clone()));
+                    state.missing.insert(head_seq + 1, Missing::below(before, row, lake_key));
                 }
-                state.head = Some((s, h.to_string(), row.ts.to_string()));
+                set_head(&mut state.head, row);
             }
             Some(_) if remembered == Some(true) => {
-                findings.push((
-                    here.clone(),
-                    FindingKind::Duplicate,
-                    format!("event {} was delivered again", short(h)),
-                ));
+                findings.push((At::Here, FindingKind::Duplicate, format!("event {} was delivered again", short(h))));
                 remember = Remember::No;
             }
             Some(_) if s > 0 && remembered == Some(false) => {
                 let first = state.window.get(&s).and_then(|v| v.first()).map_or("", String::as_str);
                 findings.push((
-                    here.clone(),
+                    At::Here,
                     FindingKind::Fork,
                     format!("a second, different event {} claims seq {s} (first: {})", short(h), short(first)),
                 ));
@@ -253,7 +250,7 @@ impl<'k> ChainVerifier<'k> {
                 if let Some(reported_at) = fill(state, row, lake_key, skew, &mut findings) {
                     // Named at the gap's seq, so it answers the `gap` finding; located at the
                     // event that closed it.
-                    let at = Placed { seq: reported_at, ..here.clone() };
+                    let at = At::Event { seq: reported_at, object_key: lake_key.to_string(), line: row.line };
                     findings.push((
                         at,
                         FindingKind::GapClosed,
@@ -263,33 +260,34 @@ impl<'k> ChainVerifier<'k> {
                     ));
                 }
             }
-            Some((head_seq, head_hash, _)) if s == 0 => {
+            Some(head_seq) if s == 0 => {
                 // Seq 0 again after the chain moved on, and not missing: the emitter started over.
+                let head_hash = state.head.as_ref().map_or("", |(_, hash, _)| hash.as_str());
                 findings.push((
-                    here.clone(),
+                    At::Here,
                     FindingKind::Restart,
-                    format!("the chain restarts at seq 0 after reaching seq {head_seq} (head {})", short(&head_hash)),
+                    format!("the chain restarts at seq 0 after reaching seq {head_seq} (head {})", short(head_hash)),
                 ));
                 // Ranges not yet reported are reported now; those reported earlier stay open.
                 for (start, m) in std::mem::take(&mut state.missing) {
                     if m.reported_at.is_none() {
-                        let at = Placed { seq: start, object_key: m.object_key.clone(), line: m.line };
+                        let at = At::Event { seq: start, object_key: m.object_key, line: m.line };
                         findings.push((at, FindingKind::Gap, gap_detail(start, m.end)));
                     }
                 }
                 state.window.clear();
                 if p != GENESIS_PREV {
                     findings.push((
-                        here.clone(),
+                        At::Here,
                         FindingKind::BrokenLink,
                         "a restarted chain must have prev = 64 zeros".into(),
                     ));
                 }
-                state.head = Some((s, h.to_string(), row.ts.to_string()));
+                set_head(&mut state.head, row);
             }
-            Some((head_seq, _, _)) => {
+            Some(head_seq) => {
                 findings.push((
-                    here.clone(),
+                    At::Here,
                     FindingKind::Reorder,
                     format!(
                         "seq {s} arrived after the chain had reached seq {head_seq}, and it is neither missing nor one of the last events remembered (a replay or a late delivery); it cannot be linked"
@@ -298,18 +296,32 @@ impl<'k> ChainVerifier<'k> {
                 remember = Remember::No;
             }
         }
-        let seen = h.to_string();
         match remember {
             Remember::Only => {
-                state.window.insert(s, vec![seen]);
-                while state.window.len() > window {
-                    state.window.pop_first();
+                // The oldest entry's buffers are reused once the window is full.
+                let mut slot = if state.window.len() >= window {
+                    state.window.pop_first().map(|(_, v)| v).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                slot.truncate(1);
+                match slot.first_mut() {
+                    Some(first) => {
+                        first.clear();
+                        first.push_str(h);
+                    }
+                    None => slot.push(h.to_string()),
                 }
+                state.window.insert(s, slot);
             }
-            Remember::Beside => state.window.entry(s).or_default().push(seen),
+            Remember::Beside => state.window.entry(s).or_default().push(h.to_string()),
             Remember::No => {}
         }
         for (at, kind, detail) in findings {
+            let at = match at {
+                At::Here => Placed { seq: s, object_key: lake_key.to_string(), line: row.line },
+                At::Event { seq, object_key, line } => Placed { seq, object_key, line },
+            };
             self.push(kind, row.chain, at, detail);
         }
     }
@@ -376,6 +388,29 @@ enum Remember {
     No,
 }
 
+/// Which event a finding found while placing one event names.
+#[derive(Clone)]
+enum At {
+    /// The event being placed.
+    Here,
+    /// Another event (the next one, a gap's first seq), with where it is.
+    Event { seq: u64, object_key: String, line: u64 },
+}
+
+/// Sets the chain's head to `row`, reusing the head's buffers.
+fn set_head(head: &mut Option<(u64, String, String)>, row: &EventRef<'_>) {
+    match head {
+        Some((seq, hash, ts)) => {
+            *seq = row.seq;
+            hash.clear();
+            hash.push_str(row.hash);
+            ts.clear();
+            ts.push_str(row.ts);
+        }
+        None => *head = Some((row.seq, row.hash.to_string(), row.ts.to_string())),
+    }
+}
+
 /// Where a finding points: an event by seq, its lake object and line.
 #[derive(Clone, Debug)]
 struct Placed {
@@ -413,29 +448,28 @@ fn fill(
     row: &EventRef<'_>,
     lake_key: &str,
     skew: Duration,
-    findings: &mut Vec<(Placed, FindingKind, String)>,
+    findings: &mut Vec<(At, FindingKind, String)>,
 ) -> Option<u64> {
     let s = row.seq;
     let start = missing_range(&state.missing, s)?;
     let m = state.missing.remove(&start)?;
-    let here = Placed { seq: s, object_key: lake_key.to_string(), line: row.line };
     if s == start {
         match &m.before {
             Some((hash, ts)) => {
                 if row.prev != hash {
                     findings.push((
-                        here.clone(),
+                        At::Here,
                         FindingKind::BrokenLink,
                         format!("prev {} is not the hash {} of seq {}", short(row.prev), short(hash), s - 1),
                     ));
                 }
                 if let Some(detail) = went_back(ts, row.ts, skew) {
-                    findings.push((here.clone(), FindingKind::TimeBackwards, detail));
+                    findings.push((At::Here, FindingKind::TimeBackwards, detail));
                 }
             }
             None if s == 0 && row.prev != GENESIS_PREV => {
                 findings.push((
-                    here.clone(),
+                    At::Here,
                     FindingKind::BrokenLink,
                     "the first event of a chain must have prev = 64 zeros".into(),
                 ));
@@ -444,7 +478,7 @@ fn fill(
         }
     }
     if s == m.end {
-        let next = Placed { seq: s + 1, object_key: m.object_key.clone(), line: m.line };
+        let next = At::Event { seq: s + 1, object_key: m.object_key.clone(), line: m.line };
         if m.after_prev != row.hash {
             findings.push((
                 next.clone(),
