@@ -260,7 +260,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         }
         Command::Findings { all, format } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
-            let standing = acknowledge::lake_standing(&ws, chrono::Utc::now()).await?;
+            let standing = cairn_jobs::open::lake_standing(&ws.lake, &ws.public_key()?, chrono::Utc::now()).await?;
             let shown: Vec<&FindingStanding> =
                 standing.iter().filter(|s| *all || !matches!(s.standing, Standing::Resolved { .. })).collect();
             if *format == OutputFormat::Json {

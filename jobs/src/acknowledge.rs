@@ -1,5 +1,5 @@
-//! Open findings and their acknowledgements: where every recorded break stands, and committing
-//! a signed, dated acknowledgement of some of them.
+//! Acknowledging open findings: a signed, dated statement of who accepts them, why and until
+//! when, committed as an `acknowledge` run.
 
 use std::collections::BTreeMap;
 
@@ -8,53 +8,16 @@ use cairn_evidence::acknowledgement::AcknowledgementRow;
 use cairn_evidence::artefacts::LakeTable as _;
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::lake::{RunOutcome, RunWriter};
-use cairn_evidence::manifest::{RunManifest, Stage};
-use cairn_evidence::tables::{self, names, Confidence, Provenance};
-use cairn_verifier::lake::verify_manifests;
-use cairn_verifier::open::{standing, FindingStanding, Standing};
-use cairn_verifier::Finding;
+use cairn_evidence::manifest::Stage;
+use cairn_evidence::tables::{names, Confidence, Provenance};
+use cairn_verifier::open::{FindingStanding, Standing};
 use chrono::{DateTime, Duration, Utc};
 
+use crate::open::lake_standing;
 use crate::pipeline::{Clock, Workspace};
 
 /// The longest an acknowledgement may run: past it, someone must look at the finding again.
 pub const MAX_ACKNOWLEDGEMENT_DAYS: i64 = 366;
-
-/// Every finding the lake's verify runs recorded (oldest run first) and every acknowledgement.
-pub async fn recorded(ws: &Workspace, manifests: &[RunManifest]) -> Result<(Vec<Finding>, Vec<AcknowledgementRow>)> {
-    let mut findings = Vec::new();
-    let mut acks = Vec::new();
-    let wanted = |table: &str| table == names::FINDINGS || table == names::ACKNOWLEDGEMENTS;
-    for entry in manifests.iter().flat_map(|m| &m.objects).filter(|e| wanted(&e.table)) {
-        let bytes = ws.lake.get_checked(entry).await?;
-        for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {
-            let batch = batch.with_context(|| format!("cannot decode {}", entry.key))?;
-            if entry.table == names::FINDINGS {
-                findings.extend(tables::finding_rows(&batch)?);
-            } else {
-                acks.extend(AcknowledgementRow::from_batch(&batch)?);
-            }
-        }
-    }
-    Ok((findings, acks))
-}
-
-/// Every break the lake records, with where it stands at `now`. Refuses a lake whose manifests
-/// do not verify (`cairn verify` names what is wrong with it).
-pub async fn lake_standing(ws: &Workspace, now: DateTime<Utc>) -> Result<Vec<FindingStanding>> {
-    let manifests = verified_manifests(ws).await?;
-    let (findings, acks) = recorded(ws, &manifests).await?;
-    Ok(standing(&findings, &acks, now))
-}
-
-async fn verified_manifests(ws: &Workspace) -> Result<Vec<RunManifest>> {
-    let stored = ws.lake.stored_manifests().await.context("cannot list the lake's manifests")?;
-    let (problems, manifests) = verify_manifests(&stored, &ws.public_key()?);
-    if let Some(p) = problems.first() {
-        bail!("the lake's manifests do not verify ({}: {}); run `cairn verify` to see every finding", p.kind, p.detail);
-    }
-    Ok(manifests)
-}
 
 /// What to acknowledge, by whom, why and until when.
 #[derive(Clone, Debug)]
@@ -100,7 +63,7 @@ pub async fn acknowledge(ws: &Workspace, clock: &mut Clock, request: &Request) -
     if request.ids.is_empty() {
         bail!("name the findings to acknowledge by id (`cairn findings` lists the open ones)");
     }
-    let standing = lake_standing(ws, now).await?;
+    let standing = lake_standing(&ws.lake, &ws.public_key()?, now).await?;
     let by_id: BTreeMap<&str, &FindingStanding> = standing.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut chosen: Vec<&FindingStanding> = Vec::new();
     for id in &request.ids {
@@ -121,7 +84,7 @@ pub async fn acknowledge(ws: &Workspace, clock: &mut Clock, request: &Request) -
         crate::pipeline::locked(ws, "acknowledge", now, commit(ws, clock, key, &chosen, (by, reason, request.until)))
             .await?;
     let wanted: Vec<&str> = chosen.iter().map(|s| s.id.as_str()).collect();
-    let after = lake_standing(ws, clock.now_peek()).await?;
+    let after = lake_standing(&ws.lake, &ws.public_key()?, clock.now_peek()).await?;
     let acknowledged = after.into_iter().filter(|s| wanted.contains(&s.id.as_str())).collect();
     Ok(Report { run_id, acknowledged })
 }

@@ -12,6 +12,7 @@ pub mod acknowledge;
 pub mod bundling;
 pub mod config;
 pub mod metrics;
+pub mod open;
 pub mod pipeline;
 pub mod progress;
 pub mod proofs;

@@ -335,9 +335,9 @@ async fn with_standing(
     now: DateTime<Utc>,
 ) -> Result<VerifyReport> {
     report.standing = match (&report.committed, intact) {
-        (Some(_), _) => crate::acknowledge::lake_standing(ws, now).await?,
+        (Some(_), _) => crate::open::lake_standing(&ws.lake, &ws.public_key()?, now).await?,
         (None, Some(manifests)) => {
-            let (_, acks) = crate::acknowledge::recorded(ws, manifests).await?;
+            let (_, acks) = crate::open::recorded(&ws.lake, manifests).await?;
             cairn_verifier::open::standing(&report.findings, &acks, now)
         }
         (None, None) => cairn_verifier::open::standing(&report.findings, &[], now),
