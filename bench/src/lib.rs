@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 pub mod portal;
+pub mod record;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -27,6 +28,8 @@ use rayon::prelude::*;
 use cairn_demo::Emitter;
 use cairn_jobs::config::Config;
 use cairn_jobs::pipeline::{self, Clock, Workspace};
+
+use crate::record::Record;
 
 const LINES_PER_FILE: u64 = 100_000;
 
@@ -169,7 +172,7 @@ fn read_baseline(path: &Path) -> Result<Generated> {
 }
 
 /// Runs the benchmark and prints its figures.
-pub fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> {
+pub fn verify(events: u64, chains: u64, dir: Option<&Path>, json: Option<&Path>) -> Result<u8> {
     if events == 0 || chains == 0 {
         bail!("--events and --chains must be at least 1");
     }
@@ -242,6 +245,18 @@ pub fn verify(events: u64, chains: u64, dir: Option<&Path>) -> Result<u8> {
     );
     println!("raw ed25519 batch verify (all cores): {raw_s:.2} s, {raw_rate:.0} signatures/s");
     println!("ratio (cairn / raw): {:.2}", verify_rate / raw_rate);
+    if let Some(path) = json {
+        Record::new("verify")
+            .param("events", events)
+            .param("chains", chains)
+            .figure("cairn_seconds", verify_s)
+            .figure("cairn_events_per_second", verify_rate)
+            .figure("cairn_peak_rss_mib", peak_kib as f64 / 1024.0)
+            .figure("baseline_seconds", raw_s)
+            .figure("baseline_signatures_per_second", raw_rate)
+            .figure("ratio", verify_rate / raw_rate)
+            .write(path)?;
+    }
     if temporary {
         std::fs::remove_dir_all(&dir).ok();
     }
@@ -300,7 +315,7 @@ fn timed(mut cmd: Command) -> Result<(f64, u64)> {
 }
 
 /// `cairn bench bundle`: bundle throughput and memory against `zip -r` and `sha256sum`.
-pub fn bundle(files: u64, size_kib: u64, dir: Option<&Path>) -> Result<u8> {
+pub fn bundle(files: u64, size_kib: u64, dir: Option<&Path>, json: Option<&Path>) -> Result<u8> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; benchmark figures mean little (cargo build --release)");
     }
@@ -359,6 +374,20 @@ pub fn bundle(files: u64, size_kib: u64, dir: Option<&Path>) -> Result<u8> {
     );
     println!("sha256sum: {sum_s:.2} s, {:.0} MB/s", total_mb / sum_s);
     println!("ratio (cairn / zip -r throughput): {:.2}", zip_s / cairn_s);
+    if let Some(path) = json {
+        Record::new("bundle")
+            .param("files", files)
+            .param("size_kib", size_kib)
+            .figure("cairn_seconds", cairn_s)
+            .figure("cairn_peak_rss_mib", cairn_rss as f64 / 1024.0)
+            .figure("cairn_zip_mb", size_of("cairn.zip"))
+            .figure("baseline_seconds", zip_s)
+            .figure("baseline_peak_rss_mib", zip_rss as f64 / 1024.0)
+            .figure("baseline_zip_mb", size_of("baseline.zip"))
+            .figure("sha256sum_seconds", sum_s)
+            .figure("ratio", zip_s / cairn_s)
+            .write(path)?;
+    }
     if temporary {
         std::fs::remove_dir_all(&dir).ok();
     }
@@ -406,7 +435,7 @@ pub fn prepare_ingest(dir: &Path, events: u64) -> Result<u8> {
 /// `cairn bench ingest`: collecting a JSON-lines export into the lake, against DuckDB converting
 /// the same file to Parquet, in the same run: `runs` timed runs of each, alternating (each
 /// collect into an empty lake, each after `sync`), compared by their medians.
-pub fn ingest(events: u64, runs: usize, dir: Option<&Path>) -> Result<u8> {
+pub fn ingest(events: u64, runs: usize, dir: Option<&Path>, json: Option<&Path>) -> Result<u8> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; benchmark figures mean little (cargo build --release)");
     }
@@ -458,6 +487,7 @@ pub fn ingest(events: u64, runs: usize, dir: Option<&Path>) -> Result<u8> {
     }
     println!("cairn collect runs (s): {}", list_times(&cairn_times));
     println!("duckdb runs (s): {}", list_times(&duck_times));
+    let (cairn_runs, duck_runs) = (cairn_times.clone(), duck_times.clone());
     let (cairn_s, duck_s) = (median(&mut cairn_times), median(&mut duck_times));
     let rate = |s: f64| (events as f64 / s, mb / s);
     let (c_rows, c_mb) = rate(cairn_s);
@@ -471,6 +501,22 @@ pub fn ingest(events: u64, runs: usize, dir: Option<&Path>) -> Result<u8> {
         duck_peak as f64 / 1024.0
     );
     println!("ratio (cairn / duckdb events per second, medians): {:.2}", c_rows / d_rows);
+    if let Some(path) = json {
+        Record::new("ingest")
+            .param("events", events)
+            .param("runs", runs)
+            .param("megabytes", mb)
+            .figure("cairn_runs_seconds", cairn_runs)
+            .figure("cairn_median_seconds", cairn_s)
+            .figure("cairn_events_per_second", c_rows)
+            .figure("cairn_peak_rss_mib", cairn_peak as f64 / 1024.0)
+            .figure("baseline_runs_seconds", duck_runs)
+            .figure("baseline_median_seconds", duck_s)
+            .figure("baseline_rows_per_second", d_rows)
+            .figure("baseline_peak_rss_mib", duck_peak as f64 / 1024.0)
+            .figure("ratio", c_rows / d_rows)
+            .write(path)?;
+    }
     if temporary {
         std::fs::remove_dir_all(&dir).ok();
     }
@@ -549,7 +595,7 @@ pub fn prepare_nightly(dir: &Path, events: u64) -> Result<u8> {
 /// `cairn bench nightly`: a first full run of the nightly job (collect, verify, evaluate,
 /// render, bundle, publish) over `events` events, then a second run after 1% new events
 /// arrived, both timed in this run; the second should cost at most a tenth of the first.
-pub fn nightly(events: u64, dir: Option<&Path>) -> Result<u8> {
+pub fn nightly(events: u64, dir: Option<&Path>, json: Option<&Path>) -> Result<u8> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; benchmark figures mean little (cargo build --release)");
     }
@@ -594,6 +640,17 @@ pub fn nightly(events: u64, dir: Option<&Path>) -> Result<u8> {
         if ratio <= 0.10 { "met" } else { "NOT met" }
     )?;
     print!("{out}");
+    if let Some(path) = json {
+        Record::new("nightly")
+            .param("events", events)
+            .param("new_events", (events / 100).max(1))
+            .figure("first_seconds", first_s)
+            .figure("first_peak_rss_mib", first_rss as f64 / 1024.0)
+            .figure("second_seconds", second_s)
+            .figure("second_peak_rss_mib", second_rss as f64 / 1024.0)
+            .figure("ratio", ratio)
+            .write(path)?;
+    }
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -1195,7 +1195,7 @@ fn hugo_build(site: &Path, out: &Path) -> Result<f64> {
 
 /// Runs the benchmark and prints its figures. The exit code is 0 whether or not the target is
 /// met: this is a measurement.
-pub fn portal(pages: usize, runs: usize, dir: Option<&Path>) -> Result<u8> {
+pub fn portal(pages: usize, runs: usize, dir: Option<&Path>, json: Option<&Path>) -> Result<u8> {
     if pages < 20 || runs == 0 {
         bail!("--pages must be at least 20 and --runs at least 1");
     }
@@ -1336,6 +1336,25 @@ pub fn portal(pages: usize, runs: usize, dir: Option<&Path>) -> Result<u8> {
     }
     println!();
 
+    if let Some(path) = json {
+        crate::record::Record::new("portal")
+            .param("pages", pages)
+            .param("runs", runs)
+            .figure("cairn_html_pages", cairn_pages)
+            .figure("cairn_runs_seconds", cairn_times.clone())
+            .figure("cairn_median_seconds", cairn_s)
+            .figure("cairn_first_seconds", first_s)
+            .figure("cairn_render_median_seconds", render_s)
+            .figure("baseline_html_pages", hugo_pages)
+            .figure("baseline_runs_seconds", hugo_times.clone())
+            .figure("baseline_median_seconds", hugo_s)
+            .figure("baseline_version", hugo_version.clone())
+            .figure("ratio", ratio)
+            .figure("first_build_ratio", cairn_pages as f64 / first_s / hugo_rate)
+            .figure("rerender_unchanged_pages_written", same.written.len())
+            .figure("rerender_one_control_pages_written", after.written.len())
+            .write(path)?;
+    }
     if temporary {
         std::fs::remove_dir_all(&dir).ok();
     }

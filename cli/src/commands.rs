@@ -23,22 +23,22 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         Command::Demo { dir, seed } => Box::pin(run_demo(dir, *seed)).await,
         Command::Keygen { key, public_key } => keygen(key, public_key),
         Command::CheckBundle { file, pubkey } => check(file, pubkey),
-        Command::Bench(BenchCommand::Verify { events, chains, dir }) => {
-            tokio::task::block_in_place(|| cairn_bench::verify(*events, *chains, dir.as_deref()))
+        Command::Bench(BenchCommand::Verify { events, chains, dir, json }) => {
+            tokio::task::block_in_place(|| cairn_bench::verify(*events, *chains, dir.as_deref(), json.as_deref()))
         }
-        Command::Bench(BenchCommand::Bundle { files, size_kib, dir }) => {
-            tokio::task::block_in_place(|| cairn_bench::bundle(*files, *size_kib, dir.as_deref()))
+        Command::Bench(BenchCommand::Bundle { files, size_kib, dir, json }) => {
+            tokio::task::block_in_place(|| cairn_bench::bundle(*files, *size_kib, dir.as_deref(), json.as_deref()))
         }
-        Command::Bench(BenchCommand::Ingest { events, runs, dir }) => {
-            tokio::task::block_in_place(|| cairn_bench::ingest(*events, *runs, dir.as_deref()))
+        Command::Bench(BenchCommand::Ingest { events, runs, dir, json }) => {
+            tokio::task::block_in_place(|| cairn_bench::ingest(*events, *runs, dir.as_deref(), json.as_deref()))
         }
         Command::Bench(BenchCommand::PrepareIngest { events, dir }) => cairn_bench::prepare_ingest(dir, *events),
-        Command::Bench(BenchCommand::Nightly { events, dir }) => {
-            tokio::task::block_in_place(|| cairn_bench::nightly(*events, dir.as_deref()))
+        Command::Bench(BenchCommand::Nightly { events, dir, json }) => {
+            tokio::task::block_in_place(|| cairn_bench::nightly(*events, dir.as_deref(), json.as_deref()))
         }
         Command::Bench(BenchCommand::PrepareNightly { events, dir }) => cairn_bench::prepare_nightly(dir, *events),
-        Command::Bench(BenchCommand::Portal { pages, runs, dir }) => {
-            tokio::task::block_in_place(|| cairn_bench::portal::portal(*pages, *runs, dir.as_deref()))
+        Command::Bench(BenchCommand::Portal { pages, runs, dir, json }) => {
+            tokio::task::block_in_place(|| cairn_bench::portal::portal(*pages, *runs, dir.as_deref(), json.as_deref()))
         }
         Command::Bench(BenchCommand::PrepareBundle { files, size, dir }) => {
             cairn_bench::prepare_bundle(dir, *files, *size).await

@@ -286,6 +286,10 @@ enum BenchCommand {
         /// Keep the generated lake in this folder (default: a temporary folder, removed).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Also write the parameters and figures, with the build and the machine, to this JSON
+        /// file (to compare runs across commits).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
     /// Bundle throughput and peak memory against `zip -r` and `sha256sum` on the same files.
     Bundle {
@@ -298,6 +302,10 @@ enum BenchCommand {
         /// Keep the generated lake in this folder (default: a temporary folder, removed).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Also write the parameters and figures, with the build and the machine, to this JSON
+        /// file (to compare runs across commits).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
     /// Ingest throughput and memory of `collect` against DuckDB converting the same JSON-lines
     /// export to Parquet.
@@ -311,6 +319,10 @@ enum BenchCommand {
         /// Keep the generated files in this folder (default: a temporary folder, removed).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Also write the parameters and figures, with the build and the machine, to this JSON
+        /// file (to compare runs across commits).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
     /// Incremental nights: a first full run of a nightly job (collect, verify, evaluate,
     /// render, bundle, publish), then a second after 1% new events, both timed.
@@ -321,6 +333,10 @@ enum BenchCommand {
         /// Keep the generated files in this folder (default: a temporary folder, removed).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Also write the parameters and figures, with the build and the machine, to this JSON
+        /// file (to compare runs across commits).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
     /// Portal render throughput against Hugo building as many Markdown pages of similar size,
     /// and the pages a re-render rewrites after one control changed.
@@ -335,6 +351,10 @@ enum BenchCommand {
         /// the temporary folder without one, removed).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Also write the parameters and figures, with the build and the machine, to this JSON
+        /// file (to compare runs across commits).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
     /// Writes the nightly benchmark's inputs (run by `bench nightly` in its own process).
     #[command(hide = true)]
