@@ -231,3 +231,24 @@ fn the_scheduler_runs_a_job_every_second_and_stops_cleanly_on_sigterm() {
     let out = cairn(&org, &["jobs"]);
     assert!(out.stdout.contains("exit 0"), "{}", out.stdout);
 }
+
+/// `cairn bench verify --json` records what it measured, with the build and the machine.
+#[test]
+fn a_benchmark_records_its_figures_as_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cairn(tmp.path(), &["bench", "verify", "--events", "3000", "--chains", "3", "--json", "verify.json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("ratio (cairn / raw): ") && out.stdout.contains("figures recorded in verify.json"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("verify.json")).unwrap()).unwrap();
+    assert_eq!((doc["format"].as_str(), doc["benchmark"].as_str()), (Some("cairn-bench/1"), Some("verify")));
+    assert_eq!(doc["params"]["events"], 3000);
+    let figures = &doc["figures"];
+    for name in ["cairn_seconds", "cairn_events_per_second", "cairn_peak_rss_mib", "baseline_seconds", "ratio"] {
+        assert!(figures[name].as_f64().is_some_and(|v| v > 0.0), "{name}: {doc}");
+    }
+    let printed: f64 =
+        out.stdout.split("ratio (cairn / raw): ").nth(1).unwrap().lines().next().unwrap().parse().unwrap();
+    assert!((figures["ratio"].as_f64().unwrap() - printed).abs() < 0.01, "{doc}");
+    assert!(doc["machine"]["cores"].as_u64().unwrap() >= 1 && doc["build"]["profile"] == "debug", "{doc}");
+}

@@ -29,7 +29,7 @@ use cairn_evidence::manifest::{ChainHead, OpenGap};
 use cairn_evidence::tables::{EventBatch, EventRef};
 use cairn_evidence::time::parse_rfc3339;
 use cairn_evidence::Sha256Digest;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -77,7 +77,7 @@ struct Missing {
 #[derive(Debug, Default)]
 struct ChainState {
     /// Highest seq placed, its hash and its time as written.
-    head: Option<(u64, String, String)>,
+    head: Option<Head>,
     /// Hashes of the last events placed, by seq (more than one after a fork).
     window: BTreeMap<u64, Vec<String>>,
     missing: BTreeMap<u64, Missing>,
@@ -120,7 +120,7 @@ impl<'k> ChainVerifier<'k> {
                     })
                     .collect();
                 let state = ChainState {
-                    head: Some((h.seq, h.hash.clone(), h.ts.clone())),
+                    head: Some(Head { seq: h.seq, hash: h.hash.clone(), ts: h.ts.clone(), time: parse_rfc3339(&h.ts) }),
                     missing,
                     events: h.events,
                     findings: h.findings,
@@ -181,6 +181,7 @@ impl<'k> ChainVerifier<'k> {
         let window = self.options.window;
         let skew = self.options.max_clock_skew;
         let (s, h, p) = (row.seq, row.hash, row.prev);
+        let time = parse_rfc3339(row.ts);
         // The per-event findings come first, then those of placing the event in its chain; all
         // are pushed at the end, once `state` is no longer borrowed. A finding about another
         // event (the one after this, whose link or time is checked now that this one arrived)
@@ -194,11 +195,13 @@ impl<'k> ChainVerifier<'k> {
             None => self.chains.entry(row.chain.to_string()).or_default(),
         };
         state.events += 1;
-        let remembered = state.window.get(&s).map(|seen| seen.iter().any(|e| e == h));
+        // The window holds seqs up to the head only.
+        let below_head = state.head.as_ref().is_some_and(|head| s <= head.seq);
+        let remembered = below_head.then(|| state.window.get(&s).map(|seen| seen.iter().any(|e| e == h))).flatten();
         // Whether this event is remembered in the window: as the only one at its seq, or (a
         // fork) beside the first.
         let mut remember = Remember::Only;
-        match state.head.as_ref().map(|(seq, _, _)| *seq) {
+        match state.head.as_ref().map(|head| head.seq) {
             None => {
                 if s == 0 {
                     if p != GENESIS_PREV {
@@ -211,27 +214,27 @@ impl<'k> ChainVerifier<'k> {
                 } else {
                     state.missing.insert(0, Missing::below(None, row, lake_key));
                 }
-                set_head(&mut state.head, row);
+                set_head(&mut state.head, row, time);
             }
             Some(head_seq) if s > head_seq => {
-                if let Some((_, head_hash, head_ts)) = state.head.as_ref().filter(|_| s == head_seq + 1) {
+                if let Some(head) = state.head.as_ref().filter(|_| s == head_seq + 1) {
                     let linked =
-                        p == head_hash || state.window.get(&head_seq).is_some_and(|v| v.iter().any(|e| e == p));
+                        p == head.hash || state.window.get(&head_seq).is_some_and(|v| v.iter().any(|e| e == p));
                     if !linked {
                         findings.push((
                             At::Here,
                             FindingKind::BrokenLink,
-                            format!("prev {} is not the hash {} of seq {head_seq}", short(p), short(head_hash)),
+                            format!("prev {} is not the hash {} of seq {head_seq}", short(p), short(&head.hash)),
                         ));
                     }
-                    if let Some(detail) = went_back(head_ts, row.ts, skew) {
+                    if let Some(detail) = went_back((&head.ts, head.time), (row.ts, time), skew) {
                         findings.push((At::Here, FindingKind::TimeBackwards, detail));
                     }
                 } else {
-                    let before = state.head.as_ref().map(|(_, hash, ts)| (hash.clone(), ts.clone()));
+                    let before = state.head.as_ref().map(|head| (head.hash.clone(), head.ts.clone()));
                     state.missing.insert(head_seq + 1, Missing::below(before, row, lake_key));
                 }
-                set_head(&mut state.head, row);
+                set_head(&mut state.head, row, time);
             }
             Some(_) if remembered == Some(true) => {
                 findings.push((At::Here, FindingKind::Duplicate, format!("event {} was delivered again", short(h))));
@@ -262,7 +265,7 @@ impl<'k> ChainVerifier<'k> {
             }
             Some(head_seq) if s == 0 => {
                 // Seq 0 again after the chain moved on, and not missing: the emitter started over.
-                let head_hash = state.head.as_ref().map_or("", |(_, hash, _)| hash.as_str());
+                let head_hash = state.head.as_ref().map_or("", |head| head.hash.as_str());
                 findings.push((
                     At::Here,
                     FindingKind::Restart,
@@ -283,7 +286,7 @@ impl<'k> ChainVerifier<'k> {
                         "a restarted chain must have prev = 64 zeros".into(),
                     ));
                 }
-                set_head(&mut state.head, row);
+                set_head(&mut state.head, row, time);
             }
             Some(head_seq) => {
                 findings.push((
@@ -370,7 +373,7 @@ impl<'k> ChainVerifier<'k> {
                     line: m.line,
                 });
             }
-            if let Some((seq, hash, ts)) = state.head {
+            if let Some(Head { seq, hash, ts, .. }) = state.head {
                 heads.insert(name, ChainHead { seq, hash, ts, events: state.events, findings: state.findings, gaps });
             }
         }
@@ -397,17 +400,27 @@ enum At {
     Event { seq: u64, object_key: String, line: u64 },
 }
 
-/// Sets the chain's head to `row`, reusing the head's buffers.
-fn set_head(head: &mut Option<(u64, String, String)>, row: &EventRef<'_>) {
+/// The highest seq placed in a chain: its hash, and its time as written and as read.
+#[derive(Debug)]
+struct Head {
+    seq: u64,
+    hash: String,
+    ts: String,
+    time: Option<DateTime<Utc>>,
+}
+
+/// Sets the chain's head to `row` (whose time reads as `time`), reusing the head's buffers.
+fn set_head(head: &mut Option<Head>, row: &EventRef<'_>, time: Option<DateTime<Utc>>) {
     match head {
-        Some((seq, hash, ts)) => {
-            *seq = row.seq;
-            hash.clear();
-            hash.push_str(row.hash);
-            ts.clear();
-            ts.push_str(row.ts);
+        Some(head) => {
+            head.seq = row.seq;
+            head.hash.clear();
+            head.hash.push_str(row.hash);
+            head.ts.clear();
+            head.ts.push_str(row.ts);
+            head.time = time;
         }
-        None => *head = Some((row.seq, row.hash.to_string(), row.ts.to_string())),
+        None => *head = Some(Head { seq: row.seq, hash: row.hash.to_string(), ts: row.ts.to_string(), time }),
     }
 }
 
@@ -463,7 +476,7 @@ fn fill(
                         format!("prev {} is not the hash {} of seq {}", short(row.prev), short(hash), s - 1),
                     ));
                 }
-                if let Some(detail) = went_back(ts, row.ts, skew) {
+                if let Some(detail) = went_back((ts, parse_rfc3339(ts)), (row.ts, parse_rfc3339(row.ts)), skew) {
                     findings.push((At::Here, FindingKind::TimeBackwards, detail));
                 }
             }
@@ -486,7 +499,9 @@ fn fill(
                 format!("prev {} is not the hash {} of seq {s}", short(&m.after_prev), short(row.hash)),
             ));
         }
-        if let Some(detail) = went_back(row.ts, &m.after_ts, skew) {
+        if let Some(detail) =
+            went_back((row.ts, parse_rfc3339(row.ts)), (&m.after_ts, parse_rfc3339(&m.after_ts)), skew)
+        {
             findings.push((next, FindingKind::TimeBackwards, detail));
         }
     }
@@ -517,9 +532,13 @@ fn gap_detail(start: u64, end: u64) -> String {
 }
 
 /// Why the event at time `later` (the next seq) went back beyond `skew` from the one at
-/// `earlier`, if it did. Times that do not parse are not compared.
-fn went_back(earlier: &str, later: &str, skew: Duration) -> Option<String> {
-    let (a, b) = (parse_rfc3339(earlier)?, parse_rfc3339(later)?);
+/// `earlier`, if it did: each as written and as read. Times that do not read are not compared.
+fn went_back(
+    (earlier, a): (&str, Option<DateTime<Utc>>),
+    (later, b): (&str, Option<DateTime<Utc>>),
+    skew: Duration,
+) -> Option<String> {
+    let (a, b) = (a?, b?);
     (b + skew < a)
         .then(|| format!("time {later} is {}s before the previous event's time {earlier}", (a - b).num_seconds()))
 }
