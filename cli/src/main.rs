@@ -93,7 +93,11 @@ enum Command {
     ///
     /// Incremental by default: continues from the chain heads of the last verification and
     /// commits a verify run with its findings. `--full` re-checks the whole retained lake from
-    /// the first manifest and only reports.
+    /// the first manifest and only reports. A chain's order comes from `seq` and `prev`, not from
+    /// the order the SIEM's files are read in; events that arrive a night late close their gap.
+    ///
+    /// Exit 1 while any break is open: found now or earlier, and neither resolved nor
+    /// acknowledged (`cairn findings` lists them, `cairn ack` accepts one until a date).
     ///
     /// On a cluster, `--shard I/N` (I from 0 to N-1, as a Kubernetes Indexed Job's
     /// JOB_COMPLETION_INDEX) verifies only the chains and lake objects whose stable hash falls in
