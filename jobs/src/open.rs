@@ -15,9 +15,22 @@ use chrono::{DateTime, Utc};
 
 /// Every finding the lake's verify runs recorded (oldest run first) and every acknowledgement.
 pub async fn recorded(lake: &Lake, manifests: &[RunManifest]) -> Result<(Vec<Finding>, Vec<AcknowledgementRow>)> {
+    read(lake, manifests, true).await
+}
+
+/// Every acknowledgement the lake holds (the findings tables are not read).
+pub async fn acknowledgements(lake: &Lake, manifests: &[RunManifest]) -> Result<Vec<AcknowledgementRow>> {
+    Ok(read(lake, manifests, false).await?.1)
+}
+
+async fn read(
+    lake: &Lake,
+    manifests: &[RunManifest],
+    with_findings: bool,
+) -> Result<(Vec<Finding>, Vec<AcknowledgementRow>)> {
     let mut findings = Vec::new();
     let mut acks = Vec::new();
-    let wanted = |table: &str| table == names::FINDINGS || table == names::ACKNOWLEDGEMENTS;
+    let wanted = |table: &str| table == names::ACKNOWLEDGEMENTS || with_findings && table == names::FINDINGS;
     for entry in manifests.iter().flat_map(|m| &m.objects).filter(|e| wanted(&e.table)) {
         let bytes = lake.get_checked(entry).await?;
         for batch in tables::from_parquet(bytes).with_context(|| format!("cannot decode {}", entry.key))? {

@@ -310,6 +310,12 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// A report that commits nothing (`--full`, or a lake whose manifests fail); its standing
+    /// is filled in by `with_standing`.
+    fn uncommitted(findings: Vec<Finding>, events: u64, objects_checked: u64) -> Self {
+        Self { findings, events, objects_checked, committed: None, shard: None, standing: Vec::new() }
+    }
+
     /// True when a finding breaks the evidence (duplicates alone do not).
     pub fn has_breaks(&self) -> bool {
         self.findings.iter().any(|f| f.kind.is_break())
@@ -337,7 +343,7 @@ async fn with_standing(
     report.standing = match (&report.committed, intact) {
         (Some(_), _) => crate::open::lake_standing(&ws.lake, &ws.public_key()?, now).await?,
         (None, Some(manifests)) => {
-            let (_, acks) = crate::open::recorded(&ws.lake, manifests).await?;
+            let acks = crate::open::acknowledgements(&ws.lake, manifests).await?;
             cairn_verifier::open::standing(&report.findings, &acks, now)
         }
         (None, None) => cairn_verifier::open::standing(&report.findings, &[], now),
@@ -523,14 +529,7 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
     if !lake_intact {
         let simulated = SimulatedObjects::of(&manifests);
         let rows = findings.into_iter().map(|f| recorded(f, "", started, &simulated)).collect();
-        let report = VerifyReport {
-            findings: rows,
-            events,
-            objects_checked,
-            committed: None,
-            shard: None,
-            standing: Vec::new(),
-        };
+        let report = VerifyReport::uncommitted(rows, events, objects_checked);
         return with_standing(ws, report, None, started).await;
     }
     let key = ws.signing_key()?;
@@ -714,14 +713,7 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     if full || !lake_intact {
         let simulated = SimulatedObjects::of(&manifests);
         let rows = findings.into_iter().map(|f| recorded(f, "", started, &simulated)).collect();
-        let report = VerifyReport {
-            findings: rows,
-            events,
-            objects_checked,
-            committed: None,
-            shard: None,
-            standing: Vec::new(),
-        };
+        let report = VerifyReport::uncommitted(rows, events, objects_checked);
         let intact = lake_intact.then_some(manifests.as_slice());
         return with_standing(ws, report, intact, started).await;
     }

@@ -66,29 +66,29 @@ impl FindingStanding {
     }
 }
 
+/// The run that closed each gap, by the chain and seq of the gap its `gap_closed` names.
+fn closed_gaps(findings: &[Finding]) -> BTreeMap<(&str, u64), &str> {
+    findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::GapClosed)
+        .filter_map(|f| Some(((f.chain.as_deref()?, f.seq?), f.run_id.as_str())))
+        .collect()
+}
+
 /// The findings without the gaps a later `gap_closed` resolved: what controls, counts and
 /// metrics rest on. (A resolved gap was a late delivery, not a missing event; it stays in the
 /// lake's history.)
 pub fn unresolved(findings: &[Finding]) -> impl Iterator<Item = &Finding> {
-    let closed: BTreeSet<(&str, u64)> = findings
-        .iter()
-        .filter(|f| f.kind == FindingKind::GapClosed)
-        .filter_map(|f| Some((f.chain.as_deref()?, f.seq?)))
-        .collect();
+    let closed = closed_gaps(findings);
     findings.iter().filter(move |f| {
-        f.kind != FindingKind::Gap || !f.chain.as_deref().zip(f.seq).is_some_and(|k| closed.contains(&k))
+        f.kind != FindingKind::Gap || !f.chain.as_deref().zip(f.seq).is_some_and(|k| closed.contains_key(&k))
     })
 }
 
 /// Every break among `recorded` (oldest first, as the lake's verify runs recorded them; the
 /// first of several with one id stands for all), with where it stands at `now`.
 pub fn standing(recorded: &[Finding], acks: &[AcknowledgementRow], now: DateTime<Utc>) -> Vec<FindingStanding> {
-    // The run that closed each gap, by (chain, seq of the gap).
-    let closed: BTreeMap<(&str, u64), &str> = recorded
-        .iter()
-        .filter(|f| f.kind == FindingKind::GapClosed)
-        .filter_map(|f| Some(((f.chain.as_deref()?, f.seq?), f.run_id.as_str())))
-        .collect();
+    let closed = closed_gaps(recorded);
     // The latest acknowledgement of each finding.
     let mut latest: BTreeMap<&str, &AcknowledgementRow> = BTreeMap::new();
     for a in acks {
