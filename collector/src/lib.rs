@@ -18,11 +18,12 @@
 //!   [`Source`] trait), `config` (the two shared `[[source]]` shapes: [`JsonlConfig`],
 //!   [`ArtefactConfig`]), `listing` (the opening every listed source shares: resolve, list,
 //!   report, cursor), `http` (what API sources share: retries, the time window), `artefact`
-//!   (files read whole);
+//!   (files read whole), `json_doc` (typed reading of JSON documents read whole, with errors
+//!   that name the field's path);
 //! - families: [`jsonl`] (plain JSON lines, and in `jsonl::lines` the line-block machinery
 //!   `splunk-export` and `sentinel-export` share), [`splunk`] (export, results, HEC, API),
 //!   [`sentinel`], [`datadog`] (archive, API), [`attestation`] (DSSE, Sigstore bundles), [`sbom`]
-//!   (CycloneDX, SPDX), [`threat_model`] (Threat Dragon, Markdown), [`release`], [`documents`],
+//!   (CycloneDX, SPDX), [`scan`] (Trivy, Grype, OSV-Scanner, SARIF), [`threat_model`] (Threat Dragon, Markdown), [`release`], [`documents`],
 //!   [`policy`] (Decision Cards), and [`published`] (`[[trust.published]]` key documents, which
 //!   are not `[[source]]` entries);
 //! - `registry`: [`SourceConfig`], the `[[source]]` entry read by its `type`, each variant
@@ -47,6 +48,7 @@ mod artefact;
 mod config;
 mod error;
 mod http;
+mod json_doc;
 mod listing;
 mod location;
 mod record;
@@ -64,6 +66,7 @@ pub mod policy;
 pub mod published;
 pub mod release;
 pub mod sbom;
+pub mod scan;
 pub mod sentinel;
 pub mod splunk;
 pub mod threat_model;

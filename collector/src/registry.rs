@@ -8,7 +8,7 @@ use crate::error::CollectError;
 use crate::run::{CollectRun, Cursors, SourceReport};
 use crate::sink::RowSink;
 use crate::source::Source;
-use crate::{attestation, datadog, documents, jsonl, policy, release, sbom, sentinel, splunk, threat_model};
+use crate::{attestation, datadog, documents, jsonl, policy, release, sbom, scan, sentinel, splunk, threat_model};
 
 /// One `[[source]]` entry, by `type`.
 #[derive(Clone, Debug, Deserialize)]
@@ -50,6 +50,18 @@ pub enum SourceConfig {
     /// SPDX JSON SBOMs.
     #[serde(rename = "spdx")]
     Spdx(sbom::Spdx),
+    /// Trivy JSON reports.
+    #[serde(rename = "trivy")]
+    Trivy(scan::Trivy),
+    /// Grype JSON reports.
+    #[serde(rename = "grype")]
+    Grype(scan::Grype),
+    /// OSV-Scanner JSON reports.
+    #[serde(rename = "osv-scanner")]
+    OsvScanner(scan::OsvScanner),
+    /// SARIF 2.1.0 logs.
+    #[serde(rename = "sarif")]
+    Sarif(scan::Sarif),
     /// OWASP Threat Dragon models.
     #[serde(rename = "threat-dragon")]
     ThreatDragon(threat_model::ThreatDragon),
@@ -87,6 +99,10 @@ macro_rules! with_source {
             SourceConfig::SigstoreBundle($source) => $body,
             SourceConfig::CycloneDx($source) => $body,
             SourceConfig::Spdx($source) => $body,
+            SourceConfig::Trivy($source) => $body,
+            SourceConfig::Grype($source) => $body,
+            SourceConfig::OsvScanner($source) => $body,
+            SourceConfig::Sarif($source) => $body,
             SourceConfig::ThreatDragon($source) => $body,
             SourceConfig::MarkdownThreatModel($source) => $body,
             SourceConfig::ThreatComposer($source) => $body,
@@ -131,7 +147,7 @@ mod tests {
     use super::*;
 
     /// Every `type` as written (aliases too), the type it reads as, and what else its entry needs.
-    const TYPES: [(&str, &str, &str); 20] = [
+    const TYPES: [(&str, &str, &str); 24] = [
         ("jsonl", "jsonl", ""),
         ("splunk-export", "splunk-export", ""),
         ("splunk-results", "splunk-results", ""),
@@ -145,6 +161,10 @@ mod tests {
         ("sigstore-bundle", "sigstore-bundle", ""),
         ("cyclonedx", "cyclonedx", ""),
         ("spdx", "spdx", ""),
+        ("trivy", "trivy", ""),
+        ("grype", "grype", ""),
+        ("osv-scanner", "osv-scanner", ""),
+        ("sarif", "sarif", ""),
         ("threat-dragon", "threat-dragon", ""),
         ("markdown-threat-model", "markdown-threat-model", ""),
         ("markdown", "markdown-threat-model", ""),

@@ -314,6 +314,9 @@ impl RowSink {
         flush_table(writer, d, &mut a.sboms, at_least).await?;
         flush_table(writer, d, &mut a.components, at_least).await?;
         flush_table(writer, d, &mut a.diffs, at_least).await?;
+        flush_table(writer, d, &mut a.scans, at_least).await?;
+        flush_table(writer, d, &mut a.vulnerabilities, at_least).await?;
+        flush_table(writer, d, &mut a.vulnerability_changes, at_least).await?;
         flush_table(writer, d, &mut a.threat_models, at_least).await?;
         flush_table(writer, d, &mut a.threats, at_least).await?;
         flush_table(writer, d, &mut a.artefacts, at_least).await?;

@@ -8,6 +8,9 @@
 //! | `sboms` | SBOM document (CycloneDX or SPDX) |
 //! | `sbom_components` | component (package) listed by an SBOM |
 //! | `sbom_diffs` | component added, removed or changed between two SBOMs of one subject |
+//! | `scans` | vulnerability-scan report (Trivy, Grype, OSV-Scanner, SARIF) |
+//! | `vulnerabilities` | vulnerability a scan reports: one advisory on one package (or one SARIF result) |
+//! | `vulnerability_changes` | vulnerability that appeared in, or was fixed by, a scan of a subject |
 //! | `threat_models` | threat model (Threat Dragon or Markdown) |
 //! | `threats` | threat of a threat model |
 //! | `artefacts` | release artefact file seen, with its digest |
@@ -285,6 +288,103 @@ lake_table! {
 }
 
 lake_table! {
+    /// One vulnerability-scan report.
+    pub struct ScanRow in names::SCANS {
+        /// The blob holding the report's exact bytes.
+        pub blob: String,
+        /// `trivy`, `grype`, `osv-scanner` or `sarif`: the source type that read it.
+        pub format: String,
+        /// The scanner as the report names itself (`Trivy`, `grype`, `CodeQL`, …).
+        pub scanner: String,
+        /// The scanner's version, when the report states it.
+        pub scanner_version: Option<String>,
+        /// What was scanned, as the report names it (an image, a folder, a lock file).
+        pub target: String,
+        /// The release subject the scan is about: from the report's folder `<subject>/<version>/`,
+        /// else from the target (an image `name:tag`), else the target itself.
+        pub subject: String,
+        /// The release version, when known.
+        pub subject_version: Option<String>,
+        /// When the scan ran (RFC 3339), when the report states it.
+        pub scanned_at: Option<String>,
+        /// Vulnerability rows it gave.
+        pub vulnerabilities: u64,
+    }
+}
+
+lake_table! {
+    /// One vulnerability a scan reports: one advisory on one package, or one SARIF result.
+    pub struct VulnerabilityRow in names::VULNERABILITIES {
+        /// The scan's blob.
+        pub scan_blob: String,
+        /// The scan's release subject.
+        pub subject: String,
+        /// The scan's release version.
+        pub subject_version: Option<String>,
+        /// The scanner's name.
+        pub scanner: String,
+        /// What the result is about within the scan (Trivy's result target, OSV-Scanner's
+        /// source path, the SARIF result's file); the scan's target when the report says no more.
+        pub target: String,
+        /// The affected package's name (none for a SARIF result about a file).
+        pub package: Option<String>,
+        /// The installed version.
+        pub package_version: Option<String>,
+        /// The package URL, when the report gives one.
+        pub purl: Option<String>,
+        /// The advisory id (`CVE-2024-1234`, `GHSA-…`), or the SARIF rule id.
+        pub vulnerability_id: String,
+        /// Other ids of the same advisory, `; `-separated, sorted.
+        pub aliases: String,
+        /// `critical`, `high`, `medium`, `low`, `negligible` or `unknown`.
+        pub severity: String,
+        /// The CVSS base score as written (`9.8`), when the report gives one.
+        pub cvss_score: Option<String>,
+        /// The CVSS vector, when the report gives one.
+        pub cvss_vector: Option<String>,
+        /// `fixed` (a fixed version exists), `not_fixed`, `wont_fix` or `unknown`.
+        pub fix_state: String,
+        /// The versions that fix it, `; `-separated, when known.
+        pub fixed_version: Option<String>,
+        /// A file and line (`path:line`), for results about source files.
+        pub location: Option<String>,
+        /// A short title.
+        pub title: Option<String>,
+    }
+}
+
+lake_table! {
+    /// A vulnerability that appeared in, or was fixed by, a scan of one subject by one scanner,
+    /// against the latest earlier scan of that subject by that scanner. A subject's first scan
+    /// makes every vulnerability it lists `appeared`: the earliest `appeared` row of a
+    /// vulnerability is when it was first seen.
+    pub struct VulnerabilityChangeRow in names::VULNERABILITY_CHANGES {
+        /// The subject both scans are about.
+        pub subject: String,
+        /// The newer scan's release version.
+        pub subject_version: Option<String>,
+        /// The scanner.
+        pub scanner: String,
+        /// The older scan's blob (none for a subject's first scan).
+        pub from_blob: Option<String>,
+        /// The newer scan's blob.
+        pub to_blob: String,
+        /// `appeared` or `fixed`.
+        pub change: String,
+        /// The advisory id.
+        pub vulnerability_id: String,
+        /// The package.
+        pub package: Option<String>,
+        /// The package's version in the scan that lists it.
+        pub package_version: Option<String>,
+        /// Its severity.
+        pub severity: String,
+        /// When the newer scan ran (its `scanned_at`, else when it was collected; RFC 3339).
+        pub seen_at: String,
+    }
+}
+
+lake_table! {
     /// One threat model.
     pub struct ThreatModelRow in names::THREAT_MODELS {
         /// The blob holding the model's exact bytes.
@@ -438,6 +538,12 @@ pub struct ArtefactSet {
     pub components: Vec<SbomComponentRow>,
     /// `sbom_diffs`.
     pub diffs: Vec<SbomDiffRow>,
+    /// `scans`.
+    pub scans: Vec<ScanRow>,
+    /// `vulnerabilities`.
+    pub vulnerabilities: Vec<VulnerabilityRow>,
+    /// `vulnerability_changes`.
+    pub vulnerability_changes: Vec<VulnerabilityChangeRow>,
     /// `threat_models`.
     pub threat_models: Vec<ThreatModelRow>,
     /// `threats`.

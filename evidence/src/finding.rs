@@ -64,6 +64,12 @@ pub enum FindingKind {
     ThreatModelStale,
     /// An open high-severity threat with no mitigation.
     UnmitigatedThreat,
+    /// A vulnerability of a gated severity that the latest scan of a subject still reports,
+    /// first seen longer ago than the gate allows.
+    VulnerabilityGate,
+    /// A gated vulnerability the previous scan of a subject reported and the next one does not
+    /// (reported, not a break): it resolves that vulnerability's gate finding.
+    VulnerabilityFixed,
     /// A policy Decision Card with no signature, or one no key allowed for it verifies.
     PolicySignature,
     /// The same Decision Card `id` and `version` published again with other content.
@@ -82,7 +88,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 31] = [
+    pub const ALL: [FindingKind; 33] = [
         Self::Altered,
         Self::BrokenLink,
         Self::Gap,
@@ -107,6 +113,8 @@ impl FindingKind {
         Self::MissingSbom,
         Self::ThreatModelStale,
         Self::UnmitigatedThreat,
+        Self::VulnerabilityGate,
+        Self::VulnerabilityFixed,
         Self::PolicySignature,
         Self::PolicyMutated,
         Self::PolicyReviewOverdue,
@@ -143,6 +151,8 @@ impl FindingKind {
             Self::MissingSbom => "missing_sbom",
             Self::ThreatModelStale => "threat_model_stale",
             Self::UnmitigatedThreat => "unmitigated_threat",
+            Self::VulnerabilityGate => "vulnerability_gate",
+            Self::VulnerabilityFixed => "vulnerability_fixed",
             Self::PolicySignature => "policy_signature",
             Self::PolicyMutated => "policy_mutated",
             Self::PolicyReviewOverdue => "policy_review_overdue",
@@ -158,10 +168,10 @@ impl FindingKind {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// Whether the finding breaks the evidence (all but a duplicate delivery and a closed gap
-    /// do).
+    /// Whether the finding breaks the evidence (all but a duplicate delivery, a closed gap and a
+    /// fixed vulnerability do).
     pub fn is_break(self) -> bool {
-        !matches!(self, Self::Duplicate | Self::GapClosed)
+        !matches!(self, Self::Duplicate | Self::GapClosed | Self::VulnerabilityFixed)
     }
 
     /// Whether the finding is a break in an audit-event chain: an event altered, missing,

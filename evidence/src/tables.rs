@@ -49,6 +49,12 @@ pub mod names {
     pub const SBOM_COMPONENTS: &str = "sbom_components";
     /// Component changes between two SBOMs of one subject.
     pub const SBOM_DIFFS: &str = "sbom_diffs";
+    /// One row per vulnerability-scan report.
+    pub const SCANS: &str = "scans";
+    /// One row per vulnerability a scan reports (one package affected by one advisory).
+    pub const VULNERABILITIES: &str = "vulnerabilities";
+    /// Vulnerabilities that appeared or were fixed between successive scans of one subject.
+    pub const VULNERABILITY_CHANGES: &str = "vulnerability_changes";
     /// One row per threat model.
     pub const THREAT_MODELS: &str = "threat_models";
     /// One row per threat.

@@ -36,6 +36,7 @@ struct RawSupply {
     register: Option<PathBuf>,
     threat_model_review_days: Option<u32>,
     policy_review_days: Option<u32>,
+    vulnerability_gate: Option<cairn_verifier::vulnerabilities::Gate>,
 }
 
 #[derive(Deserialize, Default)]
@@ -113,6 +114,8 @@ pub struct Config {
     pub threat_model_review_days: u32,
     /// Decision Cards must be re-signed within this many days (the quarterly review: 92).
     pub policy_review_days: u32,
+    /// Days a vulnerability of each gated severity may stay open (`[supply.vulnerability_gate]`).
+    pub vulnerability_gate: cairn_verifier::vulnerabilities::Gate,
     /// Jobs (`[[job]]`), in configuration order.
     pub jobs: Vec<crate::schedule::Job>,
 }
@@ -162,6 +165,14 @@ impl Config {
             }
             jobs.push(job);
         }
+        let vulnerability_gate = raw.supply.vulnerability_gate.unwrap_or_default();
+        if let Some(severity) = vulnerability_gate.unknown_severity() {
+            bail!(
+                "{}: [supply.vulnerability_gate] names severity {severity:?}; scans write {}",
+                path.display(),
+                cairn_verifier::vulnerabilities::SEVERITIES.join(", ")
+            );
+        }
         let mut published: Vec<cairn_collector::published::PublishedSource> = Vec::new();
         for entry in raw.trust.published {
             let doc = entry.check(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -190,6 +201,7 @@ impl Config {
             register: raw.supply.register.as_deref().map(abs),
             threat_model_review_days: raw.supply.threat_model_review_days.unwrap_or(365),
             policy_review_days: raw.supply.policy_review_days.unwrap_or(92),
+            vulnerability_gate,
             jobs,
             dir,
         })

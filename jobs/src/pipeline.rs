@@ -518,7 +518,7 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
     let supply = if lake_intact {
         crate::supply::check(&ws.lake, &ws.config, &manifests, &new_runs, &keyring, started).await?
     } else {
-        cairn_verifier::supply::SupplyOutcome { findings: Vec::new(), diffs: Vec::new() }
+        cairn_verifier::supply::SupplyOutcome::default()
     };
     findings.extend(supply.findings);
     if lake_intact {
@@ -543,7 +543,7 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
             clock,
             key,
             started,
-            (findings, supply.diffs),
+            (findings, supply.derived),
             heads,
             events,
             objects_checked,
@@ -704,7 +704,7 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     let supply = if lake_intact {
         crate::supply::check(&ws.lake, &ws.config, &manifests, &new_runs, &supply_keyring, started).await?
     } else {
-        cairn_verifier::supply::SupplyOutcome { findings: Vec::new(), diffs: Vec::new() }
+        cairn_verifier::supply::SupplyOutcome::default()
     };
     findings.extend(supply.findings);
     if lake_intact {
@@ -728,7 +728,7 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
             clock,
             key,
             started,
-            (findings, supply.diffs),
+            (findings, supply.derived),
             new_heads,
             events,
             objects_checked,
@@ -739,6 +739,19 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     with_standing(ws, report, None, clock.now_peek()).await
 }
 
+/// Writes rows the verify run derived (SBOM diffs, vulnerability changes), if there are any.
+async fn write_derived<T: cairn_evidence::artefacts::LakeTable>(
+    writer: &mut RunWriter<'_>,
+    rows: &[T],
+    started: DateTime<Utc>,
+) -> Result<()> {
+    if !rows.is_empty() {
+        let batch = T::to_batch(rows).with_context(|| format!("cannot build the {} table", T::TABLE))?;
+        writer.write_table(T::TABLE, &started.format("%Y-%m-%d").to_string(), &batch).await?;
+    }
+    Ok(())
+}
+
 /// Commits a verify run: the findings table and the new chain heads.
 #[expect(clippy::too_many_arguments, reason = "the results of one verification pass, committed together")]
 async fn commit_verification(
@@ -746,7 +759,7 @@ async fn commit_verification(
     clock: &mut Clock,
     key: SigningKey,
     started: DateTime<Utc>,
-    (findings, diffs): (Vec<Finding>, Vec<cairn_evidence::artefacts::SbomDiffRow>),
+    (findings, derived): (Vec<Finding>, cairn_verifier::supply::Derived),
     new_heads: BTreeMap<String, cairn_evidence::manifest::ChainHead>,
     events: u64,
     objects_checked: u64,
@@ -762,11 +775,8 @@ async fn commit_verification(
         let batch = tables::findings_batch(&rows).context("cannot build the findings table")?;
         writer.write_table(names::FINDINGS, &started.format("%Y-%m-%d").to_string(), &batch).await?;
     }
-    if !diffs.is_empty() {
-        use cairn_evidence::artefacts::{LakeTable as _, SbomDiffRow};
-        let batch = SbomDiffRow::to_batch(&diffs).context("cannot build the sbom_diffs table")?;
-        writer.write_table(names::SBOM_DIFFS, &started.format("%Y-%m-%d").to_string(), &batch).await?;
-    }
+    write_derived(&mut writer, &derived.diffs, started).await?;
+    write_derived(&mut writer, &derived.vulnerability_changes, started).await?;
     match control_results(ws, &state, &rows, &new_heads, (&run_id, started), &simulated).await {
         Ok(results) if !results.is_empty() => {
             let batch = tables::control_results_batch(&results).context("cannot build the control_results table")?;

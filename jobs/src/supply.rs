@@ -40,6 +40,9 @@ pub async fn read_artefacts(lake: &Lake, manifests: &[RunManifest]) -> Result<Ar
         sboms: read_table(lake, manifests).await?,
         components: read_table(lake, manifests).await?,
         diffs: read_table(lake, manifests).await?,
+        scans: read_table(lake, manifests).await?,
+        vulnerabilities: read_table(lake, manifests).await?,
+        vulnerability_changes: read_table(lake, manifests).await?,
         threat_models: read_table(lake, manifests).await?,
         threats: read_table(lake, manifests).await?,
         artefacts: read_table(lake, manifests).await?,
@@ -99,6 +102,7 @@ pub async fn check(
         keyring,
         threat_model_review_days: config.threat_model_review_days,
         policy_review_days: config.policy_review_days,
+        vulnerability_gate: &config.vulnerability_gate,
     };
     Ok(check_new(&input, new_runs, at))
 }

@@ -7,6 +7,8 @@
 //! - attestations: DSSE and Sigstore bundle signatures, transparency-log inclusion ([`attest`]);
 //! - the supply chain: components against the register, releases against their attestations and
 //!   SBOMs, threat-model review, SBOM diffs ([`supply`]);
+//! - vulnerability scans over time: what appeared and was fixed, first seen, the severity gate
+//!   ([`vulnerabilities`]);
 //! - signed policy Decision Cards and the events that name them ([`policy`]);
 //! - published key documents and what still depends on their keys ([`published`]);
 //! - Merkle proof files ([`proof`]) and evidence bundles ([`bundle`]), offline;
@@ -26,6 +28,7 @@ pub mod policy;
 pub mod proof;
 pub mod published;
 pub mod supply;
+pub mod vulnerabilities;
 
 pub use chain::{ChainVerifier, VerifyOptions};
 pub use finding::{Finding, FindingKind};

@@ -1,5 +1,6 @@
 //! Which findings are still open: every break recorded in the lake stands until it is resolved
-//! (a gap whose missing events arrived, named by a later `gap_closed`) or acknowledged (a signed,
+//! (a gap whose missing events arrived, named by a later `gap_closed`; a vulnerability past its
+//! gate that a later scan no longer lists, named by a `vulnerability_fixed`) or acknowledged (a signed,
 //! dated acknowledgement whose `until` has not passed). A nightly job's exit code and the
 //! metrics follow the open ones, not only the new ones, so a break never reads as green while it
 //! stays.
@@ -12,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::finding::{Finding, FindingKind};
+use crate::vulnerabilities::named_in;
 
 /// Where a break stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -23,9 +25,9 @@ pub enum Standing {
         #[serde(skip_serializing_if = "Option::is_none")]
         lapsed: Option<Acknowledged>,
     },
-    /// A gap whose missing events arrived later.
+    /// A gap whose missing events arrived later, or a vulnerability since fixed.
     Resolved {
-        /// The verify run that recorded the `gap_closed` finding.
+        /// The verify run that recorded the `gap_closed` or `vulnerability_fixed` finding.
         closed_by_run: String,
     },
     /// Accepted, until a date.
@@ -66,29 +68,65 @@ impl FindingStanding {
     }
 }
 
-/// The run that closed each gap, by the chain and seq of the gap its `gap_closed` names.
-fn closed_gaps(findings: &[Finding]) -> BTreeMap<(&str, u64), &str> {
-    findings
-        .iter()
-        .filter(|f| f.kind == FindingKind::GapClosed)
-        .filter_map(|f| Some(((f.chain.as_deref()?, f.seq?), f.run_id.as_str())))
-        .collect()
+/// The breaks a later finding resolved, and the run that recorded it: a gap by the `gap_closed`
+/// that names its chain and seq; a vulnerability's gate finding by a `vulnerability_fixed` that
+/// names the same vulnerability, unless a gate finding for it was recorded again after that (it
+/// came back).
+struct Resolutions<'a> {
+    gaps: BTreeMap<(&'a str, u64), &'a str>,
+    vulnerabilities: BTreeMap<&'a str, &'a str>,
 }
 
-/// The findings without the gaps a later `gap_closed` resolved: what controls, counts and
-/// metrics rest on. (A resolved gap was a late delivery, not a missing event; it stays in the
-/// lake's history.)
+impl<'a> Resolutions<'a> {
+    /// `findings` oldest first.
+    fn of(findings: &'a [Finding]) -> Self {
+        let mut gaps = BTreeMap::new();
+        let mut vulnerabilities = BTreeMap::new();
+        for f in findings {
+            match f.kind {
+                FindingKind::GapClosed => {
+                    if let (Some(chain), Some(seq)) = (f.chain.as_deref(), f.seq) {
+                        gaps.insert((chain, seq), f.run_id.as_str());
+                    }
+                }
+                FindingKind::VulnerabilityFixed => {
+                    if let Some(name) = named_in(f) {
+                        vulnerabilities.insert(name, f.run_id.as_str());
+                    }
+                }
+                FindingKind::VulnerabilityGate => {
+                    if let Some(name) = named_in(f) {
+                        vulnerabilities.remove(name);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Self { gaps, vulnerabilities }
+    }
+
+    /// The run that resolved `f`, if one did.
+    fn resolved_by(&self, f: &Finding) -> Option<&'a str> {
+        match f.kind {
+            FindingKind::Gap => self.gaps.get(&(f.chain.as_deref()?, f.seq?)).copied(),
+            FindingKind::VulnerabilityGate => self.vulnerabilities.get(named_in(f)?).copied(),
+            _ => None,
+        }
+    }
+}
+
+/// The findings without the breaks a later finding resolved: what controls, counts and metrics
+/// rest on. (A resolved gap was a late delivery, not a missing event; a resolved gate finding a
+/// vulnerability since fixed. Both stay in the lake's history.)
 pub fn unresolved(findings: &[Finding]) -> impl Iterator<Item = &Finding> {
-    let closed = closed_gaps(findings);
-    findings.iter().filter(move |f| {
-        f.kind != FindingKind::Gap || !f.chain.as_deref().zip(f.seq).is_some_and(|k| closed.contains_key(&k))
-    })
+    let resolutions = Resolutions::of(findings);
+    findings.iter().filter(move |f| resolutions.resolved_by(f).is_none())
 }
 
 /// Every break among `recorded` (oldest first, as the lake's verify runs recorded them; the
 /// first of several with one id stands for all), with where it stands at `now`.
 pub fn standing(recorded: &[Finding], acks: &[AcknowledgementRow], now: DateTime<Utc>) -> Vec<FindingStanding> {
-    let closed = closed_gaps(recorded);
+    let resolutions = Resolutions::of(recorded);
     // The latest acknowledgement of each finding.
     let mut latest: BTreeMap<&str, &AcknowledgementRow> = BTreeMap::new();
     for a in acks {
@@ -105,10 +143,9 @@ pub fn standing(recorded: &[Finding], acks: &[AcknowledgementRow], now: DateTime
         if !seen.insert(id.clone()) {
             continue;
         }
-        let key = f.chain.as_deref().zip(f.seq);
-        let standing = match (f.kind, key.and_then(|k| closed.get(&k))) {
-            (FindingKind::Gap, Some(run)) => Standing::Resolved { closed_by_run: (*run).to_string() },
-            _ => match latest.get(id.as_str()) {
+        let standing = match resolutions.resolved_by(f) {
+            Some(run) => Standing::Resolved { closed_by_run: run.to_string() },
+            None => match latest.get(id.as_str()) {
                 None => Standing::Open { lapsed: None },
                 Some(a) => {
                     let shown = Acknowledged {
@@ -188,5 +225,29 @@ mod tests {
         let other = [ack(&gap2, "2026-12-31T00:00:00Z", "2026-12-01T00:00:00Z")];
         assert!(standing(&all, &other, now)[2].is_open());
         assert!(!standing(&all, &other, now)[1].is_open());
+    }
+
+    #[test]
+    fn a_gate_finding_stands_until_a_later_scan_no_longer_lists_it() {
+        let now = parse_rfc3339("2026-12-06T00:00:00Z").unwrap();
+        let gate = |run: &str| {
+            let detail = "payments: CVE-1 in openssl (Trivy) is open since 2026-10-30, past the 15-day limit";
+            Finding::object(FindingKind::VulnerabilityGate, "scans/a.json", detail.into()).recorded(run, now, false)
+        };
+        let fixed = |run: &str, who: &str| {
+            let detail = format!(
+                "payments: CVE-1 in {who} (Trivy) is no longer reported: the scan of payments does not list it"
+            );
+            Finding::object(FindingKind::VulnerabilityFixed, "scans/b.json", detail).recorded(run, now, false)
+        };
+        let open = |all: &[Finding]| standing(all, &[], now).iter().map(FindingStanding::is_open).collect::<Vec<_>>();
+        assert_eq!(open(&[gate("r1"), gate("r2")]), [true]);
+        // Fixed on another package: still open.
+        assert_eq!(open(&[gate("r1"), fixed("r2", "zlib")]), [true]);
+        let all = [gate("r1"), fixed("r2", "openssl")];
+        assert_eq!(standing(&all, &[], now)[0].standing, Standing::Resolved { closed_by_run: "r2".into() });
+        assert_eq!(unresolved(&all).count(), 1, "only the fix itself is left");
+        // It came back: open again.
+        assert_eq!(open(&[gate("r1"), fixed("r2", "openssl"), gate("r3")]), [true]);
     }
 }

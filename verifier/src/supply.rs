@@ -1,5 +1,6 @@
 //! Supply-chain and design policy: the approved-dependency register, releases against their
-//! attestations and SBOMs, threat-model review and unmitigated threats, and SBOM diffs.
+//! attestations and SBOMs, threat-model review and unmitigated threats, SBOM diffs, and
+//! vulnerability scans against the severity gate (`crate::vulnerabilities`).
 //!
 //! The register (TOML):
 //!
@@ -18,12 +19,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_evidence::artefacts::{
     ArtefactRow, ArtefactSet, AttestationRow, SbomComponentRow, SbomDiffRow, SbomRow, ThreatModelRow, ThreatRow,
+    VulnerabilityChangeRow,
 };
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::keyring::{glob_match, Keyring};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
+use crate::vulnerabilities::Gate;
 use crate::{Finding, FindingKind};
 
 /// The approved-dependency register.
@@ -329,11 +332,21 @@ pub fn sbom_diff(
 }
 
 /// What the supply-chain checks found and derived.
+#[derive(Default)]
 pub struct SupplyOutcome {
     /// Findings.
     pub findings: Vec<Finding>,
+    /// The rows derived from the new artefacts, which the verify run commits.
+    pub derived: Derived,
+}
+
+/// Rows the checks derive from the artefacts.
+#[derive(Default)]
+pub struct Derived {
     /// Component changes between successive SBOMs of a subject.
     pub diffs: Vec<SbomDiffRow>,
+    /// Vulnerabilities that appeared or were fixed between successive scans of a subject.
+    pub vulnerability_changes: Vec<VulnerabilityChangeRow>,
 }
 
 /// What the supply-chain checks read besides the verify run's time.
@@ -351,6 +364,8 @@ pub struct SupplyInput<'a> {
     pub threat_model_review_days: u32,
     /// How long a Decision Card stays valid without being re-signed.
     pub policy_review_days: u32,
+    /// How long a vulnerability of each gated severity may stay open.
+    pub vulnerability_gate: &'a Gate,
 }
 
 impl SupplyInput<'_> {
@@ -452,7 +467,13 @@ pub fn check_new(input: &SupplyInput<'_>, new_runs: &BTreeSet<String>, at: DateT
             diffs.extend(sbom_diff(&sbom.subject, (&prev.blob, old), (&sbom.blob, new)));
         }
     }
-    SupplyOutcome { findings, diffs }
+
+    // 7. Scans: what each new scan changed, and the gate over the latest scan of each subject.
+    let gate = input.vulnerability_gate;
+    let (vulnerability_changes, fixed) = crate::vulnerabilities::changes(&t.scans, &t.vulnerabilities, gate, new_runs);
+    findings.extend(fixed);
+    findings.extend(crate::vulnerabilities::check_gate(&t.scans, &t.vulnerabilities, gate, new_runs, at));
+    SupplyOutcome { findings, derived: Derived { diffs, vulnerability_changes } }
 }
 
 #[cfg(test)]

@@ -22,12 +22,12 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::document::{
-    field_fns, hash_text, in_field, indexed_seq, join_sorted, keep_all, probe, push_rows, qualified_name, seq_fns,
-    strip_utf8_bom, IndexedSeq, UNIT,
-};
+use super::document::{hash_text, push_rows, qualified_name, UNIT};
 use crate::artefact::{self, ArtefactFormat};
 use crate::config::ArtefactConfig;
+use crate::json_doc::{
+    field_fns, in_field, indexed_seq, join_sorted, keep_all, probe, seq_fns, strip_utf8_bom, IndexedSeq,
+};
 use crate::source::newtype_source;
 
 /// A `cyclonedx` source.

@@ -24,8 +24,8 @@ mod tests {
     use cairn_evidence::tables::Provenance;
 
     use super::cyclonedx::{cdx_version_supported, fully_parenthesised, parse_cyclonedx};
-    use super::document::at_path;
     use super::spdx::parse_spdx;
+    use crate::json_doc::at_path;
 
     const CDX_NPM: &[u8] = include_bytes!("../../../fixtures/sbom/cdx16-cyclonedx-npm-package-integrity.cdx.json");
     const SPDX_K8S: &[u8] = include_bytes!("../../../fixtures/sbom/spdx23-k8s-bom-hello-server.spdx.json");

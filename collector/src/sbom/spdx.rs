@@ -19,11 +19,10 @@ use serde::de::{Deserializer, IgnoredAny};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::document::{
-    field_fns, hash_text, in_field, indexed_seq, join_sorted, keep_all, probe, push_rows, seq_fns, strip_utf8_bom, UNIT,
-};
+use super::document::{hash_text, push_rows, UNIT};
 use crate::artefact::{self, ArtefactFormat};
 use crate::config::ArtefactConfig;
+use crate::json_doc::{field_fns, in_field, indexed_seq, join_sorted, keep_all, probe, seq_fns, strip_utf8_bom};
 use crate::source::newtype_source;
 
 /// An `spdx` source.
