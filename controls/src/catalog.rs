@@ -89,6 +89,8 @@ pub enum EvidenceKind {
     Attestations,
     /// SBOMs of released artefacts.
     Sboms,
+    /// Vulnerability-scan reports.
+    Scans,
     /// Threat models.
     ThreatModels,
     /// A document recorded by a person (policy, training record, contract, DPIA).
@@ -106,6 +108,7 @@ impl EvidenceKind {
             Self::Verification => "verification",
             Self::Attestations => "attestations",
             Self::Sboms => "sboms",
+            Self::Scans => "scans",
             Self::ThreatModels => "threat_models",
             Self::Manual => "manual",
             Self::Policies => "policies",
@@ -191,7 +194,7 @@ pub struct EvidenceSummary {
     pub last_verified_at: Option<DateTime<Utc>>,
     /// Findings by kind.
     pub findings_by_kind: BTreeMap<String, u64>,
-    /// Collected artefacts by evidence kind (`attestations`, `sboms`, `threat_models`).
+    /// Collected artefacts by evidence kind (`attestations`, `sboms`, `scans`, `threat_models`).
     pub artefacts: BTreeMap<String, ArtefactEvidence>,
     /// Recorded documents by the control id they are evidence for.
     pub documents: BTreeMap<String, Vec<DocumentEvidence>>,
@@ -276,6 +279,7 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
             match c.evidence {
                 EvidenceKind::Attestations
                 | EvidenceKind::Sboms
+                | EvidenceKind::Scans
                 | EvidenceKind::ThreatModels
                 | EvidenceKind::Policies
                     if artefacts.count == 0 =>
@@ -320,6 +324,7 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                 | EvidenceKind::Verification
                 | EvidenceKind::Attestations
                 | EvidenceKind::Sboms
+                | EvidenceKind::Scans
                 | EvidenceKind::ThreatModels
                 | EvidenceKind::Policies => {}
             }
@@ -340,7 +345,11 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
             let age = now - verified_at;
             let is_artefact = matches!(
                 c.evidence,
-                EvidenceKind::Attestations | EvidenceKind::Sboms | EvidenceKind::ThreatModels | EvidenceKind::Policies
+                EvidenceKind::Attestations
+                    | EvidenceKind::Sboms
+                    | EvidenceKind::Scans
+                    | EvidenceKind::ThreatModels
+                    | EvidenceKind::Policies
             );
             let artefact_age = artefacts.newest.map(|t| now - t);
             let limit = Duration::days(i64::from(c.max_age_days));

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cairn_evidence::artefacts::ArtefactSet as ArtefactTables;
+use cairn_evidence::artefacts::{ArtefactSet as ArtefactTables, ScanRow};
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::finding::Finding;
 use cairn_evidence::lake::StoredManifest;
@@ -68,6 +68,7 @@ pub fn control_results(
             EvidenceKind::Lake | EvidenceKind::Verification => runs.clone(),
             EvidenceKind::Attestations => objects(names::ATTESTATIONS),
             EvidenceKind::Sboms => objects(names::SBOMS),
+            EvidenceKind::Scans => objects(names::SCANS),
             EvidenceKind::ThreatModels => objects(names::THREAT_MODELS),
             EvidenceKind::Policies => objects(names::POLICIES),
             EvidenceKind::Manual => input
@@ -116,7 +117,8 @@ fn date_of(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// What controls need to know of the collected artefacts: how many of each kind and the newest
-/// one's date (an SBOM's creation, an attestation's build end or collection, a model's review).
+/// one's date (an SBOM's creation, an attestation's build end or collection, a scan's run, a
+/// model's review).
 pub fn artefact_evidence(t: &ArtefactTables) -> BTreeMap<String, ArtefactEvidence> {
     let mut out = BTreeMap::new();
     let attestation_dates =
@@ -131,6 +133,14 @@ pub fn artefact_evidence(t: &ArtefactTables) -> BTreeMap<String, ArtefactEvidenc
     out.insert(
         EvidenceKind::Sboms.as_str().to_string(),
         ArtefactEvidence { count: t.sboms.len() as u64, newest: sbom_dates.max() },
+    );
+    let scans: BTreeSet<&str> = t.scans.iter().map(|s| s.blob.as_str()).collect();
+    out.insert(
+        EvidenceKind::Scans.as_str().to_string(),
+        ArtefactEvidence {
+            count: scans.len() as u64,
+            newest: t.scans.iter().map(ScanRow::ran_at).max(),
+        },
     );
     let cards: BTreeSet<&str> = t.policies.iter().map(|p| p.card_id.as_str()).collect();
     out.insert(

@@ -8,7 +8,7 @@ use cairn_controls::user::check;
 use cairn_controls::{EvidenceKind, BUILTIN_CATALOG};
 
 /// Every finding kind the verifier names.
-const ALL_KINDS: [&str; 30] = [
+const ALL_KINDS: [&str; 32] = [
     "gap",
     "altered",
     "reorder",
@@ -32,6 +32,8 @@ const ALL_KINDS: [&str; 30] = [
     "missing_sbom",
     "threat_model_stale",
     "unmitigated_threat",
+    "vulnerability_gate",
+    "vulnerability_fixed",
     "policy_signature",
     "policy_mutated",
     "policy_review_overdue",

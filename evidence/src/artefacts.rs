@@ -312,6 +312,13 @@ lake_table! {
     }
 }
 
+impl ScanRow {
+    /// When the scan ran: its `scanned_at`, else when it was collected.
+    pub fn ran_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.scanned_at.as_deref().and_then(crate::time::parse_rfc3339).unwrap_or(self.provenance.collected_at)
+    }
+}
+
 lake_table! {
     /// One vulnerability a scan reports: one advisory on one package, or one SARIF result.
     pub struct VulnerabilityRow in names::VULNERABILITIES {

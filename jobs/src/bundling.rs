@@ -172,8 +172,10 @@ async fn collect_files(
     let lake_controls = ids(&[EvidenceKind::Lake, EvidenceKind::Verification]);
     let attestation_controls = ids(&[EvidenceKind::Attestations]);
     let sbom_controls = ids(&[EvidenceKind::Sboms]);
+    let scan_controls = ids(&[EvidenceKind::Scans]);
     let threat_controls = ids(&[EvidenceKind::ThreatModels]);
-    let supply_controls = ids(&[EvidenceKind::Attestations, EvidenceKind::Sboms, EvidenceKind::ThreatModels]);
+    let supply_controls =
+        ids(&[EvidenceKind::Attestations, EvidenceKind::Sboms, EvidenceKind::Scans, EvidenceKind::ThreatModels]);
     let manual_controls = ids(&[EvidenceKind::Manual]);
     let policy_controls = ids(&[EvidenceKind::Policies]);
     // Each blob is evidence of the controls resting on the rows that name it; a document, of the
@@ -183,6 +185,7 @@ async fn collect_files(
     let kinds = [
         (a.attestations.iter().map(|r| r.blob.as_str()).collect::<Vec<_>>(), &attestation_controls),
         (a.sboms.iter().map(|r| r.blob.as_str()).collect(), &sbom_controls),
+        (a.scans.iter().map(|r| r.blob.as_str()).collect(), &scan_controls),
         (a.threat_models.iter().map(|r| r.blob.as_str()).collect(), &threat_controls),
     ];
     for (blobs, for_controls) in kinds {
@@ -230,6 +233,9 @@ async fn collect_files(
             names::FINDINGS | names::CONTROL_RESULTS => ("lake_object", all_ids.clone()),
             names::ATTESTATIONS => ("lake_object", attestation_controls.clone()),
             names::SBOMS | names::SBOM_COMPONENTS | names::SBOM_DIFFS => ("lake_object", sbom_controls.clone()),
+            names::SCANS | names::VULNERABILITIES | names::VULNERABILITY_CHANGES => {
+                ("lake_object", scan_controls.clone())
+            }
             names::THREAT_MODELS | names::THREATS => ("lake_object", threat_controls.clone()),
             names::ARTEFACTS => ("lake_object", supply_controls.clone()),
             names::DOCUMENTS => ("lake_object", manual_controls.clone()),

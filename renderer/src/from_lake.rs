@@ -395,6 +395,7 @@ fn evidence_items(
         EvidenceKind::Events => table(names::EVENTS),
         EvidenceKind::Attestations => table(names::ATTESTATIONS),
         EvidenceKind::Sboms => table(names::SBOMS),
+        EvidenceKind::Scans => table(names::SCANS),
         EvidenceKind::ThreatModels => table(names::THREAT_MODELS),
         EvidenceKind::Policies => table(names::POLICIES),
         EvidenceKind::Lake | EvidenceKind::Verification => runs

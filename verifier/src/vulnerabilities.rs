@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_evidence::artefacts::{ScanRow, VulnerabilityChangeRow, VulnerabilityRow};
-use cairn_evidence::time::{format_rfc3339, parse_rfc3339};
+use cairn_evidence::time::format_rfc3339;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -48,11 +48,6 @@ impl Gate {
     pub fn unknown_severity(&self) -> Option<&str> {
         self.0.keys().map(String::as_str).find(|s| !SEVERITIES.contains(s))
     }
-}
-
-/// When a scan ran: its `scanned_at`, else when it was collected.
-pub fn scan_time(scan: &ScanRow) -> DateTime<Utc> {
-    scan.scanned_at.as_deref().and_then(parse_rfc3339).unwrap_or(scan.provenance.collected_at)
 }
 
 /// A vulnerability within a subject and scanner: its id and what it is on (the package, else
@@ -103,7 +98,7 @@ impl<'a> History<'a> {
         }
         for list in by_subject.values_mut() {
             // Stable: scans that ran at one time keep the order they were collected in.
-            list.sort_by_key(|s| scan_time(s));
+            list.sort_by_key(|s| s.ran_at());
         }
         let mut listed: BTreeMap<&str, Vec<&VulnerabilityRow>> = BTreeMap::new();
         let mut rows = BTreeSet::new();
@@ -141,7 +136,7 @@ pub fn changes(
             let now: BTreeMap<Key, &VulnerabilityRow> = history.listed(scan).iter().map(|v| (key(v), *v)).collect();
             let before: BTreeMap<Key, &VulnerabilityRow> =
                 previous.map(|p| history.listed(p).iter().map(|v| (key(v), *v)).collect()).unwrap_or_default();
-            let seen_at = format_rfc3339(scan_time(scan));
+            let seen_at = format_rfc3339(scan.ran_at());
             let row = |change: &str, v: &VulnerabilityRow| VulnerabilityChangeRow {
                 subject: (*subject).to_string(),
                 subject_version: scan.subject_version.clone(),
@@ -199,7 +194,7 @@ pub fn check_gate(
         let mut first: BTreeMap<Key, (DateTime<Utc>, &ScanRow)> = BTreeMap::new();
         for scan in list {
             for v in history.listed(scan) {
-                first.entry(key(v)).or_insert((scan_time(scan), scan));
+                first.entry(key(v)).or_insert((scan.ran_at(), scan));
             }
         }
         for v in history.listed(latest) {
@@ -236,7 +231,7 @@ pub fn ages(
         let mut first: BTreeMap<Key, DateTime<Utc>> = BTreeMap::new();
         for scan in list {
             for v in history.listed(scan) {
-                let since = *first.entry(key(v)).or_insert(scan_time(scan));
+                let since = *first.entry(key(v)).or_insert(scan.ran_at());
                 let (id, on) = key(v);
                 out.insert((scan.blob.clone(), id.to_string(), on.to_string()), (since, (at - since).num_days()));
             }
@@ -248,6 +243,7 @@ pub fn ages(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_evidence::time::parse_rfc3339;
     use cairn_evidence::tables::{Confidence, Provenance};
 
     fn prov(run: &str, object: &str) -> Provenance {
