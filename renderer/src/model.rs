@@ -616,6 +616,72 @@ pub struct SbomView {
     pub simulated: bool,
 }
 
+/// One vulnerability-scan report of a release.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ScanView {
+    /// Page path.
+    pub file: String,
+    /// Source object.
+    pub source_object: String,
+    /// The stored blob.
+    pub blob: String,
+    /// The source type that read it.
+    pub format: String,
+    /// Scanner and version.
+    pub scanner: String,
+    /// What was scanned.
+    pub target: String,
+    /// Release subject.
+    pub subject: String,
+    /// Release version.
+    pub subject_version: String,
+    /// When it ran (RFC 3339).
+    pub scanned_at: String,
+    /// The latest scan of its release by its scanner (older ones are superseded).
+    pub latest: bool,
+    /// Vulnerabilities by severity, most severe first: `(severity, count)`, counts above zero.
+    pub counts: Vec<(String, u64)>,
+    /// Vulnerabilities past the severity gate that no later scan fixed.
+    pub past_gate: u64,
+    /// Vulnerabilities, most severe first, then oldest first.
+    pub vulnerabilities: Vec<VulnerabilityView>,
+    /// Changes from the previous scan of the subject by the scanner (`appeared CVE-… in pkg`).
+    pub changes: Vec<String>,
+    /// Open gate findings about its vulnerabilities.
+    pub findings: Vec<Finding>,
+    /// Collected from a simulated source.
+    pub simulated: bool,
+}
+
+/// One vulnerability of a scan.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct VulnerabilityView {
+    /// Advisory id.
+    pub id: String,
+    /// Other ids.
+    pub aliases: String,
+    /// Package (or location).
+    pub on: String,
+    /// Installed version.
+    pub version: String,
+    /// Severity.
+    pub severity: String,
+    /// CVSS score.
+    pub cvss: String,
+    /// Fix state.
+    pub fix_state: String,
+    /// Fixed versions.
+    pub fixed_version: String,
+    /// Title.
+    pub title: String,
+    /// The day it was first seen in a scan of the subject (`YYYY-MM-DD`).
+    pub first_seen: String,
+    /// Days from first seen to this scan.
+    pub age_days: i64,
+    /// An open gate finding names it.
+    pub past_gate: bool,
+}
+
 /// One threat.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ThreatView {
@@ -683,6 +749,8 @@ pub struct SupplyView {
     pub attestations: Vec<AttestationView>,
     /// SBOMs.
     pub sboms: Vec<SbomView>,
+    /// Vulnerability scans, by release then newest first.
+    pub scans: Vec<ScanView>,
     /// Threat models.
     pub threat_models: Vec<ThreatModelView>,
     /// Documents recorded as evidence of manual controls.

@@ -63,6 +63,9 @@ fn search_entries(model: &PortalModel) -> Vec<SearchEntry> {
     for s in &model.supply.sboms {
         add("sbom", format!("{} ({})", s.subject, s.spec), s.file.clone(), &s.source_object);
     }
+    for s in &model.supply.scans {
+        add("scan", format!("{} {} ({})", s.subject, s.subject_version, s.scanner), s.file.clone(), &s.source_object);
+    }
     for t in &model.supply.threat_models {
         add("threat model", t.title.clone(), t.file.clone(), &format!("{} {}", t.subsystem, t.source_object));
     }
@@ -206,6 +209,12 @@ pub fn render_with(model: &PortalModel, templates: &Templates) -> Result<Vec<Pag
     }
     for s in &model.supply.sboms {
         specs.push(spec(s.file.clone(), "sbom.html", move |ctx| {
+            ctx.insert("s", s);
+            ctx.insert("simulated", &s.simulated);
+        }));
+    }
+    for s in &model.supply.scans {
+        specs.push(spec(s.file.clone(), "scan.html", move |ctx| {
             ctx.insert("s", s);
             ctx.insert("simulated", &s.simulated);
         }));

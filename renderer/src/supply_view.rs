@@ -157,6 +157,8 @@ pub fn portal_view(
         });
     }
 
+    let scans = scan_views(t, findings);
+
     // Threat models with their threats, linked to the controls they name.
     let mut threat_models = Vec::new();
     for m in &t.threat_models {
@@ -244,5 +246,131 @@ pub fn portal_view(
             blob: d.blob.clone(),
         })
         .collect();
-    SupplyView { releases, attestations, sboms, threat_models, documents }
+    SupplyView { releases, attestations, sboms, scans, threat_models, documents }
+}
+
+/// Severities, most severe first, as the `severity` column writes them.
+const SEVERITY_ORDER: [&str; 6] = cairn_verifier::vulnerabilities::SEVERITIES;
+
+fn severity_rank(s: &str) -> usize {
+    SEVERITY_ORDER.iter().position(|x| *x == s).unwrap_or(SEVERITY_ORDER.len())
+}
+
+/// Each scan with its vulnerabilities, their first-seen day and age at the scan, the changes
+/// since the previous scan, and the gate findings still open about them.
+fn scan_views(t: &ArtefactTables, findings: &[Finding]) -> Vec<crate::model::ScanView> {
+    use cairn_verifier::vulnerabilities::{first_seen, name_of, named_in, on};
+
+    use crate::model::{artefact_file_name, ScanView, VulnerabilityView};
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let first = first_seen(&t.scans, &t.vulnerabilities);
+    let open_gates: BTreeMap<&str, &Finding> = cairn_verifier::open::unresolved(findings)
+        .filter(|f| f.kind == FindingKind::VulnerabilityGate)
+        .filter_map(|f| Some((named_in(f)?, f)))
+        .collect();
+    // The latest scan of each release by each scanner.
+    let mut latest: BTreeMap<(&str, Option<&str>, &str), chrono::DateTime<chrono::Utc>> = BTreeMap::new();
+    for s in &t.scans {
+        let at = latest.entry((&s.subject, s.subject_version.as_deref(), &s.scanner)).or_insert(s.ran_at());
+        *at = (*at).max(s.ran_at());
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for s in &t.scans {
+        let p = &s.provenance;
+        if !seen.insert(s.blob.as_str()) {
+            continue;
+        }
+        let ran_at = s.ran_at();
+        let mut gate_findings = Vec::new();
+        let mut listed = BTreeSet::new();
+        let mut vulnerabilities: Vec<VulnerabilityView> = t
+            .vulnerabilities
+            .iter()
+            .filter(|v| v.scan_blob == s.blob && v.provenance.run_id == p.run_id)
+            .filter(|v| listed.insert((v.vulnerability_id.as_str(), on(v))))
+            .map(|v| {
+                let since = first
+                    .get(&(s.blob.clone(), v.vulnerability_id.clone(), on(v).to_string()))
+                    .copied()
+                    .unwrap_or(ran_at);
+                let gate = open_gates.get(name_of(v).as_str());
+                if let Some(f) = gate {
+                    gate_findings.push((*f).clone());
+                }
+                VulnerabilityView {
+                    id: v.vulnerability_id.clone(),
+                    aliases: v.aliases.clone(),
+                    on: on(v).to_string(),
+                    version: opt(&v.package_version),
+                    severity: v.severity.clone(),
+                    cvss: opt(&v.cvss_score),
+                    fix_state: v.fix_state.replace('_', " "),
+                    fixed_version: opt(&v.fixed_version),
+                    title: opt(&v.title),
+                    first_seen: since.format("%Y-%m-%d").to_string(),
+                    age_days: (ran_at - since).num_days(),
+                    past_gate: gate.is_some(),
+                }
+            })
+            .collect();
+        vulnerabilities.sort_by(|a, b| {
+            (severity_rank(&a.severity), b.age_days, &a.id, &a.on).cmp(&(
+                severity_rank(&b.severity),
+                a.age_days,
+                &b.id,
+                &b.on,
+            ))
+        });
+        let mut counts: Vec<(String, u64)> = Vec::new();
+        for sev in SEVERITY_ORDER {
+            let n = vulnerabilities.iter().filter(|v| v.severity == sev).count() as u64;
+            if n > 0 {
+                counts.push((sev.to_string(), n));
+            }
+        }
+        let changes = t
+            .vulnerability_changes
+            .iter()
+            .filter(|c| c.to_blob == s.blob)
+            .map(|c| {
+                let on =
+                    c.package.as_deref().map(|p| format!(" in {p} {}", opt(&c.package_version))).unwrap_or_default();
+                format!("{} {} ({}){}", c.change, c.vulnerability_id, c.severity, on.trim_end())
+            })
+            .collect();
+        let scanner = match &s.scanner_version {
+            Some(v) => format!("{} {v}", s.scanner),
+            None => s.scanner.clone(),
+        };
+        out.push(ScanView {
+            file: artefact_file_name("scan", &s.blob, &p.object_key, p.line, &p.run_id),
+            source_object: p.object_key.clone(),
+            blob: s.blob.clone(),
+            format: s.format.clone(),
+            scanner,
+            target: s.target.clone(),
+            subject: s.subject.clone(),
+            subject_version: opt(&s.subject_version),
+            scanned_at: cairn_evidence::time::format_rfc3339(ran_at),
+            latest: latest.get(&(s.subject.as_str(), s.subject_version.as_deref(), s.scanner.as_str()))
+                == Some(&ran_at),
+            counts,
+            past_gate: gate_findings.len() as u64,
+            vulnerabilities,
+            changes,
+            findings: gate_findings,
+            simulated: p.simulated,
+        });
+    }
+    out.sort_by(|a, b| {
+        (&a.subject, &a.subject_version, &b.scanned_at, &a.scanner, &a.file).cmp(&(
+            &b.subject,
+            &b.subject_version,
+            &a.scanned_at,
+            &b.scanner,
+            &b.file,
+        ))
+    });
+    out
 }

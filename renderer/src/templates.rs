@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use tera::Tera;
 
 /// The built-in templates, by name.
-const BUILT_IN: [(&str, &str); 18] = [
+const BUILT_IN: [(&str, &str); 19] = [
     ("keys.html", include_str!("../../templates/keys.html")),
     ("run.html", include_str!("../../templates/run.html")),
     ("search.html", include_str!("../../templates/search.html")),
@@ -21,6 +21,7 @@ const BUILT_IN: [(&str, &str); 18] = [
     ("supply.html", include_str!("../../templates/supply.html")),
     ("attestation.html", include_str!("../../templates/attestation.html")),
     ("sbom.html", include_str!("../../templates/sbom.html")),
+    ("scan.html", include_str!("../../templates/scan.html")),
     ("threat_model.html", include_str!("../../templates/threat_model.html")),
     ("framework.html", include_str!("../../templates/framework.html")),
     ("objects.html", include_str!("../../templates/objects.html")),

@@ -218,13 +218,12 @@ pub fn check_gate(
     out
 }
 
-/// Each vulnerability's age in whole days at `at`, by `(scan blob, id, package)`, from the
-/// first scan of its subject by its scanner that listed it: what the portal shows.
-pub fn ages(
+/// When each vulnerability of each scan was first seen, by `(scan blob, id, what it is on)`: the
+/// first scan of its subject by its scanner that listed it.
+pub fn first_seen(
     scans: &[ScanRow],
     vulnerabilities: &[VulnerabilityRow],
-    at: DateTime<Utc>,
-) -> BTreeMap<(String, String, String), (DateTime<Utc>, i64)> {
+) -> BTreeMap<(String, String, String), DateTime<Utc>> {
     let history = History::new(scans, vulnerabilities);
     let mut out = BTreeMap::new();
     for list in history.by_subject.values() {
@@ -233,18 +232,28 @@ pub fn ages(
             for v in history.listed(scan) {
                 let since = *first.entry(key(v)).or_insert(scan.ran_at());
                 let (id, on) = key(v);
-                out.insert((scan.blob.clone(), id.to_string(), on.to_string()), (since, (at - since).num_days()));
+                out.insert((scan.blob.clone(), id.to_string(), on.to_string()), since);
             }
         }
     }
     out
 }
 
+/// What a vulnerability row is on: its package, else its location, else its result's target.
+pub fn on(v: &VulnerabilityRow) -> &str {
+    key(v).1
+}
+
+/// How gate and fix findings name the vulnerability of a row.
+pub fn name_of(v: &VulnerabilityRow) -> String {
+    named(&v.subject, &v.scanner, key(v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_evidence::time::parse_rfc3339;
     use cairn_evidence::tables::{Confidence, Provenance};
+    use cairn_evidence::time::parse_rfc3339;
 
     fn prov(run: &str, object: &str) -> Provenance {
         Provenance {
@@ -343,9 +352,11 @@ mod tests {
         assert_eq!(first.len(), 3);
         assert!(first.iter().all(|r| r.change == "appeared" && r.from_blob.is_none()));
 
-        let ages = ages(&scans, &vulns, at);
-        assert_eq!(ages[&("b".into(), "CVE-1".into(), "openssl".into())].1, 22);
-        assert_eq!(ages[&("b".into(), "CVE-4".into(), "curl".into())].1, 1);
+        let first = first_seen(&scans, &vulns);
+        let day = |k: (&str, &str, &str)| first[&(k.0.into(), k.1.into(), k.2.into())].format("%F").to_string();
+        assert_eq!(day(("b", "CVE-1", "openssl")), "2026-10-30");
+        assert_eq!(day(("b", "CVE-4", "curl")), "2026-11-20");
+        assert_eq!(name_of(&vulns[3]), named_in(&found[0]).unwrap());
     }
 
     #[test]
