@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod releases;
+mod scans;
 
 use std::fmt::Write as _;
 use std::path::Path;

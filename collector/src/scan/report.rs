@@ -148,8 +148,8 @@ pub(super) fn release_of(relative: &str, target: &str) -> (String, Option<String
     }
 }
 
-/// Checks that a report is strict JSON (no repeated keys, bounded nesting), parses it with
-/// `parse`, and pushes one `scans` row and its `vulnerabilities` rows.
+/// Parses a report with `parse`, checks that it is strict JSON (no repeated keys, bounded
+/// nesting), and pushes one `scans` row and its `vulnerabilities` rows.
 pub(super) fn push_rows(
     bytes: &[u8],
     relative: &str,
@@ -159,8 +159,10 @@ pub(super) fn push_rows(
     (format, parse): (&str, ParseReport),
 ) -> Result<u64, String> {
     let bytes = strip_utf8_bom(bytes);
-    cairn_evidence::json::check_strict(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+    // The format's own reasons first (an empty file, the wrong format), then repeated keys and
+    // nesting, which a typed parse can miss.
     let mut report = parse(bytes)?;
+    cairn_evidence::json::check_strict(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
     if report.target.trim().is_empty() {
         // A report that names no target is about what its own path says.
         report.target = relative.to_string();

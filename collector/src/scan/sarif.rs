@@ -2,7 +2,8 @@
 //!
 //! What is read:
 //! - every entry of `runs[].results` is one row; its id is `ruleId`, else the id of the rule
-//!   `ruleIndex` (or `rule.index`) points at;
+//!   `ruleIndex` (or `rule.index`) points at; rules are looked up in `tool.driver.rules`, then
+//!   in the rules of `tool.extensions` (where CodeQL keeps its query packs' rules);
 //! - the scanner is `runs[].tool.driver.name` (the names of several runs, `; `-separated), its
 //!   version `driver.version`, else `driver.semanticVersion`; the time is the first
 //!   `invocations[].startTimeUtc`;
@@ -65,6 +66,7 @@ pub(super) fn parse_sarif(bytes: &[u8]) -> Result<Report, String> {
     let mut vulnerabilities = Vec::new();
     for (r, run) in doc.runs.into_iter().enumerate() {
         let driver = run.tool.driver;
+        let extension_rules: Vec<&Rule> = run.tool.extensions.iter().flat_map(|e| e.rules.iter()).collect();
         scanners.push(driver.name.clone());
         version = version
             .or_else(|| non_empty(driver.version.clone()).or_else(|| non_empty(driver.semantic_version.clone())));
@@ -76,7 +78,10 @@ pub(super) fn parse_sarif(bytes: &[u8]) -> Result<Report, String> {
                 .or_else(|| result.rule.as_ref().and_then(|r| non_empty(r.id.clone())))
                 .or_else(|| by_index.map(|r| r.id.clone()))
                 .ok_or_else(|| format!("runs[{r}].results[{i}]: names no rule (no ruleId, rule.id or ruleIndex)"))?;
-            let rule = by_index.filter(|r| r.id == id).or_else(|| driver.rules.iter().find(|r| r.id == id));
+            let rule = by_index
+                .filter(|r| r.id == id)
+                .or_else(|| driver.rules.iter().find(|r| r.id == id))
+                .or_else(|| extension_rules.iter().copied().find(|r| r.id == id));
             let score = rule.and_then(|r| r.properties.as_ref()?.get("security-severity")).and_then(|s| match s {
                 Value::String(s) => non_empty(Some(s.clone())),
                 Value::Number(n) => Some(n.to_string()),
@@ -153,6 +158,8 @@ struct Run {
 struct Tool {
     #[serde(deserialize_with = "f_driver")]
     driver: Driver,
+    #[serde(default, deserialize_with = "seq_extensions")]
+    extensions: Vec<Driver>,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +263,7 @@ field_fns! {
 
 seq_fns! {
     seq_runs: Run = "runs";
+    seq_extensions: Driver = "extensions";
     seq_results: SarifResult = "results";
     seq_invocations: Invocation = "invocations";
     seq_rules: Rule = "rules";
