@@ -505,7 +505,9 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
     println!(
         "         storage's release ships pkg:npm/left-pad@1.3.0 (outside the register, WTFPL); \
          identity's threat T-0002 is open, high and unmitigated; \
-         the backup restore test (RET-05) is older than its 90 days"
+         the backup restore test (RET-05) is older than its 90 days;\n         \
+         payments' critical DEMO-2026-0001 (libssl3), first reported by the scan of 1.3.0 on 2026-10-28, \
+         is still open in 1.4.0, past its 15-day gate"
     );
     println!("portal:  {}", index.display());
     println!("bundle:  {} ({} bytes)", info.path.display(), info.size);

@@ -72,7 +72,9 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
             "time_backwards",
             "unapproved_component",
             "unapproved_component",
-            "unmitigated_threat"
+            "unmitigated_threat",
+            "vulnerability_fixed",
+            "vulnerability_gate"
         ],
         "{got:?}"
     );
@@ -134,6 +136,13 @@ m = table("threat_models").to_pylist()
 print(sorted((r["format"], r["threats"], r["open_threats"]) for r in m))
 print(table("artefacts").num_rows, table("threats").num_rows)
 print(results["SCS-01"]["status"], results["SCS-04"]["status"], results["SCS-03"]["status"], results["SDL-02"]["status"])
+sc = table("scans").to_pylist()
+print(sorted((r["format"], r["subject"], r["subject_version"], r["vulnerabilities"]) for r in sc))
+v = table("vulnerabilities").to_pylist()
+print(len(v), sorted((r["vulnerability_id"], r["severity"], r["fix_state"]) for r in v if r["severity"] in ("critical", "high")))
+ch = table("vulnerability_changes").to_pylist()
+print(len(ch), sorted((r["change"], r["vulnerability_id"]) for r in ch if r["change"] == "fixed"))
+print(results["VUL-01"]["status"], results["VUL-03"]["status"], ",".join(f["kind"] for f in json.loads(results["VUL-03"]["failing_findings"])))
 # Every table ends with the provenance envelope, and everything the demo holds is simulated.
 import os
 envelope = ["origin", "actor", "timestamp", "confidence", "simulated"]
@@ -174,7 +183,10 @@ for name in sorted(os.listdir(sys.argv[1] + "/lake")):
         "chain,seq,ts,kid,event_json,siem_time,siem_meta,record_sha256,run_id,origin,actor,timestamp,confidence,simulated,date"
     );
     assert_eq!(lines[2], "2026-11-21");
-    assert_eq!(lines[3], "disallowed_license,duplicate,gap,time_backwards,unapproved_component,unmitigated_threat");
+    assert_eq!(
+        lines[3],
+        "disallowed_license,duplicate,gap,time_backwards,unapproved_component,unmitigated_threat,vulnerability_fixed,vulnerability_gate"
+    );
     // Each verify run records every control's evaluation, its evidence and what failed it.
     assert_eq!(lines[4], "passing failing gap,time_backwards 1");
     // The releases: one signed provenance per service, a CycloneDX and an SPDX SBOM each, threat models.
@@ -184,8 +196,22 @@ for name in sorted(os.listdir(sys.argv[1] + "/lake")):
     assert_eq!(lines[8], "[('markdown', 3, 1), ('markdown', 3, 1), ('threat-dragon-v2', 4, 1)]");
     assert_eq!(lines[9], "3 10");
     assert_eq!(lines[10], "passing failing passing failing");
-    let tables: Vec<&str> = lines[11..].to_vec();
-    assert_eq!(tables.len(), 12, "{}", out.stdout);
+    // The scans: every release by Trivy, identity by Grype, storage's lock file by OSV-Scanner,
+    // payments' code by a SARIF analyser, and payments 1.3.0's earlier Trivy scan.
+    assert_eq!(
+        lines[11],
+        "[('grype', 'identity', '1.4.0', 2), ('osv-scanner', 'storage', '1.4.0', 1), ('sarif', 'payments', '1.4.0', 1), \
+         ('trivy', 'identity', '1.4.0', 1), ('trivy', 'payments', '1.3.0', 3), ('trivy', 'payments', '1.4.0', 2), \
+         ('trivy', 'storage', '1.4.0', 2)]"
+    );
+    assert_eq!(
+        lines[12],
+        "12 [('DEMO-2026-0001', 'critical', 'fixed'), ('DEMO-2026-0001', 'critical', 'fixed'), ('DEMO-2026-0002', 'high', 'fixed')]"
+    );
+    assert_eq!(lines[13], "11 [('fixed', 'DEMO-2026-0002')]");
+    assert_eq!(lines[14], "passing failing vulnerability_gate");
+    let tables: Vec<&str> = lines[15..].to_vec();
+    assert_eq!(tables.len(), 15, "{}", out.stdout);
     for line in tables {
         let name = line.split(' ').next().unwrap();
         let (confidence, actor) = match name {

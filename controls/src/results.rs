@@ -137,10 +137,7 @@ pub fn artefact_evidence(t: &ArtefactTables) -> BTreeMap<String, ArtefactEvidenc
     let scans: BTreeSet<&str> = t.scans.iter().map(|s| s.blob.as_str()).collect();
     out.insert(
         EvidenceKind::Scans.as_str().to_string(),
-        ArtefactEvidence {
-            count: scans.len() as u64,
-            newest: t.scans.iter().map(ScanRow::ran_at).max(),
-        },
+        ArtefactEvidence { count: scans.len() as u64, newest: t.scans.iter().map(ScanRow::ran_at).max() },
     );
     let cards: BTreeSet<&str> = t.policies.iter().map(|p| p.card_id.as_str()).collect();
     out.insert(
