@@ -503,3 +503,79 @@ fn recorded_documents_evidence_manual_controls_and_bad_entries_are_kept_aside() 
     let again = cairn(&org.dir, &["collect"]);
     assert!(again.stdout.contains("documents: 4 objects (0 with new data)"), "{}", again.stdout);
 }
+
+/// A real Trivy report whose critical vulnerability is past the gate keeps `verify` red; the next
+/// night's scan of a later release no longer reports it, and the gate finding is resolved. A
+/// report of another format in the folder is kept aside with its reason.
+#[test]
+fn a_vulnerability_past_its_gate_stays_open_until_a_later_scan_no_longer_reports_it() {
+    use cairn_evidence::artefacts::{ScanRow, VulnerabilityChangeRow, VulnerabilityRow};
+    let tmp = tempfile::tempdir().unwrap();
+    let org = Org::new(tmp.path());
+    let mut config = std::fs::read_to_string(org.dir.join("cairn.toml")).unwrap();
+    config.push_str("\n[[source]]\nname = \"trivy\"\ntype = \"trivy\"\nurl = \"inputs/trivy/\"\n");
+    config = config.replace("[trust]", "[supply.vulnerability_gate]\ncritical = 15\nhigh = 30\n\n[trust]");
+    std::fs::write(org.dir.join("cairn.toml"), config).unwrap();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(fixture("scan/trivy-debian-buster.json")).unwrap()).unwrap();
+    let put = |release: &str, name: &str, value: &Value| {
+        let dir = org.dir.join("inputs/trivy/app").join(release);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), serde_json::to_vec_pretty(value).unwrap()).unwrap();
+    };
+    // Night 1: the real report (scanned 2021-08-25) of release 1.0, and a Grype report in the
+    // Trivy folder.
+    put("1.0", "trivy.json", &report);
+    let grype: Value =
+        serde_json::from_slice(&std::fs::read(fixture("scan/grype-json-dirs-presenter.json")).unwrap()).unwrap();
+    put("1.0", "grype.json", &grype);
+    let out = cairn(&org.dir, &["collect"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("trivy: 2 objects (2 with new data), 2 records, 1 scan reports, 1 kept aside"),
+        "{}",
+        out.stdout
+    );
+    let store = org.dir.join("store");
+    let kept: Vec<QuarantineRow> = read_all(&store, "quarantine", |b| tables::quarantine_rows(b).unwrap());
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].provenance.object_key, "inputs/trivy/app/1.0/grype.json");
+    assert_eq!(kept[0].reason, "not a Trivy report: SchemaVersion is missing");
+    let open = cairn(&org.dir, &["verify"]);
+    assert_eq!(open.code, 1, "{}\n{}", open.stdout, open.stderr);
+    let gate = "vulnerability_gate object=inputs/trivy/app/1.0/trivy.json: app: CVE-2019-18224 in libidn2-0 (Trivy) \
+                is open since 2021-08-25, past the 15-day limit for critical vulnerabilities [open]";
+    assert!(open.stdout.contains(gate), "{}", open.stdout);
+    let scans: Vec<ScanRow> = rows(&store);
+    assert_eq!(scans.len(), 1);
+    assert_eq!((scans[0].subject.as_str(), scans[0].subject_version.as_deref()), ("app", Some("1.0")));
+    let vulns: Vec<VulnerabilityRow> = rows(&store);
+    assert_eq!(vulns.len(), 2);
+    let changes: Vec<VulnerabilityChangeRow> = rows(&store);
+    let got: Vec<(&str, &str)> = changes.iter().map(|c| (c.change.as_str(), c.vulnerability_id.as_str())).collect();
+    assert_eq!(got, [("appeared", "CVE-2019-18224"), ("appeared", "CVE-2019-18276")]);
+    let results = control_status(&store);
+    assert_eq!(results["VUL-03"].0, "failing", "{results:?}");
+
+    // Night 2: release 1.1, scanned a week later, no longer has it.
+    let mut later = report.clone();
+    later["CreatedAt"] = json!("2021-09-01T00:00:00Z");
+    let list = later["Results"][0]["Vulnerabilities"].as_array_mut().unwrap();
+    list.retain(|v| v["VulnerabilityID"] != "CVE-2019-18224");
+    put("1.1", "trivy.json", &later);
+    assert_eq!(cairn(&org.dir, &["collect"]).code, 0);
+    let fixed = cairn(&org.dir, &["verify", "--format", "json"]);
+    assert_eq!(fixed.code, 0, "the gate finding is resolved: {}\n{}", fixed.stdout, fixed.stderr);
+    let found = common::findings(&fixed.stdout);
+    assert_eq!(found.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["vulnerability_fixed"]);
+    let changes: Vec<VulnerabilityChangeRow> = rows(&store);
+    let last = changes.last().unwrap();
+    assert_eq!((last.change.as_str(), last.vulnerability_id.as_str()), ("fixed", "CVE-2019-18224"));
+    assert_eq!(last.subject_version.as_deref(), Some("1.1"));
+    let all = cairn(&org.dir, &["findings", "--all"]);
+    assert!(all.stdout.contains("[resolved: closed by run "), "{}", all.stdout);
+    // No longer failing; stale, as the newest scan ran in 2021.
+    let vul03 = &control_status(&store)["VUL-03"];
+    assert_eq!(vul03.0, "stale", "{vul03:?}");
+    assert!(vul03.1.contains("the newest of scans is"), "{vul03:?}");
+}
