@@ -43,9 +43,26 @@ pub(crate) async fn collect(
     sink: &mut RowSink,
     cursors: &mut Cursors,
 ) -> Result<SourceReport, CollectError> {
+    collect_with(format.unit, format.parse.as_ref(), config, run, writer, sink, cursors).await
+}
+
+/// [`collect`] with a parser that may hold the source's own settings (a `junit` source's
+/// patterns): `unit` is what the report counts; `parse` as [`ArtefactFormat::parse`].
+pub(crate) async fn collect_with<P>(
+    unit: &'static str,
+    parse: Option<&P>,
+    config: &ArtefactConfig,
+    run: &CollectRun<'_>,
+    writer: &mut RunWriter<'_>,
+    sink: &mut RowSink,
+    cursors: &mut Cursors,
+) -> Result<SourceReport, CollectError>
+where
+    P: Fn(&[u8], &str, &str, &Provenance, &mut ArtefactSet) -> Result<u64, String> + ?Sized,
+{
     let name = config.name.as_str();
     let lake_err = |error| CollectError::Lake { source_name: name.into(), error };
-    let Listing { location, keys, mut report } = Listing::open(name, &config.url, run, format.unit).await?;
+    let Listing { location, keys, mut report } = Listing::open(name, &config.url, run, unit).await?;
     for key in keys {
         report.objects += 1;
         let shown = location.shown(&key);
@@ -57,7 +74,7 @@ pub(crate) async fn collect(
         }
         report.objects_with_new_data += 1;
         let provenance = |r: &Record| run.provenance(name, &shown, (r.line, r.offset), sha256_hex(r.bytes));
-        if let Some(parse) = format.parse {
+        if let Some(parse) = parse {
             // The blob is written only when some record of the file collects.
             let blob = format!("blobs/sha256/{digest}");
             let mut blob_written = false;

@@ -23,7 +23,8 @@
 //! - families: [`jsonl`] (plain JSON lines, and in `jsonl::lines` the line-block machinery
 //!   `splunk-export` and `sentinel-export` share), [`splunk`] (export, results, HEC, API),
 //!   [`sentinel`], [`datadog`] (archive, API), [`attestation`] (DSSE, Sigstore bundles), [`sbom`]
-//!   (CycloneDX, SPDX), [`scan`] (Trivy, Grype, OSV-Scanner, SARIF), [`threat_model`] (Threat Dragon, Markdown), [`release`], [`documents`],
+//!   (CycloneDX, SPDX), [`scan`] (Trivy, Grype, OSV-Scanner, SARIF), [`junit`] (test
+//!   reports), [`threat_model`] (Threat Dragon, Markdown), [`release`], [`documents`],
 //!   [`policy`] (Decision Cards), and [`published`] (`[[trust.published]]` key documents, which
 //!   are not `[[source]]` entries);
 //! - `registry`: [`SourceConfig`], the `[[source]]` entry read by its `type`, each variant
@@ -62,6 +63,7 @@ pub mod attestation;
 pub mod datadog;
 pub mod documents;
 pub mod jsonl;
+pub mod junit;
 pub mod policy;
 pub mod published;
 pub mod release;

@@ -8,7 +8,9 @@ use crate::error::CollectError;
 use crate::run::{CollectRun, Cursors, SourceReport};
 use crate::sink::RowSink;
 use crate::source::Source;
-use crate::{attestation, datadog, documents, jsonl, policy, release, sbom, scan, sentinel, splunk, threat_model};
+use crate::{
+    attestation, datadog, documents, jsonl, junit, policy, release, sbom, scan, sentinel, splunk, threat_model,
+};
 
 /// One `[[source]]` entry, by `type`.
 #[derive(Clone, Debug, Deserialize)]
@@ -62,6 +64,9 @@ pub enum SourceConfig {
     /// SARIF 2.1.0 logs.
     #[serde(rename = "sarif")]
     Sarif(scan::Sarif),
+    /// JUnit XML test reports.
+    #[serde(rename = "junit")]
+    Junit(junit::Junit),
     /// OWASP Threat Dragon models.
     #[serde(rename = "threat-dragon")]
     ThreatDragon(threat_model::ThreatDragon),
@@ -103,6 +108,7 @@ macro_rules! with_source {
             SourceConfig::Grype($source) => $body,
             SourceConfig::OsvScanner($source) => $body,
             SourceConfig::Sarif($source) => $body,
+            SourceConfig::Junit($source) => $body,
             SourceConfig::ThreatDragon($source) => $body,
             SourceConfig::MarkdownThreatModel($source) => $body,
             SourceConfig::ThreatComposer($source) => $body,
@@ -147,7 +153,7 @@ mod tests {
     use super::*;
 
     /// Every `type` as written (aliases too), the type it reads as, and what else its entry needs.
-    const TYPES: [(&str, &str, &str); 24] = [
+    const TYPES: [(&str, &str, &str); 25] = [
         ("jsonl", "jsonl", ""),
         ("splunk-export", "splunk-export", ""),
         ("splunk-results", "splunk-results", ""),
@@ -165,6 +171,7 @@ mod tests {
         ("grype", "grype", ""),
         ("osv-scanner", "osv-scanner", ""),
         ("sarif", "sarif", ""),
+        ("junit", "junit", ""),
         ("threat-dragon", "threat-dragon", ""),
         ("markdown-threat-model", "markdown-threat-model", ""),
         ("markdown", "markdown-threat-model", ""),

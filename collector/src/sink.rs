@@ -317,6 +317,8 @@ impl RowSink {
         flush_table(writer, d, &mut a.scans, at_least).await?;
         flush_table(writer, d, &mut a.vulnerabilities, at_least).await?;
         flush_table(writer, d, &mut a.vulnerability_changes, at_least).await?;
+        flush_table(writer, d, &mut a.test_runs, at_least).await?;
+        flush_table(writer, d, &mut a.test_cases, at_least).await?;
         flush_table(writer, d, &mut a.threat_models, at_least).await?;
         flush_table(writer, d, &mut a.threats, at_least).await?;
         flush_table(writer, d, &mut a.artefacts, at_least).await?;

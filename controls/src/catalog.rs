@@ -91,6 +91,8 @@ pub enum EvidenceKind {
     Sboms,
     /// Vulnerability-scan reports.
     Scans,
+    /// Test reports (JUnit XML).
+    Tests,
     /// Threat models.
     ThreatModels,
     /// A document recorded by a person (policy, training record, contract, DPIA).
@@ -109,6 +111,7 @@ impl EvidenceKind {
             Self::Attestations => "attestations",
             Self::Sboms => "sboms",
             Self::Scans => "scans",
+            Self::Tests => "tests",
             Self::ThreatModels => "threat_models",
             Self::Manual => "manual",
             Self::Policies => "policies",
@@ -194,7 +197,7 @@ pub struct EvidenceSummary {
     pub last_verified_at: Option<DateTime<Utc>>,
     /// Findings by kind.
     pub findings_by_kind: BTreeMap<String, u64>,
-    /// Collected artefacts by evidence kind (`attestations`, `sboms`, `scans`, `threat_models`).
+    /// Collected artefacts by evidence kind (`attestations`, `sboms`, `scans`, `tests`, `threat_models`).
     pub artefacts: BTreeMap<String, ArtefactEvidence>,
     /// Recorded documents by the control id they are evidence for.
     pub documents: BTreeMap<String, Vec<DocumentEvidence>>,
@@ -280,6 +283,7 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                 EvidenceKind::Attestations
                 | EvidenceKind::Sboms
                 | EvidenceKind::Scans
+                | EvidenceKind::Tests
                 | EvidenceKind::ThreatModels
                 | EvidenceKind::Policies
                     if artefacts.count == 0 =>
@@ -325,6 +329,7 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                 | EvidenceKind::Attestations
                 | EvidenceKind::Sboms
                 | EvidenceKind::Scans
+                | EvidenceKind::Tests
                 | EvidenceKind::ThreatModels
                 | EvidenceKind::Policies => {}
             }
@@ -348,6 +353,7 @@ pub fn evaluate(catalog: &Catalog, evidence: &EvidenceSummary, now: DateTime<Utc
                 EvidenceKind::Attestations
                     | EvidenceKind::Sboms
                     | EvidenceKind::Scans
+                    | EvidenceKind::Tests
                     | EvidenceKind::ThreatModels
                     | EvidenceKind::Policies
             );

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cairn_evidence::artefacts::{ArtefactSet as ArtefactTables, ScanRow};
+use cairn_evidence::artefacts::{ArtefactSet as ArtefactTables, ScanRow, TestRunRow};
 use cairn_evidence::digest::sha256_hex;
 use cairn_evidence::finding::Finding;
 use cairn_evidence::lake::StoredManifest;
@@ -69,6 +69,7 @@ pub fn control_results(
             EvidenceKind::Attestations => objects(names::ATTESTATIONS),
             EvidenceKind::Sboms => objects(names::SBOMS),
             EvidenceKind::Scans => objects(names::SCANS),
+            EvidenceKind::Tests => objects(names::TEST_RUNS),
             EvidenceKind::ThreatModels => objects(names::THREAT_MODELS),
             EvidenceKind::Policies => objects(names::POLICIES),
             EvidenceKind::Manual => input
@@ -117,8 +118,8 @@ fn date_of(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// What controls need to know of the collected artefacts: how many of each kind and the newest
-/// one's date (an SBOM's creation, an attestation's build end or collection, a scan's run, a
-/// model's review).
+/// one's date (an SBOM's creation, an attestation's build end or collection, a scan's or a test
+/// report's run, a model's review).
 pub fn artefact_evidence(t: &ArtefactTables) -> BTreeMap<String, ArtefactEvidence> {
     let mut out = BTreeMap::new();
     let attestation_dates =
@@ -138,6 +139,11 @@ pub fn artefact_evidence(t: &ArtefactTables) -> BTreeMap<String, ArtefactEvidenc
     out.insert(
         EvidenceKind::Scans.as_str().to_string(),
         ArtefactEvidence { count: scans.len() as u64, newest: t.scans.iter().map(ScanRow::ran_at).max() },
+    );
+    let runs: BTreeSet<&str> = t.test_runs.iter().map(|r| r.blob.as_str()).collect();
+    out.insert(
+        EvidenceKind::Tests.as_str().to_string(),
+        ArtefactEvidence { count: runs.len() as u64, newest: t.test_runs.iter().map(TestRunRow::ran_at).max() },
     );
     let cards: BTreeSet<&str> = t.policies.iter().map(|p| p.card_id.as_str()).collect();
     out.insert(

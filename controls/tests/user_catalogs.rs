@@ -8,7 +8,7 @@ use cairn_controls::user::check;
 use cairn_controls::{EvidenceKind, BUILTIN_CATALOG};
 
 /// Every finding kind the verifier names.
-const ALL_KINDS: [&str; 32] = [
+const ALL_KINDS: [&str; 35] = [
     "gap",
     "altered",
     "reorder",
@@ -34,6 +34,9 @@ const ALL_KINDS: [&str; 32] = [
     "unmitigated_threat",
     "vulnerability_gate",
     "vulnerability_fixed",
+    "release_tests_failed",
+    "test_quarantine_overdue",
+    "tests_cleared",
     "policy_signature",
     "policy_mutated",
     "policy_review_overdue",

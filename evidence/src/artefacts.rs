@@ -11,6 +11,8 @@
 //! | `scans` | vulnerability-scan report (Trivy, Grype, OSV-Scanner, SARIF) |
 //! | `vulnerabilities` | vulnerability a scan reports: one advisory on one package (or one SARIF result) |
 //! | `vulnerability_changes` | vulnerability that appeared in, or was fixed by, a scan of a subject |
+//! | `test_runs` | test report (JUnit XML), its totals counted from its cases |
+//! | `test_cases` | test case of a test report |
 //! | `threat_models` | threat model (Threat Dragon or Markdown) |
 //! | `threats` | threat of a threat model |
 //! | `artefacts` | release artefact file seen, with its digest |
@@ -392,6 +394,84 @@ lake_table! {
 }
 
 lake_table! {
+    /// One test report: a JUnit XML file, whatever tool wrote it. Its totals are counted from its
+    /// test cases, not taken from the file.
+    pub struct TestRunRow in names::TEST_RUNS {
+        /// The blob holding the report's exact bytes.
+        pub blob: String,
+        /// The report's file name (`unit.xml`): successive runs of one suite set keep it.
+        pub file: String,
+        /// The root element's `name`, else the first suite's.
+        pub name: String,
+        /// The release subject: from the report's folder `<subject>/<version>/`, else the name.
+        pub subject: String,
+        /// The release version, when the folder names it.
+        pub subject_version: Option<String>,
+        /// When it ran (the first suite's `timestamp` as written), when stated.
+        pub started_at: Option<String>,
+        /// Test cases.
+        pub tests: u64,
+        /// Cases that passed (flaky ones included).
+        pub passed: u64,
+        /// Cases with a `<failure>`.
+        pub failed: u64,
+        /// Cases with an `<error>`.
+        pub errors: u64,
+        /// Cases skipped, quarantined ones included.
+        pub skipped: u64,
+        /// Skipped cases whose skip says they are quarantined.
+        pub quarantined: u64,
+        /// Passed cases that failed first and passed on a rerun.
+        pub flaky: u64,
+        /// The totals the file states, when they differ from its cases (`tests=12 failures=1`).
+        pub stated_mismatch: Option<String>,
+        /// Tags of its cases (`chaos`, `canary`, …), `; `-separated, sorted.
+        pub tags: String,
+    }
+}
+
+impl TestRunRow {
+    /// When the run ran: its `started_at` (RFC 3339, or a local date-time JUnit writes without
+    /// a zone, read as UTC), else when it was collected.
+    pub fn ran_at(&self) -> chrono::DateTime<chrono::Utc> {
+        let stated = self.started_at.as_deref().and_then(|t| {
+            crate::time::parse_rfc3339(t).or_else(|| {
+                chrono::NaiveDateTime::parse_from_str(t.trim(), "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| n.and_utc())
+            })
+        });
+        stated.unwrap_or(self.provenance.collected_at)
+    }
+}
+
+lake_table! {
+    /// One test case of a test report.
+    pub struct TestCaseRow in names::TEST_CASES {
+        /// The report's blob.
+        pub run_blob: String,
+        /// The release subject.
+        pub subject: String,
+        /// The release version.
+        pub subject_version: Option<String>,
+        /// The suites it is nested in, outermost first, ` / `-separated.
+        pub suite: String,
+        /// Its `classname`.
+        pub classname: Option<String>,
+        /// Its `name`.
+        pub name: String,
+        /// `passed`, `failed`, `error`, `skipped` or `quarantined`.
+        pub status: String,
+        /// Failed runs before it passed (`flakyFailure`, `rerunFailure`, … elements).
+        pub reruns: u64,
+        /// Its `time` in seconds, as written.
+        pub time: Option<String>,
+        /// The first line of its failure, error or skip message (at most 200 characters).
+        pub message: Option<String>,
+        /// Tags matched by the source's patterns, `; `-separated, sorted.
+        pub tags: String,
+    }
+}
+
+lake_table! {
     /// One threat model.
     pub struct ThreatModelRow in names::THREAT_MODELS {
         /// The blob holding the model's exact bytes.
@@ -551,6 +631,10 @@ pub struct ArtefactSet {
     pub vulnerabilities: Vec<VulnerabilityRow>,
     /// `vulnerability_changes`.
     pub vulnerability_changes: Vec<VulnerabilityChangeRow>,
+    /// `test_runs`.
+    pub test_runs: Vec<TestRunRow>,
+    /// `test_cases`.
+    pub test_cases: Vec<TestCaseRow>,
     /// `threat_models`.
     pub threat_models: Vec<ThreatModelRow>,
     /// `threats`.

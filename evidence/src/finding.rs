@@ -70,6 +70,13 @@ pub enum FindingKind {
     /// A gated vulnerability the previous scan of a subject reported and the next one does not
     /// (reported, not a break): it resolves that vulnerability's gate finding.
     VulnerabilityFixed,
+    /// The latest run of a release's test report has a failed or errored case.
+    ReleaseTestsFailed,
+    /// A test quarantined (skipped) in every run since longer ago than allowed.
+    TestQuarantineOverdue,
+    /// A later run passed, or ran the quarantined test again (reported, not a break): it
+    /// resolves the `release_tests_failed` or `test_quarantine_overdue` it names.
+    TestsCleared,
     /// A policy Decision Card with no signature, or one no key allowed for it verifies.
     PolicySignature,
     /// The same Decision Card `id` and `version` published again with other content.
@@ -88,7 +95,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 33] = [
+    pub const ALL: [FindingKind; 36] = [
         Self::Altered,
         Self::BrokenLink,
         Self::Gap,
@@ -115,6 +122,9 @@ impl FindingKind {
         Self::UnmitigatedThreat,
         Self::VulnerabilityGate,
         Self::VulnerabilityFixed,
+        Self::ReleaseTestsFailed,
+        Self::TestQuarantineOverdue,
+        Self::TestsCleared,
         Self::PolicySignature,
         Self::PolicyMutated,
         Self::PolicyReviewOverdue,
@@ -153,6 +163,9 @@ impl FindingKind {
             Self::UnmitigatedThreat => "unmitigated_threat",
             Self::VulnerabilityGate => "vulnerability_gate",
             Self::VulnerabilityFixed => "vulnerability_fixed",
+            Self::ReleaseTestsFailed => "release_tests_failed",
+            Self::TestQuarantineOverdue => "test_quarantine_overdue",
+            Self::TestsCleared => "tests_cleared",
             Self::PolicySignature => "policy_signature",
             Self::PolicyMutated => "policy_mutated",
             Self::PolicyReviewOverdue => "policy_review_overdue",
@@ -168,10 +181,10 @@ impl FindingKind {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// Whether the finding breaks the evidence (all but a duplicate delivery, a closed gap and a
-    /// fixed vulnerability do).
+    /// Whether the finding breaks the evidence (all but a duplicate delivery, a closed gap, a
+    /// fixed vulnerability and cleared tests do).
     pub fn is_break(self) -> bool {
-        !matches!(self, Self::Duplicate | Self::GapClosed | Self::VulnerabilityFixed)
+        !matches!(self, Self::Duplicate | Self::GapClosed | Self::VulnerabilityFixed | Self::TestsCleared)
     }
 
     /// Whether the finding is a break in an audit-event chain: an event altered, missing,

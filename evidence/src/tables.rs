@@ -55,6 +55,10 @@ pub mod names {
     pub const VULNERABILITIES: &str = "vulnerabilities";
     /// Vulnerabilities that appeared or were fixed between successive scans of one subject.
     pub const VULNERABILITY_CHANGES: &str = "vulnerability_changes";
+    /// One row per test report (a JUnit XML file).
+    pub const TEST_RUNS: &str = "test_runs";
+    /// One row per test case of a test report.
+    pub const TEST_CASES: &str = "test_cases";
     /// One row per threat model.
     pub const THREAT_MODELS: &str = "threat_models";
     /// One row per threat.

@@ -173,9 +173,15 @@ async fn collect_files(
     let attestation_controls = ids(&[EvidenceKind::Attestations]);
     let sbom_controls = ids(&[EvidenceKind::Sboms]);
     let scan_controls = ids(&[EvidenceKind::Scans]);
+    let test_controls = ids(&[EvidenceKind::Tests]);
     let threat_controls = ids(&[EvidenceKind::ThreatModels]);
-    let supply_controls =
-        ids(&[EvidenceKind::Attestations, EvidenceKind::Sboms, EvidenceKind::Scans, EvidenceKind::ThreatModels]);
+    let supply_controls = ids(&[
+        EvidenceKind::Attestations,
+        EvidenceKind::Sboms,
+        EvidenceKind::Scans,
+        EvidenceKind::Tests,
+        EvidenceKind::ThreatModels,
+    ]);
     let manual_controls = ids(&[EvidenceKind::Manual]);
     let policy_controls = ids(&[EvidenceKind::Policies]);
     // Each blob is evidence of the controls resting on the rows that name it; a document, of the
@@ -186,6 +192,7 @@ async fn collect_files(
         (a.attestations.iter().map(|r| r.blob.as_str()).collect::<Vec<_>>(), &attestation_controls),
         (a.sboms.iter().map(|r| r.blob.as_str()).collect(), &sbom_controls),
         (a.scans.iter().map(|r| r.blob.as_str()).collect(), &scan_controls),
+        (a.test_runs.iter().map(|r| r.blob.as_str()).collect(), &test_controls),
         (a.threat_models.iter().map(|r| r.blob.as_str()).collect(), &threat_controls),
     ];
     for (blobs, for_controls) in kinds {
@@ -236,6 +243,7 @@ async fn collect_files(
             names::SCANS | names::VULNERABILITIES | names::VULNERABILITY_CHANGES => {
                 ("lake_object", scan_controls.clone())
             }
+            names::TEST_RUNS | names::TEST_CASES => ("lake_object", test_controls.clone()),
             names::THREAT_MODELS | names::THREATS => ("lake_object", threat_controls.clone()),
             names::ARTEFACTS => ("lake_object", supply_controls.clone()),
             names::DOCUMENTS => ("lake_object", manual_controls.clone()),

@@ -37,6 +37,7 @@ struct RawSupply {
     threat_model_review_days: Option<u32>,
     policy_review_days: Option<u32>,
     vulnerability_gate: Option<cairn_verifier::vulnerabilities::Gate>,
+    test_quarantine_days: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -116,6 +117,8 @@ pub struct Config {
     pub policy_review_days: u32,
     /// Days a vulnerability of each gated severity may stay open (`[supply.vulnerability_gate]`).
     pub vulnerability_gate: cairn_verifier::vulnerabilities::Gate,
+    /// Days a test may stay quarantined (`[supply] test_quarantine_days`).
+    pub test_quarantine_days: u32,
     /// Jobs (`[[job]]`), in configuration order.
     pub jobs: Vec<crate::schedule::Job>,
 }
@@ -202,6 +205,7 @@ impl Config {
             threat_model_review_days: raw.supply.threat_model_review_days.unwrap_or(365),
             policy_review_days: raw.supply.policy_review_days.unwrap_or(92),
             vulnerability_gate,
+            test_quarantine_days: raw.supply.test_quarantine_days.unwrap_or(14),
             jobs,
             dir,
         })

@@ -43,6 +43,8 @@ pub async fn read_artefacts(lake: &Lake, manifests: &[RunManifest]) -> Result<Ar
         scans: read_table(lake, manifests).await?,
         vulnerabilities: read_table(lake, manifests).await?,
         vulnerability_changes: read_table(lake, manifests).await?,
+        test_runs: read_table(lake, manifests).await?,
+        test_cases: read_table(lake, manifests).await?,
         threat_models: read_table(lake, manifests).await?,
         threats: read_table(lake, manifests).await?,
         artefacts: read_table(lake, manifests).await?,
@@ -103,6 +105,7 @@ pub async fn check(
         threat_model_review_days: config.threat_model_review_days,
         policy_review_days: config.policy_review_days,
         vulnerability_gate: &config.vulnerability_gate,
+        test_quarantine_days: config.test_quarantine_days,
     };
     Ok(check_new(&input, new_runs, at))
 }

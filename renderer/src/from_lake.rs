@@ -396,6 +396,7 @@ fn evidence_items(
         EvidenceKind::Attestations => table(names::ATTESTATIONS),
         EvidenceKind::Sboms => table(names::SBOMS),
         EvidenceKind::Scans => table(names::SCANS),
+        EvidenceKind::Tests => table(names::TEST_RUNS),
         EvidenceKind::ThreatModels => table(names::THREAT_MODELS),
         EvidenceKind::Policies => table(names::POLICIES),
         EvidenceKind::Lake | EvidenceKind::Verification => runs

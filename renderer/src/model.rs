@@ -653,6 +653,70 @@ pub struct ScanView {
     pub simulated: bool,
 }
 
+/// One test report of a release.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct TestRunView {
+    /// Page path.
+    pub file: String,
+    /// Source object.
+    pub source_object: String,
+    /// The stored blob.
+    pub blob: String,
+    /// The report's file name.
+    pub report: String,
+    /// Its name.
+    pub name: String,
+    /// Release subject.
+    pub subject: String,
+    /// Release version.
+    pub subject_version: String,
+    /// When it ran, as written (or when collected).
+    pub started_at: String,
+    /// The latest run of this report of its release.
+    pub latest: bool,
+    /// Totals, counted from the cases.
+    pub tests: u64,
+    /// Passed.
+    pub passed: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Errored.
+    pub errors: u64,
+    /// Skipped (quarantined included).
+    pub skipped: u64,
+    /// Quarantined.
+    pub quarantined: u64,
+    /// Passed after reruns.
+    pub flaky: u64,
+    /// The totals the file states, when they differ.
+    pub stated_mismatch: String,
+    /// Tags of its cases.
+    pub tags: String,
+    /// Cases: failed and errored first, then quarantined, skipped, flaky, passed.
+    pub cases: Vec<TestCaseView>,
+    /// Open findings about it.
+    pub findings: Vec<Finding>,
+    /// Collected from a simulated source.
+    pub simulated: bool,
+}
+
+/// One test case.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct TestCaseView {
+    /// Suite, classname and name.
+    pub label: String,
+    /// Status.
+    pub status: String,
+    /// Reruns before it passed.
+    pub reruns: u64,
+    /// Seconds, as written.
+    pub time: String,
+    /// First line of its message.
+    pub message: String,
+    /// Tags.
+    pub tags: String,
+}
+
 /// One vulnerability of a scan.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct VulnerabilityView {
@@ -751,6 +815,8 @@ pub struct SupplyView {
     pub sboms: Vec<SbomView>,
     /// Vulnerability scans, by release then newest first.
     pub scans: Vec<ScanView>,
+    /// Test reports, by release then newest first.
+    pub test_runs: Vec<TestRunView>,
     /// Threat models.
     pub threat_models: Vec<ThreatModelView>,
     /// Documents recorded as evidence of manual controls.

@@ -66,6 +66,9 @@ fn search_entries(model: &PortalModel) -> Vec<SearchEntry> {
     for s in &model.supply.scans {
         add("scan", format!("{} {} ({})", s.subject, s.subject_version, s.scanner), s.file.clone(), &s.source_object);
     }
+    for r in &model.supply.test_runs {
+        add("tests", format!("{} {} ({})", r.subject, r.subject_version, r.report), r.file.clone(), &r.source_object);
+    }
     for t in &model.supply.threat_models {
         add("threat model", t.title.clone(), t.file.clone(), &format!("{} {}", t.subsystem, t.source_object));
     }
@@ -217,6 +220,12 @@ pub fn render_with(model: &PortalModel, templates: &Templates) -> Result<Vec<Pag
         specs.push(spec(s.file.clone(), "scan.html", move |ctx| {
             ctx.insert("s", s);
             ctx.insert("simulated", &s.simulated);
+        }));
+    }
+    for r in &model.supply.test_runs {
+        specs.push(spec(r.file.clone(), "tests.html", move |ctx| {
+            ctx.insert("r", r);
+            ctx.insert("simulated", &r.simulated);
         }));
     }
     for t in &model.supply.threat_models {

@@ -158,6 +158,7 @@ pub fn portal_view(
     }
 
     let scans = scan_views(t, findings);
+    let test_runs = test_run_views(t, findings);
 
     // Threat models with their threats, linked to the controls they name.
     let mut threat_models = Vec::new();
@@ -246,7 +247,95 @@ pub fn portal_view(
             blob: d.blob.clone(),
         })
         .collect();
-    SupplyView { releases, attestations, sboms, scans, threat_models, documents }
+    SupplyView { releases, attestations, sboms, scans, test_runs, threat_models, documents }
+}
+
+/// Each test report with its cases, worst first, and the open gate findings about it.
+fn test_run_views(t: &ArtefactTables, findings: &[Finding]) -> Vec<crate::model::TestRunView> {
+    use cairn_verifier::test_runs::case_label;
+
+    use crate::model::{artefact_file_name, TestCaseView, TestRunView};
+    let open: Vec<&Finding> = cairn_verifier::open::unresolved(findings)
+        .filter(|f| matches!(f.kind, FindingKind::ReleaseTestsFailed | FindingKind::TestQuarantineOverdue))
+        .collect();
+    let mut latest: BTreeMap<(&str, Option<&str>, &str), chrono::DateTime<chrono::Utc>> = BTreeMap::new();
+    for r in &t.test_runs {
+        let at = latest.entry((&r.subject, r.subject_version.as_deref(), &r.file)).or_insert(r.ran_at());
+        *at = (*at).max(r.ran_at());
+    }
+    let rank = |s: &str| ["failed", "error", "quarantined", "skipped"].iter().position(|x| *x == s).unwrap_or(4);
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for r in &t.test_runs {
+        let p = &r.provenance;
+        if !seen.insert(r.blob.as_str()) {
+            continue;
+        }
+        let mut cases: Vec<TestCaseView> = t
+            .test_cases
+            .iter()
+            .filter(|c| c.run_blob == r.blob && c.provenance.run_id == p.run_id)
+            .map(|c| TestCaseView {
+                label: case_label(c),
+                status: c.status.clone(),
+                reruns: c.reruns,
+                time: c.time.clone().unwrap_or_default(),
+                message: c.message.clone().unwrap_or_default(),
+                tags: c.tags.clone(),
+            })
+            .collect();
+        cases.sort_by(|a, b| {
+            (rank(&a.status), a.reruns == 0, &a.label).cmp(&(rank(&b.status), b.reruns == 0, &b.label))
+        });
+        let ran_at = r.ran_at();
+        let release = match &r.subject_version {
+            Some(v) => format!("{} {v}", r.subject),
+            None => r.subject.clone(),
+        };
+        let own = open
+            .iter()
+            .filter(|f| {
+                f.object_key.as_deref() == Some(p.object_key.as_str())
+                    || (f.kind == FindingKind::TestQuarantineOverdue
+                        && f.detail.starts_with(&format!("test {}: ", r.subject)))
+                    || f.detail.starts_with(&format!("tests of {release} in {} ", r.file))
+            })
+            .map(|f| (*f).clone())
+            .collect();
+        out.push(TestRunView {
+            file: artefact_file_name("tests", &r.blob, &p.object_key, p.line, &p.run_id),
+            source_object: p.object_key.clone(),
+            blob: r.blob.clone(),
+            report: r.file.clone(),
+            name: r.name.clone(),
+            subject: r.subject.clone(),
+            subject_version: r.subject_version.clone().unwrap_or_default(),
+            started_at: cairn_evidence::time::format_rfc3339(ran_at),
+            latest: latest.get(&(r.subject.as_str(), r.subject_version.as_deref(), r.file.as_str())) == Some(&ran_at),
+            tests: r.tests,
+            passed: r.passed,
+            failed: r.failed,
+            errors: r.errors,
+            skipped: r.skipped,
+            quarantined: r.quarantined,
+            flaky: r.flaky,
+            stated_mismatch: r.stated_mismatch.clone().unwrap_or_default(),
+            tags: r.tags.clone(),
+            cases,
+            findings: own,
+            simulated: p.simulated,
+        });
+    }
+    out.sort_by(|a, b| {
+        (&a.subject, &a.subject_version, &b.started_at, &a.report, &a.file).cmp(&(
+            &b.subject,
+            &b.subject_version,
+            &a.started_at,
+            &b.report,
+            &b.file,
+        ))
+    });
+    out
 }
 
 /// Severities, most severe first, as the `severity` column writes them.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use tera::Tera;
 
 /// The built-in templates, by name.
-const BUILT_IN: [(&str, &str); 19] = [
+const BUILT_IN: [(&str, &str); 20] = [
     ("keys.html", include_str!("../../templates/keys.html")),
     ("run.html", include_str!("../../templates/run.html")),
     ("search.html", include_str!("../../templates/search.html")),
@@ -22,6 +22,7 @@ const BUILT_IN: [(&str, &str); 19] = [
     ("attestation.html", include_str!("../../templates/attestation.html")),
     ("sbom.html", include_str!("../../templates/sbom.html")),
     ("scan.html", include_str!("../../templates/scan.html")),
+    ("tests.html", include_str!("../../templates/tests.html")),
     ("threat_model.html", include_str!("../../templates/threat_model.html")),
     ("framework.html", include_str!("../../templates/framework.html")),
     ("objects.html", include_str!("../../templates/objects.html")),

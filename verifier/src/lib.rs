@@ -9,6 +9,7 @@
 //!   SBOMs, threat-model review, SBOM diffs ([`supply`]);
 //! - vulnerability scans over time: what appeared and was fixed, first seen, the severity gate
 //!   ([`vulnerabilities`]);
+//! - test results against the release gates: failed tests, overdue quarantines ([`test_runs`]);
 //! - signed policy Decision Cards and the events that name them ([`policy`]);
 //! - published key documents and what still depends on their keys ([`published`]);
 //! - Merkle proof files ([`proof`]) and evidence bundles ([`bundle`]), offline;
@@ -28,6 +29,7 @@ pub mod policy;
 pub mod proof;
 pub mod published;
 pub mod supply;
+pub mod test_runs;
 pub mod vulnerabilities;
 
 pub use chain::{ChainVerifier, VerifyOptions};

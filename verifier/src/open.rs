@@ -1,6 +1,7 @@
 //! Which findings are still open: every break recorded in the lake stands until it is resolved
 //! (a gap whose missing events arrived, named by a later `gap_closed`; a vulnerability past its
-//! gate that a later scan no longer lists, named by a `vulnerability_fixed`) or acknowledged (a signed,
+//! gate that a later scan no longer lists, named by a `vulnerability_fixed`; failed release tests
+//! or an overdue quarantine that a later run cleared, named by a `tests_cleared`) or acknowledged (a signed,
 //! dated acknowledgement whose `until` has not passed). A nightly job's exit code and the
 //! metrics follow the open ones, not only the new ones, so a break never reads as green while it
 //! stays.
@@ -13,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::finding::{Finding, FindingKind};
-use crate::vulnerabilities::named_in;
+use crate::{test_runs, vulnerabilities};
 
 /// Where a break stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -70,47 +71,55 @@ impl FindingStanding {
 
 /// The breaks a later finding resolved, and the run that recorded it: a gap by the `gap_closed`
 /// that names its chain and seq; a vulnerability's gate finding by a `vulnerability_fixed` that
-/// names the same vulnerability, unless a gate finding for it was recorded again after that (it
-/// came back).
+/// names the same vulnerability, and a release's failed tests or an overdue quarantine by a
+/// `tests_cleared` that names the same tests, unless the break was recorded again after that.
 struct Resolutions<'a> {
     gaps: BTreeMap<(&'a str, u64), &'a str>,
-    vulnerabilities: BTreeMap<&'a str, &'a str>,
+    named: BTreeMap<(&'static str, &'a str), &'a str>,
+}
+
+/// Whether `f` opens or resolves a break named by its detail, in which family, under which name.
+fn named(f: &Finding) -> Option<(bool, &'static str, &str)> {
+    match f.kind {
+        FindingKind::VulnerabilityGate => Some((false, "vulnerability", vulnerabilities::named_in(f)?)),
+        FindingKind::VulnerabilityFixed => Some((true, "vulnerability", vulnerabilities::named_in(f)?)),
+        FindingKind::ReleaseTestsFailed | FindingKind::TestQuarantineOverdue => {
+            Some((false, "tests", test_runs::named_in(f)?))
+        }
+        FindingKind::TestsCleared => Some((true, "tests", test_runs::named_in(f)?)),
+        _ => None,
+    }
 }
 
 impl<'a> Resolutions<'a> {
     /// `findings` oldest first.
     fn of(findings: &'a [Finding]) -> Self {
         let mut gaps = BTreeMap::new();
-        let mut vulnerabilities = BTreeMap::new();
+        let mut resolved = BTreeMap::new();
         for f in findings {
-            match f.kind {
-                FindingKind::GapClosed => {
-                    if let (Some(chain), Some(seq)) = (f.chain.as_deref(), f.seq) {
-                        gaps.insert((chain, seq), f.run_id.as_str());
-                    }
+            if f.kind == FindingKind::GapClosed {
+                if let (Some(chain), Some(seq)) = (f.chain.as_deref(), f.seq) {
+                    gaps.insert((chain, seq), f.run_id.as_str());
                 }
-                FindingKind::VulnerabilityFixed => {
-                    if let Some(name) = named_in(f) {
-                        vulnerabilities.insert(name, f.run_id.as_str());
-                    }
+            } else if let Some((resolves, family, name)) = named(f) {
+                if resolves {
+                    resolved.insert((family, name), f.run_id.as_str());
+                } else {
+                    resolved.remove(&(family, name));
                 }
-                FindingKind::VulnerabilityGate => {
-                    if let Some(name) = named_in(f) {
-                        vulnerabilities.remove(name);
-                    }
-                }
-                _ => {}
             }
         }
-        Self { gaps, vulnerabilities }
+        Self { gaps, named: resolved }
     }
 
     /// The run that resolved `f`, if one did.
     fn resolved_by(&self, f: &Finding) -> Option<&'a str> {
-        match f.kind {
-            FindingKind::Gap => self.gaps.get(&(f.chain.as_deref()?, f.seq?)).copied(),
-            FindingKind::VulnerabilityGate => self.vulnerabilities.get(named_in(f)?).copied(),
-            _ => None,
+        if f.kind == FindingKind::Gap {
+            return self.gaps.get(&(f.chain.as_deref()?, f.seq?)).copied();
+        }
+        match named(f)? {
+            (false, family, name) => self.named.get(&(family, name)).copied(),
+            (true, _, _) => None,
         }
     }
 }

@@ -366,6 +366,8 @@ pub struct SupplyInput<'a> {
     pub policy_review_days: u32,
     /// How long a vulnerability of each gated severity may stay open.
     pub vulnerability_gate: &'a Gate,
+    /// How long a test may stay quarantined.
+    pub test_quarantine_days: u32,
 }
 
 impl SupplyInput<'_> {
@@ -473,6 +475,9 @@ pub fn check_new(input: &SupplyInput<'_>, new_runs: &BTreeSet<String>, at: DateT
     let (vulnerability_changes, fixed) = crate::vulnerabilities::changes(&t.scans, &t.vulnerabilities, gate, new_runs);
     findings.extend(fixed);
     findings.extend(crate::vulnerabilities::check_gate(&t.scans, &t.vulnerabilities, gate, new_runs, at));
+
+    // 8. Test results: each release's latest runs pass, no test stays quarantined too long.
+    findings.extend(crate::test_runs::check(&t.test_runs, &t.test_cases, input.test_quarantine_days, new_runs, at));
     SupplyOutcome { findings, derived: Derived { diffs, vulnerability_changes } }
 }
 
