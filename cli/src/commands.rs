@@ -507,7 +507,8 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
          identity's threat T-0002 is open, high and unmitigated; \
          the backup restore test (RET-05) is older than its 90 days;\n         \
          payments' critical DEMO-2026-0001 (libssl3), first reported by the scan of 1.3.0 on 2026-10-28, \
-         is still open in 1.4.0, past its 15-day gate"
+         is still open in 1.4.0, past its 15-day gate; identity's test `token refresh survives clock skew` \
+         has been quarantined since 2026-10-30, past its 14 days"
     );
     println!("portal:  {}", index.display());
     println!("bundle:  {} ({} bytes)", info.path.display(), info.size);

@@ -69,6 +69,7 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
             "disallowed_license",
             "duplicate",
             "gap",
+            "test_quarantine_overdue",
             "time_backwards",
             "unapproved_component",
             "unapproved_component",
@@ -143,6 +144,10 @@ print(len(v), sorted((r["vulnerability_id"], r["severity"], r["fix_state"]) for 
 ch = table("vulnerability_changes").to_pylist()
 print(len(ch), sorted((r["change"], r["vulnerability_id"]) for r in ch if r["change"] == "fixed"))
 print(results["VUL-01"]["status"], results["VUL-03"]["status"], ",".join(f["kind"] for f in json.loads(results["VUL-03"]["failing_findings"])))
+tr = table("test_runs").to_pylist()
+print(sorted((r["subject"], r["subject_version"], r["file"], r["tests"], r["failed"], r["quarantined"], r["flaky"], r["tags"]) for r in tr))
+tc = table("test_cases").to_pylist()
+print(len(tc), sorted(set(r["status"] for r in tc)), results["CHG-07"]["status"], ",".join(f["kind"] for f in json.loads(results["CHG-07"]["failing_findings"])))
 # Every table ends with the provenance envelope, and everything the demo holds is simulated.
 import os
 envelope = ["origin", "actor", "timestamp", "confidence", "simulated"]
@@ -185,7 +190,7 @@ for name in sorted(os.listdir(sys.argv[1] + "/lake")):
     assert_eq!(lines[2], "2026-11-21");
     assert_eq!(
         lines[3],
-        "disallowed_license,duplicate,gap,time_backwards,unapproved_component,unmitigated_threat,vulnerability_fixed,vulnerability_gate"
+        "disallowed_license,duplicate,gap,test_quarantine_overdue,time_backwards,unapproved_component,unmitigated_threat,vulnerability_fixed,vulnerability_gate"
     );
     // Each verify run records every control's evaluation, its evidence and what failed it.
     assert_eq!(lines[4], "passing failing gap,time_backwards 1");
@@ -210,8 +215,17 @@ for name in sorted(os.listdir(sys.argv[1] + "/lake")):
     );
     assert_eq!(lines[13], "11 [('fixed', 'DEMO-2026-0002')]");
     assert_eq!(lines[14], "passing failing vulnerability_gate");
-    let tables: Vec<&str> = lines[15..].to_vec();
-    assert_eq!(tables.len(), 15, "{}", out.stdout);
+    // The test reports: every release's unit tests, payments' chaos suite (tagged by the source's
+    // pattern), and identity 1.3.0's earlier run, where the quarantine began.
+    assert_eq!(
+        lines[15],
+        "[('identity', '1.3.0', 'unit.xml', 3, 0, 1, 0, ''), ('identity', '1.4.0', 'unit.xml', 3, 0, 1, 0, ''), \
+         ('payments', '1.4.0', 'chaos.xml', 2, 0, 0, 0, 'chaos'), ('payments', '1.4.0', 'unit.xml', 4, 0, 0, 1, ''), \
+         ('storage', '1.4.0', 'unit.xml', 2, 0, 0, 0, '')]"
+    );
+    assert_eq!(lines[16], "14 ['passed', 'quarantined'] failing test_quarantine_overdue");
+    let tables: Vec<&str> = lines[17..].to_vec();
+    assert_eq!(tables.len(), 17, "{}", out.stdout);
     for line in tables {
         let name = line.split(' ').next().unwrap();
         let (confidence, actor) = match name {

@@ -12,6 +12,7 @@
 
 mod releases;
 mod scans;
+mod test_reports;
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -213,7 +213,8 @@ fn markdown_model(service: &str, version: &str) -> String {
     md
 }
 
-/// Writes the releases, SBOMs, attestations, scans, threat models and register under `dir/inputs`, and
+/// Writes the releases, SBOMs, attestations, scans, test reports, threat models and register under
+/// `dir/inputs`, and
 /// returns the keyring entry for the CI key and the `[[source]]` entries.
 pub fn write(dir: &Path, services: &[&str], rng: &mut ChaCha20Rng, ci: &SigningKey) -> Result<(String, String)> {
     let inputs = dir.join("inputs");
@@ -287,7 +288,8 @@ pub fn write(dir: &Path, services: &[&str], rng: &mut ChaCha20Rng, ci: &SigningK
          \n[[source]]\nname = \"threat-dragon\"\ntype = \"threat-dragon\"\nurl = \"inputs/threat-models/dragon/\"\n\
          \n[[source]]\nname = \"threat-markdown\"\ntype = \"markdown-threat-model\"\nurl = \"inputs/threat-models/markdown/\"\n"
         .to_string()
-        + &crate::scans::write(&inputs, services)?;
+        + &crate::scans::write(&inputs, services)?
+        + &crate::test_reports::write(&inputs, services)?;
     Ok((keyring, sources))
 }
 

@@ -44,9 +44,12 @@ fn release(run: &TestRunRow) -> String {
     }
 }
 
-/// A case as the portal and findings name it: its suite, classname and name, ` / `-separated.
+/// A case as the portal and findings name it: its suite, classname and name, ` / `-separated
+/// (a classname that repeats the innermost suite's name is said once).
 pub fn case_label(c: &TestCaseRow) -> String {
-    [Some(c.suite.as_str()), c.classname.as_deref(), Some(c.name.as_str())]
+    let innermost = c.suite.rsplit(" / ").next().unwrap_or_default();
+    let classname = c.classname.as_deref().filter(|n| *n != innermost);
+    [Some(c.suite.as_str()), classname, Some(c.name.as_str())]
         .into_iter()
         .flatten()
         .filter(|s| !s.is_empty())
