@@ -83,8 +83,8 @@ enum Command {
     ///
     /// Source types (`[[source]] type`): jsonl, splunk-export, splunk-results, splunk-hec,
     /// splunk-api, sentinel-export, datadog-archive, datadog-api (audit events; docs/sources.md);
-    /// dsse, sigstore-bundle, cyclonedx, spdx, trivy, grype, osv-scanner, sarif, threat-dragon,
-    /// threat-composer, markdown-threat-model, release (docs/supply-chain.md); documents (docs/controls.md); decision-card (docs/policies.md).
+    /// dsse, sigstore-bundle, cyclonedx, spdx, trivy, grype, osv-scanner, sarif, junit,
+    /// threat-dragon, threat-composer, markdown-threat-model, release (docs/supply-chain.md); documents (docs/controls.md); decision-card (docs/policies.md).
     /// Each source reads only what is new since the last run; records that cannot be collected
     /// are kept aside in `quarantine` with their file, line and reason, and counted. Object-store URLs (s3://, gs://, az://) take
     /// their credentials from the environment.
