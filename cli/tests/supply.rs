@@ -78,6 +78,13 @@ fn org(dir: &Path) -> Org {
         "\n[[key]]\nkid = \"ci\"\npublic_key = \"{}\"\nchains = []\nattestations = [\"dsse\"]\n",
         B64.encode(ci.verifying_key().as_bytes())
     );
+    // The identities the real bundles were signed by: GitHub's attestation workflow (public-good
+    // instance) and a person (staging instance, whose root the configuration adds).
+    let _ = write!(
+        keyring,
+        "\n[[keyless]]\nattestations = [\"bundles\"]\nsan = \"{GH_WORKFLOW}*\"\nissuer = \"https://token.actions.githubusercontent.com\"\n\
+         \n[[keyless]]\nattestations = [\"bundles\"]\nsan = \"william@yossarian.net\"\nissuer = \"https://github.com/login/oauth\"\n"
+    );
     std::fs::write(dir.join("keys/trusted.toml"), keyring).unwrap();
     let inputs = dir.join("inputs");
     copy("attest/gh-artifact-attestation-slsa-v1.dsse-rekor.sigstore.json", &inputs.join("bundles"));
@@ -101,9 +108,15 @@ fn org(dir: &Path) -> Org {
     ] {
         let _ = write!(config, "\n[[source]]\nname = \"{name}\"\ntype = \"{kind}\"\nurl = \"inputs/{name}/\"\n");
     }
+    let staging = fixture("sigstore/trusted_root.staging.json");
+    let config =
+        config.replace("[trust]\n", &format!("[trust]\nsigstore_trusted_roots = [{:?}]\n", staging.to_str().unwrap()));
     std::fs::write(dir.join("cairn.toml"), config).unwrap();
     org
 }
+
+/// The workflow GitHub's real attestation was signed by (its SAN, up to the ref).
+const GH_WORKFLOW: &str = "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@";
 
 fn verify_findings(dir: &Path) -> Vec<Value> {
     let out = cairn(dir, &["verify", "--format", "json"]);

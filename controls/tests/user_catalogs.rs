@@ -8,7 +8,7 @@ use cairn_controls::user::check;
 use cairn_controls::{EvidenceKind, BUILTIN_CATALOG};
 
 /// Every finding kind the verifier names.
-const ALL_KINDS: [&str; 35] = [
+const ALL_KINDS: [&str; 36] = [
     "gap",
     "altered",
     "reorder",
@@ -25,6 +25,7 @@ const ALL_KINDS: [&str; 35] = [
     "duplicate",
     "attestation_signature",
     "tlog_inclusion",
+    "signer_identity",
     "subject_digest_mismatch",
     "unattested_artifact",
     "unapproved_component",

@@ -50,6 +50,9 @@ pub enum FindingKind {
     AttestationSignature,
     /// A transparency-log inclusion proof does not lead to its root, or the entry is not the artefact's.
     TlogInclusion,
+    /// A keyless signature verifies, but by a certificate identity the keyring does not trust
+    /// for the attestation's source.
+    SignerIdentity,
     /// A release artefact's digest differs from the digest its attestation names.
     SubjectDigestMismatch,
     /// A release artefact no attestation names.
@@ -95,7 +98,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 36] = [
+    pub const ALL: [FindingKind; 37] = [
         Self::Altered,
         Self::BrokenLink,
         Self::Gap,
@@ -113,6 +116,7 @@ impl FindingKind {
         Self::ManifestChain,
         Self::AttestationSignature,
         Self::TlogInclusion,
+        Self::SignerIdentity,
         Self::SubjectDigestMismatch,
         Self::UnattestedArtifact,
         Self::UnapprovedComponent,
@@ -154,6 +158,7 @@ impl FindingKind {
             Self::ManifestChain => "manifest_chain",
             Self::AttestationSignature => "attestation_signature",
             Self::TlogInclusion => "tlog_inclusion",
+            Self::SignerIdentity => "signer_identity",
             Self::SubjectDigestMismatch => "subject_digest_mismatch",
             Self::UnattestedArtifact => "unattested_artifact",
             Self::UnapprovedComponent => "unapproved_component",

@@ -14,6 +14,16 @@
 //!
 //! A key signs attestations only when `attestations` names the source (globs allowed): a key
 //! trusted for audit events is not thereby trusted to vouch for builds.
+//!
+//! Keyless signatures (a Sigstore bundle with a Fulcio certificate) are trusted by identity, not
+//! by key: the certificate's subject alternative name and OIDC issuer.
+//!
+//! ```toml
+//! [[keyless]]
+//! attestations = ["npm-provenance"]        # attestation sources (globs) it may sign
+//! san = "https://github.com/acme/*/.github/workflows/release.yml@refs/tags/*"   # glob
+//! issuer = "https://token.actions.githubusercontent.com"                        # exact
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -62,6 +72,27 @@ pub enum KeyringError {
 struct RawKeyring {
     #[serde(default)]
     key: Vec<RawKey>,
+    #[serde(default)]
+    keyless: Vec<KeylessIdentity>,
+}
+
+/// A keyless signer trusted for attestation sources: a certificate identity and its issuer.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeylessIdentity {
+    /// Globs of attestation source names it may sign.
+    pub attestations: Vec<String>,
+    /// Glob over the certificate's subject alternative name (a URI or an email address).
+    pub san: String,
+    /// The certificate's OIDC issuer, exactly.
+    pub issuer: String,
+}
+
+impl KeylessIdentity {
+    /// Whether a certificate with `san` from `issuer` may sign attestations of `source`.
+    pub fn permits(&self, source: &str, san: &str, issuer: &str) -> bool {
+        self.attestations.iter().any(|g| glob_match(g, source)) && glob_match(&self.san, san) && self.issuer == issuer
+    }
 }
 
 #[derive(Deserialize)]
@@ -168,6 +199,7 @@ impl TrustedKey {
 #[derive(Clone, Debug, Default)]
 pub struct Keyring {
     keys: BTreeMap<String, TrustedKey>,
+    keyless: Vec<KeylessIdentity>,
 }
 
 impl Keyring {
@@ -212,7 +244,21 @@ impl Keyring {
                 return Err(err("kid appears twice".into()));
             }
         }
-        Ok(Self { keys })
+        for k in &raw.keyless {
+            if k.san.trim().is_empty() || k.issuer.trim().is_empty() || k.attestations.is_empty() {
+                return Err(KeyringError::Entry {
+                    path: path.to_path_buf(),
+                    kid: format!("keyless {}", k.san),
+                    detail: "a [[keyless]] identity needs attestations, san and issuer".into(),
+                });
+            }
+        }
+        Ok(Self { keys, keyless: raw.keyless })
+    }
+
+    /// The keyless identities trusted for attestations of `source`.
+    pub fn keyless_for<'a>(&'a self, source: &'a str) -> impl Iterator<Item = &'a KeylessIdentity> {
+        self.keyless.iter().filter(move |k| k.attestations.iter().any(|g| glob_match(g, source)))
     }
 
     /// Adds a key unless the keyring already holds its kid (the keyring file wins over keys

@@ -66,6 +66,8 @@ struct RawTrust {
     keyring: PathBuf,
     max_clock_skew_seconds: Option<u32>,
     #[serde(default)]
+    sigstore_trusted_roots: Vec<PathBuf>,
+    #[serde(default)]
     published: Vec<cairn_collector::published::RawPublished>,
 }
 
@@ -97,6 +99,9 @@ pub struct Config {
     pub keyring: PathBuf,
     /// Allowed clock skew within a chain.
     pub max_clock_skew_seconds: u32,
+    /// Sigstore `trusted_root.json` files keyless bundles may also verify against (`[trust]
+    /// sigstore_trusted_roots`), besides the built-in public-good root.
+    pub sigstore_trusted_roots: Vec<PathBuf>,
     /// Published key documents (`[[trust.published]]`), in configuration order.
     pub published: Vec<cairn_collector::published::PublishedSource>,
     /// Sources, in configuration order.
@@ -195,6 +200,7 @@ impl Config {
             public_key: abs(&raw.signing.public_key),
             keyring: abs(&raw.trust.keyring),
             max_clock_skew_seconds: raw.trust.max_clock_skew_seconds.unwrap_or(300),
+            sigstore_trusted_roots: raw.trust.sigstore_trusted_roots.iter().map(|p| abs(p)).collect(),
             published,
             sources,
             portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),

@@ -97,6 +97,12 @@ pub async fn check(
         }
         None => None,
     };
+    let mut sigstore = cairn_verifier::keyless::SigstoreTrust::production();
+    for path in &config.sigstore_trusted_roots {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the Sigstore trusted root {}", path.display()))?;
+        sigstore = sigstore.with(&text, &path.display().to_string()).map_err(|e| anyhow::anyhow!(e))?;
+    }
     let input = SupplyInput {
         tables: &tables,
         blobs: &blobs,
@@ -106,6 +112,7 @@ pub async fn check(
         policy_review_days: config.policy_review_days,
         vulnerability_gate: &config.vulnerability_gate,
         test_quarantine_days: config.test_quarantine_days,
+        sigstore: &sigstore,
     };
     Ok(check_new(&input, new_runs, at))
 }

@@ -43,21 +43,24 @@ pub fn portal_view(
             continue;
         }
         let own = about(&p.object_key, Some(p.line));
-        let sig_failure = own.iter().find(|f| f.kind == FindingKind::AttestationSignature);
+        let sig_failure =
+            own.iter().find(|f| matches!(f.kind, FindingKind::AttestationSignature | FindingKind::SignerIdentity));
         let tlog_failure = own.iter().find(|f| f.kind == FindingKind::TlogInclusion);
         let (state, status) = if let Some(f) = sig_failure {
             ("failed", format!("signature check failed: {}", f.detail))
         } else if !verified(&p.run_id) {
             ("pending", "collected; not yet verified".to_string())
-        } else if a.signer_kind == "keyless" {
+        } else if a.signer_kind == "keyless" && tlog_failure.is_none() {
             (
-                "not_verified",
+                "verified",
                 format!(
-                    "not verified: keyless. Certificate identity {}, issuer {}; the certificate chain is not checked against a Fulcio root",
+                    "keyless signature verified: the certificate of {} (issuer {}) chains to the trusted Sigstore root and was valid when it signed, and that identity is trusted for this source",
                     a.signer,
                     a.signer_issuer.as_deref().unwrap_or("not stated")
                 ),
             )
+        } else if a.signer_kind == "keyless" {
+            ("failed", "keyless signature not verified: its transparency-log entry failed".to_string())
         } else if a.format == "dsse" || !a.predicate_type.is_empty() {
             ("verified", "signature verified with a key the keyring trusts for this source".to_string())
         } else {

@@ -1,8 +1,6 @@
-//! Attestation checks: DSSE signatures with trusted Ed25519 keys, and Sigstore transparency-log
-//! inclusion proofs (RFC 6962).
-//!
-//! Keyless (Fulcio certificate) signatures are not checked against a Fulcio trust root here:
-//! they are reported as "not verified: keyless" with the certificate's identity, never as verified.
+//! Attestation checks: DSSE signatures with trusted Ed25519 keys, Sigstore transparency-log
+//! inclusion proofs (RFC 6962), and keyless (Fulcio certificate) bundles in full against a
+//! trusted root and the identities the keyring trusts (`crate::keyless`).
 
 use cairn_evidence::artefacts::AttestationRow;
 use cairn_evidence::attest::{Bundle, BundleContent, Envelope, SignerMaterial, TlogEntry};
@@ -14,6 +12,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::Signature;
 use serde_json::Value;
 
+use crate::keyless::{self, KeylessCheck, SigstoreTrust};
 use crate::{Finding, FindingKind};
 
 /// How an envelope's signature check ended.
@@ -164,9 +163,10 @@ fn attestation_keys<'k>(keyring: &'k Keyring, source: &str, at: DateTime<Utc>) -
 }
 
 /// Re-checks one collected attestation record from its stored blob: the envelope's signature by a
-/// key trusted for its source when it was collected, or a Sigstore bundle's signature and each of
-/// its transparency-log entries.
-pub fn check_attestation(row: &AttestationRow, blob: &[u8], keyring: &Keyring) -> Vec<Finding> {
+/// key trusted for its source when it was collected, or a Sigstore bundle's signature (by a
+/// trusted key, or keyless against `trust` and the keyring's identities) and each of its
+/// transparency-log entries.
+pub fn check_attestation(row: &AttestationRow, blob: &[u8], keyring: &Keyring, trust: &SigstoreTrust) -> Vec<Finding> {
     let p = &row.provenance;
     let at = |kind, detail| Finding::object(kind, &p.object_key, detail).at_line(p.line);
     let Some(record) = find_record(blob, &p.object_key, &p.record_sha256) else {
@@ -190,8 +190,8 @@ pub fn check_attestation(row: &AttestationRow, blob: &[u8], keyring: &Keyring) -
         _ => match parsed.and_then(|v| Bundle::from_value(&v).map_err(|e| e.to_string())) {
             Err(e) => out.push(at(FindingKind::AttestationSignature, format!("the bundle does not parse: {e}"))),
             Ok(bundle) => {
-                // Keyless signatures are shown with their identity, not verified; a bundle signed
-                // with a key is checked like an envelope, with the key its hint names.
+                // A bundle signed with a key is checked like an envelope, with the key its hint
+                // names; a keyless one in full against the trusted root and trusted identities.
                 if let (SignerMaterial::PublicKey { hint }, BundleContent::Dsse(envelope)) =
                     (&bundle.signer, &bundle.content)
                 {
@@ -201,12 +201,25 @@ pub fn check_attestation(row: &AttestationRow, blob: &[u8], keyring: &Keyring) -
                         out.push(at(FindingKind::AttestationSignature, why));
                     }
                 }
+                let logged_before = out.len();
                 for (i, entry) in bundle.tlog_entries.iter().enumerate() {
                     if let TlogCheck::Failed(why) = check_tlog_entry(entry, &bundle.content) {
                         out.push(at(
                             FindingKind::TlogInclusion,
                             format!("tlog entry {i} (log index {}): {why}", entry.log_index),
                         ));
+                    }
+                }
+                if let SignerMaterial::Certificate { .. } = &bundle.signer {
+                    let identities: Vec<_> = keyring.keyless_for(&p.source).collect();
+                    let subject = keyless::Subject { alg: &row.digest_alg, hex: &row.digest_value };
+                    if let KeylessCheck::Failed(kind, why) =
+                        keyless::check(record, &subject, &identities, &p.source, trust)
+                    {
+                        // A log entry already named by its own inclusion check is not named twice.
+                        if kind != FindingKind::TlogInclusion || out.len() == logged_before {
+                            out.push(at(kind, why));
+                        }
                     }
                 }
             }

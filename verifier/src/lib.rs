@@ -4,7 +4,8 @@
 //!   ([`chain`]);
 //! - the lake's own integrity: manifest signatures and links, object digests, the Merkle root
 //!   ([`lake`]);
-//! - attestations: DSSE and Sigstore bundle signatures, transparency-log inclusion ([`attest`]);
+//! - attestations: DSSE and Sigstore bundle signatures, transparency-log inclusion ([`attest`]),
+//!   keyless bundles against a Sigstore trusted root and trusted identities ([`keyless`]);
 //! - the supply chain: components against the register, releases against their attestations and
 //!   SBOMs, threat-model review, SBOM diffs ([`supply`]);
 //! - vulnerability scans over time: what appeared and was fixed, first seen, the severity gate
@@ -23,6 +24,7 @@ pub mod attest;
 pub mod bundle;
 pub mod chain;
 pub mod finding;
+pub mod keyless;
 pub mod lake;
 pub mod open;
 pub mod policy;

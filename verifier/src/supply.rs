@@ -368,6 +368,8 @@ pub struct SupplyInput<'a> {
     pub vulnerability_gate: &'a Gate,
     /// How long a test may stay quarantined.
     pub test_quarantine_days: u32,
+    /// The Sigstore trusted root keyless bundles are verified against.
+    pub sigstore: &'a crate::keyless::SigstoreTrust,
 }
 
 impl SupplyInput<'_> {
@@ -416,7 +418,7 @@ pub fn check_new(input: &SupplyInput<'_>, new_runs: &BTreeSet<String>, at: DateT
             ));
             continue;
         }
-        findings.extend(crate::attest::check_attestation(row, blob, keyring));
+        findings.extend(crate::attest::check_attestation(row, blob, keyring, input.sigstore));
     }
 
     // 2. SBOM components against the approved-dependency register.
