@@ -224,4 +224,41 @@ mod tests {
         let err = SigstoreTrust::from_json("{}", "keys/root.json").unwrap_err();
         assert!(err.starts_with("keys/root.json: "), "{err}");
     }
+
+    const NPM: &str = include_str!("../../fixtures/sigstore/npm-sigstore-2.2.0.provenance.sigstore.json");
+    const NPM_SHA512: &str = "7dc53d7251f012cb36fccff5d4514cf09c1ce0f8c181b857a0db24a0ae60ba82b4a8640149e51b419449f81d9f0c522f8727f482a09a3eb7a5f66b336e1031ba";
+    const SIGSTORE_JS: &str = "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main";
+
+    fn npm(bundle: &str, identities: &[KeylessIdentity]) -> KeylessCheck {
+        let trusted: Vec<&KeylessIdentity> = identities.iter().collect();
+        let subject = Subject { alg: "sha512", hex: NPM_SHA512 };
+        check(bundle.as_bytes(), &subject, &trusted, "bundles", &SigstoreTrust::production())
+    }
+
+    /// The real npm provenance of sigstore@2.2.0 (its subject is the tarball's `dist.integrity`):
+    /// it verifies for the release workflow; a changed byte, a swapped log entry and another
+    /// identity each fail with their own finding.
+    #[test]
+    fn the_real_npm_provenance_verifies_and_each_tampering_has_its_own_finding() {
+        let trusted = [identity(SIGSTORE_JS, ACTIONS)];
+        assert_eq!(npm(NPM, &trusted), KeylessCheck::Verified { san: SIGSTORE_JS.into(), issuer: ACTIONS.into() });
+
+        let mut changed: Value = serde_json::from_str(NPM).unwrap();
+        let mut payload = B64.decode(changed["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+        let at = payload.len() / 2;
+        payload[at] ^= 0x01;
+        changed["dsseEnvelope"]["payload"] = Value::String(B64.encode(&payload));
+        assert_eq!(kind(&npm(&changed.to_string(), &trusted)), Some(FindingKind::AttestationSignature));
+
+        // The log entry's body swapped for another entry's (GitHub's attestation's), its time kept.
+        let mut swapped: Value = serde_json::from_str(NPM).unwrap();
+        let gh: Value = serde_json::from_str(GH).unwrap();
+        swapped["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"] =
+            gh["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"].clone();
+        let got = npm(&swapped.to_string(), &trusted);
+        assert_eq!(kind(&got), Some(FindingKind::TlogInclusion), "{got:?}");
+
+        let other = [identity("https://github.com/sigstore/sigstore-js/.github/workflows/other.yml@*", ACTIONS)];
+        assert_eq!(kind(&npm(NPM, &other)), Some(FindingKind::SignerIdentity));
+    }
 }
