@@ -266,6 +266,11 @@ fn test_run_views(t: &ArtefactTables, findings: &[Finding]) -> Vec<crate::model:
         let at = latest.entry((&r.subject, r.subject_version.as_deref(), &r.file)).or_insert(r.ran_at());
         *at = (*at).max(r.ran_at());
     }
+    // Cases by the report they came from, so each page reads only its own.
+    let mut by_run: BTreeMap<&str, Vec<&cairn_evidence::artefacts::TestCaseRow>> = BTreeMap::new();
+    for c in &t.test_cases {
+        by_run.entry(c.run_blob.as_str()).or_default().push(c);
+    }
     let rank = |s: &str| ["failed", "error", "quarantined", "skipped"].iter().position(|x| *x == s).unwrap_or(4);
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -274,10 +279,12 @@ fn test_run_views(t: &ArtefactTables, findings: &[Finding]) -> Vec<crate::model:
         if !seen.insert(r.blob.as_str()) {
             continue;
         }
-        let mut cases: Vec<TestCaseView> = t
-            .test_cases
-            .iter()
-            .filter(|c| c.run_blob == r.blob && c.provenance.run_id == p.run_id)
+        let mut cases: Vec<TestCaseView> = by_run
+            .get(r.blob.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|c| c.provenance.run_id == p.run_id)
             .map(|c| TestCaseView {
                 label: case_label(c),
                 status: c.status.clone(),
@@ -356,6 +363,11 @@ fn scan_views(t: &ArtefactTables, findings: &[Finding]) -> Vec<crate::model::Sca
     use crate::model::{artefact_file_name, ScanView, VulnerabilityView};
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let first = first_seen(&t.scans, &t.vulnerabilities);
+    // Rows by the report they came from, so each page reads only its own.
+    let mut by_scan: BTreeMap<&str, Vec<&cairn_evidence::artefacts::VulnerabilityRow>> = BTreeMap::new();
+    for v in &t.vulnerabilities {
+        by_scan.entry(v.scan_blob.as_str()).or_default().push(v);
+    }
     let open_gates: BTreeMap<&str, &Finding> = cairn_verifier::open::unresolved(findings)
         .filter(|f| f.kind == FindingKind::VulnerabilityGate)
         .filter_map(|f| Some((named_in(f)?, f)))
@@ -376,10 +388,12 @@ fn scan_views(t: &ArtefactTables, findings: &[Finding]) -> Vec<crate::model::Sca
         let ran_at = s.ran_at();
         let mut gate_findings = Vec::new();
         let mut listed = BTreeSet::new();
-        let mut vulnerabilities: Vec<VulnerabilityView> = t
-            .vulnerabilities
-            .iter()
-            .filter(|v| v.scan_blob == s.blob && v.provenance.run_id == p.run_id)
+        let mut vulnerabilities: Vec<VulnerabilityView> = by_scan
+            .get(s.blob.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|v| v.provenance.run_id == p.run_id)
             .filter(|v| listed.insert((v.vulnerability_id.as_str(), on(v))))
             .map(|v| {
                 let since = first
