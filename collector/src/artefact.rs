@@ -34,6 +34,15 @@ pub(crate) struct ArtefactFormat {
     pub(crate) parse: Option<ParseRecord>,
 }
 
+/// The release a file's path under its source names: its folders `<subject>/<version>/`, the
+/// layout release files, scan reports and test reports share. `None` when it sits less deep.
+pub(crate) fn release_folder(relative: &str) -> Option<(String, String)> {
+    let mut folders = relative.rsplit('/').skip(1);
+    let version = folders.next().filter(|v| !v.is_empty())?;
+    let subject = folders.next().filter(|s| !s.is_empty())?;
+    Some((subject.to_string(), version.to_string()))
+}
+
 /// Collects the new or changed files of a source whose files are read as `format` says.
 pub(crate) async fn collect(
     format: ArtefactFormat,

@@ -113,6 +113,18 @@ impl<'a> History<'a> {
     fn listed(&self, scan: &ScanRow) -> &[&'a VulnerabilityRow] {
         self.listed.get(scan.blob.as_str()).map(Vec::as_slice).unwrap_or_default()
     }
+
+    /// When, and in which scan of `list` (one subject's, in the order they ran), each
+    /// vulnerability was first listed.
+    fn first_listed(&self, list: &[&'a ScanRow]) -> BTreeMap<Key<'a>, (DateTime<Utc>, &'a ScanRow)> {
+        let mut first = BTreeMap::new();
+        for scan in list {
+            for v in self.listed(scan) {
+                first.entry(key(v)).or_insert((scan.ran_at(), *scan));
+            }
+        }
+        first
+    }
 }
 
 /// What the scans of `new_runs` changed: each against the scan of its subject by its scanner
@@ -190,13 +202,7 @@ pub fn check_gate(
     let mut out = Vec::new();
     for ((subject, scanner), list) in &history.by_subject {
         let Some(latest) = list.last().filter(|s| new_runs.contains(&s.provenance.run_id)) else { continue };
-        // When, and in which scan, each vulnerability of the latest scan was first seen.
-        let mut first: BTreeMap<Key, (DateTime<Utc>, &ScanRow)> = BTreeMap::new();
-        for scan in list {
-            for v in history.listed(scan) {
-                first.entry(key(v)).or_insert((scan.ran_at(), scan));
-            }
-        }
+        let first = history.first_listed(list);
         for v in history.listed(latest) {
             let Some(days) = gate.0.get(&v.severity) else { continue };
             let Some((since, where_first)) = first.get(&key(v)) else { continue };
@@ -227,12 +233,11 @@ pub fn first_seen(
     let history = History::new(scans, vulnerabilities);
     let mut out = BTreeMap::new();
     for list in history.by_subject.values() {
-        let mut first: BTreeMap<Key, DateTime<Utc>> = BTreeMap::new();
+        let first = history.first_listed(list);
         for scan in list {
             for v in history.listed(scan) {
-                let since = *first.entry(key(v)).or_insert(scan.ran_at());
                 let (id, on) = key(v);
-                out.insert((scan.blob.clone(), id.to_string(), on.to_string()), since);
+                out.insert((scan.blob.clone(), id.to_string(), on.to_string()), first[&key(v)].0);
             }
         }
     }

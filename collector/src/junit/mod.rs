@@ -184,7 +184,7 @@ fn parse(
     let report = read(bytes)?;
     let file = relative.rsplit('/').next().unwrap_or(relative).to_string();
     let name = report.name.clone().unwrap_or_else(|| file.clone());
-    let (subject, subject_version) = match release_folder(relative) {
+    let (subject, subject_version) = match artefact::release_folder(relative) {
         Some((s, v)) => (s, Some(v)),
         None => (name.clone(), None),
     };
@@ -280,14 +280,6 @@ fn parse(
         provenance: provenance.clone(),
     });
     Ok(1)
-}
-
-/// `<subject>/<version>/` of a report's path under its source, if it sits that deep.
-fn release_folder(relative: &str) -> Option<(String, String)> {
-    let mut folders = relative.rsplit('/').skip(1);
-    let version = folders.next().filter(|v| !v.is_empty())?;
-    let subject = folders.next().filter(|s| !s.is_empty())?;
-    Some((subject.to_string(), version.to_string()))
 }
 
 /// A report as read.

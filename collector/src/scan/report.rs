@@ -128,11 +128,8 @@ impl FixState {
 /// (the layout release folders use); else the target when it reads as an image reference
 /// (`registry/org/name:tag`, `name@sha256:…`); else the target itself, with no version.
 pub(super) fn release_of(relative: &str, target: &str) -> (String, Option<String>) {
-    let mut folders = relative.rsplit('/').skip(1);
-    if let (Some(version), Some(subject)) = (folders.next(), folders.next()) {
-        if !version.is_empty() && !subject.is_empty() {
-            return (subject.to_string(), Some(version.to_string()));
-        }
+    if let Some((subject, version)) = crate::artefact::release_folder(relative) {
+        return (subject, Some(version));
     }
     let target = target.trim();
     let reference = target.split('@').next().unwrap_or(target);
