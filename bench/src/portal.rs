@@ -367,6 +367,7 @@ fn control(i: usize, lake: &Lake, draw: &mut Draw) -> (ControlView, String) {
             .map(|o| EvidenceItemView {
                 simulated: false,
                 label: if evidence == "manual" { format!("{subject} review (2026-10-02)") } else { o.key.clone() },
+                key: o.key.clone(),
                 kind: if evidence == "manual" { "document".into() } else { o.table.clone() },
                 sha256: o.sha256.clone(),
                 size: o.size,
@@ -407,6 +408,7 @@ fn control(i: usize, lake: &Lake, draw: &mut Draw) -> (ControlView, String) {
         id: format!("{}-{:05}", PREFIXES[i % PREFIXES.len()], i + 1),
         title,
         description_html: markdown::to_html(&markdown_text),
+        description: markdown_text.clone(),
         evidence: evidence.to_string(),
         fails_on,
         max_age_days,

@@ -15,7 +15,7 @@ use cairn_jobs::render::render;
 use cairn_jobs::{acknowledge, proofs, runner, schedule};
 use cairn_verifier::open::{FindingStanding, Standing};
 
-use crate::{BenchCommand, Cli, Command, ControlsCommand, OutputFormat, ProofCommand};
+use crate::{BenchCommand, Cli, Command, ControlsCommand, ExportCommand, OutputFormat, ProofCommand};
 
 /// Runs the command line's command.
 pub async fn run(cli: &Cli) -> Result<u8> {
@@ -285,6 +285,13 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             }
             Ok(0)
         }
+        Command::Export(ExportCommand::Oscal { out }) => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            for path in cairn_jobs::export::oscal(&ws, out).await? {
+                println!("{}", path.display());
+            }
+            Ok(0)
+        }
         Command::Render { out } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let out = out.clone().unwrap_or_else(|| ws.config.portal_out.clone());
@@ -292,7 +299,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             println!("portal: {}", index.display());
             Ok(0)
         }
-        Command::Bundle { out, framework, control, all: _, since, until, sample, seed } => {
+        Command::Bundle { out, framework, control, all: _, since, until, sample, seed, oscal } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let scope = match (framework, control) {
                 (Some(f), _) => Scope::Framework(f.clone()),
@@ -307,6 +314,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                 out,
                 sample: sample.map(|n| (n, *seed)),
                 runs: None,
+                oscal: *oscal,
             };
             let info = bundling::bundle(&ws, &request).await?;
             println!("bundle: {} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);
@@ -489,6 +497,7 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
         out: ws.config.bundles_out.clone(),
         sample: None,
         runs: None,
+        oscal: true,
     };
     let info = bundling::bundle(&ws, &request).await?;
     let index = render(&ws, &ws.config.portal_out.clone()).await?;

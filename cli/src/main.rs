@@ -189,7 +189,14 @@ enum Command {
         /// Seed of the sample: the same seed draws the same events.
         #[arg(long, default_value_t = 0, requires = "sample")]
         seed: u64,
+        /// Also hold the OSCAL documents of the controls in scope (oscal/), their evidence
+        /// links pointing at the bundle's own entries (docs/oscal.md).
+        #[arg(long)]
+        oscal: bool,
     },
+    /// Export the assessment in a format other tools read.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Check a bundle: signature, every file's digest, SHA256SUMS, nothing added or removed.
     CheckBundle {
         /// The zip.
@@ -249,6 +256,21 @@ enum Command {
     /// Benchmarks (release builds).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// OSCAL 1.1.2 JSON for GRC tools: assessment-results.json (one result per verify run, one
+    /// finding per control: satisfied only when it passed, its observation linking the evidence
+    /// by SHA-256), the assessment-plan.json it imports, and component-definition.json (the
+    /// control catalog with its SOC 2, ISO/IEC 27001:2022, GDPR and HIPAA mappings). The same
+    /// lake gives the same bytes. Evidence links are lake object keys, relative to the lake's
+    /// root. The portal carries the same documents under oscal/ (docs/oscal.md).
+    Oscal {
+        /// Folder to write the three documents into (created if missing; existing ones replaced).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]

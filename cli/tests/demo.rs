@@ -351,3 +351,122 @@ fn open_findings_keep_verify_red_until_acknowledged() {
     assert!(row.contains("acknowledged") && row.contains("Dana Ops") && row.contains(&until), "{row}");
     assert!(row.contains("&lt;script&gt;") && !index.contains("<script>alert"), "{row}");
 }
+
+/// Every error of `doc` against one of NIST's OSCAL 1.1.2 JSON schemas in `fixtures/oscal/`.
+fn oscal_schema_errors(schema_file: &str, doc: &serde_json::Value) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/oscal").join(schema_file);
+    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{schema_file} does not compile: {e}"));
+    validator.iter_errors(doc).map(|e| format!("{}: {e}", e.instance_path())).collect()
+}
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+const OSCAL_DOCUMENTS: [(&str, &str); 3] = [
+    ("assessment-results.json", "oscal_assessment-results_schema.json"),
+    ("assessment-plan.json", "oscal_assessment-plan_schema.json"),
+    ("component-definition.json", "oscal_component_schema.json"),
+];
+
+#[test]
+fn oscal_export_validates_loads_in_trestle_and_says_which_controls_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = demo(tmp.path(), 11);
+    // A second night's verification: a second result.
+    assert_eq!(cairn(&org, &["verify"]).code, 1);
+    let out = tmp.path().join("oscal");
+    let export = cairn(&org, &["export", "oscal", "--out", out.to_str().unwrap()]);
+    assert_eq!(export.code, 0, "{}{}", export.stdout, export.stderr);
+    assert_eq!(export.stdout.lines().count(), 3, "{}", export.stdout);
+    for (doc, schema) in OSCAL_DOCUMENTS {
+        let errors = oscal_schema_errors(schema, &read_json(&out.join(doc)));
+        assert!(errors.is_empty(), "{doc} against NIST's {schema}:\n{}", errors.join("\n"));
+    }
+    // The schemas do reject what OSCAL forbids: a finding's status outside its two states.
+    let mut broken = read_json(&out.join("assessment-results.json"));
+    broken["assessment-results"]["results"][0]["findings"][0]["target"]["status"]["state"] = "passing".into();
+    assert!(!oscal_schema_errors("oscal_assessment-results_schema.json", &broken).is_empty());
+
+    let results = read_json(&out.join("assessment-results.json"));
+    let results = results["assessment-results"]["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 2, "one result per verify run");
+    let state = |id: &str| {
+        let latest = results.last().unwrap();
+        let f = latest["findings"].as_array().unwrap().iter().find(|f| f["target"]["target-id"] == id).unwrap();
+        f["target"]["status"]["state"].as_str().unwrap().to_string()
+    };
+    // LOG-02 fails on the planted gap; LOG-01 passes; a control with no document is not satisfied.
+    assert_eq!(state("LOG-02"), "not-satisfied");
+    assert_eq!(state("LOG-01"), "satisfied");
+    assert_eq!(state("ACC-01"), "not-satisfied");
+    // Every evidence link resolves to a lake object with the digest it states.
+    let doc = read_json(&out.join("assessment-results.json"));
+    let resources = doc["assessment-results"]["back-matter"]["resources"].as_array().unwrap();
+    assert!(!resources.is_empty());
+    for r in resources {
+        let link = &r["rlinks"][0];
+        let bytes = std::fs::read(org.join("store").join(link["href"].as_str().unwrap())).unwrap();
+        assert_eq!(cairn_evidence::digest::sha256_hex(&bytes), link["hashes"][0]["value"].as_str().unwrap());
+    }
+    // Same lake, same bytes.
+    let again = tmp.path().join("again");
+    assert_eq!(cairn(&org, &["export", "oscal", "--out", again.to_str().unwrap()]).code, 0);
+    for (doc, _) in OSCAL_DOCUMENTS {
+        assert_eq!(std::fs::read(out.join(doc)).unwrap(), std::fs::read(again.join(doc)).unwrap(), "{doc}");
+    }
+
+    // The portal carries the documents and links them; they validate too.
+    let downloads = std::fs::read_to_string(org.join("portal/downloads.html")).unwrap();
+    assert!(downloads.contains("href=\"oscal/assessment-results.json\""), "{downloads}");
+    for (doc, schema) in OSCAL_DOCUMENTS {
+        let errors = oscal_schema_errors(schema, &read_json(&org.join("portal/oscal").join(doc)));
+        assert!(errors.is_empty(), "portal {doc}:\n{}", errors.join("\n"));
+    }
+
+    // The demo's bundle holds them (bundle --oscal), linking its own entries.
+    let zip = std::fs::read_dir(org.join("bundles")).unwrap().next().unwrap().unwrap().path();
+    let unzipped = tmp.path().join("x");
+    std::fs::create_dir(&unzipped).unwrap();
+    assert_eq!(tool(&unzipped, "unzip", &["-q", zip.to_str().unwrap()]).code, 0);
+    let sums = std::fs::read_to_string(unzipped.join("SHA256SUMS")).unwrap();
+    let bundled = read_json(&unzipped.join("oscal/assessment-results.json"));
+    assert!(sums.contains("  oscal/assessment-results.json"), "the bundle's checksums cover it");
+    assert!(oscal_schema_errors("oscal_assessment-results_schema.json", &bundled).is_empty());
+    let mut linked = 0;
+    for r in bundled["assessment-results"]["back-matter"]["resources"].as_array().unwrap() {
+        let Some(href) = r["rlinks"][0]["href"].as_str() else { continue };
+        let entry = href.strip_prefix("../").unwrap();
+        let bytes = std::fs::read(unzipped.join(entry)).unwrap_or_else(|e| panic!("{entry}: {e}"));
+        assert_eq!(cairn_evidence::digest::sha256_hex(&bytes), r["rlinks"][0]["hashes"][0]["value"].as_str().unwrap());
+        linked += 1;
+    }
+    assert!(linked > 0);
+
+    // An auditor's OSCAL tool loads all three (compliance-trestle, installed by scripts/test).
+    let python = std::env::var("CAIRN_TEST_TRESTLE_PYTHON")
+        .expect("CAIRN_TEST_TRESTLE_PYTHON names a Python with compliance-trestle: run the test command from the README");
+    let script = r#"
+import pathlib, sys
+from trestle.oscal.assessment_results import AssessmentResults
+from trestle.oscal.assessment_plan import AssessmentPlan
+from trestle.oscal.component import ComponentDefinition
+d = pathlib.Path(sys.argv[1])
+ar = AssessmentResults.oscal_read(d / "assessment-results.json")
+AssessmentPlan.oscal_read(d / "assessment-plan.json")
+cd = ComponentDefinition.oscal_read(d / "component-definition.json")
+latest = ar.results[-1]
+failing = sorted(f.target.target_id for f in latest.findings if f.target.status.state.value == "not-satisfied")
+print(len(ar.results), len(cd.components[0].control_implementations), " ".join(failing))
+"#;
+    let loaded = tool(tmp.path(), &python, &["-c", script, out.to_str().unwrap()]);
+    assert_eq!(loaded.code, 0, "trestle: {}{}", loaded.stdout, loaded.stderr);
+    let line = loaded.stdout.trim();
+    assert!(line.starts_with("2 5 "), "two results; the catalog and four frameworks: {line}");
+    assert!(line.split(' ').any(|id| id == "LOG-02") && !line.split(' ').any(|id| id == "LOG-01"), "{line}");
+}

@@ -43,6 +43,9 @@ pub struct Request {
     pub sample: Option<(u64, u64)>,
     /// Only the objects these runs committed (a nightly job's new evidence), when set.
     pub runs: Option<std::collections::BTreeSet<String>>,
+    /// Also hold the OSCAL documents of the controls in scope (`oscal/`), linking the bundle's
+    /// own entries.
+    pub oscal: bool,
 }
 
 fn valid_day(d: &str) -> bool {
@@ -414,6 +417,20 @@ async fn collect_files(
         content: Content::Bytes(controls_csv(model, &all_ids, &files).into_bytes()),
         inclusion: None,
     });
+    if request.oscal {
+        let held = files.iter().filter_map(|f| f.path.strip_prefix("store/")).map(str::to_string).collect();
+        let placement = cairn_renderer::oscal::Placement::Bundle(held);
+        for (name, bytes) in cairn_renderer::oscal::documents(model, &all_ids, &placement) {
+            files.push(BundleFile {
+                simulated: false,
+                path: format!("oscal/{name}"),
+                kind: "oscal".into(),
+                controls: all_ids.clone(),
+                content: Content::Bytes(bytes),
+                inclusion: None,
+            });
+        }
+    }
     Ok(files)
 }
 

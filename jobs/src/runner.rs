@@ -176,6 +176,7 @@ async fn run_step(ws: &Workspace, job: &Job, step: Step, counts: &mut Counts) ->
                 out: ws.config.bundles_out.clone(),
                 sample: None,
                 runs,
+                oscal: job.bundle_oscal,
             };
             let info = bundling::bundle(ws, &request).await?;
             let mut detail = format!("{} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);

@@ -65,6 +65,7 @@ struct RawJobBundle {
     framework: Option<String>,
     control: Option<String>,
     only_new: Option<bool>,
+    oscal: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +95,8 @@ pub struct Job {
     pub bundle: Scope,
     /// Whether the bundle holds only the evidence this run committed (default) or all of it.
     pub bundle_only_new: bool,
+    /// Its bundle also holds the OSCAL documents (`[job.bundle] oscal`, default false).
+    pub bundle_oscal: bool,
     /// Where the publish step copies to.
     pub publish_url: Option<String>,
 }
@@ -129,6 +132,7 @@ impl Job {
             bail!("[[job]] {name:?}: the publish step needs [job.publish] url");
         }
         let bundle_only_new = raw.bundle.as_ref().and_then(|b| b.only_new).unwrap_or(true);
+        let bundle_oscal = raw.bundle.as_ref().and_then(|b| b.oscal).unwrap_or(false);
         let bundle = match raw.bundle {
             None | Some(RawJobBundle { framework: None, control: None, .. }) => Scope::All,
             Some(RawJobBundle { framework: Some(f), control: None, .. }) => {
@@ -154,6 +158,7 @@ impl Job {
             catch_up: raw.catch_up.unwrap_or(true),
             bundle,
             bundle_only_new,
+            bundle_oscal,
             publish_url: raw.publish.map(|p| p.url),
         })
     }

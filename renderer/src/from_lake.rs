@@ -82,6 +82,7 @@ pub fn portal_model(
         .map(|(c, r)| ControlView {
             id: c.id.clone(),
             title: c.title.clone(),
+            description: c.description.clone(),
             description_html: markdown::to_html(&c.description),
             evidence: c.evidence.as_str().into(),
             fails_on: c.fails_on.clone(),
@@ -270,6 +271,7 @@ pub fn portal_model(
         keys: key_views(view, public, keyring),
         published_documents: published_documents(view),
         published_keys,
+        oscal: false,
     }
 }
 
@@ -378,6 +380,7 @@ fn evidence_items(
     };
     let of_object = |o: &ObjectView, label: String, kind: &str| EvidenceItemView {
         label,
+        key: o.key.clone(),
         kind: kind.into(),
         sha256: o.sha256.clone(),
         size: o.size,
@@ -404,6 +407,7 @@ fn evidence_items(
             .rev()
             .map(|r| EvidenceItemView {
                 label: format!("runs/{}.json", r.run_id),
+                key: format!("runs/{}.json", r.run_id),
                 kind: format!("{} run", r.stage),
                 sha256: r.sha256.clone(),
                 run_id: r.run_id.clone(),

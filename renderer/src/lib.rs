@@ -14,6 +14,7 @@ mod from_lake;
 mod lake_view;
 pub mod markdown;
 pub mod model;
+pub mod oscal;
 pub mod portal;
 mod supply_view;
 pub mod templates;

@@ -46,6 +46,8 @@ pub struct ControlView {
     pub id: String,
     /// Title.
     pub title: String,
+    /// Description, Markdown as the catalog writes it.
+    pub description: String,
     /// Description rendered from Markdown, sanitized.
     pub description_html: String,
     /// Evidence kind.
@@ -82,6 +84,8 @@ pub const FAILING_SHOWN: usize = 100;
 pub struct EvidenceItemView {
     /// What it is: a lake object key, a run manifest, or a document's title.
     pub label: String,
+    /// Its key in the store (a lake object, a blob, or `runs/<run id>.json`).
+    pub key: String,
     /// Table, `run` or `document`.
     pub kind: String,
     /// SHA-256 of its bytes.
@@ -472,6 +476,8 @@ pub struct PortalModel {
     pub published_documents: Vec<PublishedDocumentView>,
     /// Every key ever seen in a published document.
     pub published_keys: Vec<PublishedKeyView>,
+    /// The portal carries the OSCAL export (`oscal/`), linked from its downloads page.
+    pub oscal: bool,
 }
 
 /// A file name for a chain page that cannot escape the output folder: the id itself when it is

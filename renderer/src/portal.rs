@@ -177,8 +177,28 @@ pub fn render_with(model: &PortalModel, templates: &Templates) -> Result<Vec<Pag
             ctx.insert("simulated", &run.simulated);
         }));
     }
+    // The OSCAL export, when the portal carries it: listed on the downloads page.
+    let oscal: Vec<Page> = if model.oscal {
+        crate::oscal::documents(model, &[], &crate::oscal::Placement::Portal)
+            .into_iter()
+            .map(|(name, bytes)| (format!("oscal/{name}"), bytes))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let oscal_links: Vec<serde_json::Value> = oscal
+        .iter()
+        .map(|(path, bytes)| {
+            serde_json::json!({
+                "name": path.strip_prefix("oscal/").unwrap_or(path), "size": bytes.len(),
+                "sha256": cairn_evidence::digest::sha256_hex(bytes),
+            })
+        })
+        .collect();
     specs.push(spec("downloads.html".into(), "downloads.html", move |ctx| {
         ctx.insert("downloads", &model.downloads);
+        ctx.insert("oscal", &oscal_links);
+        ctx.insert("oscal_version", crate::oscal::OSCAL_VERSION);
         ctx.insert("key_id", &model.key_id);
     }));
     for framework in &model.frameworks {
@@ -274,6 +294,7 @@ pub fn render_with(model: &PortalModel, templates: &Templates) -> Result<Vec<Pag
     for (name, body) in ASSETS {
         pages.push((name.to_string(), body.as_bytes().to_vec()));
     }
+    pages.extend(oscal);
     pages.push(("index.json".into(), index_json(model)));
     pages.push(("COMPLIANCE_EVIDENCE_INDEX.md".into(), index_markdown(model).into_bytes()));
     pages.sort();
