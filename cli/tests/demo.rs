@@ -449,8 +449,9 @@ fn oscal_export_validates_loads_in_trestle_and_says_which_controls_fail() {
     assert!(linked > 0);
 
     // An auditor's OSCAL tool loads all three (compliance-trestle, installed by scripts/test).
-    let python = std::env::var("CAIRN_TEST_TRESTLE_PYTHON")
-        .expect("CAIRN_TEST_TRESTLE_PYTHON names a Python with compliance-trestle: run the test command from the README");
+    let python = std::env::var("CAIRN_TEST_TRESTLE_PYTHON").expect(
+        "CAIRN_TEST_TRESTLE_PYTHON names a Python with compliance-trestle: run the test command from the README",
+    );
     let script = r#"
 import pathlib, sys
 from trestle.oscal.assessment_results import AssessmentResults

@@ -8,6 +8,7 @@
 //! the documents are placed ([`Placement`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
@@ -44,7 +45,7 @@ pub enum Placement {
 /// model when empty).
 pub fn documents(model: &PortalModel, scope: &[String], placement: &Placement) -> Vec<(String, Vec<u8>)> {
     let controls: Vec<&ControlView> =
-        model.controls.iter().filter(|c| scope.is_empty() || scope.iter().any(|s| *s == c.id)).collect();
+        model.controls.iter().filter(|c| scope.is_empty() || scope.contains(&c.id)).collect();
     let stamp = Stamp::of(model);
     let docs = [
         (ASSESSMENT_RESULTS, assessment_results(model, &controls, placement, &stamp)),
@@ -89,7 +90,7 @@ struct Stamp {
 
 impl Stamp {
     fn of(model: &PortalModel) -> Self {
-        let at = model.runs.first().map(|r| r.committed_at.clone()).unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+        let at = model.runs.first().map_or_else(|| "1970-01-01T00:00:00Z".into(), |r| r.committed_at.clone());
         let run = if model.latest_run.is_empty() { "none".to_string() } else { model.latest_run.clone() };
         Self { run, at }
     }
@@ -169,7 +170,10 @@ impl Resources {
         });
         match href {
             Some(href) => resource["rlinks"] = json!([{ "href": href, "hashes": hashes }]),
-            None => resource["remarks"] = json!("Not held in this bundle (outside its period); its digest identifies it in the lake."),
+            None => {
+                resource["remarks"] =
+                    json!("Not held in this bundle (outside its period); its digest identifies it in the lake.");
+            }
         }
         self.0.insert(key, resource);
         id
@@ -183,13 +187,13 @@ impl Resources {
 fn describe(item: &EvidenceItemView) -> String {
     let mut out = format!("{} committed by run {}", item.kind, item.run_id);
     if !item.committed_at.is_empty() {
-        out.push_str(&format!(" at {}", item.committed_at));
+        let _ = write!(out, " at {}", item.committed_at);
     }
     if item.rows > 0 {
-        out.push_str(&format!(", {} rows", item.rows));
+        let _ = write!(out, ", {} rows", item.rows);
     }
     if !item.sources.is_empty() {
-        out.push_str(&format!(", collected from {}", item.sources));
+        let _ = write!(out, ", collected from {}", item.sources);
     }
     out.push('.');
     out
@@ -401,7 +405,8 @@ fn component_definition(model: &PortalModel, controls: &[&ControlView], stamp: &
             let description = mapped
                 .iter()
                 .map(|(c, q)| {
-                    let rationale = if q.rationale.trim().is_empty() { String::new() } else { format!(": {}", q.rationale.trim()) };
+                    let rationale =
+                        if q.rationale.trim().is_empty() { String::new() } else { format!(": {}", q.rationale.trim()) };
                     format!("- {} {} ({}){rationale}", c.id, c.title, q.relationship)
                 })
                 .collect::<Vec<_>>()
