@@ -471,3 +471,21 @@ print(len(ar.results), len(cd.components[0].control_implementations), " ".join(f
     assert!(line.starts_with("2 5 "), "two results; the catalog and four frameworks: {line}");
     assert!(line.split(' ').any(|id| id == "LOG-02") && !line.split(' ').any(|id| id == "LOG-01"), "{line}");
 }
+
+#[test]
+fn oscal_export_of_a_lake_without_a_verify_run_is_valid_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::Org::new(tmp.path());
+    let out = tmp.path().join("oscal");
+    let export = cairn(tmp.path(), &["export", "oscal", "--out", out.to_str().unwrap()]);
+    assert_eq!(export.code, 0, "{}{}", export.stdout, export.stderr);
+    for (doc, schema) in OSCAL_DOCUMENTS {
+        let errors = oscal_schema_errors(schema, &read_json(&out.join(doc)));
+        assert!(errors.is_empty(), "{doc}:\n{}", errors.join("\n"));
+    }
+    let results = read_json(&out.join("assessment-results.json"));
+    let results = results["assessment-results"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["title"], "No verify run yet");
+    assert!(results[0].get("findings").is_none(), "no finding is claimed before any evaluation");
+}
