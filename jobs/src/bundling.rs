@@ -117,13 +117,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
             vec![c]
         }
     };
-    let model = cairn_renderer::portal_model(
-        &view,
-        &checked,
-        &public,
-        &crate::trust::joined_keyring(ws.keyring()?, &ws.config, &view.artefacts.keys)?,
-        &[],
-    );
+    let model = ws.portal_model(&view, &checked, &public, &[])?;
     let (since, until) = (request.since.as_deref(), request.until.as_deref());
     let scratch = Scratch::new()?;
     let files = collect_files(ws, &view, &model, &controls, since, until, request, &scratch.0)

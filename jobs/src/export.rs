@@ -12,13 +12,7 @@ use crate::pipeline::{self, Workspace};
 pub async fn oscal(ws: &Workspace, out: &Path) -> Result<Vec<PathBuf>> {
     let view = pipeline::read_view(ws).await?;
     let checked = ws.checked_controls()?;
-    let model = cairn_renderer::portal_model(
-        &view,
-        &checked,
-        &ws.public_key()?,
-        &crate::trust::joined_keyring(ws.keyring()?, &ws.config, &view.artefacts.keys)?,
-        &[],
-    );
+    let model = ws.portal_model(&view, &checked, &ws.public_key()?, &[])?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
     for (name, bytes) in cairn_renderer::oscal::documents(&model, &[], &cairn_renderer::oscal::Placement::Lake) {

@@ -86,6 +86,20 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// The portal model of `view`: every control of `checked` evaluated, with the keyring joined
+    /// with the published key documents, `public` as Cairn's key and `downloads` as the bundles
+    /// offered. Render, bundle and the OSCAL export all build it here.
+    pub fn portal_model(
+        &self,
+        view: &LakeView,
+        checked: &cairn_controls::user::Checked,
+        public: &PublicKey,
+        downloads: &[cairn_renderer::model::DownloadView],
+    ) -> Result<cairn_renderer::PortalModel> {
+        let keyring = crate::trust::joined_keyring(self.keyring()?, &self.config, &view.artefacts.keys)?;
+        Ok(cairn_renderer::portal_model(view, checked, public, &keyring, downloads))
+    }
+
     /// Opens the lake named by the configuration.
     pub fn open(config: Config) -> Result<Self> {
         let lake = Lake::open(&config.store_url, &config.dir).context("cannot open the store")?;

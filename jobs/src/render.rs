@@ -17,13 +17,7 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
     let view = pipeline::read_view(ws).await?;
     let checked = ws.checked_controls()?;
     let downloads = list_bundles(&ws.config.bundles_out)?;
-    let mut model = cairn_renderer::portal_model(
-        &view,
-        &checked,
-        &ws.public_key()?,
-        &crate::trust::joined_keyring(ws.keyring()?, &ws.config, &view.artefacts.keys)?,
-        &downloads,
-    );
+    let mut model = ws.portal_model(&view, &checked, &ws.public_key()?, &downloads)?;
     model.oscal = true;
     let built = cairn_renderer::portal::build_with(&model, &templates, out)?;
     if !downloads.is_empty() {

@@ -46,7 +46,7 @@ pub enum Placement {
 pub fn documents(model: &PortalModel, scope: &[String], placement: &Placement) -> Vec<(String, Vec<u8>)> {
     let controls: Vec<&ControlView> =
         model.controls.iter().filter(|c| scope.is_empty() || scope.contains(&c.id)).collect();
-    let stamp = Stamp::of(model);
+    let stamp = Stamp::of(model, &controls);
     let docs = [
         (ASSESSMENT_RESULTS, assessment_results(model, &controls, placement, &stamp)),
         (ASSESSMENT_PLAN, assessment_plan(&controls, &stamp)),
@@ -80,19 +80,22 @@ pub fn token(id: &str) -> String {
     out
 }
 
-/// What every document's metadata shares: the lake's latest run and its time.
+/// What every document shares: the lake's latest run and its time, and the controls in scope.
 struct Stamp {
     /// The latest run id (the documents' version).
     run: String,
     /// Its commit time.
     at: String,
+    /// The ids of the controls in scope, comma-separated: part of each document's UUID.
+    scope: String,
 }
 
 impl Stamp {
-    fn of(model: &PortalModel) -> Self {
+    fn of(model: &PortalModel, controls: &[&ControlView]) -> Self {
         let at = model.runs.first().map_or_else(|| "1970-01-01T00:00:00Z".into(), |r| r.committed_at.clone());
         let run = if model.latest_run.is_empty() { "none".to_string() } else { model.latest_run.clone() };
-        Self { run, at }
+        let scope = controls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(",");
+        Self { run, at, scope }
     }
 
     fn metadata(&self, title: &str, remarks: &str) -> Value {
@@ -200,8 +203,7 @@ fn describe(item: &EvidenceItemView) -> String {
 }
 
 fn assessment_results(model: &PortalModel, controls: &[&ControlView], placement: &Placement, stamp: &Stamp) -> Value {
-    let scope_ids: Vec<&str> = controls.iter().map(|c| c.id.as_str()).collect();
-    let scope_key = scope_ids.join(",");
+    let scope_key = &stamp.scope;
     let mut resources = Resources::default();
     // Verify runs, oldest first, each with every control's status as that run committed it.
     let mut runs: BTreeMap<(String, String), Vec<(&ControlView, &crate::model::StatusPoint)>> = BTreeMap::new();
@@ -291,7 +293,7 @@ fn assessment_results(model: &PortalModel, controls: &[&ControlView], placement:
         }
         let in_run: Vec<&ControlView> = points.iter().map(|(c, _)| *c).collect();
         results.push(json!({
-            "uuid": uuid(&["result", run_id, &scope_key]),
+            "uuid": uuid(&["result", run_id, scope_key]),
             "title": format!("Verify run {run_id}"),
             "description": format!(
                 "The controls as verify run {run_id} evaluated them at {at}: {} of {} satisfied.",
@@ -309,7 +311,7 @@ fn assessment_results(model: &PortalModel, controls: &[&ControlView], placement:
     if results.is_empty() {
         // OSCAL needs at least one result: before any verify run, one that says so.
         results.push(json!({
-            "uuid": uuid(&["result", "none", &scope_key]),
+            "uuid": uuid(&["result", "none", scope_key]),
             "title": "No verify run yet",
             "description": "The lake holds no control evaluation: run `cairn verify`.",
             "start": stamp.at,
@@ -317,7 +319,7 @@ fn assessment_results(model: &PortalModel, controls: &[&ControlView], placement:
         }));
     }
     let mut doc = json!({
-        "uuid": uuid(&["assessment-results", &stamp.run, &scope_key]),
+        "uuid": uuid(&["assessment-results", &stamp.run, scope_key]),
         "metadata": stamp.metadata(
             "Cairn assessment results",
             "One result per verify run; one finding per control, satisfied only when the control passed.",
@@ -333,12 +335,10 @@ fn assessment_results(model: &PortalModel, controls: &[&ControlView], placement:
 }
 
 fn assessment_plan(controls: &[&ControlView], stamp: &Stamp) -> Value {
-    let scope_key: Vec<&str> = controls.iter().map(|c| c.id.as_str()).collect();
-    let scope_key = scope_key.join(",");
-    let system = uuid(&["system", &scope_key]);
-    let related: Vec<Value> = controls.iter().map(|c| json!({ "control-id": token(&c.id) })).collect();
+    let scope_key = &stamp.scope;
+    let system = uuid(&["system", scope_key]);
     json!({ "assessment-plan": {
-        "uuid": uuid(&["assessment-plan", &stamp.run, &scope_key]),
+        "uuid": uuid(&["assessment-plan", &stamp.run, scope_key]),
         "metadata": stamp.metadata(
             "Cairn assessment plan",
             "Every control is tested by Cairn's nightly verify run over the evidence lake.",
@@ -350,7 +350,7 @@ fn assessment_plan(controls: &[&ControlView], stamp: &Stamp) -> Value {
                 "title": "Nightly verification and control evaluation",
                 "description": "Re-check every run manifest and Merkle checkpoint, every audit-event hash chain and Ed25519 signature, and the supply-chain evidence; then evaluate each control from its evidence, its freshness limit and the findings that fail it.",
                 "props": [{ "name": "method", "value": "TEST" }],
-                "related-controls": { "control-selections": [{ "include-controls": related }] },
+                "related-controls": reviewed(controls),
             }],
         },
         "reviewed-controls": reviewed(controls),
