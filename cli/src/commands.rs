@@ -285,6 +285,38 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             }
             Ok(0)
         }
+        Command::Population { name: None, .. } => {
+            for d in cairn_jobs::population::definitions()? {
+                println!("{} (version {}): {}", d.name, d.version, d.title);
+            }
+            Ok(0)
+        }
+        Command::Population { name: Some(name), list: _, since, until, out } => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let out = out.clone().unwrap_or_else(|| cairn_jobs::population::default_out(&ws).to_path_buf());
+            let request = cairn_jobs::population::Request {
+                name: name.clone(),
+                since: since.clone(),
+                until: until.clone(),
+                out,
+                config_file: cli.config.clone(),
+            };
+            let packed = cairn_jobs::population::pack(&ws, &request).await?;
+            println!(
+                "population {} (version {}): {} rows, rows sha256 {}",
+                packed.definition.name, packed.definition.version, packed.rows, packed.rows_sha256
+            );
+            if !packed.incomplete.is_empty() {
+                println!("incomplete: a seq is missing in the period on {}", packed.incomplete.join(", "));
+            }
+            println!(
+                "pack: {} ({} bytes, sha256 {})",
+                packed.bundle.path.display(),
+                packed.bundle.size,
+                packed.bundle.sha256
+            );
+            Ok(0)
+        }
         Command::Export(ExportCommand::Oscal { out }) => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             for path in cairn_jobs::export::oscal(&ws, out).await? {

@@ -194,6 +194,32 @@ enum Command {
         #[arg(long)]
         oscal: bool,
     },
+    /// Run a population and write its signed pack, for an auditor's completeness and accuracy
+    /// tests (information produced by the entity).
+    ///
+    /// A population is a named, versioned SQL query over the lake (`--list` names them). The pack
+    /// (a zip like an evidence bundle, checked the same way) holds the rows with their digests,
+    /// the exact SQL and its SHA-256, the period, Cairn's version and configuration digest, every
+    /// lake object read with its inclusion proof, the row count and totals, each chain's sequence
+    /// range in the period with any number missing, and population/duckdb.sql to re-run the
+    /// query in DuckDB over the objects it carries (docs/populations.md).
+    Population {
+        /// The population (see --list).
+        #[arg(required_unless_present = "list")]
+        name: Option<String>,
+        /// List the populations and exit.
+        #[arg(long, conflicts_with_all = ["name", "since", "until", "out"])]
+        list: bool,
+        /// First day of the period (YYYY-MM-DD), by the events' own time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Last day of the period (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        until: Option<String>,
+        /// Output: a FILE.zip, or a folder for the default name (default: [bundles] out).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Export the assessment in a format other tools read.
     #[command(subcommand)]
     Export(ExportCommand),

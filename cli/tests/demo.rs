@@ -489,3 +489,69 @@ fn oscal_export_of_a_lake_without_a_verify_run_is_valid_and_says_so() {
     assert_eq!(results[0]["title"], "No verify run yet");
     assert!(results[0].get("findings").is_none(), "no finding is claimed before any evaluation");
 }
+
+#[test]
+fn a_population_pack_checks_offline_reruns_in_duckdb_and_shows_the_planted_gap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = demo(tmp.path(), 13);
+    let list = cairn(&org, &["population", "--list"]);
+    assert!(list.stdout.contains("privileged-access-events (version 1)"), "{}", list.stdout);
+    let zip = tmp.path().join("pack.zip");
+    let zip = zip.to_str().unwrap();
+    let run = cairn(&org, &["population", "privileged-access-events", "--since", "2026-11-20", "--out", zip]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("incomplete: a seq is missing in the period on payments-eu-1"), "{}", run.stdout);
+    let pubkey = org.join("keys/cairn.pub");
+    let pubkey = pubkey.to_str().unwrap();
+    let check = cairn(tmp.path(), &["check-bundle", zip, "--pubkey", pubkey]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+
+    let x = tmp.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    assert_eq!(tool(&x, "unzip", &["-q", zip]).code, 0);
+    assert_eq!(tool(&x, "minisign", &["-Vm", "manifest.json", "-p", pubkey]).code, 0);
+    assert_eq!(tool(&x, "sha256sum", &["-c", "--strict", "--quiet", "SHA256SUMS"]).code, 0);
+    let v = tool(&x, "python3", &["verify.py", pubkey]);
+    assert_eq!(v.code, 0, "verify.py: {}{}", v.stdout, v.stderr);
+
+    let summary = read_json(&x.join("population/population.json"));
+    let rows = std::fs::read_to_string(x.join("population/rows.jsonl")).unwrap();
+    let digests = std::fs::read_to_string(x.join("population/digests.txt")).unwrap();
+    assert_eq!(summary["row_count"].as_u64().unwrap() as usize, rows.lines().count());
+    assert!(rows.lines().count() > 100, "the demo grants permissions every few minutes");
+    assert_eq!(summary["rows_sha256"].as_str().unwrap(), cairn_evidence::digest::sha256_hex(digests.as_bytes()));
+    let sql = std::fs::read(x.join("population/query.sql")).unwrap();
+    assert_eq!(summary["query"]["sha256"].as_str().unwrap(), cairn_evidence::digest::sha256_hex(&sql));
+    assert!(String::from_utf8(sql).unwrap().contains("ts >= '2026-11-20' AND ts < '9999-12-31'"));
+    // The planted gap: one payments event never arrived.
+    let ranges = summary["completeness"].as_array().unwrap();
+    let payments = ranges.iter().find(|r| r["chain"] == "payments-eu-1").unwrap();
+    assert_eq!(payments["complete"], false);
+    assert_eq!(payments["missing_total"], 1);
+    assert!(ranges.iter().filter(|r| r["chain"] != "payments-eu-1").all(|r| r["complete"] == true), "{ranges:?}");
+    assert_eq!(summary["complete"], false);
+
+    // DuckDB, with the shipped script over the carried objects: the same rows, the same digests.
+    let script = r#"
+import duckdb, hashlib, json, sys
+con = duckdb.connect()
+text = open("population/duckdb.sql").read()
+statements = [s for s in text.split(";\n") if s.strip() and not all(l.startswith("--") or not l.strip() for l in s.splitlines())]
+for s in statements[:-1]:
+    con.execute(s)
+cur = con.execute(statements[-1])
+names = [d[0] for d in cur.description]
+for row in cur.fetchall():
+    line = json.dumps(dict(zip(names, row)), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    print(hashlib.sha256(line.encode()).hexdigest())
+"#;
+    let duck = tool(&x, "python3", &["-c", script]);
+    assert_eq!(duck.code, 0, "duckdb: {}{}", duck.stdout, duck.stderr);
+    assert_eq!(duck.stdout, digests, "DuckDB's rows differ from the pack's");
+
+    // One row dropped from the population: every offline check fails.
+    let fewer: String = rows.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(x.join("population/rows.jsonl"), fewer).unwrap();
+    assert_ne!(tool(&x, "python3", &["verify.py", pubkey]).code, 0, "verify.py accepted a dropped row");
+    assert_ne!(tool(&x, "sha256sum", &["-c", "--strict", "--quiet", "SHA256SUMS"]).code, 0);
+}

@@ -63,13 +63,13 @@ fn in_period(day: Option<&str>, since: Option<&str>, until: Option<&str>) -> boo
 }
 
 /// A scratch folder removed when dropped.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
     /// A new, private folder under the system temp folder. Created with a random name and
     /// `create_dir` (which fails if anything is already there), mode 0700, so no other user can
     /// plant a folder or a link where the evidence is staged.
-    fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         use rand_core::RngCore as _;
         let path = std::env::temp_dir().join(format!("cairn-bundle-{:016x}", rand_core::OsRng.next_u64()));
         let mut builder = std::fs::DirBuilder::new();

@@ -15,6 +15,7 @@ pub mod export;
 pub mod metrics;
 pub mod open;
 pub mod pipeline;
+pub mod population;
 pub mod progress;
 pub mod proofs;
 pub mod publish;
