@@ -286,12 +286,14 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Population { name: None, .. } => {
-            for d in cairn_jobs::population::definitions()? {
-                println!("{} (version {}): {}", d.name, d.version, d.title);
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            for d in cairn_jobs::population::definitions(&ws)? {
+                let origin = if d.defined_in == "built-in" { String::new() } else { format!(" [{}]", d.defined_in) };
+                println!("{} (version {}): {}{origin}", d.name, d.version, d.title);
             }
             Ok(0)
         }
-        Command::Population { name: Some(name), list: _, since, until, out } => {
+        Command::Population { name: Some(name), list: _, since, until, out, sample, seed } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let out = out.clone().unwrap_or_else(|| cairn_jobs::population::default_out(&ws).to_path_buf());
             let request = cairn_jobs::population::Request {
@@ -299,7 +301,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                 since: since.clone(),
                 until: until.clone(),
                 out,
-                config_file: cli.config.clone(),
+                sample: sample.zip(seed.clone()).map(|(n, s)| (n as usize, s)),
             };
             let packed = cairn_jobs::population::pack(&ws, &request).await?;
             println!(
@@ -308,6 +310,9 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             );
             if !packed.incomplete.is_empty() {
                 println!("incomplete: a seq is missing in the period on {}", packed.incomplete.join(", "));
+            }
+            if sample.is_some() {
+                println!("sample: {} rows drawn, each with its membership proof", packed.sampled);
             }
             println!(
                 "pack: {} ({} bytes, sha256 {})",
@@ -331,7 +336,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             println!("portal: {}", index.display());
             Ok(0)
         }
-        Command::Bundle { out, framework, control, all: _, since, until, sample, seed, oscal } => {
+        Command::Bundle { out, framework, control, all: _, since, until, sample, seed, oscal, population } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let scope = match (framework, control) {
                 (Some(f), _) => Scope::Framework(f.clone()),
@@ -347,6 +352,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                 sample: sample.map(|n| (n, *seed)),
                 runs: None,
                 oscal: *oscal,
+                populations: population.clone(),
             };
             let info = bundling::bundle(&ws, &request).await?;
             println!("bundle: {} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);
@@ -530,6 +536,7 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
         sample: None,
         runs: None,
         oscal: true,
+        populations: Vec::new(),
     };
     let info = bundling::bundle(&ws, &request).await?;
     let index = render(&ws, &ws.config.portal_out.clone()).await?;

@@ -193,6 +193,10 @@ enum Command {
         /// links pointing at the bundle's own entries (docs/oscal.md).
         #[arg(long)]
         oscal: bool,
+        /// Also hold this population's pack (population/NAME/, its objects under store/), its
+        /// period the bundle's --since/--until. Repeat for more (docs/populations.md).
+        #[arg(long, value_name = "NAME")]
+        population: Vec<String>,
     },
     /// Run a population and write its signed pack, for an auditor's completeness and accuracy
     /// tests (information produced by the entity).
@@ -203,13 +207,29 @@ enum Command {
     /// lake object read with its inclusion proof, the row count and totals, each chain's sequence
     /// range in the period with any number missing, and population/duckdb.sql to re-run the
     /// query in DuckDB over the objects it carries (docs/populations.md).
+    ///
+    /// Built-in populations ship with the catalog; the files of `[controls] catalog` may add
+    /// `[[population]]` tables (or replace a built-in one by name).
+    ///
+    /// Examples:
+    ///   cairn population --list
+    ///   cairn population privileged-access-events --since 2026-10-01 --until 2026-12-31
+    ///   cairn population audit-events --sample 25 --seed "auditor chosen 2027-01-15"
     Population {
         /// The population (see --list).
         #[arg(required_unless_present = "list")]
         name: Option<String>,
         /// List the populations and exit.
-        #[arg(long, conflicts_with_all = ["name", "since", "until", "out"])]
+        #[arg(long, conflicts_with_all = ["name", "since", "until", "out", "sample"])]
         list: bool,
+        /// Also draw N rows, reproducibly from --seed, each with a proof that it is a member of
+        /// the population (population/sample.json).
+        #[arg(long, value_name = "N", requires = "seed", value_parser = clap::value_parser!(u32).range(1..))]
+        sample: Option<u32>,
+        /// The sample's seed: a text the auditor chooses, so that neither Cairn nor the company
+        /// picks the rows.
+        #[arg(long, requires = "sample")]
+        seed: Option<String>,
         /// First day of the period (YYYY-MM-DD), by the events' own time.
         #[arg(long)]
         since: Option<String>,

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{cairn, demo, files, findings, tool};
+use common::{cairn, demo, files, findings, tool, Output};
 
 #[test]
 fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
@@ -490,6 +490,38 @@ fn oscal_export_of_a_lake_without_a_verify_run_is_valid_and_says_so() {
     assert!(results[0].get("findings").is_none(), "no finding is claimed before any evaluation");
 }
 
+/// Runs, in DuckDB, the views of the pack's `population/NAME/duckdb.sql` and then `sql_file`; prints
+/// each row as JSON with sorted keys (RFC 8785 for text and integers).
+const DUCKDB_RERUN: &str = r#"
+import duckdb, json, sys
+con = duckdb.connect()
+text = open(sys.argv[1] + "/duckdb.sql").read()
+statements = [s for s in text.split(";\n") if s.strip() and not all(l.startswith("--") or not l.strip() for l in s.splitlines())]
+for s in statements[:-1]:
+    con.execute(s)
+query = statements[-1] if sys.argv[2] == "-" else open(sys.argv[2]).read()
+cur = con.execute(query)
+names = [d[0] for d in cur.description]
+for row in cur.fetchall():
+    print(json.dumps(dict(zip(names, row)), sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+"#;
+
+fn duckdb_lines(dir: &std::path::Path, population: &str, sql_file: &str) -> String {
+    let out = tool(dir, "python3", &["-c", DUCKDB_RERUN, &format!("population/{population}"), sql_file]);
+    assert_eq!(out.code, 0, "duckdb: {}{}", out.stdout, out.stderr);
+    out.stdout
+}
+
+fn unpack(zip: &str, into: &std::path::Path, pubkey: &str) -> Output {
+    std::fs::create_dir(into).unwrap();
+    assert_eq!(tool(into, "unzip", &["-q", zip]).code, 0);
+    assert_eq!(tool(into, "minisign", &["-Vm", "manifest.json", "-p", pubkey]).code, 0);
+    assert_eq!(tool(into, "sha256sum", &["-c", "--strict", "--quiet", "SHA256SUMS"]).code, 0);
+    let v = tool(into, "python3", &["verify.py", pubkey]);
+    assert_eq!(v.code, 0, "verify.py: {}{}", v.stdout, v.stderr);
+    v
+}
+
 #[test]
 fn a_population_pack_checks_offline_reruns_in_duckdb_and_shows_the_planted_gap() {
     let tmp = tempfile::tempdir().unwrap();
@@ -498,31 +530,40 @@ fn a_population_pack_checks_offline_reruns_in_duckdb_and_shows_the_planted_gap()
     assert!(list.stdout.contains("privileged-access-events (version 1)"), "{}", list.stdout);
     let zip = tmp.path().join("pack.zip");
     let zip = zip.to_str().unwrap();
-    let run = cairn(&org, &["population", "privileged-access-events", "--since", "2026-11-20", "--out", zip]);
+    let args = ["population", "privileged-access-events", "--since", "2026-11-20", "--out", zip];
+    let run = cairn(&org, &[&args[..], &["--sample", "12", "--seed", "auditor 2027-01-15"]].concat());
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("incomplete: a seq is missing in the period on payments-eu-1"), "{}", run.stdout);
+    assert!(run.stdout.contains("sample: 12 rows drawn"), "{}", run.stdout);
     let pubkey = org.join("keys/cairn.pub");
     let pubkey = pubkey.to_str().unwrap();
     let check = cairn(tmp.path(), &["check-bundle", zip, "--pubkey", pubkey]);
     assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
 
     let x = tmp.path().join("x");
-    std::fs::create_dir(&x).unwrap();
-    assert_eq!(tool(&x, "unzip", &["-q", zip]).code, 0);
-    assert_eq!(tool(&x, "minisign", &["-Vm", "manifest.json", "-p", pubkey]).code, 0);
-    assert_eq!(tool(&x, "sha256sum", &["-c", "--strict", "--quiet", "SHA256SUMS"]).code, 0);
-    let v = tool(&x, "python3", &["verify.py", pubkey]);
-    assert_eq!(v.code, 0, "verify.py: {}{}", v.stdout, v.stderr);
+    let verified = unpack(zip, &x, pubkey);
+    for line in ["rows, each matching its digest", "a seq is missing on payments-eu-1", "sample of 12 rows redrawn"] {
+        assert!(verified.stdout.contains(line), "verify.py does not say {line:?}:\n{}", verified.stdout);
+    }
+    let readme = std::fs::read_to_string(x.join("README.txt")).unwrap();
+    for line in ["Accuracy: each item is what the source says", "Completeness: nothing left out", "sample.json"] {
+        assert!(readme.contains(line), "README.txt does not say {line:?}");
+    }
 
-    let summary = read_json(&x.join("population/population.json"));
-    let rows = std::fs::read_to_string(x.join("population/rows.jsonl")).unwrap();
-    let digests = std::fs::read_to_string(x.join("population/digests.txt")).unwrap();
+    let p = x.join("population/privileged-access-events");
+    let summary = read_json(&p.join("population.json"));
+    let rows = std::fs::read_to_string(p.join("rows.jsonl")).unwrap();
+    let digests = std::fs::read_to_string(p.join("digests.txt")).unwrap();
     assert_eq!(summary["row_count"].as_u64().unwrap() as usize, rows.lines().count());
     assert!(rows.lines().count() > 100, "the demo grants permissions every few minutes");
+    assert!(rows.lines().all(|r| r.starts_with(r#"{"chain":"#) && r.contains(r#","record_sha256":""#)));
     assert_eq!(summary["rows_sha256"].as_str().unwrap(), cairn_evidence::digest::sha256_hex(digests.as_bytes()));
-    let sql = std::fs::read(x.join("population/query.sql")).unwrap();
+    let sql = std::fs::read(p.join("query.sql")).unwrap();
     assert_eq!(summary["query"]["sha256"].as_str().unwrap(), cairn_evidence::digest::sha256_hex(&sql));
     assert!(String::from_utf8(sql).unwrap().contains("ts >= '2026-11-20' AND ts < '9999-12-31'"));
+    let totals: u64 =
+        summary["control_totals"]["rows_by_chain"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(totals as usize, rows.lines().count(), "the totals reconcile to the row count");
     // The planted gap: one payments event never arrived.
     let ranges = summary["completeness"].as_array().unwrap();
     let payments = ranges.iter().find(|r| r["chain"] == "payments-eu-1").unwrap();
@@ -531,27 +572,121 @@ fn a_population_pack_checks_offline_reruns_in_duckdb_and_shows_the_planted_gap()
     assert!(ranges.iter().filter(|r| r["chain"] != "payments-eu-1").all(|r| r["complete"] == true), "{ranges:?}");
     assert_eq!(summary["complete"], false);
 
-    // DuckDB, with the shipped script over the carried objects: the same rows, the same digests.
-    let script = r#"
-import duckdb, hashlib, json, sys
-con = duckdb.connect()
-text = open("population/duckdb.sql").read()
-statements = [s for s in text.split(";\n") if s.strip() and not all(l.startswith("--") or not l.strip() for l in s.splitlines())]
-for s in statements[:-1]:
-    con.execute(s)
-cur = con.execute(statements[-1])
-names = [d[0] for d in cur.description]
-for row in cur.fetchall():
-    line = json.dumps(dict(zip(names, row)), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    print(hashlib.sha256(line.encode()).hexdigest())
-"#;
-    let duck = tool(&x, "python3", &["-c", script]);
-    assert_eq!(duck.code, 0, "duckdb: {}{}", duck.stdout, duck.stderr);
-    assert_eq!(duck.stdout, digests, "DuckDB's rows differ from the pack's");
+    // DuckDB, with the shipped SQL over the carried objects: the same rows, digests and sequence.
+    let duck = duckdb_lines(&x, "privileged-access-events", "-");
+    let duck_digests: String =
+        duck.lines().map(|l| format!("{}\n", cairn_evidence::digest::sha256_hex(l.as_bytes()))).collect();
+    assert_eq!(duck_digests, digests, "DuckDB's rows differ from the pack's");
+    let sequence = std::fs::read_to_string(p.join("sequence.jsonl")).unwrap();
+    let recount = duckdb_lines(&x, "privileged-access-events", "population/privileged-access-events/completeness.sql");
+    assert_eq!(recount, sequence, "DuckDB counts other sequence numbers");
+
+    // The sample: rows of the population, with proofs; a forged sampled row fails.
+    let sample = read_json(&p.join("sample.json"));
+    assert_eq!(sample["rows"].as_array().unwrap().len(), 12);
+    for r in sample["rows"].as_array().unwrap() {
+        assert_eq!(rows.lines().nth(r["index"].as_u64().unwrap() as usize).unwrap(), r["row"].as_str().unwrap());
+    }
 
     // One row dropped from the population: every offline check fails.
     let fewer: String = rows.lines().skip(1).map(|l| format!("{l}\n")).collect();
-    std::fs::write(x.join("population/rows.jsonl"), fewer).unwrap();
+    std::fs::write(p.join("rows.jsonl"), fewer).unwrap();
     assert_ne!(tool(&x, "python3", &["verify.py", pubkey]).code, 0, "verify.py accepted a dropped row");
     assert_ne!(tool(&x, "sha256sum", &["-c", "--strict", "--quiet", "SHA256SUMS"]).code, 0);
+}
+
+#[test]
+fn populations_over_releases_and_from_the_users_catalog_rerun_in_duckdb() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = demo(tmp.path(), 17);
+    let pubkey = org.join("keys/cairn.pub");
+    let pubkey = pubkey.to_str().unwrap();
+    for (name, min_rows) in [("release-sboms", 1), ("release-builds", 1)] {
+        let zip = tmp.path().join(format!("{name}.zip"));
+        let run = cairn(&org, &["population", name, "--out", zip.to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+        let x = tmp.path().join(name);
+        unpack(zip.to_str().unwrap(), &x, pubkey);
+        let summary = read_json(&x.join(format!("population/{name}/population.json")));
+        assert!(summary["row_count"].as_u64().unwrap() >= min_rows, "{name}: {summary}");
+        assert!(summary["completeness"].as_array().unwrap().is_empty(), "no chain in {name}");
+        let digests = std::fs::read_to_string(x.join(format!("population/{name}/digests.txt"))).unwrap();
+        let duck: String = duckdb_lines(&x, name, "-")
+            .lines()
+            .map(|l| format!("{}\n", cairn_evidence::digest::sha256_hex(l.as_bytes())))
+            .collect();
+        assert_eq!(duck, digests, "{name}: DuckDB's rows differ from the pack's");
+    }
+
+    // A population inside an evidence bundle: its files under population/NAME/, each lake object
+    // once, evidence of the bundle's controls and the population's.
+    let zip = tmp.path().join("with-population.zip");
+    let args = ["bundle", "--control", "LOG-07", "--population", "audit-events", "--out", zip.to_str().unwrap()];
+    let run = cairn(&org, &args);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let x = tmp.path().join("bundled");
+    let verified = unpack(zip.to_str().unwrap(), &x, pubkey);
+    assert!(verified.stdout.contains("OK  population audit-events: "), "{}", verified.stdout);
+    assert!(std::fs::read_to_string(x.join("README.txt"))
+        .unwrap()
+        .contains("population/audit-events/  All audit events"));
+    let manifest = read_json(&x.join("manifest.json"));
+    let events: Vec<&serde_json::Value> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"].as_str().unwrap().starts_with("store/lake/events/"))
+        .collect();
+    assert!(!events.is_empty());
+    for f in events {
+        assert_eq!(f["controls"], serde_json::json!(["LOG-01", "LOG-02", "LOG-07"]), "{f}");
+    }
+
+    // A population of the user's own, in a catalog file beside their controls.
+    std::fs::create_dir_all(org.join("controls")).unwrap();
+    std::fs::write(
+        org.join("controls/local.toml"),
+        r#"[[population]]
+name = "payments-events"
+version = 3
+title = "Payments audit events"
+description = "Every audit event of the payments service."
+controls = ["LOG-01"]
+sql = """
+SELECT chain, seq, record_sha256 FROM events WHERE chain LIKE 'payments-%' AND ts >= '{since}' AND ts < '{until}'
+ORDER BY chain, seq, record_sha256
+"""
+"#,
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(org.join("cairn.toml")).unwrap();
+    assert!(!config.contains("[controls]"), "the demo's configuration has no [controls] yet");
+    std::fs::write(org.join("cairn.toml"), format!("{config}\n[controls]\ncatalog = [\"controls/local.toml\"]\n"))
+        .unwrap();
+    let list = cairn(&org, &["population", "--list"]);
+    assert!(list.stdout.contains("payments-events (version 3): Payments audit events ["), "{}", list.stdout);
+    let zip = tmp.path().join("payments.zip");
+    let run = cairn(&org, &["population", "payments-events", "--out", zip.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let x = tmp.path().join("payments");
+    unpack(zip.to_str().unwrap(), &x, pubkey);
+    let summary = read_json(&x.join("population/payments-events/population.json"));
+    assert_eq!(summary["population"]["defined_in"], "local.toml", "the file's name, not the folders of the machine");
+    let chains = summary["control_totals"]["rows_by_chain"].as_object().unwrap();
+    assert!(!chains.is_empty() && chains.keys().all(|c| c.starts_with("payments-")), "{chains:?}");
+
+    // A population naming a control the catalog lacks, or selecting a timestamp, is refused.
+    let local = std::fs::read_to_string(org.join("controls/local.toml")).unwrap();
+    std::fs::write(org.join("controls/local.toml"), local.replace("LOG-01", "NOPE-9")).unwrap();
+    let bad = cairn(&org, &["population", "payments-events"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("names control \"NOPE-9\""), "{}", bad.stderr);
+    std::fs::write(
+        org.join("controls/local.toml"),
+        local.replace("SELECT chain, seq,", "SELECT chain, seq, timestamp,"),
+    )
+    .unwrap();
+    let bad = cairn(&org, &["population", "payments-events"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("column \"timestamp\" is Timestamp"), "{}", bad.stderr);
 }

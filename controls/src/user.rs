@@ -23,6 +23,9 @@ pub struct UserCatalog {
     /// Requirements that do not apply, and why.
     #[serde(default, rename = "not_applicable")]
     pub not_applicable: Vec<NotApplicable>,
+    /// Populations (`[[population]]`), read and checked by `cairn-population`.
+    #[serde(default, rename = "population")]
+    pub populations: Vec<toml::Table>,
 }
 
 /// A change to one control's evidence rule.

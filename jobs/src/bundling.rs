@@ -26,6 +26,7 @@ use serde::Serialize;
 use cairn_renderer::LakeView;
 
 use crate::pipeline::{self, Workspace};
+use crate::population;
 
 pub use cairn_renderer::bundle::Scope;
 
@@ -46,6 +47,8 @@ pub struct Request {
     /// Also hold the OSCAL documents of the controls in scope (`oscal/`), linking the bundle's
     /// own entries.
     pub oscal: bool,
+    /// Also hold these populations' packs (`population/NAME/`), their period the bundle's.
+    pub populations: Vec<String>,
 }
 
 fn valid_day(d: &str) -> bool {
@@ -120,9 +123,27 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     let model = ws.portal_model(&view, &checked, &public, &[])?;
     let (since, until) = (request.since.as_deref(), request.until.as_deref());
     let scratch = Scratch::new()?;
-    let files = collect_files(ws, &view, &model, &controls, since, until, request, &scratch.0)
+    let mut files = collect_files(ws, &view, &model, &controls, since, until, request, &scratch.0)
         .await
         .with_context(|| format!("cannot stage the bundle's files in {}", scratch.0.display()))?;
+    let about = if request.populations.is_empty() {
+        None
+    } else {
+        let all = population::definitions(ws)?;
+        let period = cairn_population::Period::parse(since, until)?;
+        let inputs = population::Inputs { ws, view: &view, model: &model, scratch: &scratch.0 };
+        let mut chosen = Vec::new();
+        for name in &request.populations {
+            let definition = cairn_population::find(&all, name)?;
+            if chosen.iter().any(|d: &&cairn_population::Definition| d.name == definition.name) {
+                continue;
+            }
+            let staged = population::stage(&inputs, definition, &period, None).await?;
+            merge_files(&mut files, staged.files);
+            chosen.push(definition);
+        }
+        Some(population::readme_section(&chosen))
+    };
 
     let name = format!("cairn-evidence-{}-{}", request.scope.slug(), latest.run_id);
     let path = if request.out.extension().is_some_and(|e| e == "zip") {
@@ -144,8 +165,29 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
         merkle_root: latest.merkle.root.clone(),
         checkpoint,
         files,
+        about,
     };
     Ok(write_bundle(&path, spec, &key)?)
+}
+
+/// Adds `more` to `files`; a file already there (a lake object both hold) is kept once, evidence
+/// of the controls of both.
+fn merge_files(files: &mut Vec<BundleFile>, more: Vec<BundleFile>) {
+    let mut at: BTreeMap<String, usize> = files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
+    for f in more {
+        match at.get(&f.path) {
+            Some(&i) => {
+                let existing = &mut files[i];
+                existing.controls.extend(f.controls);
+                existing.controls.sort();
+                existing.controls.dedup();
+            }
+            None => {
+                at.insert(f.path.clone(), files.len());
+                files.push(f);
+            }
+        }
+    }
 }
 
 #[expect(clippy::too_many_arguments, reason = "the parts of one bundle request")]

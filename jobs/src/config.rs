@@ -89,6 +89,8 @@ struct RawOut {
 pub struct Config {
     /// Its folder: relative paths resolve against it.
     pub dir: PathBuf,
+    /// SHA-256 of the configuration file's text, as population packs record it.
+    pub sha256: String,
     /// Store URL (a folder path made absolute, or a URL).
     pub store_url: String,
     /// Cairn's private signing key (PKCS#8 PEM).
@@ -195,6 +197,7 @@ impl Config {
             abs(Path::new(&raw.store.url)).display().to_string()
         };
         Ok(Self {
+            sha256: cairn_evidence::digest::sha256_hex(text.as_bytes()),
             store_url,
             signing_key: abs(&raw.signing.key),
             public_key: abs(&raw.signing.public_key),

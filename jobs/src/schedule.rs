@@ -66,6 +66,7 @@ struct RawJobBundle {
     control: Option<String>,
     only_new: Option<bool>,
     oscal: Option<bool>,
+    populations: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +98,8 @@ pub struct Job {
     pub bundle_only_new: bool,
     /// Its bundle also holds the OSCAL documents (`[job.bundle] oscal`, default false).
     pub bundle_oscal: bool,
+    /// Populations its bundle holds (`[job.bundle] populations`, default none).
+    pub bundle_populations: Vec<String>,
     /// Where the publish step copies to.
     pub publish_url: Option<String>,
 }
@@ -133,6 +136,7 @@ impl Job {
         }
         let bundle_only_new = raw.bundle.as_ref().and_then(|b| b.only_new).unwrap_or(true);
         let bundle_oscal = raw.bundle.as_ref().and_then(|b| b.oscal).unwrap_or(false);
+        let bundle_populations = raw.bundle.as_ref().and_then(|b| b.populations.clone()).unwrap_or_default();
         let bundle = match raw.bundle {
             None | Some(RawJobBundle { framework: None, control: None, .. }) => Scope::All,
             Some(RawJobBundle { framework: Some(f), control: None, .. }) => {
@@ -159,6 +163,7 @@ impl Job {
             bundle,
             bundle_only_new,
             bundle_oscal,
+            bundle_populations,
             publish_url: raw.publish.map(|p| p.url),
         })
     }

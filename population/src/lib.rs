@@ -11,6 +11,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use cairn_evidence::digest::Sha256Digest;
+use cairn_evidence::merkle;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, UInt64Type};
@@ -59,6 +61,22 @@ pub enum PopulationError {
         /// The engine's error.
         source: Box<datafusion::error::DataFusionError>,
     },
+    /// The query gives a column whose values would not read the same in another engine.
+    #[error(
+        "population {population:?}: column {column:?} is {data_type}; a population selects text, integer and \
+         boolean columns, so that its rows read the same in any engine (select a text column instead)"
+    )]
+    ColumnType {
+        /// The population.
+        population: String,
+        /// The column.
+        column: String,
+        /// Its type.
+        data_type: String,
+    },
+    /// A sample asks for something the population cannot give.
+    #[error("sample: {0}")]
+    Sample(String),
     /// A row could not be written as canonical JSON.
     #[error("population {population:?}: row {row}: {detail}")]
     Row {
@@ -86,8 +104,11 @@ pub struct Definition {
     /// The controls it supports.
     #[serde(default)]
     pub controls: Vec<String>,
-    /// The SQL, with `{since}` and `{until}` for the period.
+    /// The SQL, with the period's placeholders ([`PLACEHOLDERS`]).
     pub sql: String,
+    /// Where it is defined: `built-in`, or the catalog file.
+    #[serde(skip)]
+    pub defined_in: String,
 }
 
 #[derive(Deserialize)]
@@ -96,8 +117,37 @@ struct File {
     population: Vec<Definition>,
 }
 
-/// The tables a population may read.
-pub const TABLES: [&str; 1] = [EVENTS];
+/// A user catalog file: its populations, beside the tables `cairn-controls` reads.
+#[derive(Deserialize)]
+struct UserFile {
+    #[serde(default)]
+    population: Vec<Definition>,
+}
+
+/// The tables a population may read: the collected tables and Cairn's own results.
+pub const TABLES: [&str; 13] = [
+    EVENTS,
+    "attestations",
+    "sboms",
+    "sbom_components",
+    "scans",
+    "vulnerabilities",
+    "test_runs",
+    "test_cases",
+    "artefacts",
+    "documents",
+    "threat_models",
+    "findings",
+    "control_results",
+];
+
+/// The period's placeholders a population's SQL may hold: `{since}` and `{until}` are days
+/// (`YYYY-MM-DD`, the first of the period and the day after its last) to compare with RFC 3339
+/// text such as an event's `ts`; `{since_time}` and `{until_time}` are the same instants as RFC
+/// 3339 UTC times (`YYYY-MM-DDT00:00:00Z`) to compare with timestamp columns such as the
+/// collection `timestamp`. An open period is `0000-01-01` to `9999-12-31` as days, and 1970 to
+/// 2200 as times (what engines can compare as timestamps).
+pub const PLACEHOLDERS: [&str; 4] = ["{since}", "{until}", "{since_time}", "{until_time}"];
 
 impl Definition {
     /// The tables its SQL reads, of [`TABLES`].
@@ -108,7 +158,11 @@ impl Definition {
     /// The SQL with the period's bounds written in: the exact text that runs, and that an
     /// auditor re-runs.
     pub fn sql_for(&self, period: &Period) -> String {
-        self.sql.replace("{since}", &period.since_bound()).replace("{until}", &period.until_bound())
+        self.sql
+            .replace("{since_time}", &period.since_time())
+            .replace("{until_time}", &period.until_time())
+            .replace("{since}", &period.since_bound())
+            .replace("{until}", &period.until_bound())
     }
 }
 
@@ -120,9 +174,41 @@ fn mentions(sql: &str, table: &str) -> bool {
 /// Parses and checks population definitions.
 pub fn parse(text: &str) -> Result<Vec<Definition>, PopulationError> {
     let file: File = toml::from_str(text).map_err(|e| PopulationError::Definition(e.to_string()))?;
+    check(file.population, "built-in")
+}
+
+/// The populations a user catalog file (`[controls] catalog`) defines in its `[[population]]`
+/// tables; its other tables are the control catalog's.
+pub fn parse_user(text: &str, file: &str) -> Result<Vec<Definition>, PopulationError> {
+    let parsed: UserFile = toml::from_str(text)
+        .map_err(|e| PopulationError::Definition(format!("{file}: {}", e.to_string().trim_end())))?;
+    check(parsed.population, file)
+}
+
+/// The built-in populations with the user's: a user population with a built-in name replaces it.
+pub fn merge(builtin: Vec<Definition>, user: Vec<Definition>) -> Result<Vec<Definition>, PopulationError> {
+    let mut all = builtin;
+    let mut seen = std::collections::BTreeMap::new();
+    for d in user {
+        if let Some(first) = seen.insert(d.name.clone(), d.defined_in.clone()) {
+            return Err(PopulationError::Definition(format!(
+                "{}: population {:?} is already defined in {first}",
+                d.defined_in, d.name
+            )));
+        }
+        match all.iter_mut().find(|b| b.name == d.name) {
+            Some(b) => *b = d,
+            None => all.push(d),
+        }
+    }
+    Ok(all)
+}
+
+fn check(mut definitions: Vec<Definition>, origin: &str) -> Result<Vec<Definition>, PopulationError> {
     let mut seen = std::collections::BTreeSet::new();
-    for d in &file.population {
-        let bad = |why: &str| PopulationError::Definition(format!("population {:?}: {why}", d.name));
+    for d in &mut definitions {
+        d.defined_in = origin.to_string();
+        let bad = |why: &str| PopulationError::Definition(format!("{origin}: population {:?}: {why}", d.name));
         if d.name.is_empty() || !d.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
             return Err(bad("a name is lowercase letters, digits and '-'"));
         }
@@ -133,14 +219,17 @@ pub fn parse(text: &str) -> Result<Vec<Definition>, PopulationError> {
             return Err(bad("version starts at 1"));
         }
         if d.tables().is_empty() {
-            return Err(bad(&format!("its SQL reads none of the tables a population may read ({})", TABLES.join(", "))));
+            return Err(bad(&format!(
+                "its SQL reads none of the tables a population may read ({})",
+                TABLES.join(", ")
+            )));
         }
-        let rest = d.sql.replace("{since}", "").replace("{until}", "");
+        let rest = PLACEHOLDERS.iter().fold(d.sql.clone(), |sql, p| sql.replace(p, ""));
         if rest.contains('{') || rest.contains('}') {
-            return Err(bad("the only placeholders are {since} and {until}"));
+            return Err(bad(&format!("the only placeholders are {}", PLACEHOLDERS.join(", "))));
         }
     }
-    Ok(file.population)
+    Ok(definitions)
 }
 
 /// The built-in populations.
@@ -176,6 +265,12 @@ impl Period {
             .transpose()
         };
         let period = Self { since: day(since)?, until: day(until)? };
+        let (first, last) = (NaiveDate::from_ymd_opt(1970, 1, 1), NaiveDate::from_ymd_opt(2199, 12, 31));
+        if let Some(d) =
+            [period.since, period.until].into_iter().flatten().find(|d| Some(*d) < first || Some(*d) > last)
+        {
+            return Err(PopulationError::Period(format!("{d} is outside the days a period may name (1970 to 2199)")));
+        }
         if let (Some(s), Some(u)) = (period.since, period.until) {
             if u < s {
                 return Err(PopulationError::Period(format!("it ends ({u}) before it starts ({s})")));
@@ -186,6 +281,24 @@ impl Period {
 
     fn since_bound(&self) -> String {
         self.since.map_or_else(|| "0000-01-01".to_string(), |d| d.format("%Y-%m-%d").to_string())
+    }
+
+    /// The start as an RFC 3339 time. Open, it is 1970: engines compare timestamps in
+    /// nanoseconds, which reach from 1677 to 2262, and Cairn collected nothing before 1970.
+    fn since_time(&self) -> String {
+        format!(
+            "{}T00:00:00Z",
+            self.since.map_or_else(|| "1970-01-01".to_string(), |d| d.format("%Y-%m-%d").to_string())
+        )
+    }
+
+    /// The end (the day after the last) as an RFC 3339 time; open, 2200.
+    fn until_time(&self) -> String {
+        let day = self
+            .until
+            .and_then(|d| d.succ_opt())
+            .map_or_else(|| "2200-01-01".to_string(), |d| d.format("%Y-%m-%d").to_string());
+        format!("{day}T00:00:00Z")
     }
 
     fn until_bound(&self) -> String {
@@ -241,6 +354,9 @@ pub struct Population {
     pub row_digests: Vec<String>,
     /// Each chain's range in the period, when the population reads audit events.
     pub completeness: Vec<ChainRange>,
+    /// The rows the ranges are counted from ([`completeness_sql`]): `{"chain":…,"seq":…}` as
+    /// canonical JSON, in chain and seq order.
+    pub sequence: Vec<String>,
 }
 
 impl Population {
@@ -249,6 +365,96 @@ impl Population {
     pub fn digest_list_sha256(&self) -> String {
         digest_list_sha256(&self.row_digests)
     }
+
+    /// The RFC 6962 Merkle tree hash over the rows (each leaf a row's canonical JSON): what a
+    /// sampled row's membership proof leads to.
+    pub fn rows_merkle_root(&self) -> String {
+        merkle::root(&self.leaves()).to_hex()
+    }
+
+    fn leaves(&self) -> Vec<Sha256Digest> {
+        self.rows.iter().map(|r| merkle::leaf_hash(r.as_bytes())).collect()
+    }
+
+    /// Draws `size` rows with `seed`, each with its proof of membership in the population.
+    ///
+    /// The draw is reproducible by anyone holding the row digests: every row is ranked by
+    /// SHA-256 of `"{seed}:{row digest}"` (UTF-8, the digest in lowercase hex), and the `size`
+    /// lowest ranks are taken, listed in population order. Neither Cairn nor the company picks
+    /// the rows; the auditor's seed does.
+    pub fn sample(&self, size: usize, seed: &str) -> Result<Sample, PopulationError> {
+        if size == 0 {
+            return Err(PopulationError::Sample("a sample holds at least one row".into()));
+        }
+        if seed.is_empty() {
+            return Err(PopulationError::Sample("the seed is empty; use one the auditor chose".into()));
+        }
+        let mut ranked: Vec<(String, usize)> = self
+            .row_digests
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (cairn_evidence::digest::sha256_hex(format!("{seed}:{d}").as_bytes()), i))
+            .collect();
+        ranked.sort();
+        let mut chosen: Vec<usize> = ranked.into_iter().take(size).map(|(_, i)| i).collect();
+        chosen.sort_unstable();
+        let leaves = self.leaves();
+        let rows = chosen
+            .into_iter()
+            .map(|index| SampledRow {
+                index: index as u64,
+                row: self.rows[index].clone(),
+                sha256: self.row_digests[index].clone(),
+                proof: merkle::inclusion_proof(&leaves, index)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(Sha256Digest::to_hex)
+                    .collect(),
+            })
+            .collect();
+        Ok(Sample {
+            seed: seed.to_string(),
+            size,
+            method: SAMPLE_METHOD.to_string(),
+            tree_size: self.rows.len() as u64,
+            rows_merkle_root: self.rows_merkle_root(),
+            rows,
+        })
+    }
+}
+
+/// How a sample is drawn, as its file states it.
+pub const SAMPLE_METHOD: &str =
+    "rank every row by SHA-256 of \"{seed}:{row sha256}\" and take the lowest; listed in population order";
+
+/// Rows drawn from a population, each with its Merkle membership proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Sample {
+    /// The seed the auditor chose.
+    pub seed: String,
+    /// Rows asked for (fewer are drawn when the population is smaller).
+    pub size: usize,
+    /// How the rows were drawn.
+    pub method: String,
+    /// Rows in the population.
+    pub tree_size: u64,
+    /// The population's [`Population::rows_merkle_root`].
+    pub rows_merkle_root: String,
+    /// The rows drawn.
+    pub rows: Vec<SampledRow>,
+}
+
+/// One sampled row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SampledRow {
+    /// Its index in the population (0-based), the Merkle leaf index.
+    pub index: u64,
+    /// The row, canonical JSON, exactly as in `rows.jsonl`.
+    pub row: String,
+    /// SHA-256 of the row.
+    pub sha256: String,
+    /// RFC 6962 inclusion proof of the row's leaf, lowercase hex.
+    pub proof: Vec<String>,
 }
 
 /// SHA-256 of `digests`, one per line, each ending in `\n`.
@@ -285,6 +491,18 @@ pub async fn run(
     }
     let sql = definition.sql_for(period);
     let frame = ctx.sql(&sql).await.map_err(query)?;
+    for field in frame.schema().fields() {
+        let t = field.data_type();
+        if !(t.is_integer()
+            || matches!(t, DataType::Boolean | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
+        {
+            return Err(PopulationError::ColumnType {
+                population: definition.name.clone(),
+                column: field.name().clone(),
+                data_type: t.to_string(),
+            });
+        }
+    }
     let columns: Vec<String> = frame.schema().fields().iter().map(|f| f.name().clone()).collect();
     let batches = frame.collect().await.map_err(query)?;
     let mut rows = Vec::new();
@@ -298,13 +516,16 @@ pub async fn run(
             rows.push(text);
         }
     }
-    let completeness = if definition.tables().contains(&EVENTS) {
+    let (completeness, sequence) = if definition.tables().contains(&EVENTS) {
         let frame = ctx.sql(&completeness_sql(period)).await.map_err(query)?;
-        ranges(&frame.collect().await.map_err(query)?)
+        let pairs = chain_seqs(&frame.collect().await.map_err(query)?);
+        let sequence =
+            pairs.iter().map(|(chain, seq)| format!("{{\"chain\":{},\"seq\":{seq}}}", json_string(chain))).collect();
+        (ranges(pairs), sequence)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
-    Ok(Population { sql, columns, rows, row_digests, completeness })
+    Ok(Population { sql, columns, rows, row_digests, completeness, sequence })
 }
 
 /// The rows of `batch` as JSON objects: integers and booleans as JSON numbers and booleans,
@@ -322,9 +543,11 @@ fn json_rows(batch: &RecordBatch) -> Vec<Map<String, Value>> {
                 let shown = formatter.as_ref().map(|f| f.value(i).to_string()).unwrap_or_default();
                 match field.data_type() {
                     DataType::Boolean => Value::Bool(shown == "true"),
-                    t if t.is_integer() => {
-                        shown.parse::<i128>().ok().and_then(|n| serde_json::Number::from_i128(n)).map_or(Value::String(shown), Value::Number)
-                    }
+                    t if t.is_integer() => shown
+                        .parse::<i128>()
+                        .ok()
+                        .and_then(|n| serde_json::Number::from_i128(n))
+                        .map_or(Value::String(shown), Value::Number),
                     _ => Value::String(shown),
                 }
             };
@@ -334,18 +557,28 @@ fn json_rows(batch: &RecordBatch) -> Vec<Map<String, Value>> {
     rows
 }
 
-/// Each chain's range from `(chain, seq)` rows ordered by chain and seq.
-fn ranges(batches: &[RecordBatch]) -> Vec<ChainRange> {
-    let mut by_chain: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+/// A string as a JSON string literal (RFC 8785 escapes it the same way).
+fn json_string(text: &str) -> String {
+    Value::String(text.to_string()).to_string()
+}
+
+/// The `(chain, seq)` rows of [`completeness_sql`], in order.
+fn chain_seqs(batches: &[RecordBatch]) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let options = FormatOptions::default();
     for batch in batches {
-        let chains = batch.column(0);
-        let options = FormatOptions::default();
-        let Ok(chain_text) = ArrayFormatter::try_new(chains.as_ref(), &options) else { continue };
-        let seqs = batch.column(1).as_primitive_opt::<UInt64Type>();
-        for i in 0..batch.num_rows() {
-            let Some(seqs) = seqs else { continue };
-            by_chain.entry(chain_text.value(i).to_string()).or_default().push(seqs.value(i));
-        }
+        let Ok(chains) = ArrayFormatter::try_new(batch.column(0).as_ref(), &options) else { continue };
+        let Some(seqs) = batch.column(1).as_primitive_opt::<UInt64Type>() else { continue };
+        out.extend((0..batch.num_rows()).map(|i| (chains.value(i).to_string(), seqs.value(i))));
+    }
+    out
+}
+
+/// Each chain's range from its `(chain, seq)` rows.
+fn ranges(pairs: Vec<(String, u64)>) -> Vec<ChainRange> {
+    let mut by_chain: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (chain, seq) in pairs {
+        by_chain.entry(chain).or_default().push(seq);
     }
     by_chain
         .into_iter()
@@ -357,12 +590,9 @@ fn ranges(batches: &[RecordBatch]) -> Vec<ChainRange> {
             let mut missing = Vec::new();
             let mut missing_total = 0u64;
             for pair in seqs.windows(2) {
-                for s in pair[0] + 1..pair[1] {
-                    missing_total += 1;
-                    if missing.len() < MISSING_LISTED {
-                        missing.push(s);
-                    }
-                }
+                missing_total += pair[1] - pair[0] - 1;
+                let room = (MISSING_LISTED - missing.len()) as u64;
+                missing.extend(pair[0] + 1..pair[1].min(pair[0] + 1 + room));
             }
             ChainRange {
                 chain,
@@ -385,17 +615,21 @@ mod tests {
     #[test]
     fn the_built_in_populations_parse_and_name_their_tables() {
         let all = builtin().unwrap();
-        assert!(all.len() >= 2);
-        for d in &all {
-            assert_eq!(d.tables(), [EVENTS], "{}", d.name);
-        }
+        let tables = |name: &str| find(&all, name).unwrap().tables();
+        assert_eq!(tables("privileged-access-events"), [EVENTS]);
+        assert_eq!(tables("audit-events"), [EVENTS]);
+        assert_eq!(tables("release-sboms"), ["sboms"]);
+        assert_eq!(tables("release-builds"), ["attestations"]);
+        assert!(all.iter().all(|d| d.defined_in == "built-in"));
         assert!(find(&all, "nope").unwrap_err().to_string().contains("privileged-access-events"));
     }
 
     #[test]
     fn bad_definitions_are_refused_with_the_reason() {
         let one = |name: &str, sql: &str| {
-            format!("[[population]]\nname = \"{name}\"\nversion = 1\ntitle = \"t\"\ndescription = \"d\"\nsql = \"{sql}\"\n")
+            format!(
+                "[[population]]\nname = \"{name}\"\nversion = 1\ntitle = \"t\"\ndescription = \"d\"\nsql = \"{sql}\"\n"
+            )
         };
         let err = |text: String| parse(&text).unwrap_err().to_string();
         assert!(err(one("Bad Name", "SELECT * FROM events")).contains("lowercase"));
@@ -414,11 +648,84 @@ mod tests {
             title: String::new(),
             description: String::new(),
             controls: Vec::new(),
-            sql: "ts >= '{since}' AND ts < '{until}'".into(),
+            sql: "ts >= '{since}' AND ts < '{until}' AND timestamp < '{until_time}' AND timestamp >= '{since_time}'"
+                .into(),
+            defined_in: String::new(),
         };
-        assert_eq!(d.sql_for(&p), "ts >= '2026-11-20' AND ts < '2026-11-22'");
-        assert_eq!(d.sql_for(&Period::default()), "ts >= '0000-01-01' AND ts < '9999-12-31'");
+        assert_eq!(
+            d.sql_for(&p),
+            "ts >= '2026-11-20' AND ts < '2026-11-22' AND timestamp < '2026-11-22T00:00:00Z' \
+             AND timestamp >= '2026-11-20T00:00:00Z'"
+        );
+        assert_eq!(
+            d.sql_for(&Period::default()),
+            "ts >= '0000-01-01' AND ts < '9999-12-31' AND timestamp < '2200-01-01T00:00:00Z' \
+             AND timestamp >= '1970-01-01T00:00:00Z'"
+        );
         assert!(Period::parse(Some("2026-11-21"), Some("2026-11-20")).is_err());
         assert!(Period::parse(Some("2026-13-01"), None).is_err());
+        assert!(Period::parse(None, Some("2262-05-01")).unwrap_err().to_string().contains("1970 to 2199"));
+    }
+
+    #[test]
+    fn user_files_add_and_replace_populations_beside_their_controls() {
+        let text = "[[control]]\nid = \"X-1\"\n\n[[population]]\nname = \"audit-events\"\nversion = 2\ntitle = \"t\"\n\
+                    description = \"d\"\nsql = \"SELECT chain FROM events\"\n\n[[population]]\nname = \"sboms\"\n\
+                    version = 1\ntitle = \"t\"\ndescription = \"d\"\nsql = \"SELECT document FROM sboms\"\n";
+        let user = parse_user(text, "local.toml").unwrap();
+        assert_eq!(user.len(), 2);
+        assert_eq!(user[0].defined_in, "local.toml");
+        let all = merge(builtin().unwrap(), user.clone()).unwrap();
+        let replaced = find(&all, "audit-events").unwrap();
+        assert_eq!((replaced.version, replaced.defined_in.as_str()), (2, "local.toml"));
+        assert_eq!(find(&all, "sboms").unwrap().tables(), ["sboms"]);
+        let twice = merge(builtin().unwrap(), [user.clone(), user].concat()).unwrap_err().to_string();
+        assert!(twice.contains("already defined in local.toml"), "{twice}");
+        let broken = parse_user("[[population]]\nname = \"x\"\n", "bad.toml").unwrap_err().to_string();
+        assert!(broken.starts_with("populations: bad.toml: ") && broken.contains("line 1"), "{broken}");
+    }
+
+    fn population(rows: usize) -> Population {
+        let rows: Vec<String> = (0..rows).map(|i| format!("{{\"seq\":{i}}}")).collect();
+        Population {
+            sql: String::new(),
+            columns: vec!["seq".into()],
+            row_digests: rows.iter().map(|r| cairn_evidence::digest::sha256_hex(r.as_bytes())).collect(),
+            rows,
+            completeness: Vec::new(),
+            sequence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_sample_is_reproducible_from_its_seed_and_each_row_proves_membership() {
+        let p = population(37);
+        let a = p.sample(5, "auditor-2026").unwrap();
+        assert_eq!(a, p.sample(5, "auditor-2026").unwrap());
+        assert_ne!(a.rows, p.sample(5, "another seed").unwrap().rows);
+        assert_eq!(a.rows.len(), 5);
+        assert!(a.rows.windows(2).all(|w| w[0].index < w[1].index), "population order");
+        let root = Sha256Digest::from_hex(&a.rows_merkle_root).unwrap();
+        for r in &a.rows {
+            let proof: Vec<Sha256Digest> = r.proof.iter().map(|h| Sha256Digest::from_hex(h).unwrap()).collect();
+            let leaf = merkle::leaf_hash(r.row.as_bytes());
+            assert!(merkle::verify_inclusion(r.index, a.tree_size, &leaf, &proof, &root).is_ok());
+            let other = merkle::leaf_hash(b"{\"seq\":999}");
+            assert!(merkle::verify_inclusion(r.index, a.tree_size, &other, &proof, &root).is_err());
+        }
+        assert_eq!(p.sample(100, "s").unwrap().rows.len(), 37, "a small population is taken whole");
+        assert!(p.sample(0, "s").is_err());
+        assert!(p.sample(3, "").is_err());
+    }
+
+    #[test]
+    fn ranges_count_every_missing_seq_and_list_the_first_thousand() {
+        let pairs = vec![("a".to_string(), 1), ("a".into(), 3), ("a".into(), 3), ("a".into(), 5000), ("b".into(), 7)];
+        let r = ranges(pairs);
+        assert_eq!(r[0].missing_total, 1 + 4996);
+        assert_eq!(r[0].missing.len(), MISSING_LISTED);
+        assert_eq!(r[0].missing[..3], [2, 4, 5]);
+        assert_eq!((r[0].events, r[0].distinct, r[0].complete), (4, 3, false));
+        assert_eq!((r[1].first_seq, r[1].last_seq, r[1].complete), (7, 7, true));
     }
 }

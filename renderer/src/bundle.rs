@@ -109,6 +109,9 @@ pub struct BundleSpec {
     pub checkpoint: String,
     /// The files.
     pub files: Vec<BundleFile>,
+    /// A section README.txt adds after the file list: what this kind of bundle holds, in its
+    /// reader's words.
+    pub about: Option<String>,
 }
 
 /// What a bundle covers.
@@ -167,7 +170,7 @@ impl Drop for RemoveUnlessKept<'_> {
     }
 }
 
-fn readme(manifest: &BundleManifest) -> String {
+fn readme(manifest: &BundleManifest, about: Option<&str>) -> String {
     let period = match (&manifest.period.since, &manifest.period.until) {
         (None, None) => "everything collected".to_string(),
         (since, until) => format!(
@@ -215,7 +218,7 @@ fn readme(manifest: &BundleManifest) -> String {
             let _ = writeln!(out, "{}  {} ({} bytes, {}{marker})", f.sha256, f.path, f.size, f.kind);
             out
         }),
-    )
+    ) + &about.map(|a| format!("\n{a}")).unwrap_or_default()
 }
 
 fn digest_of(content: &Content, io: impl Fn(std::io::Error) -> BundleError) -> Result<(String, u64), BundleError> {
@@ -296,7 +299,7 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &SigningKey) -> Result<Bu
         sign_minisign(key, &manifest_bytes, &format!("file:manifest.json\tbundle:{}\trun:{}", spec.name, spec.run_id));
     // Generated entries, then every file, all in sorted order.
     let mut small: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    small.insert("README.txt".into(), readme(&manifest).into_bytes());
+    small.insert("README.txt".into(), readme(&manifest, spec.about.as_deref()).into_bytes());
     small.insert("verify.py".into(), VERIFY_PY.as_bytes().to_vec());
     small.insert("manifest.json".into(), manifest_bytes);
     small.insert("manifest.json.minisig".into(), signature.into_bytes());

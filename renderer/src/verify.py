@@ -9,7 +9,10 @@ Needs Python 3.8+ and the `cryptography` package. Checks:
   2. every file listed in manifest.json and SHA256SUMS has the recorded SHA-256 and size,
      and no file is missing or unlisted;
   3. the lake checkpoint in manifest.json is signed by the same key and matches the manifest;
-  4. every lake object's inclusion proof leads to the checkpoint's Merkle root (RFC 6962).
+  4. every lake object's inclusion proof leads to the checkpoint's Merkle root (RFC 6962);
+  5. in a population pack: the SQL is the one population.json names, the row count, every row's
+     digest, the digest list and the rows' Merkle root; each chain's sequence range recounted;
+     and a sample redrawn from its seed, each sampled row's membership proof checked.
 Exit status 0 when everything verifies, 1 otherwise.
 """
 import base64
@@ -171,6 +174,90 @@ def verify_proof_file(path, origin, pk):
         raise Failure(f"{path}: not a Cairn proof")
 
 
+def merkle_root(leaves):
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return node(merkle_root(leaves[:k]), merkle_root(leaves[k:]))
+
+
+def lines_of(path):
+    data = open(path, "rb").read()
+    if data and not data.endswith(b"\n"):
+        raise Failure(f"{path}: the last line has no newline")
+    return data.split(b"\n")[:-1] if data else []
+
+
+def ranges(pairs):
+    by_chain = {}
+    for chain, seq in pairs:
+        by_chain.setdefault(chain, []).append(seq)
+    out = []
+    for chain in sorted(by_chain, key=lambda c: c.encode()):
+        seqs = sorted(set(by_chain[chain]))
+        missing, total = [], 0
+        for a, b in zip(seqs, seqs[1:]):
+            total += b - a - 1
+            missing.extend(range(a + 1, min(b, a + 1 + 1000 - len(missing))))
+        out.append({"chain": chain, "first_seq": seqs[0], "last_seq": seqs[-1], "events": len(by_chain[chain]),
+                    "distinct": len(seqs), "missing": missing, "missing_total": total, "complete": total == 0})
+    return out
+
+
+def check_population(folder):
+    summary = json.load(open(f"{folder}/population.json", encoding="utf-8"))
+    name = summary["population"]["name"]
+    query = summary["query"]
+    if sha256_file(query["file"])[0] != query["sha256"]:
+        raise Failure(f'{query["file"]} is not the SQL population.json names')
+    rows = lines_of(f"{folder}/rows.jsonl")
+    digests = [d.decode() for d in lines_of(f"{folder}/digests.txt")]
+    if len(rows) != summary["row_count"]:
+        raise Failure(f'{folder}/rows.jsonl holds {len(rows)} rows; population.json says {summary["row_count"]}')
+    if len(digests) != len(rows):
+        raise Failure(f"{folder}/digests.txt lists {len(digests)} digests for {len(rows)} rows")
+    for i, (row, digest) in enumerate(zip(rows, digests), 1):
+        if hashlib.sha256(row).hexdigest() != digest:
+            raise Failure(f"{folder}/rows.jsonl line {i}: its SHA-256 is not line {i} of digests.txt")
+    if sha256_file(f"{folder}/digests.txt")[0] != summary["rows_sha256"]:
+        raise Failure(f"{folder}/digests.txt does not give rows_sha256")
+    leaves = [hashlib.sha256(b"\x00" + row).digest() for row in rows]
+    if merkle_root(leaves).hex() != summary["rows_merkle_root"]:
+        raise Failure("the rows do not give rows_merkle_root")
+    print(f"OK  population {name}: {len(rows)} rows, each matching its digest; rows_sha256 and the Merkle root agree")
+    if os.path.isfile(f"{folder}/sequence.jsonl"):
+        pairs = []
+        for line in lines_of(f"{folder}/sequence.jsonl"):
+            item = json.loads(line)
+            pairs.append((item["chain"], item["seq"]))
+        if ranges(pairs) != summary["completeness"]:
+            raise Failure(f"each chain's range recounted from {folder}/sequence.jsonl differs from population.json")
+        gaps = [r["chain"] for r in summary["completeness"] if not r["complete"]]
+        state = "a seq is missing on " + ", ".join(gaps) if gaps else "no seq is missing"
+        print(f'OK  {len(summary["completeness"])} chain ranges recounted from {folder}/sequence.jsonl: {state}')
+    if summary.get("sample"):
+        sample = json.load(open(summary["sample"]["file"], encoding="utf-8"))
+        if sample["seed"] != summary["sample"]["seed"] or sample["tree_size"] != len(rows) \
+                or sample["rows_merkle_root"] != summary["rows_merkle_root"]:
+            raise Failure("the sample is not of this population")
+        seed = sample["seed"]
+        ranked = sorted((hashlib.sha256(f"{seed}:{d}".encode()).hexdigest(), i) for i, d in enumerate(digests))
+        drawn = sorted(i for _, i in ranked[:sample["size"]])
+        if [r["index"] for r in sample["rows"]] != drawn:
+            raise Failure("the sample's rows are not the ones its seed draws")
+        root = bytes.fromhex(sample["rows_merkle_root"])
+        for r in sample["rows"]:
+            row = r["row"].encode()
+            if hashlib.sha256(row).hexdigest() != r["sha256"]:
+                raise Failure(f'sampled row {r["index"]}: its SHA-256 is not the one stated')
+            leaf = hashlib.sha256(b"\x00" + row).digest()
+            if not verify_inclusion(r["index"], sample["tree_size"], leaf, [bytes.fromhex(h) for h in r["proof"]], root):
+                raise Failure(f'sampled row {r["index"]}: its membership proof does not lead to rows_merkle_root')
+        print(f'OK  sample of {len(drawn)} rows redrawn from seed {seed!r}; each proves membership')
+
+
 def canonical(obj):
     # RFC 8785 for these objects: ASCII keys and values, integers.
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -235,6 +322,10 @@ def main(argv):
             raise Failure(f'{f["path"]}: inclusion proof does not lead to the checkpoint root')
         proofs += 1
     print(f"OK  {proofs} inclusion proofs lead to the checkpoint root")
+    for f in manifest["files"]:
+        folder, _, name = f["path"].rpartition("/")
+        if f["kind"] == "population_summary" and name == "population.json" and folder.startswith("population/"):
+            check_population(folder)
     return 0
 
 
