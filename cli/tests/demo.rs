@@ -512,6 +512,15 @@ fn duckdb_lines(dir: &std::path::Path, population: &str, sql_file: &str) -> Stri
     out.stdout
 }
 
+/// Each line's SHA-256, one per line.
+fn digest_lines(text: &str) -> String {
+    text.lines().fold(String::new(), |mut out, l| {
+        out.push_str(&cairn_evidence::digest::sha256_hex(l.as_bytes()));
+        out.push('\n');
+        out
+    })
+}
+
 fn unpack(zip: &str, into: &std::path::Path, pubkey: &str) -> Output {
     std::fs::create_dir(into).unwrap();
     assert_eq!(tool(into, "unzip", &["-q", zip]).code, 0);
@@ -574,9 +583,7 @@ fn a_population_pack_checks_offline_reruns_in_duckdb_and_shows_the_planted_gap()
 
     // DuckDB, with the shipped SQL over the carried objects: the same rows, digests and sequence.
     let duck = duckdb_lines(&x, "privileged-access-events", "-");
-    let duck_digests: String =
-        duck.lines().map(|l| format!("{}\n", cairn_evidence::digest::sha256_hex(l.as_bytes()))).collect();
-    assert_eq!(duck_digests, digests, "DuckDB's rows differ from the pack's");
+    assert_eq!(digest_lines(&duck), digests, "DuckDB's rows differ from the pack's");
     let sequence = std::fs::read_to_string(p.join("sequence.jsonl")).unwrap();
     let recount = duckdb_lines(&x, "privileged-access-events", "population/privileged-access-events/completeness.sql");
     assert_eq!(recount, sequence, "DuckDB counts other sequence numbers");
@@ -589,7 +596,7 @@ fn a_population_pack_checks_offline_reruns_in_duckdb_and_shows_the_planted_gap()
     }
 
     // One row dropped from the population: every offline check fails.
-    let fewer: String = rows.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let fewer = rows.split_inclusive('\n').skip(1).collect::<String>();
     std::fs::write(p.join("rows.jsonl"), fewer).unwrap();
     assert_ne!(tool(&x, "python3", &["verify.py", pubkey]).code, 0, "verify.py accepted a dropped row");
     assert_ne!(tool(&x, "sha256sum", &["-c", "--strict", "--quiet", "SHA256SUMS"]).code, 0);
@@ -611,11 +618,7 @@ fn populations_over_releases_and_from_the_users_catalog_rerun_in_duckdb() {
         assert!(summary["row_count"].as_u64().unwrap() >= min_rows, "{name}: {summary}");
         assert!(summary["completeness"].as_array().unwrap().is_empty(), "no chain in {name}");
         let digests = std::fs::read_to_string(x.join(format!("population/{name}/digests.txt"))).unwrap();
-        let duck: String = duckdb_lines(&x, name, "-")
-            .lines()
-            .map(|l| format!("{}\n", cairn_evidence::digest::sha256_hex(l.as_bytes())))
-            .collect();
-        assert_eq!(duck, digests, "{name}: DuckDB's rows differ from the pack's");
+        assert_eq!(digest_lines(&duckdb_lines(&x, name, "-")), digests, "{name}: DuckDB's rows differ from the pack's");
     }
 
     // A population inside an evidence bundle: its files under population/NAME/, each lake object

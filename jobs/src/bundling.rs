@@ -175,17 +175,14 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
 fn merge_files(files: &mut Vec<BundleFile>, more: Vec<BundleFile>) {
     let mut at: BTreeMap<String, usize> = files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
     for f in more {
-        match at.get(&f.path) {
-            Some(&i) => {
-                let existing = &mut files[i];
-                existing.controls.extend(f.controls);
-                existing.controls.sort();
-                existing.controls.dedup();
-            }
-            None => {
-                at.insert(f.path.clone(), files.len());
-                files.push(f);
-            }
+        if let Some(&i) = at.get(&f.path) {
+            let existing = &mut files[i];
+            existing.controls.extend(f.controls);
+            existing.controls.sort();
+            existing.controls.dedup();
+        } else {
+            at.insert(f.path.clone(), files.len());
+            files.push(f);
         }
     }
 }

@@ -331,9 +331,10 @@ fn duckdb_script(definition: &Definition, population: &Population) -> String {
         version = definition.version,
     );
     for table in definition.tables() {
-        out.push_str(&format!(
-            "CREATE VIEW {table} AS SELECT * FROM read_parquet('store/lake/{table}/*/*.parquet', hive_partitioning = false);\n"
-        ));
+        let _ = writeln!(
+            out,
+            "CREATE VIEW {table} AS SELECT * FROM read_parquet('store/lake/{table}/*/*.parquet', hive_partitioning = false);"
+        );
     }
     out.push_str(population.sql.trim_end());
     out.push_str(";\n");

@@ -546,7 +546,7 @@ fn json_rows(batch: &RecordBatch) -> Vec<Map<String, Value>> {
                     t if t.is_integer() => shown
                         .parse::<i128>()
                         .ok()
-                        .and_then(|n| serde_json::Number::from_i128(n))
+                        .and_then(serde_json::Number::from_i128)
                         .map_or(Value::String(shown), Value::Number),
                     _ => Value::String(shown),
                 }
