@@ -23,6 +23,7 @@ pub mod render;
 
 pub mod runner;
 pub mod schedule;
+mod scratch;
 pub mod supply;
 pub mod trace;
 pub mod trust;

@@ -24,8 +24,8 @@ use serde_json::json;
 use cairn_renderer::model::PortalModel;
 use cairn_renderer::LakeView;
 
-use crate::bundling::Scratch;
 use crate::pipeline::{self, Workspace};
+use crate::scratch::Scratch;
 
 /// What to pack.
 #[derive(Clone, Debug)]
