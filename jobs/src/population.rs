@@ -1,12 +1,13 @@
 //! `cairn population`: a population pack, the signed zip an auditor tests a population with.
 //!
-//! It holds the population's rows (`population/NAME/rows.jsonl`, canonical JSON, one per line) and their
-//! digests, the exact SQL that produced them and its digest, the parameters, Cairn's version and
-//! configuration digest, every lake object the query read (byte for byte, with its inclusion proof
-//! against the signed checkpoint), the row count and control totals, each chain's sequence range in
-//! the period with the numbers missing from it, and a script that re-runs the query in DuckDB over
-//! the carried objects; with `--sample`, rows drawn by the auditor's seed, each with its Merkle
-//! proof of membership. The bundle's signed manifest covers every file.
+//! It holds, under `population/NAME/`, the population's rows (canonical JSON, one per line) and
+//! their digests, the exact SQL that produced them and its digest, the parameters, Cairn's version
+//! and configuration digest, the row count and control totals, each chain's sequence range in the
+//! period with the numbers missing from it, a script that re-runs the query in DuckDB, and with
+//! `--sample` rows drawn by the auditor's seed, each with its Merkle proof of membership; under
+//! `store/`, every lake object the query read, byte for byte, with its inclusion proof against the
+//! signed checkpoint. The bundle's signed manifest covers every file. [`stage`] also puts
+//! populations into evidence bundles (`cairn bundle --population`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,10 +20,9 @@ use cairn_population::{Definition, Period, Population};
 use cairn_renderer::bundle::{
     write_bundle, BundleFile, BundleInfo, BundleSpec, Content, InclusionRef, Period as BundlePeriod,
 };
-use serde_json::json;
-
 use cairn_renderer::model::PortalModel;
 use cairn_renderer::LakeView;
+use serde_json::json;
 
 use crate::pipeline::{self, Workspace};
 use crate::scratch::Scratch;
