@@ -630,6 +630,8 @@ fn populations_over_releases_and_from_the_users_catalog_rerun_in_duckdb() {
     let x = tmp.path().join("bundled");
     let verified = unpack(zip.to_str().unwrap(), &x, pubkey);
     assert!(verified.stdout.contains("OK  population audit-events: "), "{}", verified.stdout);
+    let digests = std::fs::read_to_string(x.join("population/audit-events/digests.txt")).unwrap();
+    assert_eq!(digest_lines(&duckdb_lines(&x, "audit-events", "-")), digests, "the planted duplicate is ordered alike");
     assert!(std::fs::read_to_string(x.join("README.txt"))
         .unwrap()
         .contains("population/audit-events/  All audit events"));
