@@ -694,4 +694,13 @@ ORDER BY chain, seq, record_sha256
     let bad = cairn(&org, &["population", "payments-events"]);
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("column \"timestamp\" is Timestamp"), "{}", bad.stderr);
+    // A population is one query: it writes no file.
+    let copy = "COPY (SELECT chain, seq, record_sha256 FROM events ORDER BY chain, seq) TO 'leak.csv'";
+    let sql_start = local.find("SELECT chain, seq, record_sha256").unwrap();
+    let sql_end = local[sql_start..].find("\n\"\"\"").unwrap() + sql_start;
+    std::fs::write(org.join("controls/local.toml"), format!("{}{copy}{}", &local[..sql_start], &local[sql_end..]))
+        .unwrap();
+    let bad = cairn(&org, &["population", "payments-events"]);
+    assert_ne!(bad.code, 0, "{}", bad.stdout);
+    assert!(!org.join("leak.csv").exists() && !tmp.path().join("leak.csv").exists());
 }

@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, UInt64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -54,12 +55,12 @@ pub enum PopulationError {
         table: String,
     },
     /// The SQL engine failed.
-    #[error("population {population:?}: {source}")]
+    #[error("population {population:?}: {engine}")]
     Query {
         /// The population.
         population: String,
-        /// The engine's error.
-        source: Box<datafusion::error::DataFusionError>,
+        /// The engine's error (shown in the message, so not chained again).
+        engine: Box<datafusion::error::DataFusionError>,
     },
     /// The query gives a column whose values would not read the same in another engine.
     #[error(
@@ -223,6 +224,9 @@ fn check(mut definitions: Vec<Definition>, origin: &str) -> Result<Vec<Definitio
                 "its SQL reads none of the tables a population may read ({})",
                 TABLES.join(", ")
             )));
+        }
+        if !d.sql.to_ascii_uppercase().split_whitespace().collect::<Vec<_>>().windows(2).any(|w| w == ["ORDER", "BY"]) {
+            return Err(bad("its rows need an order (ORDER BY …), so that every engine lists them alike"));
         }
         let rest = PLACEHOLDERS.iter().fold(d.sql.clone(), |sql, p| sql.replace(p, ""));
         if rest.contains('{') || rest.contains('}') {
@@ -477,7 +481,7 @@ pub async fn run(
     let name = definition.name.clone();
     let query = |source: datafusion::error::DataFusionError| PopulationError::Query {
         population: name.clone(),
-        source: Box::new(source),
+        engine: Box::new(source),
     };
     // One partition: rows come out in the query's ORDER BY, computed the same way every run.
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
@@ -490,7 +494,9 @@ pub async fn run(
         ctx.register_parquet(table, &path, ParquetReadOptions::default()).await.map_err(query)?;
     }
     let sql = definition.sql_for(period);
-    let frame = ctx.sql(&sql).await.map_err(query)?;
+    // One query and nothing else: no table is created, no file written, no setting changed.
+    let read_only = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+    let frame = ctx.sql_with_options(&sql, read_only).await.map_err(query)?;
     for field in frame.schema().fields() {
         let t = field.data_type();
         if !(t.is_integer()
@@ -632,10 +638,15 @@ mod tests {
             )
         };
         let err = |text: String| parse(&text).unwrap_err().to_string();
-        assert!(err(one("Bad Name", "SELECT * FROM events")).contains("lowercase"));
-        assert!(err(one("x", "SELECT 1")).contains("reads none of the tables"));
-        assert!(err(one("x", "SELECT * FROM events WHERE chain = '{chain}'")).contains("placeholders"));
-        let twice = format!("{}{}", one("x", "SELECT * FROM events"), one("x", "SELECT * FROM events"));
+        assert!(err(one("Bad Name", "SELECT * FROM events ORDER BY seq")).contains("lowercase"));
+        assert!(err(one("x", "SELECT 1 ORDER BY 1")).contains("reads none of the tables"));
+        assert!(err(one("x", "SELECT * FROM events WHERE chain = '{chain}' ORDER BY seq")).contains("placeholders"));
+        assert!(err(one("x", "SELECT * FROM events")).contains("need an order"));
+        let twice = format!(
+            "{}{}",
+            one("x", "SELECT * FROM events ORDER BY seq"),
+            one("x", "SELECT * FROM events ORDER BY seq")
+        );
         assert!(err(twice).contains("defined twice"));
     }
 
@@ -670,8 +681,8 @@ mod tests {
     #[test]
     fn user_files_add_and_replace_populations_beside_their_controls() {
         let text = "[[control]]\nid = \"X-1\"\n\n[[population]]\nname = \"audit-events\"\nversion = 2\ntitle = \"t\"\n\
-                    description = \"d\"\nsql = \"SELECT chain FROM events\"\n\n[[population]]\nname = \"sboms\"\n\
-                    version = 1\ntitle = \"t\"\ndescription = \"d\"\nsql = \"SELECT document FROM sboms\"\n";
+                    description = \"d\"\nsql = \"SELECT chain FROM events ORDER BY chain\"\n\n[[population]]\nname = \"sboms\"\n\
+                    version = 1\ntitle = \"t\"\ndescription = \"d\"\nsql = \"SELECT document FROM sboms ORDER BY document\"\n";
         let user = parse_user(text, "local.toml").unwrap();
         assert_eq!(user.len(), 2);
         assert_eq!(user[0].defined_in, "local.toml");
