@@ -100,11 +100,23 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                     shown.join(", ")
                 );
             }
-            if checked.problems.is_empty() {
+            // The catalog files' populations, checked as `cairn population` reads them.
+            let populations = match cairn_jobs::population::definitions(&ws) {
+                Ok(all) => {
+                    println!("{} population(s)", all.len());
+                    0
+                }
+                Err(e) => {
+                    println!("{e:#}");
+                    1
+                }
+            };
+            let problems = checked.problems.len() + populations;
+            if problems == 0 {
                 println!("catalog OK");
                 Ok(0)
             } else {
-                println!("{} problem(s)", checked.problems.len());
+                println!("{problems} problem(s)");
                 Ok(2)
             }
         }

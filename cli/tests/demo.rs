@@ -686,6 +686,13 @@ ORDER BY chain, seq, record_sha256
     let bad = cairn(&org, &["population", "payments-events"]);
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("names control \"NOPE-9\""), "{}", bad.stderr);
+    let check = cairn(&org, &["controls", "check"]);
+    assert_eq!(check.code, 2, "controls check finds the population's problem too");
+    assert!(
+        check.stdout.contains("names control \"NOPE-9\"") && check.stdout.contains("1 problem(s)"),
+        "{}",
+        check.stdout
+    );
     std::fs::write(
         org.join("controls/local.toml"),
         local.replace("SELECT chain, seq,", "SELECT chain, seq, timestamp,"),
