@@ -570,6 +570,14 @@ fn a_population_pack_checks_offline_reruns_in_duckdb_and_shows_the_planted_gap()
     let sql = std::fs::read(p.join("query.sql")).unwrap();
     assert_eq!(summary["query"]["sha256"].as_str().unwrap(), cairn_evidence::digest::sha256_hex(&sql));
     assert!(String::from_utf8(sql).unwrap().contains("ts >= '2026-11-20' AND ts < '9999-12-31'"));
+    // Each row names the lake object it was read from, one the pack carries.
+    let read: Vec<&str> =
+        summary["objects_read"].as_array().unwrap().iter().map(|o| o["key"].as_str().unwrap()).collect();
+    for row in rows.lines() {
+        let row: serde_json::Value = serde_json::from_str(row).unwrap();
+        let object = row["lake_object"].as_str().unwrap();
+        assert!(read.contains(&object) && x.join("store").join(object).is_file(), "{row}");
+    }
     let totals: u64 =
         summary["control_totals"]["rows_by_chain"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(totals as usize, rows.lines().count(), "the totals reconcile to the row count");

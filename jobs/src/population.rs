@@ -119,7 +119,7 @@ pub(crate) async fn stage(
     let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
     let tree_size = model.objects.len() as u64;
     let wanted = definition.tables();
-    let mut tables: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut tables: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
     let mut files = Vec::new();
     let mut objects_read = Vec::new();
     let entries = view.manifests.iter().flat_map(|m| m.objects.iter());
@@ -135,7 +135,7 @@ pub(crate) async fn stage(
             std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             std::fs::write(&local, &bytes).with_context(|| format!("cannot write {}", local.display()))?;
         }
-        tables.insert(entry.table.clone(), dir);
+        tables.entry(entry.table.clone()).or_default().push((entry.key.clone(), local.clone()));
         let proof = model
             .objects
             .get(index)
@@ -326,14 +326,16 @@ fn duckdb_script(definition: &Definition, population: &Population) -> String {
     let mut out = format!(
         "-- Population {name}, version {version}: re-run in DuckDB from the folder this pack was extracted to:\n\
          --   duckdb < population/{name}/duckdb.sql\n\
-         -- The views read exactly the lake objects this pack carries under store/.\n",
+         -- The views read exactly the lake objects this pack carries under store/; lake_object is\n\
+         -- each row's object key (its path here, less store/).\n",
         name = definition.name,
         version = definition.version,
     );
     for table in definition.tables() {
         let _ = writeln!(
             out,
-            "CREATE VIEW {table} AS SELECT * FROM read_parquet('store/lake/{table}/*/*.parquet', hive_partitioning = false);"
+            "CREATE VIEW {table} AS SELECT * EXCLUDE (filename), substr(filename, 7) AS lake_object \
+             FROM read_parquet('store/lake/{table}/*/*.parquet', hive_partitioning = false, filename = true);"
         );
     }
     out.push_str(population.sql.trim_end());

@@ -18,7 +18,7 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, UInt64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::execution::context::SQLOptions;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{lit, DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -471,12 +471,16 @@ pub fn digest_list_sha256(digests: &[String]) -> String {
     cairn_evidence::digest::sha256_hex(text.as_bytes())
 }
 
-/// Runs `definition` for `period` over `tables`: each table's name with the folder holding
-/// copies of its Parquet objects.
+/// The column every table gains: the key of the lake object the row was read from.
+pub const LAKE_OBJECT: &str = "lake_object";
+
+/// Runs `definition` for `period` over `tables`: each table's name with its lake objects, each
+/// object's key and the path of a local copy of its Parquet bytes. Every table gains the column
+/// [`LAKE_OBJECT`].
 pub async fn run(
     definition: &Definition,
     period: &Period,
-    tables: &BTreeMap<String, PathBuf>,
+    tables: &BTreeMap<String, Vec<(String, PathBuf)>>,
 ) -> Result<Population, PopulationError> {
     let name = definition.name.clone();
     let query = |source: datafusion::error::DataFusionError| PopulationError::Query {
@@ -486,12 +490,24 @@ pub async fn run(
     // One partition: rows come out in the query's ORDER BY, computed the same way every run.
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
     for table in definition.tables() {
-        let dir = tables.get(table).ok_or_else(|| PopulationError::MissingTable {
-            population: definition.name.clone(),
-            table: table.to_string(),
-        })?;
-        let path = format!("{}/", dir.display());
-        ctx.register_parquet(table, &path, ParquetReadOptions::default()).await.map_err(query)?;
+        let missing =
+            || PopulationError::MissingTable { population: definition.name.clone(), table: table.to_string() };
+        let objects = tables.get(table).filter(|o| !o.is_empty()).ok_or_else(missing)?;
+        // Each object read apart and named, then all of them as one table.
+        let mut frame: Option<DataFrame> = None;
+        for (key, path) in objects {
+            let one = ctx
+                .read_parquet(path.display().to_string(), ParquetReadOptions::default())
+                .await
+                .and_then(|f| f.with_column(LAKE_OBJECT, lit(key.as_str())))
+                .map_err(query)?;
+            frame = Some(match frame {
+                None => one,
+                Some(all) => all.union(one).map_err(query)?,
+            });
+        }
+        let frame = frame.ok_or_else(missing)?;
+        ctx.register_table(table, frame.into_view()).map_err(query)?;
     }
     let sql = definition.sql_for(period);
     // One query and nothing else: no table is created, no file written, no setting changed.

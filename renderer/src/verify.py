@@ -226,6 +226,11 @@ def check_population(folder):
     leaves = [hashlib.sha256(b"\x00" + row).digest() for row in rows]
     if merkle_root(leaves).hex() != summary["rows_merkle_root"]:
         raise Failure("the rows do not give rows_merkle_root")
+    read = {o["key"] for o in summary["objects_read"]}
+    for i, row in enumerate(rows, 1):
+        obj = json.loads(row).get("lake_object")
+        if obj is not None and (obj not in read or not os.path.isfile("store/" + obj)):
+            raise Failure(f"{folder}/rows.jsonl line {i}: lake object {obj} is not one the population read")
     print(f"OK  population {name}: {len(rows)} rows, each matching its digest; rows_sha256 and the Merkle root agree")
     if os.path.isfile(f"{folder}/sequence.jsonl"):
         pairs = []
