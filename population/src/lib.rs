@@ -18,7 +18,7 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, UInt64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::execution::context::SQLOptions;
-use datafusion::prelude::{lit, DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{lit, ParquetReadOptions, SessionConfig, SessionContext};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -493,20 +493,29 @@ pub async fn run(
         let missing =
             || PopulationError::MissingTable { population: definition.name.clone(), table: table.to_string() };
         let objects = tables.get(table).filter(|o| !o.is_empty()).ok_or_else(missing)?;
-        // Each object read apart and named, then all of them as one table.
-        let mut frame: Option<DataFrame> = None;
+        // Each object read apart and named, then all of them as one table: united in pairs, so
+        // that the plan is as deep as the logarithm of the object count, not the count.
+        let mut frames = Vec::with_capacity(objects.len());
         for (key, path) in objects {
             let one = ctx
                 .read_parquet(path.display().to_string(), ParquetReadOptions::default())
                 .await
                 .and_then(|f| f.with_column(LAKE_OBJECT, lit(key.as_str())))
                 .map_err(query)?;
-            frame = Some(match frame {
-                None => one,
-                Some(all) => all.union(one).map_err(query)?,
-            });
+            frames.push(one);
         }
-        let frame = frame.ok_or_else(missing)?;
+        while frames.len() > 1 {
+            let mut paired = Vec::with_capacity(frames.len().div_ceil(2));
+            let mut rest = frames.into_iter();
+            while let Some(left) = rest.next() {
+                paired.push(match rest.next() {
+                    Some(right) => left.union(right).map_err(query)?,
+                    None => left,
+                });
+            }
+            frames = paired;
+        }
+        let frame = frames.pop().ok_or_else(missing)?;
         ctx.register_table(table, frame.into_view()).map_err(query)?;
     }
     let sql = definition.sql_for(period);
@@ -754,5 +763,67 @@ mod tests {
         assert_eq!(r[0].missing[..3], [2, 4, 5]);
         assert_eq!((r[0].events, r[0].distinct, r[0].complete), (4, 3, false));
         assert_eq!((r[1].first_seq, r[1].last_seq, r[1].complete), (7, 7, true));
+    }
+
+    /// Writes an `events`-like Parquet object with these (chain, seq, ts) rows.
+    fn object(path: &std::path::Path, rows: &[(&str, u64, &str)]) {
+        use datafusion::arrow::array::{StringArray, UInt64Array};
+        use datafusion::arrow::datatypes::{Field, Schema};
+        let schema = std::sync::Arc::new(Schema::new(vec![
+            Field::new("chain", DataType::Utf8, false),
+            Field::new("seq", DataType::UInt64, false),
+            Field::new("ts", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                std::sync::Arc::new(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
+                std::sync::Arc::new(UInt64Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
+                std::sync::Arc::new(StringArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
+            ],
+        )
+        .unwrap();
+        let file = std::fs::File::create(path).unwrap();
+        let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_population_reads_every_object_and_names_where_each_row_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = "2026-11-20T01:00:00Z";
+        let parts: [&[(&str, u64, &str)]; 3] = [
+            &[("a", 1, t), ("a", 2, t)],
+            &[("a", 4, t), ("b", 1, t)],
+            &[("a", 3, t), ("a", 6, "2026-12-01T00:00:00Z")],
+        ];
+        let mut objects = Vec::new();
+        for (i, rows) in parts.iter().enumerate() {
+            let path = dir.path().join(format!("{i}.parquet"));
+            object(&path, rows);
+            objects.push((format!("lake/events/date=2026-11-20/run-{i}.parquet"), path));
+        }
+        let tables = BTreeMap::from([(EVENTS.to_string(), objects)]);
+        let definition = Definition {
+            name: "x".into(),
+            version: 1,
+            title: String::new(),
+            description: String::new(),
+            controls: Vec::new(),
+            sql: "SELECT chain, seq, lake_object FROM events WHERE ts >= '{since}' AND ts < '{until}' ORDER BY chain, seq"
+                .into(),
+            defined_in: String::new(),
+        };
+        let period = Period::parse(Some("2026-11-20"), Some("2026-11-30")).unwrap();
+        let p = run(&definition, &period, &tables).await.unwrap();
+        assert_eq!(p.rows.len(), 5, "{:?}", p.rows);
+        assert_eq!(p.rows[2], r#"{"chain":"a","lake_object":"lake/events/date=2026-11-20/run-2.parquet","seq":3}"#);
+        assert_eq!(p.rows[3], r#"{"chain":"a","lake_object":"lake/events/date=2026-11-20/run-1.parquet","seq":4}"#);
+        let a = &p.completeness[0];
+        assert_eq!((a.first_seq, a.last_seq, a.missing.clone(), a.complete), (1, 4, vec![], true), "seq 6 is outside");
+        assert_eq!(p.sequence[0], r#"{"chain":"a","seq":1}"#);
+        let empty = BTreeMap::from([(EVENTS.to_string(), Vec::new())]);
+        assert!(matches!(run(&definition, &period, &empty).await, Err(PopulationError::MissingTable { .. })));
     }
 }
