@@ -75,13 +75,8 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     }
     let key = ws.signing_key()?;
     let public = PublicKey::of(&key);
-    let view = pipeline::read_view(ws).await?;
-    if let Some(f) = view.lake_findings.first() {
-        bail!("the lake's manifests do not verify ({f}); no bundle is signed over them. Run `cairn verify`");
-    }
+    let (view, checkpoint) = pipeline::signable_view(ws, "bundle").await?;
     let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
-    let checkpoint =
-        view.stored.last().and_then(|s| s.checkpoint.clone()).context("the latest run has no checkpoint")?;
     let checked = ws.checked_controls()?;
     let catalog = &checked.catalog;
     let controls: Vec<&cairn_controls::Control> = match &request.scope {
@@ -123,11 +118,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     };
 
     let name = format!("cairn-evidence-{}-{}", request.scope.slug(), latest.run_id);
-    let path = if request.out.extension().is_some_and(|e| e == "zip") {
-        request.out.clone()
-    } else {
-        pipeline::safe_join(&request.out, &format!("{name}.zip"))?
-    };
+    let path = pipeline::zip_path(&request.out, &name)?;
     let spec = BundleSpec {
         name,
         scope: request.scope.label(),

@@ -895,6 +895,30 @@ pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
     })
 }
 
+/// The lake as a signed zip is made from: its view, refused when its manifests do not verify,
+/// and the latest run's signed checkpoint. `what` names the zip in the refusal.
+pub async fn signable_view(ws: &Workspace, what: &str) -> Result<(LakeView, String)> {
+    let view = read_view(ws).await?;
+    if let Some(f) = view.lake_findings.first() {
+        bail!("the lake's manifests do not verify ({f}); no {what} is signed over them. Run `cairn verify`");
+    }
+    if view.manifests.is_empty() {
+        bail!("the lake has no committed run yet; run `cairn collect` first");
+    }
+    let checkpoint =
+        view.stored.last().and_then(|s| s.checkpoint.clone()).context("the latest run has no checkpoint")?;
+    Ok((view, checkpoint))
+}
+
+/// The zip `out` names: `out` itself when it ends in `.zip`, or `NAME.zip` in that folder.
+pub fn zip_path(out: &Path, name: &str) -> Result<PathBuf> {
+    if out.extension().is_some_and(|e| e == "zip") {
+        Ok(out.to_path_buf())
+    } else {
+        safe_join(out, &format!("{name}.zip"))
+    }
+}
+
 /// A path under `dir` for a file name made only of safe characters.
 pub fn safe_join(dir: &Path, name: &str) -> Result<PathBuf> {
     if name.is_empty()

@@ -204,13 +204,8 @@ pub async fn pack(ws: &Workspace, request: &Request) -> Result<Packed> {
     let period = Period::parse(request.since.as_deref(), request.until.as_deref())?;
     let key = ws.signing_key()?;
     let public = PublicKey::of(&key);
-    let view = pipeline::read_view(ws).await?;
-    if let Some(f) = view.lake_findings.first() {
-        bail!("the lake's manifests do not verify ({f}); no population is signed over them. Run `cairn verify`");
-    }
+    let (view, checkpoint) = pipeline::signable_view(ws, "population").await?;
     let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
-    let checkpoint =
-        view.stored.last().and_then(|s| s.checkpoint.clone()).context("the latest run has no checkpoint")?;
     let checked = ws.checked_controls()?;
     let model = ws.portal_model(&view, &checked, &public, &[])?;
     let scratch = Scratch::new()?;
@@ -218,12 +213,7 @@ pub async fn pack(ws: &Workspace, request: &Request) -> Result<Packed> {
     let staged = stage(&inputs, &definition, &period, request.sample.as_ref()).await?;
 
     let name = format!("cairn-population-{}-{}", definition.name, latest.run_id);
-    let path = if request.out.extension().is_some_and(|e| e == "zip") {
-        request.out.clone()
-    } else {
-        std::fs::create_dir_all(&request.out).with_context(|| format!("cannot create {}", request.out.display()))?;
-        pipeline::safe_join(&request.out, &format!("{name}.zip"))?
-    };
+    let path = pipeline::zip_path(&request.out, &name)?;
     let spec = BundleSpec {
         name,
         scope: format!("population {} (version {})", definition.name, definition.version),
