@@ -210,11 +210,11 @@ enum Command {
     ///
     /// Built-in populations ship with the catalog; the files of `[controls] catalog` may add
     /// `[[population]]` tables (or replace a built-in one by name).
-    ///
-    /// Examples:
-    ///   cairn population --list
-    ///   cairn population privileged-access-events --since 2026-10-01 --until 2026-12-31
-    ///   cairn population audit-events --sample 25 --seed "auditor chosen 2027-01-15"
+    #[command(after_help = "Examples:\n  \
+        cairn population --list\n  \
+        cairn population privileged-access-events --since 2026-10-01 --until 2026-12-31\n  \
+        cairn population audit-events --sample 25 --seed \"auditor chosen 2027-01-15\"\n  \
+        cairn bundle --framework soc2 --population privileged-access-events")]
     Population {
         /// The population (see --list).
         #[arg(required_unless_present = "list")]
