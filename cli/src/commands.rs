@@ -101,7 +101,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                 );
             }
             // The catalog files' populations, checked as `cairn population` reads them.
-            let populations = match cairn_jobs::population::definitions(&ws) {
+            let populations = match cairn_jobs::population::definitions(&ws, &checked) {
                 Ok(all) => {
                     println!("{} population(s)", all.len());
                     0
@@ -299,7 +299,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
         }
         Command::Population { name: None, .. } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
-            for d in cairn_jobs::population::definitions(&ws)? {
+            for d in cairn_jobs::population::definitions(&ws, &ws.controls()?)? {
                 let origin = if d.defined_in == "built-in" { String::new() } else { format!(" [{}]", d.defined_in) };
                 println!("{} (version {}): {}{origin}", d.name, d.version, d.title);
             }

@@ -101,7 +101,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     let about = if request.populations.is_empty() {
         None
     } else {
-        let all = population::definitions(ws)?;
+        let all = population::definitions(ws, &checked)?;
         let period = cairn_population::Period::parse(since, until)?;
         let inputs = population::Inputs { ws, view: &view, model: &model, scratch: &scratch.0 };
         let mut chosen = Vec::new();

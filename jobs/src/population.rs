@@ -60,8 +60,9 @@ pub struct Packed {
 }
 
 /// Every population: the built-in ones, with those the configured catalog files define
-/// (`[[population]]`), each naming controls the catalog has.
-pub fn definitions(ws: &Workspace) -> Result<Vec<Definition>> {
+/// (`[[population]]`), each naming controls the catalog (`checked`, from [`Workspace::controls`])
+/// has.
+pub fn definitions(ws: &Workspace, checked: &cairn_controls::user::Checked) -> Result<Vec<Definition>> {
     let mut user = Vec::new();
     for path in &ws.config.control_catalogs {
         let text =
@@ -69,7 +70,6 @@ pub fn definitions(ws: &Workspace) -> Result<Vec<Definition>> {
         user.extend(cairn_population::parse_user(&text, &path.display().to_string())?);
     }
     let all = cairn_population::merge(cairn_population::builtin()?, user)?;
-    let checked = ws.controls()?;
     for d in &all {
         if let Some(unknown) = d.controls.iter().find(|c| !checked.catalog.controls.iter().any(|k| &k.id == *c)) {
             bail!(
@@ -199,14 +199,14 @@ pub(crate) async fn stage(
 
 /// Runs the population and writes its signed pack.
 pub async fn pack(ws: &Workspace, request: &Request) -> Result<Packed> {
-    let all = definitions(ws)?;
+    let checked = ws.checked_controls()?;
+    let all = definitions(ws, &checked)?;
     let definition = cairn_population::find(&all, &request.name)?.clone();
     let period = Period::parse(request.since.as_deref(), request.until.as_deref())?;
     let key = ws.signing_key()?;
     let public = PublicKey::of(&key);
     let (view, checkpoint) = pipeline::signable_view(ws, "population").await?;
     let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
-    let checked = ws.checked_controls()?;
     let model = ws.portal_model(&view, &checked, &public, &[])?;
     let scratch = Scratch::new()?;
     let inputs = Inputs { ws, view: &view, model: &model, scratch: &scratch.0 };
@@ -344,17 +344,8 @@ fn summary(
 ) -> serde_json::Value {
     let dir = folder(definition);
     // Control totals: rows per chain and per source, for the columns the population has.
-    let parsed: Vec<serde_json::Value> = population.rows.iter().filter_map(|r| serde_json::from_str(r).ok()).collect();
-    let mut totals = serde_json::Map::new();
-    for column in ["chain", "source"] {
-        if population.columns.iter().any(|c| c == column) {
-            let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-            for row in &parsed {
-                *counts.entry(row.get(column).and_then(|v| v.as_str()).unwrap_or("")).or_default() += 1;
-            }
-            totals.insert(format!("rows_by_{column}"), json!(counts));
-        }
-    }
+    let totals: serde_json::Map<String, serde_json::Value> =
+        population.totals.iter().map(|(column, counts)| (format!("rows_by_{column}"), json!(counts))).collect();
     json!({
         "format": "cairn population pack v1",
         "population": {

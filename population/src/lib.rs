@@ -361,7 +361,13 @@ pub struct Population {
     /// The rows the ranges are counted from ([`completeness_sql`]): `{"chain":…,"seq":…}` as
     /// canonical JSON, in chain and seq order.
     pub sequence: Vec<String>,
+    /// Control totals: for each of the columns [`TOTALLED`] the population has, its rows per
+    /// value (a value that is not text counts under "").
+    pub totals: BTreeMap<String, BTreeMap<String, u64>>,
 }
+
+/// The columns a population's rows are totalled by, when it has them.
+pub const TOTALLED: [&str; 2] = ["chain", "source"];
 
 impl Population {
     /// SHA-256 of the row digests, one per line, each line ending in `\n`: one value for the
@@ -538,8 +544,17 @@ pub async fn run(
     let batches = frame.collect().await.map_err(query)?;
     let mut rows = Vec::new();
     let mut row_digests = Vec::new();
+    let mut totals: BTreeMap<String, BTreeMap<String, u64>> = TOTALLED
+        .iter()
+        .filter(|t| columns.iter().any(|c| c == *t))
+        .map(|t| ((*t).to_string(), BTreeMap::new()))
+        .collect();
     for batch in &batches {
         for (i, row) in json_rows(batch).into_iter().enumerate() {
+            for (column, counts) in &mut totals {
+                let value = row.get(column).and_then(Value::as_str).unwrap_or_default();
+                *counts.entry(value.to_string()).or_default() += 1;
+            }
             let text = cairn_evidence::canonical::canonical_string(&Value::Object(row)).map_err(|e| {
                 PopulationError::Row { population: definition.name.clone(), row: rows.len() + i, detail: e.to_string() }
             })?;
@@ -556,7 +571,7 @@ pub async fn run(
     } else {
         (Vec::new(), Vec::new())
     };
-    Ok(Population { sql, columns, rows, row_digests, completeness, sequence })
+    Ok(Population { sql, columns, rows, row_digests, completeness, sequence, totals })
 }
 
 /// The rows of `batch` as JSON objects: integers and booleans as JSON numbers and booleans,
@@ -730,6 +745,7 @@ mod tests {
             rows,
             completeness: Vec::new(),
             sequence: Vec::new(),
+            totals: BTreeMap::new(),
         }
     }
 
@@ -823,6 +839,8 @@ mod tests {
         let a = &p.completeness[0];
         assert_eq!((a.first_seq, a.last_seq, a.missing.clone(), a.complete), (1, 4, vec![], true), "seq 6 is outside");
         assert_eq!(p.sequence[0], r#"{"chain":"a","seq":1}"#);
+        let by_chain = BTreeMap::from([("a".to_string(), 4), ("b".to_string(), 1)]);
+        assert_eq!(p.totals, BTreeMap::from([("chain".to_string(), by_chain)]), "no source column, no source totals");
         let empty = BTreeMap::from([(EVENTS.to_string(), Vec::new())]);
         assert!(matches!(run(&definition, &period, &empty).await, Err(PopulationError::MissingTable { .. })));
     }
