@@ -83,12 +83,18 @@ fn org(dir: &Path) -> Org {
     let _ = write!(
         keyring,
         "\n[[keyless]]\nattestations = [\"bundles\"]\nsan = \"{GH_WORKFLOW}*\"\nissuer = \"https://token.actions.githubusercontent.com\"\n\
-         \n[[keyless]]\nattestations = [\"bundles\"]\nsan = \"william@yossarian.net\"\nissuer = \"https://github.com/login/oauth\"\n"
+         \n[[keyless]]\nattestations = [\"bundles\"]\nsan = \"william@yossarian.net\"\nissuer = \"https://github.com/login/oauth\"\n\
+         \n[[keyless]]\nattestations = [\"bundles\"]\nsan = \"{CONFORMANCE_WORKFLOW}\"\nissuer = \"https://token.actions.githubusercontent.com\"\n"
     );
     std::fs::write(dir.join("keys/trusted.toml"), keyring).unwrap();
     let inputs = dir.join("inputs");
     copy("attest/gh-artifact-attestation-slsa-v1.dsse-rekor.sigstore.json", &inputs.join("bundles"));
     copy("attest/sigstore-python-bundle-v03-message-signature.sigstore.json", &inputs.join("bundles"));
+    // DSSE envelopes logged as `hashedrekord` (Rekor v1) and as `dsse` 0.0.2 (Rekor v2, staging).
+    for case in ["dsse-with-hashedrekord-happy-path", "rekor2-dsse-happy-path"] {
+        let bundle = fixture(&format!("sigstore/conformance/{case}/bundle.sigstore.json"));
+        std::fs::copy(bundle, inputs.join(format!("bundles/{case}.sigstore.json"))).unwrap();
+    }
     copy("sbom/cdx16-cyclonedx-npm-package-integrity.cdx.json", &inputs.join("cdx"));
     copy("sbom/spdx23-k8s-bom-hello-server.spdx.json", &inputs.join("spdx"));
     copy("sbom/spdx23-hello-source-files-checksums.spdx.json", &inputs.join("spdx"));
@@ -114,6 +120,9 @@ fn org(dir: &Path) -> Org {
     std::fs::write(dir.join("cairn.toml"), config).unwrap();
     org
 }
+
+/// The workflow the sigstore-conformance bundles were signed by.
+const CONFORMANCE_WORKFLOW: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 
 /// The workflow GitHub's real attestation was signed by (its SAN, up to the ref).
 const GH_WORKFLOW: &str = "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@";
@@ -145,6 +154,14 @@ fn every_fixture_collects_with_its_facts_and_verifies_clean() {
     assert!(gh.signer.contains(".github/workflows/"), "{}", gh.signer);
     let py = a.iter().find(|r| r.format == "sigstore-bundle" && r.predicate_type.is_empty()).unwrap();
     assert_eq!(py.digest_value, "5e6ae9de58c1177bea615b4fcbfb2fd688e8c4b51c2e56b6a38e817833ec24a2");
+    // Both conformance bundles collect as keyless attestations of their subjects, and verify.
+    for (subject, digest) in [
+        ("dsse-with-hashedrekord", "70ed0277251d0cf2eb5eda8b574ce012de485e39a3de1fb4b1e0717e14b02d6a"),
+        ("a.txt", "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"),
+    ] {
+        let row = a.iter().find(|r| r.digest_value == digest).unwrap_or_else(|| panic!("{subject}: {a:#?}"));
+        assert_eq!((row.subject_name.as_str(), row.signer_kind.as_str(), row.tlog_entries), (subject, "keyless", 1));
+    }
     let dsse = a.iter().find(|r| r.format == "dsse").unwrap();
     assert_eq!(
         (dsse.subject_name.as_str(), dsse.builder_id.as_deref()),

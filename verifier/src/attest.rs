@@ -137,23 +137,36 @@ enum EntryMismatch {
     },
 }
 
-/// Checks that a Rekor entry body names the bundle's artefact: the digest of a `hashedrekord`,
-/// the payload hash of a `dsse` entry. Other kinds are not compared.
+/// Checks that a Rekor entry body names the bundle's artefact: a `hashedrekord`'s digest (of the
+/// message, or of a DSSE envelope's PAE, the bytes its signature covers) or a `dsse` entry's
+/// payload hash, as Rekor v1 logs them (hex) or Rekor v2 (`apiVersion` 0.0.2, base64). Other kinds
+/// are not compared.
 fn entry_matches(body: &[u8], content: &BundleContent) -> Result<(), EntryMismatch> {
     let v: Value = serde_json::from_slice(body).map_err(|source| EntryMismatch::BodyNotJson { source })?;
     let kind = v.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let (logged, ours): (Option<&Value>, String) = match (kind, content) {
-        ("hashedrekord", BundleContent::Message { digest, .. }) => {
-            (v.pointer("/spec/data/hash/value"), hex::encode(digest))
-        }
-        ("dsse", BundleContent::Dsse(env)) => {
-            (v.pointer("/spec/payloadHash/value"), Sha256Digest::of(&env.payload).to_hex())
-        }
+    let ours = match (kind, content) {
+        ("hashedrekord", BundleContent::Message { digest, .. }) => hex::encode(digest),
+        ("hashedrekord", BundleContent::Dsse(env)) => Sha256Digest::of(&env.pae()).to_hex(),
+        ("dsse", BundleContent::Dsse(env)) => Sha256Digest::of(&env.payload).to_hex(),
         _ => return Ok(()),
     };
+    let rekor_v2 = v.get("apiVersion").and_then(Value::as_str) == Some("0.0.2");
+    let pointer = match (kind, rekor_v2) {
+        ("hashedrekord", false) => "/spec/data/hash/value",
+        ("hashedrekord", true) => "/spec/hashedRekordV002/data/digest",
+        (_, false) => "/spec/payloadHash/value",
+        (_, true) => "/spec/dsseV002/payloadHash/digest",
+    };
+    let logged = v.pointer(pointer).and_then(Value::as_str).map(|logged| {
+        use base64::Engine as _;
+        match base64::engine::general_purpose::STANDARD.decode(logged) {
+            Ok(bytes) if rekor_v2 => hex::encode(bytes),
+            _ => logged.to_string(),
+        }
+    });
     match logged {
-        Some(Value::String(logged)) if logged.eq_ignore_ascii_case(&ours) => Ok(()),
-        logged => Err(EntryMismatch::OtherArtefact { logged: logged.and_then(Value::as_str).map(String::from), ours }),
+        Some(logged) if logged.eq_ignore_ascii_case(&ours) => Ok(()),
+        logged => Err(EntryMismatch::OtherArtefact { logged, ours }),
     }
 }
 
@@ -260,6 +273,29 @@ mod tests {
             }
             let TlogCheck::Failed(why) = check_tlog_entry(entry, &other) else { panic!("passed") };
             assert!(why.contains("log entry is for"), "{why}");
+        }
+    }
+
+    /// DSSE envelopes logged as `hashedrekord` (its digest is of the envelope's PAE) and in Rekor v2
+    /// as `dsse` 0.0.2 (base64 digests under `dsseV002`): each entry names its own envelope, and
+    /// not the envelope of the conformance case that swapped it for another.
+    #[test]
+    fn dsse_logged_as_hashedrekord_or_in_rekor_v2_names_its_envelope() {
+        let case = |name: &str| {
+            let path =
+                format!("{}/../fixtures/sigstore/conformance/{name}/bundle.sigstore.json", env!("CARGO_MANIFEST_DIR"));
+            Bundle::parse(&std::fs::read(path).unwrap()).unwrap()
+        };
+        for (happy, swapped) in [
+            ("dsse-with-hashedrekord-happy-path", "dsse-with-hashedrekord-mismatch-envelope_fail"),
+            ("rekor2-dsse-happy-path", "rekor2-dsse-mismatch-envelope_fail"),
+        ] {
+            let b = case(happy);
+            let got = check_tlog_entry(&b.tlog_entries[0], &b.content);
+            assert!(matches!(got, TlogCheck::Included { .. }), "{happy}: {got:?}");
+            let b = case(swapped);
+            let got = check_tlog_entry(&b.tlog_entries[0], &b.content);
+            assert!(matches!(&got, TlogCheck::Failed(why) if why.contains("log entry is for")), "{swapped}: {got:?}");
         }
     }
 

@@ -6,30 +6,45 @@
 //! certificate's identity (subject alternative name and OIDC issuer) is one the keyring trusts
 //! for the bundle's source (`[[keyless]]`).
 //!
+//! `sigstore-verify` does the verifying. Two shapes of valid bundle it does not read, DSSE
+//! envelopes logged as `hashedrekord` 0.0.1 and DSSE envelopes logged in Rekor v2 as `dsse`
+//! 0.0.2, are verified by it over a restated bundle and here for the rest (`shapes`).
+//!
 //! The trusted roots are `trusted_root.json` files (Sigstore's format): the public-good
 //! instance's, vendored in `verifier/sigstore/` with its source, and those `[trust]
 //! sigstore_trusted_roots` adds (a private instance's, staging's). A bundle verifies when it
 //! verifies against one of them. Nothing is fetched.
 
 use cairn_evidence::keyring::KeylessIdentity;
+use sigstore_verify::crypto::Keyring;
 use sigstore_verify::trust_root::TrustedRoot;
-use sigstore_verify::types::{Artifact, ArtifactDigest, Bundle, HashAlgorithm};
-use sigstore_verify::{Error, VerificationPolicy, Verifier};
+use sigstore_verify::types::{ArtifactDigest, HashAlgorithm};
+use sigstore_verify::Verifier;
 
 use crate::FindingKind;
+
+mod shapes;
 
 /// The public-good Sigstore instance's trusted root, as vendored.
 pub const PRODUCTION_TRUSTED_ROOT: &str = include_str!("../sigstore/trusted_root.json");
 
 /// The trusted roots, prepared for verifying.
 pub struct SigstoreTrust {
-    /// Each root's verifier, and where the root came from (for messages).
-    roots: Vec<(Verifier, String)>,
+    roots: Vec<Root>,
+}
+
+/// One trusted root, prepared.
+struct Root {
+    verifier: Verifier,
+    /// Its transparency logs' keys, for the log entries checked beside the verifier.
+    logs: Keyring,
+    /// Where the root came from, for messages.
+    origin: String,
 }
 
 impl std::fmt::Debug for SigstoreTrust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let origins: Vec<&str> = self.roots.iter().map(|(_, o)| o.as_str()).collect();
+        let origins: Vec<&str> = self.roots.iter().map(|r| r.origin.as_str()).collect();
         f.debug_struct("SigstoreTrust").field("roots", &origins).finish_non_exhaustive()
     }
 }
@@ -49,8 +64,10 @@ impl SigstoreTrust {
     /// These roots and one more, from its JSON.
     pub fn with(mut self, json: &str, origin: &str) -> Result<Self, String> {
         let root = TrustedRoot::from_json(json).map_err(|e| format!("{origin}: not a Sigstore trusted root: {e}"))?;
-        let verifier = Verifier::new(&root).map_err(|e| format!("{origin}: cannot be used to verify: {e}"))?;
-        self.roots.push((verifier, origin.to_string()));
+        let unusable = |e: &dyn std::fmt::Display| format!("{origin}: cannot be used to verify: {e}");
+        let verifier = Verifier::new(&root).map_err(|e| unusable(&e))?;
+        let logs = root.rekor_keys().map_err(|e| unusable(&e))?;
+        self.roots.push(Root { verifier, logs, origin: origin.to_string() });
         Ok(self)
     }
 }
@@ -88,9 +105,9 @@ pub fn check(
 ) -> KeylessCheck {
     let signature = |why: String| KeylessCheck::Failed(FindingKind::AttestationSignature, why);
     let Ok(text) = std::str::from_utf8(record) else { return signature("the bundle is not UTF-8".into()) };
-    let bundle = match Bundle::from_json(text) {
+    let bundle = match shapes::Shape::read(text) {
         Ok(b) => b,
-        Err(e) => return signature(format!("the bundle does not parse as a Sigstore bundle: {e}")),
+        Err(why) => return signature(why),
     };
     let alg = match subject.alg {
         "sha256" => HashAlgorithm::Sha2256,
@@ -109,22 +126,19 @@ pub fn check(
     // identity is matched against the keyring after.
     let mut failures = Vec::new();
     let mut verified = None;
-    for (verifier, origin) in &trust.roots {
-        match verifier.verify(Artifact::from_digest(digest.clone()), &bundle, &VerificationPolicy::any_identity()) {
+    for root in &trust.roots {
+        match bundle.verify(&root.verifier, &root.logs, &digest) {
             Ok(r) => {
                 verified = Some(r);
                 break;
             }
-            Err(e) => failures.push((e, origin)),
+            Err(failure) => failures.push((failure, &root.origin)),
         }
     }
     let Some(result) = verified else {
         // Named by the first root's failure; each root's reason is given.
-        let kind = match failures.first() {
-            Some((Error::TransparencyLog(_), _)) => FindingKind::TlogInclusion,
-            _ => FindingKind::AttestationSignature,
-        };
-        let why: Vec<String> = failures.iter().map(|(e, origin)| format!("against {origin}: {e}")).collect();
+        let kind = failures.first().map_or(FindingKind::AttestationSignature, |((kind, _), _)| *kind);
+        let why: Vec<String> = failures.iter().map(|((_, why), origin)| format!("against {origin}: {why}")).collect();
         return KeylessCheck::Failed(kind, format!("keyless verification failed {}", why.join("; ")));
     };
     let san = result.identity().map(|s| s.as_str().to_string()).unwrap_or_default();

@@ -8,9 +8,9 @@
 //! a `key.pub`) are not keyless: Cairn verifies key-signed bundles with the keys of its keyring,
 //! and those cases are listed, not run.
 //!
-//! Two kinds of valid bundle the verifier (`sigstore-verify` 0.15) cannot verify yet are named in
-//! [`NOT_YET`] with the reason it gives: they must fail with exactly that reason (never pass
-//! unverified), and the day they verify, this test says to move them back.
+//! That includes the two shapes `sigstore-verify` 0.15 does not read, which Cairn verifies beside
+//! it (`verifier/src/keyless/shapes.rs`): a DSSE envelope logged as `hashedrekord` 0.0.1, and one
+//! logged in Rekor v2 as `dsse` 0.0.2. Their `_fail` cases fail on the fault they plant.
 
 use std::path::{Path, PathBuf};
 
@@ -21,14 +21,6 @@ use cairn_verifier::keyless::{check, KeylessCheck, SigstoreTrust, Subject};
 /// The identity the conformance suite's bundles were signed by, and its issuer.
 const IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
-
-/// Valid bundles the verifier refuses, and the words of its refusal.
-const NOT_YET: [(&str, &str); 2] = [
-    // A DSSE envelope logged as a `hashedrekord` entry rather than a `dsse` or `intoto` one.
-    ("dsse-with-hashedrekord-happy-path", "Rekor entry hashedrekord/0.0.1 is incompatible with a DSSE envelope"),
-    // Rekor v2's `dsse` entry, version 0.0.2.
-    ("rekor2-dsse-happy-path", "unsupported Rekor entry format: dsse/0.0.2"),
-];
 
 fn cases() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sigstore/conformance")
@@ -61,6 +53,22 @@ fn run(dir: &Path) -> Option<KeylessCheck> {
     Some(check(&bundle, &subject, &[&identity], "conformance", &trust))
 }
 
+/// Each keyless `_fail` case, and words of the reason it must fail with.
+const FAULTS: [(&str, &str); 8] = [
+    // Cosign's legacy bundle (`rekorBundle`), a format Cairn does not read: refused as it stands.
+    // A swapped log entry in a Sigstore bundle is `tlog_inclusion` (`keyless.rs`'s unit tests).
+    ("cve-2022-36056-swapped-tlog-entry_fail", "does not parse as a Sigstore bundle"),
+    ("dsse-with-hashedrekord-invalid-sig_fail", "ECDSA_P256_SHA256 signature invalid"),
+    ("dsse-with-hashedrekord-mismatch-envelope_fail", "artifact hash mismatch for hashedrekord entry"),
+    ("dsse-with-hashedrekord-mismatch-sig_fail", "signature in bundle does not match signature in Rekor entry"),
+    // The signature and its timestamp come from a bundle signed later, after this certificate
+    // expired; the certificate's validity at each signing time is checked before the signature.
+    ("rekor2-dsse-invalid-sig_fail", "CertExpired"),
+    ("rekor2-dsse-mismatch-envelope_fail", "the logged payload hash is not the SHA-256 of the envelope's payload"),
+    ("rekor2-dsse-mismatch-sig_fail", "the logged signature is not the envelope's"),
+    ("rekor2-multiple-timestamps-one-outside-cert-validity_fail", "CertExpired"),
+];
+
 #[test]
 fn every_keyless_case_passes_and_every_fail_case_fails() {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(cases())
@@ -69,46 +77,25 @@ fn every_keyless_case_passes_and_every_fail_case_fails() {
         .filter(|p| p.join("bundle.sigstore.json").exists())
         .collect();
     dirs.sort();
-    let (mut passed, mut failed, mut skipped) = (0, 0, Vec::new());
+    let (mut passed, mut failed, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     let mut wrong = Vec::new();
-    // `_fail` cases that fail only because the verifier cannot read them yet: not evidence that the
-    // planted fault is caught.
-    let mut unexercised = Vec::new();
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let Some(outcome) = run(dir) else {
             skipped.push(name);
             continue;
         };
-        if let Some((_, reason)) = NOT_YET.iter().find(|(n, _)| *n == name) {
-            match &outcome {
-                KeylessCheck::Failed(_, why) if why.contains(reason) => skipped.push(name),
-                _ => wrong.push(format!("{name} is listed as not verifiable yet, but: {outcome:?}")),
-            }
-            continue;
-        }
-        let must_fail = name.ends_with("_fail");
-        match (&outcome, must_fail) {
-            (KeylessCheck::Verified { .. }, false) => passed += 1,
-            (KeylessCheck::Failed(_, why), true) if NOT_YET.iter().any(|(_, r)| why.contains(r)) => {
-                unexercised.push(name);
-            }
-            (KeylessCheck::Failed(..), true) => failed += 1,
+        let fault = FAULTS.iter().find(|(n, _)| *n == name).map(|(_, why)| *why);
+        match (&outcome, fault) {
+            (KeylessCheck::Verified { .. }, None) if !name.ends_with("_fail") => passed.push(name),
+            (KeylessCheck::Failed(_, why), Some(fault)) if why.contains(fault) => failed.push(name),
             _ => wrong.push(format!("{name}: {outcome:?}")),
         }
     }
     assert!(wrong.is_empty(), "cases with the wrong outcome:\n{}", wrong.join("\n"));
-    // Of the cases copied (CASES.md): every keyless `_fail` case the verifier reads fails, the
-    // managed-key cases are not keyless, and the Rekor v2 DSSE ones wait for the verifier.
-    assert_eq!(
-        unexercised,
-        [
-            "dsse-with-hashedrekord-mismatch-envelope_fail",
-            "dsse-with-hashedrekord-mismatch-sig_fail",
-            "rekor2-dsse-invalid-sig_fail",
-            "rekor2-dsse-mismatch-envelope_fail",
-            "rekor2-dsse-mismatch-sig_fail"
-        ]
-    );
-    assert_eq!((passed, failed, skipped.len()), (0, 3, 6), "skipped {skipped:?}");
+    // Of the cases copied (CASES.md), every keyless one is exercised; the managed-key cases are not
+    // keyless.
+    assert_eq!(passed, ["dsse-with-hashedrekord-happy-path", "rekor2-dsse-happy-path"]);
+    assert_eq!(failed.len(), FAULTS.len(), "{failed:?}");
+    assert_eq!(skipped.len(), 4, "skipped {skipped:?}");
 }
