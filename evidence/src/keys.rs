@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signature, SigningKey, Verifier as _, VerifyingKey};
 
 use crate::digest::Sha256Digest;
+use crate::signer::{sign, SignError, Signer};
 
 /// What went wrong with a key or a signature file.
 #[derive(Debug, thiserror::Error)]
@@ -273,9 +274,9 @@ impl<'a> MinisignSignature<'a> {
 
 /// Signs `message` into a minisign signature file (legacy `Ed` kind).
 /// `trusted_comment` must be one line without leading or trailing white space.
-pub fn sign_minisign(key: &SigningKey, message: &[u8], trusted_comment: &str) -> String {
-    let public = PublicKey::of(key);
-    let sig = key.sign(message);
+pub fn sign_minisign(key: &dyn Signer, message: &[u8], trusted_comment: &str) -> Result<String, SignError> {
+    let public = PublicKey::from_verifying(key.verifying_key());
+    let sig = sign(key, message)?;
     let mut sig_raw = Vec::with_capacity(74);
     sig_raw.extend_from_slice(b"Ed");
     sig_raw.extend_from_slice(&public.key_id);
@@ -284,14 +285,14 @@ pub fn sign_minisign(key: &SigningKey, message: &[u8], trusted_comment: &str) ->
     let trusted = trusted.trim();
     let mut global_msg = sig.to_bytes().to_vec();
     global_msg.extend_from_slice(trusted.as_bytes());
-    let global = key.sign(&global_msg);
-    format!(
+    let global = sign(key, &global_msg)?;
+    Ok(format!(
         "untrusted comment: signature from cairn secret key {}\n{}\ntrusted comment: {}\n{}\n",
         public.key_id_hex(),
         B64.encode(sig_raw),
         trusted,
         B64.encode(global.to_bytes())
-    )
+    ))
 }
 
 #[cfg(test)]
@@ -306,7 +307,7 @@ mod tests {
     fn minisign_round_trip_and_tamper() {
         let k = key();
         let public = PublicKey::of(&k);
-        let sig = sign_minisign(&k, b"hello", "timestamp:0\tfile:hello");
+        let sig = sign_minisign(&k, b"hello", "timestamp:0\tfile:hello").unwrap();
         assert_eq!(public.verify_minisign(b"hello", &sig).unwrap(), "timestamp:0\tfile:hello");
         assert!(public.verify_minisign(b"hellO", &sig).is_err());
         let forged_comment = sig.replace("file:hello", "file:other");
@@ -325,7 +326,7 @@ mod tests {
             RWT+gSwS86tM5jWaMVkg2VQcPMKh3Rg58+QL8jNYodk6br2DA8AxDOtQJeZ5IiqwFrTYIsUAHnh+AMDOqmrDxugCSKlEvUcQTww=\n\
             trusted comment: timestamp:0\tfile:hello\n\
             qHpCVCUZj6pLhpJIGWJ9BVbPLslOlLwvlXsuipgRCTwM237RyJJz5BqkFEJuruZ/0/gclSd6h/R8eva69RhdCA==\n";
-        assert_eq!(sign_minisign(&key(), b"hello", "timestamp:0\tfile:hello"), expected);
+        assert_eq!(sign_minisign(&key(), b"hello", "timestamp:0\tfile:hello").unwrap(), expected);
     }
 
     // Made by Debian's `minisign` 0.11; see tests/data/minisign/README.md.

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::SigningKey;
 use futures::TryStreamExt as _;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
@@ -34,6 +33,7 @@ use crate::manifest::{
 };
 use crate::merkle;
 use crate::note::{sign_note, Checkpoint, NoteVerifier};
+use crate::signer::{SignError, Signer};
 use crate::tables::{to_parquet, TableError};
 use crate::time::{format_rfc3339, is_run_id};
 
@@ -73,6 +73,9 @@ pub enum LakeError {
         /// Digest of the bytes read.
         actual: String,
     },
+    /// The run manifest or its checkpoint could not be signed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
     /// A table could not be encoded or decoded.
     #[error("table object {key}: {source}")]
     Table {
@@ -526,7 +529,7 @@ impl<'a> RunWriter<'a> {
         stage: Stage,
         state: &LakeState,
         outcome: RunOutcome,
-        key: &SigningKey,
+        key: &dyn Signer,
         committed_at: DateTime<Utc>,
     ) -> Result<RunManifest, LakeError> {
         self.settle().await?;
@@ -543,7 +546,7 @@ impl<'a> RunWriter<'a> {
             started_at: format_rfc3339(self.started_at),
             committed_at: format_rfc3339(committed_at),
             previous,
-            signing_key_id: PublicKey::of(key).key_id_hex(),
+            signing_key_id: PublicKey::from_verifying(key.verifying_key()).key_id_hex(),
             objects: self.objects,
             cursors: outcome.cursors,
             chain_heads: outcome.chain_heads,
@@ -554,15 +557,15 @@ impl<'a> RunWriter<'a> {
         let bytes = manifest.to_bytes();
         let key_name = format!("runs/{}.json", self.run_id);
         let checkpoint = Checkpoint {
-            origin: log_origin(&PublicKey::of(key)),
+            origin: log_origin(&PublicKey::from_verifying(key.verifying_key())),
             size: manifest.merkle.size,
             root: merkle::root(&leaves),
             extensions: Vec::new(),
         };
-        let note = sign_note(&checkpoint.to_text(), &checkpoint.origin, key);
+        let note = sign_note(&checkpoint.to_text(), &checkpoint.origin, key)?;
         self.lake.put_new(&format!("runs/{}.checkpoint", self.run_id), Bytes::from(note)).await?;
         let comment = format!("timestamp:{}\tfile:{}.json", committed_at.timestamp(), self.run_id);
-        let sig = sign_minisign(key, &bytes, &comment);
+        let sig = sign_minisign(key, &bytes, &comment)?;
         self.lake.put_new(&format!("{key_name}.minisig"), Bytes::from(sig)).await?;
         self.lake.put_new(&key_name, Bytes::from(bytes)).await?;
         Ok(manifest)

@@ -7,10 +7,11 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::Sha256Digest;
+use crate::signer::{sign, SignError, Signer};
 
 /// The em dash and space that open a signature line.
 const SIG_PREFIX: &str = "\u{2014} ";
@@ -100,12 +101,12 @@ impl NoteVerifier {
 }
 
 /// Signs `text` (which must end in a newline) as a note by `name`.
-pub fn sign_note(text: &str, name: &str, key: &SigningKey) -> String {
+pub fn sign_note(text: &str, name: &str, key: &dyn Signer) -> Result<String, SignError> {
     let verifier = NoteVerifier::new(name, key.verifying_key());
-    let sig = key.sign(text.as_bytes());
+    let sig = sign(key, text.as_bytes())?;
     let mut raw = verifier.id.to_be_bytes().to_vec();
     raw.extend_from_slice(&sig.to_bytes());
-    format!("{text}\n{SIG_PREFIX}{name} {}\n", B64.encode(raw))
+    Ok(format!("{text}\n{SIG_PREFIX}{name} {}\n", B64.encode(raw)))
 }
 
 /// Verifies a signed note against trusted verifiers. Signatures by unknown keys are ignored; a
@@ -236,7 +237,7 @@ mod tests {
             root: Sha256Digest::of(b"r"),
             extensions: vec![],
         };
-        let note = sign_note(&cp.to_text(), "cairn.example/lake", &key);
+        let note = sign_note(&cp.to_text(), "cairn.example/lake", &key).unwrap();
         let v = NoteVerifier::new("cairn.example/lake", key.verifying_key());
         assert_eq!(NoteVerifier::parse(&v.to_vkey()).unwrap(), v);
         let (text, names) = verify_note(&note, std::slice::from_ref(&v)).unwrap();

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use cairn_evidence::digest::{sha256_hex, Sha256Stream};
 use cairn_evidence::keys::{sign_minisign, PublicKey};
-use ed25519_dalek::SigningKey;
+use cairn_evidence::signer::{SignError, Signer};
 use serde::Serialize;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
@@ -52,6 +52,9 @@ pub enum BundleError {
         /// Why.
         detail: String,
     },
+    /// The manifest could not be signed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
     /// The bundle fails a check.
     #[error("{path}: {detail}")]
     Check {
@@ -244,7 +247,7 @@ fn digest_of(content: &Content, io: impl Fn(std::io::Error) -> BundleError) -> R
 
 /// Builds and signs a bundle at `out` (written to a temporary name, then renamed, so a reader
 /// never sees half a zip). Files on disk are streamed: memory does not grow with their size.
-pub fn write_bundle(out: &Path, spec: BundleSpec, key: &SigningKey) -> Result<BundleInfo, BundleError> {
+pub fn write_bundle(out: &Path, spec: BundleSpec, key: &dyn Signer) -> Result<BundleInfo, BundleError> {
     let io = |source| BundleError::Io { path: out.to_path_buf(), source };
     let mut files = spec.files;
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -265,7 +268,7 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &SigningKey) -> Result<Bu
             });
         }
     }
-    let public = PublicKey::of(key);
+    let public = PublicKey::from_verifying(key.verifying_key());
     let mut listed = Vec::with_capacity(files.len());
     for f in &files {
         let (sha256, size) = digest_of(&f.content, io)?;
@@ -295,8 +298,8 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &SigningKey) -> Result<Bu
     };
     let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
     manifest_bytes.push(b'\n');
-    let signature =
-        sign_minisign(key, &manifest_bytes, &format!("file:manifest.json\tbundle:{}\trun:{}", spec.name, spec.run_id));
+    let comment = format!("file:manifest.json\tbundle:{}\trun:{}", spec.name, spec.run_id);
+    let signature = sign_minisign(key, &manifest_bytes, &comment)?;
     // Generated entries, then every file, all in sorted order.
     let mut small: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     small.insert("README.txt".into(), readme(&manifest, spec.about.as_deref()).into_bytes());
