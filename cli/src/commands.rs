@@ -21,7 +21,8 @@ use crate::{BenchCommand, Cli, Command, ControlsCommand, ExportCommand, OutputFo
 pub async fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
         Command::Demo { dir, seed } => Box::pin(run_demo(dir, *seed)).await,
-        Command::Keygen { key, public_key } => keygen(key, public_key),
+        Command::Keygen { pkcs11: true, .. } => keygen_pkcs11(&cli.config),
+        Command::Keygen { key, public_key, .. } => keygen(key, public_key),
         Command::CheckBundle { file, pubkey } => check(file, pubkey),
         Command::Bench(BenchCommand::Verify { events, chains, dir, json }) => {
             tokio::task::block_in_place(|| cairn_bench::verify(*events, *chains, dir.as_deref(), json.as_deref()))
@@ -389,6 +390,15 @@ fn keygen(key_path: &Path, public_path: &Path) -> Result<u8> {
         .with_context(|| format!("cannot write {}", public_path.display()))?;
     println!("private key: {} (mode 0600)", key_path.display());
     println!("public key:  {} (minisign key id {})", public_path.display(), public.key_id_hex());
+    Ok(0)
+}
+
+/// Makes or finds the key pair in the token `[signing]` names, and writes its public key.
+fn keygen_pkcs11(config: &Path) -> Result<u8> {
+    let made = cairn_jobs::signing::pkcs11_keygen(&Config::load(config)?)?;
+    let how = if made.made { "made now, not extractable" } else { "already there" };
+    println!("private key: {} ({how})", made.held);
+    println!("public key:  {} (minisign key id {})", made.public_path.display(), made.public.key_id_hex());
     Ok(0)
 }
 

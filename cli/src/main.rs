@@ -71,6 +71,15 @@ enum Command {
         seed: u64,
     },
     /// Create Cairn's signing key (PKCS#8 PEM, mode 0600) and its minisign public key.
+    ///
+    /// With --pkcs11, the key pair is made inside the PKCS#11 token (an HSM) that `[signing]
+    /// backend = "pkcs11"` of the configuration names, and never leaves it; a pair already there
+    /// under `key_label` is used, not replaced. Its minisign public key is written to `[signing]
+    /// public_key`. The token's PIN is read from the variable `pin_env` names
+    /// (CAIRN_PKCS11_PIN by default). docs/signing.md has the steps.
+    #[command(after_help = "Examples:
+  cairn keygen                                   # keys/cairn.key and keys/cairn.pub
+  CAIRN_PKCS11_PIN=... cairn keygen --pkcs11     # the key in the token cairn.toml names")]
     Keygen {
         /// Private key file to create (never overwritten).
         #[arg(long, default_value = "keys/cairn.key")]
@@ -78,6 +87,9 @@ enum Command {
         /// Public key file to create (minisign format).
         #[arg(long, default_value = "keys/cairn.pub")]
         public_key: PathBuf,
+        /// Make (or find) the key pair in the configuration's PKCS#11 token instead of a file.
+        #[arg(long, conflicts_with_all = ["key", "public_key"])]
+        pkcs11: bool,
     },
     /// Collect new records from every configured source and commit them as one run.
     ///

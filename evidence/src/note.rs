@@ -227,6 +227,7 @@ impl TlogProof {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::SigningKey;
 
     #[test]
     fn signed_checkpoints_round_trip_and_tampering_fails() {

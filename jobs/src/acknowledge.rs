@@ -79,7 +79,7 @@ pub async fn acknowledge(ws: &Workspace, clock: &mut Clock, request: &Request) -
             }
         }
     }
-    let key = ws.signing_key()?;
+    let key = ws.signer()?;
     let run_id =
         crate::pipeline::locked(ws, "acknowledge", now, commit(ws, clock, key, &chosen, (by, reason, request.until)))
             .await?;
@@ -92,11 +92,11 @@ pub async fn acknowledge(ws: &Workspace, clock: &mut Clock, request: &Request) -
 async fn commit(
     ws: &Workspace,
     clock: &mut Clock,
-    key: ed25519_dalek::SigningKey,
+    key: Box<dyn cairn_evidence::signer::Signer>,
     chosen: &[&FindingStanding],
     (by, reason, until): (&str, &str, DateTime<Utc>),
 ) -> Result<String> {
-    let state = ws.lake.state(&PublicKey::of(&key)).await?;
+    let state = ws.lake.state(&PublicKey::from_verifying(key.verifying_key())).await?;
     ws.lake.remove_uncommitted(&state).await?;
     let started = clock.now();
     let run_id = crate::pipeline::next_run_id(clock, &state, started);
@@ -138,6 +138,6 @@ async fn commit(
         verified_through: state.latest().and_then(|m| m.verified_through.clone()),
         stats: BTreeMap::from([("acknowledged".to_string(), rows.len() as u64)]),
     };
-    writer.commit(Stage::Acknowledge, &state, outcome, &key, clock.now()).await?;
+    writer.commit(Stage::Acknowledge, &state, outcome, key.as_ref(), clock.now()).await?;
     Ok(run_id)
 }

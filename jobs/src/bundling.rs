@@ -73,8 +73,8 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
             bail!("{d:?} is not a day (YYYY-MM-DD)");
         }
     }
-    let key = ws.signing_key()?;
-    let public = PublicKey::of(&key);
+    let key = ws.signer()?;
+    let public = PublicKey::from_verifying(key.verifying_key());
     let (view, checkpoint) = pipeline::signable_view(ws, "bundle").await?;
     let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
     let checked = ws.checked_controls()?;
@@ -135,7 +135,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
         files,
         about,
     };
-    Ok(write_bundle(&path, spec, &key)?)
+    Ok(write_bundle(&path, spec, key.as_ref())?)
 }
 
 /// Adds `more` to `files`; a file already there (a lake object both hold) is kept once, evidence

@@ -56,8 +56,66 @@ struct RawStore {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSigning {
-    key: PathBuf,
+    /// `file` (the default) or `pkcs11`.
+    backend: Option<String>,
+    /// The key file (`file`).
+    key: Option<PathBuf>,
     public_key: PathBuf,
+    /// The token's module, label, the key pair's label and the PIN's variable (`pkcs11`).
+    module: Option<PathBuf>,
+    token: Option<String>,
+    key_label: Option<String>,
+    pin_env: Option<String>,
+}
+
+impl RawSigning {
+    /// Where the key is held, checked: each backend's settings present, no other backend's.
+    fn backend(self, abs: impl Fn(&Path) -> PathBuf) -> Result<SigningBackend> {
+        let pkcs11 = [
+            ("module", self.module.is_some()),
+            ("token", self.token.is_some()),
+            ("key_label", self.key_label.is_some()),
+            ("pin_env", self.pin_env.is_some()),
+        ];
+        match self.backend.as_deref().unwrap_or("file") {
+            "file" => {
+                if let Some((name, _)) = pkcs11.iter().find(|(_, set)| *set) {
+                    bail!("[signing] {name} is a setting of backend = \"pkcs11\"; this [signing] has the key file backend");
+                }
+                let key = self.key.ok_or_else(|| {
+                    anyhow::anyhow!("[signing] needs key, the signing key file (or backend = \"pkcs11\")")
+                })?;
+                Ok(SigningBackend::File(abs(&key)))
+            }
+            "pkcs11" => {
+                if self.key.is_some() {
+                    bail!("[signing] key is the key file; backend = \"pkcs11\" keeps the key in the token (module, token, key_label)");
+                }
+                let need = |v: Option<String>, name: &str| {
+                    v.ok_or_else(|| anyhow::anyhow!("[signing] backend = \"pkcs11\" needs {name}"))
+                };
+                let module = self.module.ok_or_else(|| {
+                    anyhow::anyhow!("[signing] backend = \"pkcs11\" needs module, the token's PKCS#11 library")
+                })?;
+                Ok(SigningBackend::Pkcs11(cairn_signer::Pkcs11Config {
+                    module: abs(&module),
+                    token: need(self.token, "token, the token's label")?,
+                    key_label: need(self.key_label, "key_label, the label of the key pair in the token")?,
+                    pin_env: self.pin_env.unwrap_or_else(|| cairn_signer::DEFAULT_PIN_ENV.to_string()),
+                }))
+            }
+            other => bail!("[signing] backend = {other:?}: the backends are \"file\" and \"pkcs11\""),
+        }
+    }
+}
+
+/// Where Cairn's signing key is held (`[signing]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SigningBackend {
+    /// A PKCS#8 PEM file, mode 0600 (`key`).
+    File(PathBuf),
+    /// A key pair in a PKCS#11 token (`backend = "pkcs11"`).
+    Pkcs11(cairn_signer::Pkcs11Config),
 }
 
 #[derive(Deserialize)]
@@ -93,8 +151,8 @@ pub struct Config {
     pub sha256: String,
     /// Store URL (a folder path made absolute, or a URL).
     pub store_url: String,
-    /// Cairn's private signing key (PKCS#8 PEM).
-    pub signing_key: PathBuf,
+    /// Where Cairn's signing key is held.
+    pub signing: SigningBackend,
     /// Cairn's public key (minisign).
     pub public_key: PathBuf,
     /// Trusted source keys.
@@ -199,8 +257,8 @@ impl Config {
         Ok(Self {
             sha256: cairn_evidence::digest::sha256_hex(text.as_bytes()),
             store_url,
-            signing_key: abs(&raw.signing.key),
             public_key: abs(&raw.signing.public_key),
+            signing: raw.signing.backend(|p| abs(p)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
             keyring: abs(&raw.trust.keyring),
             max_clock_skew_seconds: raw.trust.max_clock_skew_seconds.unwrap_or(300),
             sigstore_trusted_roots: raw.trust.sigstore_trusted_roots.iter().map(|p| abs(p)).collect(),
@@ -332,5 +390,32 @@ event = "/event"
             .unwrap_err()
             .to_string();
         assert!(err.contains("grace"), "{err}");
+    }
+
+    #[test]
+    fn the_signing_key_is_a_file_or_a_key_pair_in_a_pkcs11_token() {
+        let c = Config::parse(GOOD, Path::new("/etc/cairn/cairn.toml")).unwrap();
+        assert_eq!(c.signing, SigningBackend::File("/etc/cairn/keys/cairn.key".into()));
+        let signing = |lines: &str| GOOD.replace("key = \"keys/cairn.key\"\n", lines);
+        let hsm = "backend = \"pkcs11\"\nmodule = \"/usr/lib/softhsm/libsofthsm2.so\"\ntoken = \"cairn\"\nkey_label = \"signing\"\n";
+        let c = Config::parse(&signing(hsm), Path::new("/etc/cairn/cairn.toml")).unwrap();
+        assert_eq!(
+            c.signing,
+            SigningBackend::Pkcs11(cairn_signer::Pkcs11Config {
+                module: "/usr/lib/softhsm/libsofthsm2.so".into(),
+                token: "cairn".into(),
+                key_label: "signing".into(),
+                pin_env: "CAIRN_PKCS11_PIN".into(),
+            })
+        );
+        let refused = |lines: &str| Config::parse(&signing(lines), Path::new("cairn.toml")).unwrap_err().to_string();
+        assert!(refused(&hsm.replace("token = \"cairn\"\n", ""))
+            .ends_with("backend = \"pkcs11\" needs token, the token's label"));
+        assert!(refused(&format!("{hsm}key = \"keys/cairn.key\"\n")).contains("[signing] key is the key file"));
+        assert!(refused("token = \"cairn\"\n").contains("[signing] token is a setting of backend = \"pkcs11\""));
+        assert!(refused("backend = \"kms\"\n").contains("the backends are \"file\" and \"pkcs11\""));
+        assert!(refused("").contains("[signing] needs key"));
+        // The PIN is never in the file.
+        assert!(refused(&format!("{hsm}pin = \"1234\"\n")).contains("unknown field `pin`"));
     }
 }

@@ -24,6 +24,7 @@ pub mod render;
 pub mod runner;
 pub mod schedule;
 mod scratch;
+pub mod signing;
 pub mod supply;
 pub mod trace;
 pub mod trust;

@@ -11,6 +11,7 @@ use cairn_evidence::keys::{read_signing_key, PublicKey};
 use cairn_evidence::lake::{Lake, LakeError, LakeState, RunOutcome, RunWriter};
 use cairn_evidence::lock::WriterLock;
 use cairn_evidence::manifest::{RunManifest, SimulatedObjects, Stage};
+use cairn_evidence::signer::Signer;
 use cairn_evidence::tables::{self, names, EventsBatch};
 use cairn_evidence::time::run_id;
 use cairn_renderer::LakeView;
@@ -18,11 +19,10 @@ use cairn_verifier::lake::{verify_manifests, verify_object};
 use cairn_verifier::open::FindingStanding;
 use cairn_verifier::{ChainVerifier, Finding, FindingKind, VerifyOptions};
 use chrono::{DateTime, Duration, Utc};
-use ed25519_dalek::SigningKey;
 use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
 
-use crate::config::Config;
+use crate::config::{Config, SigningBackend};
 
 /// Where run times and run ids come from: the system clock, or a fixed, seeded one (the demo,
 /// so the same seed gives the same bytes).
@@ -106,19 +106,29 @@ impl Workspace {
         Ok(Self { config, lake })
     }
 
-    /// Cairn's signing key, which must match the configured public key.
-    pub fn signing_key(&self) -> Result<SigningKey> {
-        let key =
-            read_signing_key(&self.config.signing_key).context("cannot load Cairn's signing key ([signing] key)")?;
+    /// Cairn's signing key where it is held, which must match the configured public key.
+    pub fn signer(&self) -> Result<Box<dyn Signer>> {
+        let signer: Box<dyn Signer> = match &self.config.signing {
+            SigningBackend::File(path) => {
+                Box::new(read_signing_key(path).context("cannot load Cairn's signing key ([signing] key)")?)
+            }
+            SigningBackend::Pkcs11(token) => Box::new(
+                cairn_signer::Pkcs11Signer::open(token)
+                    .context("cannot use Cairn's signing key ([signing] backend = \"pkcs11\")")?,
+            ),
+        };
         let public = self.public_key()?;
-        if PublicKey::of(&key).key != public.key {
+        if signer.verifying_key() != public.key {
+            let held = match &self.config.signing {
+                SigningBackend::File(path) => format!("the signing key {}", path.display()),
+                SigningBackend::Pkcs11(token) => format!("the {}", token.describe()),
+            };
             bail!(
-                "the signing key {} does not belong to the public key {} ([signing] public_key)",
-                self.config.signing_key.display(),
+                "{held} does not belong to the public key {} ([signing] public_key)",
                 self.config.public_key.display()
             );
         }
-        Ok(key)
+        Ok(signer)
     }
 
     /// Cairn's public key.
@@ -216,13 +226,13 @@ pub(crate) async fn locked<T>(
 
 /// Collects every source and commits one run, holding the writer lock.
 pub async fn collect(ws: &Workspace, clock: &mut Clock) -> Result<CollectSummary> {
-    let key = ws.signing_key()?;
+    let key = ws.signer()?;
     let now = clock.now_peek();
     locked(ws, "collect", now, collect_locked(ws, clock, key)).await
 }
 
-async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> Result<CollectSummary> {
-    let public = PublicKey::of(&key);
+async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: Box<dyn Signer>) -> Result<CollectSummary> {
+    let public = PublicKey::from_verifying(key.verifying_key());
     let state = ws
         .lake
         .state(&public)
@@ -300,7 +310,7 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: SigningKey) -> R
         stats,
     };
     let committed_at = clock.now();
-    writer.commit(Stage::Collect, &state, outcome, &key, committed_at).await?;
+    writer.commit(Stage::Collect, &state, outcome, key.as_ref(), committed_at).await?;
     Ok(CollectSummary { run_id, sources: reports, removed_leftovers: removed.len(), published })
 }
 
@@ -546,7 +556,7 @@ pub async fn merge_shards(ws: &Workspace, clock: &mut Clock) -> Result<VerifyRep
         let report = VerifyReport::uncommitted(rows, events, objects_checked);
         return with_standing(ws, report, None, started).await;
     }
-    let key = ws.signing_key()?;
+    let key = ws.signer()?;
     let now = clock.now_peek();
     let report = locked(
         ws,
@@ -731,7 +741,7 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
         let intact = lake_intact.then_some(manifests.as_slice());
         return with_standing(ws, report, intact, started).await;
     }
-    let key = ws.signing_key()?;
+    let key = ws.signer()?;
     let now = clock.now_peek();
     let report = locked(
         ws,
@@ -771,7 +781,7 @@ async fn write_derived<T: cairn_evidence::artefacts::LakeTable>(
 async fn commit_verification(
     ws: &Workspace,
     clock: &mut Clock,
-    key: SigningKey,
+    key: Box<dyn Signer>,
     started: DateTime<Utc>,
     (findings, derived): (Vec<Finding>, cairn_verifier::supply::Derived),
     new_heads: BTreeMap<String, cairn_evidence::manifest::ChainHead>,
@@ -779,7 +789,7 @@ async fn commit_verification(
     objects_checked: u64,
     last_collect: Option<String>,
 ) -> Result<VerifyReport> {
-    let state = ws.lake.state(&PublicKey::of(&key)).await?;
+    let state = ws.lake.state(&PublicKey::from_verifying(key.verifying_key())).await?;
     ws.lake.remove_uncommitted(&state).await?;
     let run_id = next_run_id(clock, &state, started);
     let simulated = SimulatedObjects::of(state.manifests.iter().map(|(_, m)| m));
@@ -808,7 +818,7 @@ async fn commit_verification(
     }
     let outcome =
         RunOutcome { cursors: state.cursors(), chain_heads: new_heads, verified_through: last_collect, stats };
-    writer.commit(Stage::Verify, &state, outcome, &key, clock.now()).await?;
+    writer.commit(Stage::Verify, &state, outcome, key.as_ref(), clock.now()).await?;
     Ok(VerifyReport {
         findings: rows,
         events,

@@ -203,8 +203,8 @@ pub async fn pack(ws: &Workspace, request: &Request) -> Result<Packed> {
     let all = definitions(ws, &checked)?;
     let definition = cairn_population::find(&all, &request.name)?.clone();
     let period = Period::parse(request.since.as_deref(), request.until.as_deref())?;
-    let key = ws.signing_key()?;
-    let public = PublicKey::of(&key);
+    let key = ws.signer()?;
+    let public = PublicKey::from_verifying(key.verifying_key());
     let (view, checkpoint) = pipeline::signable_view(ws, "population").await?;
     let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
     let model = ws.portal_model(&view, &checked, &public, &[])?;
@@ -226,7 +226,7 @@ pub async fn pack(ws: &Workspace, request: &Request) -> Result<Packed> {
         files: staged.files,
         about: Some(readme_section(&[&definition])),
     };
-    let bundle = write_bundle(&path, spec, &key)?;
+    let bundle = write_bundle(&path, spec, key.as_ref())?;
     let population = staged.population;
     let incomplete = population.completeness.iter().filter(|r| !r.complete).map(|r| r.chain.clone()).collect();
     Ok(Packed {
