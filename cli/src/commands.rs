@@ -21,7 +21,8 @@ use crate::{BenchCommand, Cli, Command, ControlsCommand, ExportCommand, OutputFo
 pub async fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
         Command::Demo { dir, seed } => Box::pin(run_demo(dir, *seed)).await,
-        Command::Keygen { pkcs11: true, .. } => keygen_pkcs11(&cli.config),
+        Command::Keygen { pkcs11: true, .. } => keygen_held(&cli.config, cairn_jobs::signing::Held::Pkcs11),
+        Command::Keygen { aws_kms: true, .. } => keygen_held(&cli.config, cairn_jobs::signing::Held::AwsKms),
         Command::Keygen { key, public_key, .. } => keygen(key, public_key),
         Command::CheckBundle { file, pubkey } => check(file, pubkey),
         Command::Bench(BenchCommand::Verify { events, chains, dir, json }) => {
@@ -393,12 +394,16 @@ fn keygen(key_path: &Path, public_path: &Path) -> Result<u8> {
     Ok(0)
 }
 
-/// Makes or finds the key pair in the token `[signing]` names, and writes its public key.
-fn keygen_pkcs11(config: &Path) -> Result<u8> {
-    let made = cairn_jobs::signing::pkcs11_keygen(&Config::load(config)?)?;
-    let how = if made.made { "made now, not extractable" } else { "already there" };
-    println!("private key: {} ({how})", made.held);
-    println!("public key:  {} (minisign key id {})", made.public_path.display(), made.public.key_id_hex());
+/// Makes or finds the key `[signing]` names in its token or KMS, and writes its public key.
+fn keygen_held(config: &Path, held: cairn_jobs::signing::Held) -> Result<u8> {
+    let done = cairn_jobs::signing::keygen_held(&Config::load(config)?, held)?;
+    let how = match (held, done.made) {
+        (_, true) => "made now, not extractable",
+        (cairn_jobs::signing::Held::Pkcs11, false) => "already there",
+        (cairn_jobs::signing::Held::AwsKms, false) => "kept by KMS",
+    };
+    println!("private key: {} ({how})", done.held);
+    println!("public key:  {} (minisign key id {})", done.public_path.display(), done.public.key_id_hex());
     Ok(0)
 }
 

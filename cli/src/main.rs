@@ -74,12 +74,15 @@ enum Command {
     ///
     /// With --pkcs11, the key pair is made inside the PKCS#11 token (an HSM) that `[signing]
     /// backend = "pkcs11"` of the configuration names, and never leaves it; a pair already there
-    /// under `key_label` is used, not replaced. Its minisign public key is written to `[signing]
-    /// public_key`. The token's PIN is read from the variable `pin_env` names
-    /// (CAIRN_PKCS11_PIN by default). docs/signing.md has the steps.
+    /// under `key_label` is used, not replaced. The token's PIN is read from the variable
+    /// `pin_env` names (CAIRN_PKCS11_PIN by default). With --aws-kms, the public key of the KMS
+    /// key `[signing] backend = "aws-kms"` names is read (the key is made in KMS, with key spec
+    /// ECC_NIST_EDWARDS25519 and usage SIGN_VERIFY). Either way the minisign public key is written
+    /// to `[signing] public_key`. docs/signing.md has the steps.
     #[command(after_help = "Examples:
   cairn keygen                                   # keys/cairn.key and keys/cairn.pub
-  CAIRN_PKCS11_PIN=... cairn keygen --pkcs11     # the key in the token cairn.toml names")]
+  CAIRN_PKCS11_PIN=... cairn keygen --pkcs11     # the key in the token cairn.toml names
+  cairn keygen --aws-kms                         # the public key of the KMS key cairn.toml names")]
     Keygen {
         /// Private key file to create (never overwritten).
         #[arg(long, default_value = "keys/cairn.key")]
@@ -88,8 +91,11 @@ enum Command {
         #[arg(long, default_value = "keys/cairn.pub")]
         public_key: PathBuf,
         /// Make (or find) the key pair in the configuration's PKCS#11 token instead of a file.
-        #[arg(long, conflicts_with_all = ["key", "public_key"])]
+        #[arg(long, conflicts_with_all = ["key", "public_key", "aws_kms"])]
         pkcs11: bool,
+        /// Write the public key of the configuration's AWS KMS key instead of making a file.
+        #[arg(long, conflicts_with_all = ["key", "public_key"])]
+        aws_kms: bool,
     },
     /// Collect new records from every configured source and commit them as one run.
     ///

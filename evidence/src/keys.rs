@@ -272,13 +272,19 @@ impl<'a> MinisignSignature<'a> {
     }
 }
 
-/// Signs `message` into a minisign signature file (legacy `Ed` kind).
-/// `trusted_comment` must be one line without leading or trailing white space.
+/// Signs `message` into a minisign signature file: the legacy `Ed` kind (Ed25519 over the message),
+/// or the prehashed `ED` kind (over its BLAKE2b-512) for a signer that does not sign long
+/// messages. `trusted_comment` must be one line without leading or trailing white space.
 pub fn sign_minisign(key: &dyn Signer, message: &[u8], trusted_comment: &str) -> Result<String, SignError> {
     let public = PublicKey::from_verifying(key.verifying_key());
-    let sig = sign(key, message)?;
+    let (kind, sig) = if key.signs_long_messages() {
+        (b"Ed", sign(key, message)?)
+    } else {
+        use blake2::Digest as _;
+        (b"ED", sign(key, &blake2::Blake2b512::digest(message))?)
+    };
     let mut sig_raw = Vec::with_capacity(74);
-    sig_raw.extend_from_slice(b"Ed");
+    sig_raw.extend_from_slice(kind);
     sig_raw.extend_from_slice(&public.key_id);
     sig_raw.extend_from_slice(&sig.to_bytes());
     let trusted = trusted_comment.replace(['\n', '\r'], " ");
@@ -316,6 +322,36 @@ mod tests {
         assert_eq!(parsed, public);
         let raw = PublicKey::parse(&B64.encode(public.key.as_bytes()), "raw").unwrap();
         assert_eq!(raw.key, public.key);
+    }
+
+    /// A key whose holder signs short messages only (as AWS KMS does).
+    struct ShortOnly(SigningKey);
+
+    impl Signer for ShortOnly {
+        fn verifying_key(&self) -> VerifyingKey {
+            self.0.verifying_key()
+        }
+        fn try_sign(&self, message: &[u8]) -> Result<Signature, SignError> {
+            assert!(message.len() <= 4096, "asked to sign {} bytes", message.len());
+            Ok(ed25519_dalek::Signer::sign(&self.0, message))
+        }
+        fn describe(&self) -> String {
+            "a short-message signer".into()
+        }
+        fn signs_long_messages(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn a_signer_of_short_messages_makes_prehashed_minisign_signatures() {
+        let long = vec![b'x'; 10_000];
+        let sig = sign_minisign(&ShortOnly(key()), &long, "file:long").unwrap();
+        let raw = B64.decode(sig.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(&raw[..2], b"ED");
+        let public = PublicKey::of(&key());
+        assert_eq!(public.verify_minisign(&long, &sig).unwrap(), "file:long");
+        assert!(public.verify_minisign(&long[1..], &sig).is_err());
     }
 
     #[test]

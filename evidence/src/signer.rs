@@ -37,6 +37,12 @@ pub trait Signer: Send + Sync {
     fn try_sign(&self, message: &[u8]) -> Result<Signature, SignError>;
     /// Where the key is held, for messages: never a secret.
     fn describe(&self) -> String;
+    /// Whether it signs messages of any length. One that does not (AWS KMS signs at most 4096
+    /// bytes) has its minisign signatures made over the message's BLAKE2b-512, minisign's own
+    /// prehashed form (`ED`), which `minisign -V` checks the same way.
+    fn signs_long_messages(&self) -> bool {
+        true
+    }
 }
 
 impl Signer for SigningKey {

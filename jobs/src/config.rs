@@ -66,34 +66,40 @@ struct RawSigning {
     token: Option<String>,
     key_label: Option<String>,
     pin_env: Option<String>,
+    /// The key, its region and the endpoint (`aws-kms`).
+    key_id: Option<String>,
+    region: Option<String>,
+    endpoint: Option<String>,
 }
 
 impl RawSigning {
-    /// Where the key is held, checked: each backend's settings present, no other backend's.
+    /// Where the key is held, checked: the backend's settings present, no other backend's.
     fn backend(self, abs: impl Fn(&Path) -> PathBuf) -> Result<SigningBackend> {
-        let pkcs11 = [
-            ("module", self.module.is_some()),
-            ("token", self.token.is_some()),
-            ("key_label", self.key_label.is_some()),
-            ("pin_env", self.pin_env.is_some()),
+        let backend = self.backend.as_deref().unwrap_or("file");
+        let settings = [
+            ("key", self.key.is_some(), "file"),
+            ("module", self.module.is_some(), "pkcs11"),
+            ("token", self.token.is_some(), "pkcs11"),
+            ("key_label", self.key_label.is_some(), "pkcs11"),
+            ("pin_env", self.pin_env.is_some(), "pkcs11"),
+            ("key_id", self.key_id.is_some(), "aws-kms"),
+            ("region", self.region.is_some(), "aws-kms"),
+            ("endpoint", self.endpoint.is_some(), "aws-kms"),
         ];
-        match self.backend.as_deref().unwrap_or("file") {
+        if let Some((name, _, of)) = settings.iter().find(|(_, set, of)| *set && *of != backend) {
+            bail!("[signing] {name} is a setting of backend = \"{of}\", not of backend = \"{backend}\"");
+        }
+        let need = |v: Option<String>, what: &str| {
+            v.ok_or_else(|| anyhow::anyhow!("[signing] backend = \"{backend}\" needs {what}"))
+        };
+        match backend {
             "file" => {
-                if let Some((name, _)) = pkcs11.iter().find(|(_, set)| *set) {
-                    bail!("[signing] {name} is a setting of backend = \"pkcs11\"; this [signing] has the key file backend");
-                }
-                let key = self.key.ok_or_else(|| {
-                    anyhow::anyhow!("[signing] needs key, the signing key file (or backend = \"pkcs11\")")
-                })?;
+                let key = self
+                    .key
+                    .ok_or_else(|| anyhow::anyhow!("[signing] needs key, the signing key file (or another backend)"))?;
                 Ok(SigningBackend::File(abs(&key)))
             }
             "pkcs11" => {
-                if self.key.is_some() {
-                    bail!("[signing] key is the key file; backend = \"pkcs11\" keeps the key in the token (module, token, key_label)");
-                }
-                let need = |v: Option<String>, name: &str| {
-                    v.ok_or_else(|| anyhow::anyhow!("[signing] backend = \"pkcs11\" needs {name}"))
-                };
                 let module = self.module.ok_or_else(|| {
                     anyhow::anyhow!("[signing] backend = \"pkcs11\" needs module, the token's PKCS#11 library")
                 })?;
@@ -104,7 +110,12 @@ impl RawSigning {
                     pin_env: self.pin_env.unwrap_or_else(|| cairn_signer::DEFAULT_PIN_ENV.to_string()),
                 }))
             }
-            other => bail!("[signing] backend = {other:?}: the backends are \"file\" and \"pkcs11\""),
+            "aws-kms" => Ok(SigningBackend::AwsKms(cairn_signer::AwsKmsConfig {
+                key_id: need(self.key_id, "key_id, the KMS key's id, ARN or alias")?,
+                region: need(self.region.or_else(|| std::env::var("AWS_REGION").ok()), "region (or $AWS_REGION)")?,
+                endpoint: self.endpoint,
+            })),
+            other => bail!("[signing] backend = {other:?}: the backends are \"file\", \"pkcs11\" and \"aws-kms\""),
         }
     }
 }
@@ -116,6 +127,19 @@ pub enum SigningBackend {
     File(PathBuf),
     /// A key pair in a PKCS#11 token (`backend = "pkcs11"`).
     Pkcs11(cairn_signer::Pkcs11Config),
+    /// A key in AWS KMS (`backend = "aws-kms"`).
+    AwsKms(cairn_signer::AwsKmsConfig),
+}
+
+impl SigningBackend {
+    /// Where the key is held, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::File(path) => format!("the signing key {}", path.display()),
+            Self::Pkcs11(token) => format!("the {}", token.describe()),
+            Self::AwsKms(key) => format!("the {}", key.describe()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -411,9 +435,23 @@ event = "/event"
         let refused = |lines: &str| Config::parse(&signing(lines), Path::new("cairn.toml")).unwrap_err().to_string();
         assert!(refused(&hsm.replace("token = \"cairn\"\n", ""))
             .ends_with("backend = \"pkcs11\" needs token, the token's label"));
-        assert!(refused(&format!("{hsm}key = \"keys/cairn.key\"\n")).contains("[signing] key is the key file"));
+        assert!(refused(&format!("{hsm}key = \"keys/cairn.key\"\n"))
+            .contains("[signing] key is a setting of backend = \"file\", not of backend = \"pkcs11\""));
         assert!(refused("token = \"cairn\"\n").contains("[signing] token is a setting of backend = \"pkcs11\""));
-        assert!(refused("backend = \"kms\"\n").contains("the backends are \"file\" and \"pkcs11\""));
+        assert!(refused("backend = \"kms\"\n").contains("the backends are \"file\", \"pkcs11\" and \"aws-kms\""));
+        let kms = "backend = \"aws-kms\"\nkey_id = \"alias/cairn\"\nregion = \"eu-west-1\"\n";
+        let c = Config::parse(&signing(kms), Path::new("/etc/cairn/cairn.toml")).unwrap();
+        assert_eq!(
+            c.signing,
+            SigningBackend::AwsKms(cairn_signer::AwsKmsConfig {
+                key_id: "alias/cairn".into(),
+                region: "eu-west-1".into(),
+                endpoint: None,
+            })
+        );
+        assert!(refused(&format!("{kms}token = \"cairn\"\n")).contains("token is a setting of backend = \"pkcs11\""));
+        assert!(refused("backend = \"aws-kms\"\nregion = \"eu-west-1\"\n")
+            .ends_with("needs key_id, the KMS key's id, ARN or alias"));
         assert!(refused("").contains("[signing] needs key"));
         // The PIN is never in the file.
         assert!(refused(&format!("{hsm}pin = \"1234\"\n")).contains("unknown field `pin`"));

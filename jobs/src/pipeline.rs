@@ -116,15 +116,16 @@ impl Workspace {
                 cairn_signer::Pkcs11Signer::open(token)
                     .context("cannot use Cairn's signing key ([signing] backend = \"pkcs11\")")?,
             ),
+            SigningBackend::AwsKms(key) => Box::new(
+                cairn_signer::AwsKmsSigner::open(key)
+                    .context("cannot use Cairn's signing key ([signing] backend = \"aws-kms\")")?,
+            ),
         };
         let public = self.public_key()?;
         if signer.verifying_key() != public.key {
-            let held = match &self.config.signing {
-                SigningBackend::File(path) => format!("the signing key {}", path.display()),
-                SigningBackend::Pkcs11(token) => format!("the {}", token.describe()),
-            };
             bail!(
-                "{held} does not belong to the public key {} ([signing] public_key)",
+                "{} does not belong to the public key {} ([signing] public_key)",
+                self.config.signing.describe(),
                 self.config.public_key.display()
             );
         }

@@ -1,13 +1,19 @@
 //! `cairn-signer`: Cairn's signing key where it is held. The key file is `cairn-evidence`'s
 //! ([`cairn_evidence::keys::read_signing_key`]); this crate adds keys that never leave a device:
-//! a PKCS#11 token ([`Pkcs11Signer`]: an HSM, or SoftHSM), signing with `CKM_EDDSA`.
+//! a PKCS#11 token ([`Pkcs11Signer`]: an HSM, or SoftHSM), signing with `CKM_EDDSA`, and an AWS
+//! KMS key ([`AwsKmsSigner`], `ECC_NIST_EDWARDS25519`).
 //!
 //! Every backend is an Ed25519 key behind [`cairn_evidence::signer::Signer`], so what it signs is
 //! checked exactly as a file key's signatures are: the minisign public key, `minisign -V`, the
 //! lake's checkpoints and every auditor's check are unchanged.
 //!
-//! It does not own the configuration file (`cairn-jobs` reads `[signing]` into [`Pkcs11Config`])
+//! It does not own the configuration file (`cairn-jobs` reads `[signing]` into [`Pkcs11Config`]
+//! or [`AwsKmsConfig`])
 //! or what is signed (`cairn-evidence`, `cairn-renderer`).
+
+pub mod aws;
+
+pub use aws::{AwsKmsConfig, AwsKmsError, AwsKmsSigner};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};

@@ -1,0 +1,252 @@
+//! Cairn's signing key held outside a file, each backend against a real implementation:
+//!
+//! - a PKCS#11 token: SoftHSM 2 (`scripts/test` installs it), initialised in a temporary folder;
+//!   `cairn keygen --pkcs11` makes the key pair in the token;
+//! - AWS KMS: MiniStack, a local AWS emulator that signs with Ed25519 KMS keys and, started with
+//!   `AUTH=true`, checks every request's Signature Version 4 (`scripts/test` installs it in a
+//!   virtual environment of its own), on 127.0.0.1.
+//!
+//! Collect, verify and bundle sign through each; the real `minisign -V` checks the run manifests
+//! and a bundle with the public key Cairn wrote, as it checks a key file's.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{cairn_env, tool, Org};
+
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// A SoftHSM token labelled `cairn` with user PIN 2468, in `dir/hsm`; its configuration file.
+fn token(dir: &Path) -> String {
+    let tokens = dir.join("hsm/tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("hsm/softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display()),
+    )
+    .unwrap();
+    let init = std::process::Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "cairn", "--pin", "2468", "--so-pin", "13579"])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("softhsm2-util runs (install softhsm2)");
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    conf.display().to_string()
+}
+
+#[test]
+fn a_key_in_a_token_signs_runs_and_bundles_that_minisign_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let conf = token(tmp.path());
+    let config = std::fs::read_to_string(tmp.path().join("cairn.toml")).unwrap();
+    let signing = format!(
+        "[signing]\nbackend = \"pkcs11\"\nmodule = \"{MODULE}\"\ntoken = \"cairn\"\nkey_label = \"cairn-signing\"\npublic_key = \"keys/hsm.pub\"\n"
+    );
+    let with_file_key = "[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n";
+    assert!(config.contains(with_file_key));
+    std::fs::write(tmp.path().join("cairn.toml"), config.replace(with_file_key, &signing)).unwrap();
+    let env = [("SOFTHSM2_CONF", conf.as_str()), ("CAIRN_PKCS11_PIN", "2468")];
+    let run = |args: &[&str]| cairn_env(tmp.path(), args, &env);
+
+    let made = run(&["keygen", "--pkcs11"]);
+    assert_eq!(made.code, 0, "{}{}", made.stdout, made.stderr);
+    assert!(made.stdout.contains("made now, not extractable"), "{}", made.stdout);
+    let again = run(&["keygen", "--pkcs11"]);
+    assert!(again.stdout.contains("already there"), "{}{}", again.stdout, again.stderr);
+
+    let lines = org.lines(40);
+    org.append("day1.jsonl", &lines);
+    for stage in [&["collect"][..], &["verify"], &["verify", "--full"]] {
+        let out = run(stage);
+        assert_eq!(out.code, 0, "{stage:?}: {}{}", out.stdout, out.stderr);
+    }
+    let zip = tmp.path().join("evidence.zip");
+    let out = run(&["bundle", "--out", zip.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+
+    // minisign checks what the token signed, with the public key keygen wrote.
+    let pubkey = tmp.path().join("keys/hsm.pub");
+    let unpacked = tmp.path().join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    assert_eq!(tool(&unpacked, "unzip", &["-q", zip.to_str().unwrap()]).code, 0);
+    let bundle = tool(&unpacked, "minisign", &["-Vm", "manifest.json", "-p", pubkey.to_str().unwrap()]);
+    assert_eq!(bundle.code, 0, "{}{}", bundle.stdout, bundle.stderr);
+    let runs = tmp.path().join("store/runs");
+    let manifests: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    // Collect's and verify's (`verify --full` re-checks and commits nothing).
+    assert_eq!(manifests.len(), 2);
+    for manifest in &manifests {
+        let out = tool(&runs, "minisign", &["-Vm", manifest.to_str().unwrap(), "-p", pubkey.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{}: {}{}", manifest.display(), out.stdout, out.stderr);
+    }
+    // The key file's public key does not verify them: they were signed in the token.
+    let other = tool(
+        &unpacked,
+        "minisign",
+        &["-Vm", "manifest.json", "-p", tmp.path().join("keys/cairn.pub").to_str().unwrap()],
+    );
+    assert_ne!(other.code, 0);
+
+    // No PIN: the job fails, naming the variable; and a public key of another key is refused.
+    let out = cairn_env(tmp.path(), &["collect"], &[("SOFTHSM2_CONF", conf.as_str())]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("$CAIRN_PKCS11_PIN, which is not set"), "{}", out.stderr);
+    let config = std::fs::read_to_string(tmp.path().join("cairn.toml")).unwrap();
+    std::fs::write(tmp.path().join("cairn.toml"), config.replace("keys/hsm.pub", "keys/cairn.pub")).unwrap();
+    let out = run(&["collect"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("does not belong to the public key"), "{}", out.stderr);
+}
+
+/// MiniStack on a free port of 127.0.0.1, stopped when dropped.
+struct Ministack {
+    child: Child,
+    port: u16,
+    python: String,
+}
+
+impl Drop for Ministack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Ministack {
+    fn start(dir: &Path) -> Self {
+        let python = std::env::var("CAIRN_TEST_MINISTACK_PYTHON")
+            .expect("CAIRN_TEST_MINISTACK_PYTHON names a Python with ministack: run the test command from the README");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(&python)
+            .args(["-m", "ministack"])
+            .current_dir(dir)
+            .env("GATEWAY_PORT", port.to_string())
+            .env("BIND_HOST", "127.0.0.1")
+            .env("AUTH", "true")
+            .env("SERVICES", "kms,iam,sts")
+            .env("IOT_MTLS_ENABLED", "false")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ministack starts");
+        let ministack = Self { child, port, python };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "ministack did not listen on 127.0.0.1:{port} within 60 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        ministack
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// An IAM user allowed to use KMS, its access key, and an Ed25519 signing key in KMS, made
+    /// with boto3 as an administrator would: `(key id, access key id, secret)`.
+    fn account(&self) -> (String, String, String) {
+        let script = r#"
+import boto3, json, sys
+endpoint = sys.argv[1]
+root = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+iam = boto3.client("iam", **root)
+iam.create_user(UserName="cairn-job")
+iam.put_user_policy(UserName="cairn-job", PolicyName="sign", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["kms:Sign", "kms:GetPublicKey"], "Resource": "*"}]}))
+access = iam.create_access_key(UserName="cairn-job")["AccessKey"]
+key = boto3.client("kms", **root).create_key(KeySpec="ECC_NIST_EDWARDS25519", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+print(key["Arn"], access["AccessKeyId"], access["SecretAccessKey"])
+"#;
+        let out = Command::new(&self.python).args(["-c", script, &self.endpoint()]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        (parts[0].to_string(), parts[1].to_string(), parts[2].to_string())
+    }
+}
+
+/// The kind of a minisign signature file: `Ed` (over the message) or `ED` (over its BLAKE2b-512).
+fn minisign_kind(sig: &Path) -> String {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(sig).unwrap();
+    let line = text.lines().nth(1).unwrap();
+    let raw = base64::engine::general_purpose::STANDARD.decode(line).unwrap();
+    String::from_utf8_lossy(&raw[..2]).into_owned()
+}
+
+#[test]
+fn a_key_in_aws_kms_signs_runs_and_bundles_that_minisign_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let kms = Ministack::start(tmp.path());
+    let (key_id, access_key, secret) = kms.account();
+    let config = std::fs::read_to_string(tmp.path().join("cairn.toml")).unwrap();
+    let with_file_key = "[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n";
+    let signing = format!(
+        "[signing]\nbackend = \"aws-kms\"\nkey_id = \"{key_id}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\npublic_key = \"keys/kms.pub\"\n",
+        kms.endpoint()
+    );
+    std::fs::write(tmp.path().join("cairn.toml"), config.replace(with_file_key, &signing)).unwrap();
+    let env = [("AWS_ACCESS_KEY_ID", access_key.as_str()), ("AWS_SECRET_ACCESS_KEY", secret.as_str())];
+    let run = |args: &[&str]| cairn_env(tmp.path(), args, &env);
+
+    let out = run(&["keygen", "--aws-kms"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("kept by KMS"), "{}", out.stdout);
+
+    // Enough objects that the run manifest is longer than the 4096 bytes KMS signs as they are.
+    for day in 0..24 {
+        let lines = org.lines(5);
+        org.append(&format!("day{day:02}.jsonl"), &lines);
+    }
+    for stage in [&["collect"][..], &["verify"]] {
+        let out = run(stage);
+        assert_eq!(out.code, 0, "{stage:?}: {}{}", out.stdout, out.stderr);
+    }
+    let zip = tmp.path().join("evidence.zip");
+    let out = run(&["bundle", "--out", zip.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+
+    let pubkey = tmp.path().join("keys/kms.pub");
+    let unpacked = tmp.path().join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    assert_eq!(tool(&unpacked, "unzip", &["-q", zip.to_str().unwrap()]).code, 0);
+    let mut signed: Vec<PathBuf> = vec![unpacked.join("manifest.json")];
+    signed.extend(
+        std::fs::read_dir(tmp.path().join("store/runs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json")),
+    );
+    assert_eq!(signed.len(), 3, "the bundle's manifest, collect's and verify's");
+    let mut long = 0;
+    for file in &signed {
+        let out = tool(tmp.path(), "minisign", &["-Vm", file.to_str().unwrap(), "-p", pubkey.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{}: {}{}", file.display(), out.stdout, out.stderr);
+        // A KMS key's minisign signatures are minisign's prehashed form, whatever the length.
+        let size = std::fs::metadata(file).unwrap().len();
+        let kind = minisign_kind(&file.with_extension("json.minisig"));
+        assert_eq!(kind, "ED", "{}", file.display());
+        long += usize::from(size > 4096);
+    }
+    assert!(long > 0, "no signed file is longer than KMS's limit: the prehashed path was not taken");
+
+    // A wrong secret: KMS refuses the request's signature, and the job says so.
+    let out = cairn_env(
+        tmp.path(),
+        &["collect"],
+        &[("AWS_ACCESS_KEY_ID", access_key.as_str()), ("AWS_SECRET_ACCESS_KEY", "not-the-secret")],
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("InvalidSignatureException"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&secret) && !out.stdout.contains(&secret));
+}

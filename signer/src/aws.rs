@@ -1,0 +1,331 @@
+//! An Ed25519 key in AWS KMS (key spec `ECC_NIST_EDWARDS25519`): the public key from
+//! `GetPublicKey`, signatures from `Sign` with `ED25519_SHA_512` over the raw message (pure
+//! Ed25519, as a key file signs). KMS signs messages of at most 4096 bytes, so minisign signatures
+//! of longer files are made over their BLAKE2b-512 (minisign's `ED` form, see
+//! [`Signer::signs_long_messages`]).
+//!
+//! Requests are KMS's JSON protocol over HTTPS, signed with AWS Signature Version 4 by the
+//! credentials in the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, and
+//! `AWS_SESSION_TOKEN` for temporary ones). The secret is used to sign requests and nowhere else.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use cairn_evidence::signer::{SignError, Signer};
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+
+/// The largest message KMS signs as it is.
+pub const MAX_MESSAGE: usize = 4096;
+
+/// An Ed25519 key in AWS KMS (`[signing] backend = "aws-kms"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsKmsConfig {
+    /// The key's id, ARN, alias (`alias/cairn`) or alias ARN.
+    pub key_id: String,
+    /// The region, such as `eu-west-1`.
+    pub region: String,
+    /// The KMS endpoint: `https://kms.<region>.amazonaws.com` unless set (a VPC endpoint, or a
+    /// local emulator in tests).
+    pub endpoint: Option<String>,
+}
+
+impl AwsKmsConfig {
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone().unwrap_or_else(|| format!("https://kms.{}.amazonaws.com", self.region))
+    }
+
+    /// The key, for messages.
+    pub fn describe(&self) -> String {
+        format!("AWS KMS key {:?} ({})", self.key_id, self.endpoint())
+    }
+}
+
+/// Why an AWS KMS key cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AwsKmsError {
+    /// A credential variable is not set.
+    #[error("{what}: ${var} is not set (AWS credentials are read from the environment)")]
+    NoCredentials {
+        /// The key.
+        what: String,
+        /// The variable.
+        var: &'static str,
+    },
+    /// KMS could not be reached, or refused the request.
+    #[error("{what}: {detail}")]
+    Request {
+        /// The key and the operation.
+        what: String,
+        /// Why.
+        detail: String,
+    },
+    /// The key is not an Ed25519 signing key.
+    #[error("{what}: {detail}")]
+    Key {
+        /// The key.
+        what: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Credentials from the environment.
+struct Credentials {
+    access_key: String,
+    secret: String,
+    session_token: Option<String>,
+}
+
+impl Credentials {
+    fn from_env(what: &str) -> Result<Self, AwsKmsError> {
+        let var = |var: &'static str| {
+            std::env::var(var)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or(AwsKmsError::NoCredentials { what: what.to_string(), var })
+        };
+        Ok(Self {
+            access_key: var("AWS_ACCESS_KEY_ID")?,
+            secret: var("AWS_SECRET_ACCESS_KEY")?,
+            session_token: std::env::var("AWS_SESSION_TOKEN").ok().filter(|t| !t.is_empty()),
+        })
+    }
+}
+
+/// An Ed25519 key in AWS KMS.
+pub struct AwsKmsSigner {
+    config: AwsKmsConfig,
+    credentials: Credentials,
+    public: VerifyingKey,
+}
+
+impl std::fmt::Debug for AwsKmsSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsKmsSigner").field("key", &self.config.describe()).finish_non_exhaustive()
+    }
+}
+
+impl AwsKmsSigner {
+    /// Reads the key's public key and checks it is an Ed25519 signing key.
+    pub fn open(config: &AwsKmsConfig) -> Result<Self, AwsKmsError> {
+        let what = config.describe();
+        let credentials = Credentials::from_env(&what)?;
+        let reply = call(config, &credentials, "GetPublicKey", &json!({ "KeyId": config.key_id }), Utc::now())?;
+        let key = |detail: String| AwsKmsError::Key { what: what.clone(), detail };
+        let spec = reply["KeySpec"].as_str().unwrap_or_default();
+        if spec != "ECC_NIST_EDWARDS25519" || reply["KeyUsage"].as_str() != Some("SIGN_VERIFY") {
+            return Err(key(format!(
+                "it is a {spec} key for {}; Cairn signs with an ECC_NIST_EDWARDS25519 key for SIGN_VERIFY",
+                reply["KeyUsage"].as_str().unwrap_or("?")
+            )));
+        }
+        let der = reply["PublicKey"]
+            .as_str()
+            .and_then(|k| B64.decode(k).ok())
+            .ok_or_else(|| key("GetPublicKey returned no public key".into()))?;
+        let public =
+            ed25519_spki(&der).ok_or_else(|| key("its public key is not an Ed25519 SubjectPublicKeyInfo".into()))?;
+        Ok(Self { config: config.clone(), credentials, public })
+    }
+}
+
+impl Signer for AwsKmsSigner {
+    fn verifying_key(&self) -> VerifyingKey {
+        self.public
+    }
+
+    fn try_sign(&self, message: &[u8]) -> Result<Signature, SignError> {
+        let failed = |detail: String| SignError::Failed { signer: self.config.describe(), detail };
+        if message.len() > MAX_MESSAGE {
+            return Err(failed(format!("KMS signs at most {MAX_MESSAGE} bytes; this message is {}", message.len())));
+        }
+        let body = json!({
+            "KeyId": self.config.key_id,
+            "Message": B64.encode(message),
+            "MessageType": "RAW",
+            "SigningAlgorithm": "ED25519_SHA_512",
+        });
+        let reply =
+            call(&self.config, &self.credentials, "Sign", &body, Utc::now()).map_err(|e| failed(e.to_string()))?;
+        let bytes = reply["Signature"].as_str().and_then(|s| B64.decode(s).ok()).unwrap_or_default();
+        Signature::from_slice(&bytes)
+            .map_err(|_| failed(format!("Sign returned {} bytes, not an Ed25519 signature", bytes.len())))
+    }
+
+    fn describe(&self) -> String {
+        self.config.describe()
+    }
+
+    fn signs_long_messages(&self) -> bool {
+        false
+    }
+}
+
+/// The 32-byte key of an Ed25519 SubjectPublicKeyInfo (RFC 8410): `30 2a 30 05 06 03 2b 65 70 03
+/// 21 00` and the key.
+fn ed25519_spki(der: &[u8]) -> Option<VerifyingKey> {
+    const PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    let key: [u8; 32] = der.strip_prefix(&PREFIX)?.try_into().ok()?;
+    VerifyingKey::from_bytes(&key).ok()
+}
+
+/// One KMS operation: the request signed with SigV4, sent, and its JSON reply (or KMS's error,
+/// by its `__type` and message).
+fn call(
+    config: &AwsKmsConfig,
+    credentials: &Credentials,
+    operation: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Value, AwsKmsError> {
+    let what = format!("{}: {operation}", config.describe());
+    let request = |detail: String| AwsKmsError::Request { what: what.clone(), detail };
+    let endpoint = config.endpoint();
+    let host = endpoint.split_once("://").map_or(endpoint.as_str(), |(_, rest)| rest).trim_end_matches('/').to_string();
+    let body = body.to_string().into_bytes();
+    let target = format!("TrentService.{operation}");
+    let headers = sigv4_headers(&SigV4 {
+        credentials,
+        region: &config.region,
+        service: "kms",
+        host: &host,
+        target: &target,
+        body: &body,
+        now,
+    });
+    // A thread of its own: the blocking client must not run on an async runtime's worker.
+    let url = format!("{}/", endpoint.trim_end_matches('/'));
+    let sent = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let mut builder = client.post(&url).body(body.clone());
+                for (name, value) in &headers {
+                    builder = builder.header(*name, value);
+                }
+                let reply = builder.send().map_err(|e| e.to_string())?;
+                let status = reply.status();
+                let text = reply.text().map_err(|e| e.to_string())?;
+                Ok::<_, String>((status, text))
+            })
+            .join()
+            .map_err(|_| "the request thread panicked".to_string())?
+    });
+    let (status, text) = sent.map_err(request)?;
+    let reply: Value = serde_json::from_str(&text).map_err(|_| {
+        request(format!("HTTP {status}, not a KMS reply: {}", text.chars().take(200).collect::<String>()))
+    })?;
+    if !status.is_success() {
+        let kind = reply["__type"].as_str().unwrap_or("an error");
+        let kind = kind.rsplit('#').next().unwrap_or(kind);
+        let message = reply["message"].as_str().or_else(|| reply["Message"].as_str()).unwrap_or_default();
+        return Err(request(format!("HTTP {status}: {kind}: {message}")));
+    }
+    Ok(reply)
+}
+
+/// What a SigV4-signed KMS request is made of.
+struct SigV4<'a> {
+    credentials: &'a Credentials,
+    region: &'a str,
+    service: &'a str,
+    host: &'a str,
+    target: &'a str,
+    body: &'a [u8],
+    now: DateTime<Utc>,
+}
+
+/// The headers of a POST to `/` signed with AWS Signature Version 4 (the `Authorization` header and
+/// those it signs).
+fn sigv4_headers(r: &SigV4<'_>) -> Vec<(&'static str, String)> {
+    let stamp = r.now.format("%Y%m%dT%H%M%SZ").to_string();
+    let day = &stamp[..8];
+    let mut headers: Vec<(&'static str, String)> = vec![
+        ("content-type", "application/x-amz-json-1.1".into()),
+        ("host", r.host.to_string()),
+        ("x-amz-date", stamp.clone()),
+    ];
+    if let Some(token) = &r.credentials.session_token {
+        headers.push(("x-amz-security-token", token.clone()));
+    }
+    headers.push(("x-amz-target", r.target.to_string()));
+    let signed: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
+    let signed = signed.join(";");
+    let canonical_headers = headers.iter().fold(String::new(), |mut out, (n, v)| {
+        let _ = writeln!(out, "{n}:{}", v.trim());
+        out
+    });
+    let canonical = format!("POST\n/\n\n{canonical_headers}\n{signed}\n{}", hex(&Sha256::digest(r.body)));
+    let scope = format!("{day}/{}/{}/aws4_request", r.region, r.service);
+    let to_sign = format!("AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}", hex(&Sha256::digest(canonical.as_bytes())));
+    let mut key = hmac_sha256(format!("AWS4{}", r.credentials.secret).as_bytes(), day.as_bytes());
+    for part in [r.region, r.service, "aws4_request"] {
+        key = hmac_sha256(&key, part.as_bytes());
+    }
+    let signature = hex(&hmac_sha256(&key, to_sign.as_bytes()));
+    headers.push((
+        "authorization",
+        format!(
+            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={signature}",
+            r.credentials.access_key
+        ),
+    ));
+    // `host` is the one reqwest writes from the URL.
+    headers.retain(|(n, _)| *n != "host");
+    headers
+}
+
+/// HMAC-SHA256 (RFC 2104).
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let inner = Sha256::new().chain_update(block.map(|b| b ^ 0x36)).chain_update(data).finalize();
+    Sha256::new().chain_update(block.map(|b| b ^ 0x5c)).chain_update(inner).finalize().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 4231, test cases 2 and 6 (a key longer than the block).
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex(&hmac_sha256(&[0xaa; 131], b"Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn an_ed25519_spki_gives_its_key_and_nothing_else_does() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]).verifying_key();
+        let mut der = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+        der.extend_from_slice(key.as_bytes());
+        assert_eq!(ed25519_spki(&der), Some(key));
+        der[8] = 0x71; // Ed448's OID
+        assert_eq!(ed25519_spki(&der), None);
+        assert_eq!(ed25519_spki(&der[..20]), None);
+    }
+}
