@@ -288,6 +288,19 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             }
             Ok(u8::from(standing.iter().any(FindingStanding::is_open)))
         }
+        Command::RotateKey { to } => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let next = Workspace::open(Config::load(to)?)?;
+            let done = cairn_jobs::signing::rotate(&ws, &next, &mut Clock::System).await?;
+            println!(
+                "committed rotate run {}: key {} hands signing to key {}",
+                done.run_id,
+                done.from.key_id_hex(),
+                done.to.key_id_hex()
+            );
+            println!("now make [signing] in {} name the new key (as {} does)", cli.config.display(), to.display());
+            Ok(0)
+        }
         Command::Ack { ids, by, reason, until } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let request =

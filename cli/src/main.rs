@@ -148,6 +148,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Hand the lake's signing to a new key: a `rotate` run, whose handover statement the current
+    /// key signs and whose manifest the new key signs. `verify` follows the handover: runs
+    /// before it check with the old key, runs from it on with the new one, and the portal's key
+    /// page lists both.
+    ///
+    /// The new key is named by another configuration of the same lake (a copy of cairn.toml whose
+    /// [signing] names the new key: a key file, a PKCS#11 token or an AWS KMS key). After the
+    /// rotation, put that [signing] in cairn.toml: the lake refuses runs signed by the old key.
+    #[command(after_help = "Example:
+  cairn keygen --key keys/cairn-2027.key --public-key keys/cairn-2027.pub
+  sed 's/cairn\\.key/cairn-2027.key/; s/cairn\\.pub/cairn-2027.pub/' cairn.toml > cairn.next.toml
+  cairn rotate-key --to cairn.next.toml && mv cairn.next.toml cairn.toml")]
+    RotateKey {
+        /// The configuration whose [signing] names the new key.
+        #[arg(long, value_name = "CONFIG")]
+        to: PathBuf,
+    },
     /// Acknowledge open findings: a dated statement of who accepts them, why, and until when,
     /// committed as an `acknowledge` run that Cairn signs. While it holds, the findings no longer
     /// set exit code 1 or count as open in the metrics; the portal shows it beside each. Past

@@ -250,3 +250,114 @@ fn a_key_in_aws_kms_signs_runs_and_bundles_that_minisign_verifies() {
     assert!(out.stderr.contains("InvalidSignatureException"), "{}", out.stderr);
     assert!(!out.stderr.contains(&secret) && !out.stdout.contains(&secret));
 }
+
+/// The run manifests of the lake under `dir`, oldest first.
+fn run_manifests(dir: &Path) -> Vec<PathBuf> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join("store/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    runs.sort();
+    runs
+}
+
+fn minisign_ok(dir: &Path, file: &Path, public: &str) -> bool {
+    tool(dir, "minisign", &["-Vm", file.to_str().unwrap(), "-p", dir.join(public).to_str().unwrap()]).code == 0
+}
+
+/// A rotation hands signing to a new key: the old key signs the handover statement, the new key
+/// the rotation run and every run after it. `verify --full` follows the handover, minisign checks
+/// each run with the key of its time, the old key can no longer sign, and the keys page shows both
+/// keys and where one took over. A handover the old key did not sign, or a configured key the lake
+/// never had, is found.
+#[test]
+fn a_rotated_key_signs_on_and_verify_follows_the_handover() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut org = Org::new(dir);
+    let run = |args: &[&str]| cairn_env(dir, args, &[]);
+    let lines = org.lines(20);
+    org.append("day1.jsonl", &lines);
+    assert_eq!(run(&["collect"]).code, 0);
+    assert_eq!(run(&["verify"]).code, 0);
+
+    let made = run(&["keygen", "--key", "keys/next.key", "--public-key", "keys/next.pub"]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let config = std::fs::read_to_string(dir.join("cairn.toml")).unwrap();
+    let next = config.replace("keys/cairn.key", "keys/next.key").replace("keys/cairn.pub", "keys/next.pub");
+    std::fs::write(dir.join("cairn.next.toml"), &next).unwrap();
+    let out = run(&["rotate-key", "--to", "cairn.next.toml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("committed rotate run"), "{}", out.stdout);
+
+    // Before the configuration follows, the old key may not sign another run.
+    let out = run(&["collect"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("but the lake is signed by key"), "{}", out.stderr);
+
+    // A copy of the lake as it is now, for the forgery below.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let forged = elsewhere.path().join("forged");
+    assert_eq!(tool(dir, "cp", &["-r", dir.to_str().unwrap(), forged.to_str().unwrap()]).code, 0);
+
+    std::fs::write(dir.join("cairn.toml"), &next).unwrap();
+    let lines = org.lines(20);
+    org.append("day2.jsonl", &lines);
+    assert_eq!(run(&["collect"]).code, 0);
+    for args in [&["verify"][..], &["verify", "--full"]] {
+        let out = run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}{}", out.stdout, out.stderr);
+    }
+
+    // collect, verify with the old key; rotate, collect, verify with the new one.
+    let runs = run_manifests(dir);
+    assert_eq!(runs.len(), 5);
+    for (i, manifest) in runs.iter().enumerate() {
+        let (signer, other) =
+            if i < 2 { ("keys/cairn.pub", "keys/next.pub") } else { ("keys/next.pub", "keys/cairn.pub") };
+        assert!(minisign_ok(dir, manifest, signer), "{} with {signer}", manifest.display());
+        assert!(!minisign_ok(dir, manifest, other), "{} with {other}", manifest.display());
+    }
+    let rotation: serde_json::Value = serde_json::from_slice(&std::fs::read(&runs[2]).unwrap()).unwrap();
+    assert_eq!(rotation["stage"], "rotate");
+
+    // The keys page: the earlier key's public key, and where each handed over or took over.
+    let out = run(&["render"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let keys = std::fs::read_to_string(dir.join("portal/keys.html")).unwrap();
+    let run_id = rotation["run_id"].as_str().unwrap();
+    // The rotation run, linked three times (text and address): where the old key handed over,
+    // where the new one took over, and the new key's first run.
+    assert_eq!(keys.matches(run_id).count(), 3 * 2, "{keys}");
+    assert!(keys.contains("handed signing to") && keys.contains("took signing over from"), "{keys}");
+    assert!(!keys.contains("not held here"), "{keys}");
+
+    // A handover statement signed by a stranger, not by the old key (the manifest re-signed by
+    // the new key, as a thief of the new key alone could): verify names it.
+    let forged_runs = run_manifests(&forged);
+    let last = forged_runs.last().unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(last).unwrap()).unwrap();
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[99; 32]);
+    let statement = b"cairn key rotation v1\n";
+    manifest["rotation"]["statement_signature"] =
+        cairn_evidence::keys::sign_minisign(&stranger, statement, "file:key-rotation").unwrap().into();
+    let mut bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+    bytes.push(b'\n');
+    let new_key = cairn_evidence::keys::read_signing_key(&forged.join("keys/next.key")).unwrap();
+    let signature = cairn_evidence::keys::sign_minisign(&new_key, &bytes, "file:forged").unwrap();
+    std::fs::write(last, &bytes).unwrap();
+    std::fs::write(last.with_extension("json.minisig"), signature).unwrap();
+    std::fs::write(forged.join("cairn.toml"), &next).unwrap();
+    let out = cairn_env(&forged, &["verify", "--full", "--format", "json"], &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("key rotation: the old key's signature over the rotation statement"), "{}", out.stdout);
+
+    // A configured public key the lake never had.
+    let stranger_pub = cairn_evidence::keys::PublicKey::of(&stranger).to_minisign_file();
+    std::fs::write(dir.join("keys/stranger.pub"), stranger_pub).unwrap();
+    std::fs::write(dir.join("cairn.toml"), next.replace("keys/next.pub", "keys/stranger.pub")).unwrap();
+    let out = cairn_env(dir, &["verify", "--full", "--format", "json"], &[]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("is none of the keys that signed this lake"), "{}", out.stdout);
+}

@@ -33,6 +33,7 @@ use crate::manifest::{
 };
 use crate::merkle;
 use crate::note::{sign_note, Checkpoint, NoteVerifier};
+use crate::rotation::{KeyRotation, KeyWalk, LakeKey};
 use crate::signer::{SignError, Signer};
 use crate::tables::{to_parquet, TableError};
 use crate::time::{format_rfc3339, is_run_id};
@@ -72,6 +73,14 @@ pub enum LakeError {
         expected: String,
         /// Digest of the bytes read.
         actual: String,
+    },
+    /// A run would be signed by another key than the lake's.
+    #[error("this run would be signed by key {signing}, but the lake is signed by key {lake}: [signing] must name the lake's current key (docs/signing.md)")]
+    WrongKey {
+        /// The key id of the key about to sign.
+        signing: String,
+        /// The key id of the lake's signing key.
+        lake: String,
     },
     /// The run manifest or its checkpoint could not be signed.
     #[error(transparent)]
@@ -131,6 +140,8 @@ pub struct LakeState {
     pub committed_keys: HashSet<String>,
     /// Merkle leaf hashes of every committed object, in commit order.
     pub leaves: Vec<Sha256Digest>,
+    /// The keys that signed the lake, oldest first; the last one signs now.
+    pub keys: Vec<LakeKey>,
 }
 
 impl LakeState {
@@ -281,13 +292,16 @@ impl Lake {
     pub async fn state(&self, public: &PublicKey) -> Result<LakeState, LakeError> {
         let mut state = LakeState::default();
         let mut previous: Option<PreviousRun> = None;
-        for stored in self.stored_manifests().await? {
+        let stored = self.stored_manifests().await?;
+        let parsed: Vec<&RunManifest> = stored.iter().filter_map(|s| s.manifest.as_ref().ok()).collect();
+        let mut walk = KeyWalk::start(parsed, public);
+        for stored in stored {
             let bad = |detail: String| LakeError::Manifest { key: stored.key.clone(), detail };
             let sig = stored.signature.as_deref().ok_or_else(|| bad("no signature (.minisig) beside it".into()))?;
-            public
-                .verify_minisign(&stored.bytes, sig)
-                .map_err(|e| bad(format!("{e}; run `cairn verify` for a full report")))?;
             let manifest = stored.manifest.clone().map_err(|e| bad(format!("not a run manifest: {e}")))?;
+            let key = walk.key_for(&manifest).map_err(&bad)?;
+            key.verify_minisign(&stored.bytes, sig)
+                .map_err(|e| bad(format!("{e}; run `cairn verify` for a full report")))?;
             if manifest.previous != previous {
                 return Err(bad("its `previous` link does not name the manifest before it".into()));
             }
@@ -298,6 +312,7 @@ impl Lake {
             previous = Some(PreviousRun { run_id: manifest.run_id.clone(), sha256: sha256_hex(&stored.bytes) });
             state.manifests.push((stored, manifest));
         }
+        state.keys = walk.finish(public).map_err(|detail| LakeError::Manifest { key: "runs/".into(), detail })?;
         Ok(state)
     }
 
@@ -367,6 +382,8 @@ pub struct RunOutcome {
     pub verified_through: Option<String>,
     /// Counters.
     pub stats: BTreeMap<String, u64>,
+    /// For a rotation run: the handover to the key that signs it.
+    pub rotation: Option<KeyRotation>,
 }
 
 impl<'a> RunWriter<'a> {
@@ -533,6 +550,26 @@ impl<'a> RunWriter<'a> {
         committed_at: DateTime<Utc>,
     ) -> Result<RunManifest, LakeError> {
         self.settle().await?;
+        // Only the lake's signing key signs its next run; a rotation run hands over to the key
+        // that signs it, from that one.
+        let signing = PublicKey::from_verifying(key.verifying_key());
+        let expected = match &outcome.rotation {
+            None => state.keys.last().map(|k| k.key),
+            Some(rotation) => {
+                let (from, to) =
+                    rotation.keys().map_err(|detail| LakeError::Manifest { key: "runs/".into(), detail })?;
+                if state.keys.last().is_some_and(|k| k.key.key != from.key) {
+                    return Err(LakeError::WrongKey {
+                        signing: from.key_id_hex(),
+                        lake: state.keys.last().map(|k| k.key.key_id_hex()).unwrap_or_default(),
+                    });
+                }
+                Some(to)
+            }
+        };
+        if let Some(expected) = expected.filter(|e| e.key != signing.key) {
+            return Err(LakeError::WrongKey { signing: signing.key_id_hex(), lake: expected.key_id_hex() });
+        }
         let previous = state
             .manifests
             .last()
@@ -546,18 +583,19 @@ impl<'a> RunWriter<'a> {
             started_at: format_rfc3339(self.started_at),
             committed_at: format_rfc3339(committed_at),
             previous,
-            signing_key_id: PublicKey::from_verifying(key.verifying_key()).key_id_hex(),
+            signing_key_id: signing.key_id_hex(),
             objects: self.objects,
             cursors: outcome.cursors,
             chain_heads: outcome.chain_heads,
             verified_through: outcome.verified_through,
             stats: outcome.stats,
             merkle: MerkleState { size: leaves.len() as u64, root: merkle::root(&leaves).to_hex() },
+            rotation: outcome.rotation,
         };
         let bytes = manifest.to_bytes();
         let key_name = format!("runs/{}.json", self.run_id);
         let checkpoint = Checkpoint {
-            origin: log_origin(&PublicKey::from_verifying(key.verifying_key())),
+            origin: log_origin(&signing),
             size: manifest.merkle.size,
             root: merkle::root(&leaves),
             extensions: Vec::new(),

@@ -4,7 +4,8 @@
 //! - the record types and their Arrow schemas ([`tables`]),
 //! - RFC 8785 canonical JSON and SHA-256 digests ([`canonical`], [`digest`]),
 //! - Ed25519 keys in PKCS#8 PEM and minisign formats, and the trusted-source keyring ([`keys`], [`keyring`]),
-//! - what signs for Cairn, wherever its key is held ([`signer`]),
+//! - what signs for Cairn, wherever its key is held ([`signer`]), and the handover of signing to
+//!   a new key ([`rotation`]),
 //! - published key documents (JWKS, minisign public key files) and their history ([`published`]),
 //! - the formats both collection and verification read: signed policy Decision Cards ([`card`]) and
 //!   how an artefact file is cut into records ([`records`]),
@@ -37,6 +38,7 @@ pub mod note;
 pub mod published;
 pub mod records;
 pub mod retry;
+pub mod rotation;
 pub mod signer;
 pub mod store;
 pub mod tables;

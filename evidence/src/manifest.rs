@@ -21,6 +21,8 @@ pub enum Stage {
     Verify,
     /// Acknowledged open findings.
     Acknowledge,
+    /// Handed signing to a new key (`rotation`).
+    Rotate,
 }
 
 /// One committed object.
@@ -169,6 +171,9 @@ pub struct RunManifest {
     pub stats: BTreeMap<String, u64>,
     /// The Merkle tree over all committed objects.
     pub merkle: MerkleState,
+    /// For a rotation run: the handover of signing to the key that signs this manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<crate::rotation::KeyRotation>,
 }
 
 impl RunManifest {

@@ -309,6 +309,7 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: Box<dyn Signer>)
         chain_heads: state.chain_heads(),
         verified_through: state.latest().and_then(|m| m.verified_through.clone()),
         stats,
+        rotation: None,
     };
     let committed_at = clock.now();
     writer.commit(Stage::Collect, &state, outcome, key.as_ref(), committed_at).await?;
@@ -817,8 +818,13 @@ async fn commit_verification(
     for r in &rows {
         *stats.entry(format!("findings.{}", r.kind)).or_insert(0) += 1;
     }
-    let outcome =
-        RunOutcome { cursors: state.cursors(), chain_heads: new_heads, verified_through: last_collect, stats };
+    let outcome = RunOutcome {
+        cursors: state.cursors(),
+        chain_heads: new_heads,
+        verified_through: last_collect,
+        stats,
+        rotation: None,
+    };
     writer.commit(Stage::Verify, &state, outcome, key.as_ref(), clock.now()).await?;
     Ok(VerifyReport {
         findings: rows,

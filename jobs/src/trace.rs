@@ -224,6 +224,7 @@ fn stage_name(stage: Stage) -> &'static str {
         Stage::Collect => "collect",
         Stage::Verify => "verify",
         Stage::Acknowledge => "acknowledge",
+        Stage::Rotate => "rotate",
     }
 }
 

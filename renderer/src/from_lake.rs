@@ -168,6 +168,7 @@ pub fn portal_model(
                 Stage::Collect => "collect".into(),
                 Stage::Verify => "verify".into(),
                 Stage::Acknowledge => "acknowledge".into(),
+                Stage::Rotate => "rotate".into(),
             },
             committed_at: m.committed_at.clone(),
             objects: m.objects.len(),
@@ -454,6 +455,22 @@ fn key_views(view: &LakeView, public: &PublicKey, keyring: &Keyring) -> Vec<KeyV
     }
     if !cairn.iter().any(|k| k.current) {
         cairn.push(KeyView { kid: current.clone(), role: "cairn".into(), current: true, ..KeyView::default() });
+    }
+    // Handovers (rotation runs): both keys are known from the statement, and so is where.
+    for m in &view.manifests {
+        let Some((from, to)) = m.rotation.as_ref().and_then(|r| r.keys().ok()) else { continue };
+        if let Some(k) = cairn.iter_mut().find(|k| k.kid == from.key_id_hex()) {
+            k.public_key = from.minisign_line();
+            k.handed_to = to.key_id_hex();
+            k.handed_at.clone_from(&m.run_id);
+            k.handed_page = run_file(&m.run_id);
+        }
+        if let Some(k) = cairn.iter_mut().find(|k| k.kid == to.key_id_hex()) {
+            k.public_key = to.minisign_line();
+            k.took_over_from = from.key_id_hex();
+            k.took_over_at.clone_from(&m.run_id);
+            k.took_over_page = run_file(&m.run_id);
+        }
     }
     for k in &mut cairn {
         if !k.first_run.is_empty() {

@@ -143,6 +143,18 @@ pub struct KeyView {
     pub first_run_page: String,
     /// The last run's page.
     pub last_run_page: String,
+    /// The Cairn key it took signing over from, by a rotation run (empty when none).
+    pub took_over_from: String,
+    /// That rotation run, and its page.
+    pub took_over_at: String,
+    /// The rotation run's page.
+    pub took_over_page: String,
+    /// The Cairn key it handed signing to (empty when none).
+    pub handed_to: String,
+    /// That rotation run.
+    pub handed_at: String,
+    /// The rotation run's page.
+    pub handed_page: String,
     /// Validity from the keyring (RFC 3339, empty when open).
     pub not_before: String,
     /// End of validity.

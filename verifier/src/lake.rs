@@ -7,6 +7,7 @@ use cairn_evidence::lake::{checkpoint_verifier, StoredManifest};
 use cairn_evidence::manifest::{ObjectEntry, PreviousRun, RunManifest};
 use cairn_evidence::merkle;
 use cairn_evidence::note::{verify_note, Checkpoint};
+use cairn_evidence::rotation::KeyWalk;
 
 use crate::finding::{Finding, FindingKind};
 
@@ -18,20 +19,11 @@ pub fn verify_manifests(stored: &[StoredManifest], public: &PublicKey) -> (Vec<F
     let mut parsed = Vec::new();
     let mut previous: Option<PreviousRun> = None;
     let mut leaves = Vec::new();
+    // Which key signed which runs: the handovers the rotation runs record (docs/signing.md).
+    let mut walk = KeyWalk::start(stored.iter().filter_map(|m| m.manifest.as_ref().ok()), public);
     for m in stored {
         let finding = |kind, detail: String| Finding::object(kind, &m.key, detail);
-        // Step 1: the signature over the manifest's exact bytes.
-        match &m.signature {
-            None => findings
-                .push(finding(FindingKind::ManifestSignature, "no signature (.minisig) beside the manifest".into())),
-            Some(sig) => {
-                if let Err(e) = public.verify_minisign(&m.bytes, sig) {
-                    findings
-                        .push(finding(FindingKind::ManifestSignature, format!("{e} (key {})", public.key_id_hex())));
-                }
-            }
-        }
-        // Step 2: it must parse as a manifest of this run.
+        // Step 1: it must parse as a manifest of this run.
         let manifest = match &m.manifest {
             Ok(manifest) => manifest.clone(),
             Err(e) => {
@@ -40,6 +32,24 @@ pub fn verify_manifests(stored: &[StoredManifest], public: &PublicKey) -> (Vec<F
                 continue;
             }
         };
+        // Step 2: the signature over its exact bytes, by the key signing at this run (a rotation
+        // run's handover checked first).
+        let key = match walk.key_for(&manifest) {
+            Ok(key) => key,
+            Err(e) => {
+                findings.push(finding(FindingKind::ManifestSignature, format!("key rotation: {e}")));
+                *walk.active()
+            }
+        };
+        match &m.signature {
+            None => findings
+                .push(finding(FindingKind::ManifestSignature, "no signature (.minisig) beside the manifest".into())),
+            Some(sig) => {
+                if let Err(e) = key.verify_minisign(&m.bytes, sig) {
+                    findings.push(finding(FindingKind::ManifestSignature, format!("{e} (key {})", key.key_id_hex())));
+                }
+            }
+        }
         if manifest.run_id != m.run_id {
             findings.push(finding(
                 FindingKind::ManifestChain,
@@ -70,11 +80,14 @@ pub fn verify_manifests(stored: &[StoredManifest], public: &PublicKey) -> (Vec<F
             ));
         }
         // Step 5: the signed checkpoint must commit to the same tree.
-        if let Some(f) = check_checkpoint(m, &manifest, public) {
+        if let Some(f) = check_checkpoint(m, &manifest, &key) {
             findings.push(f);
         }
         previous = Some(PreviousRun { run_id: manifest.run_id.clone(), sha256: sha256_hex(&m.bytes) });
         parsed.push(manifest);
+    }
+    if let Err(e) = walk.finish(public) {
+        findings.push(Finding::object(FindingKind::ManifestSignature, "runs/", e));
     }
     (findings, parsed)
 }
