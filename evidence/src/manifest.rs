@@ -173,7 +173,19 @@ pub struct RunManifest {
     pub merkle: MerkleState,
     /// For a rotation run: the handover of signing to the key that signs this manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rotation: Option<crate::rotation::KeyRotation>,
+    pub rotation: Option<KeyRotation>,
+}
+
+/// A handover of signing, as a rotation run's manifest records it (the `rotation` module says
+/// how it is made and checked).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRotation {
+    /// The key that signed the runs before (the base64 line of its minisign public key).
+    pub from: String,
+    /// The key that signs this run and the runs after.
+    pub to: String,
+    /// The old key's minisign signature over the rotation statement (`KeyRotation::statement`).
+    pub statement_signature: String,
 }
 
 impl RunManifest {

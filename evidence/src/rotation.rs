@@ -11,24 +11,12 @@
 //! chain of handovers is never trusted. Each link is signed by the key before it and by the key
 //! after it, so trust passes in both directions.
 
-use serde::{Deserialize, Serialize};
-
 use crate::keys::PublicKey;
+pub use crate::manifest::KeyRotation;
 use crate::manifest::{PreviousRun, RunManifest};
 
 /// The first line of every rotation statement.
 pub const STATEMENT_FORMAT: &str = "cairn key rotation v1";
-
-/// A handover of signing, as a rotation run's manifest records it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyRotation {
-    /// The key that signed the runs before (the base64 line of its minisign public key).
-    pub from: String,
-    /// The key that signs this run and the runs after.
-    pub to: String,
-    /// The old key's minisign signature over [`KeyRotation::statement`].
-    pub statement_signature: String,
-}
 
 impl KeyRotation {
     /// The statement the old key signs: both keys, and the run the rotation follows.
