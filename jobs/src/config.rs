@@ -110,11 +110,15 @@ impl RawSigning {
                     pin_env: self.pin_env.unwrap_or_else(|| cairn_signer::DEFAULT_PIN_ENV.to_string()),
                 }))
             }
-            "aws-kms" => Ok(SigningBackend::AwsKms(cairn_signer::AwsKmsConfig {
-                key_id: need(self.key_id, "key_id, the KMS key's id, ARN or alias")?,
-                region: need(self.region.or_else(|| std::env::var("AWS_REGION").ok()), "region (or $AWS_REGION)")?,
-                endpoint: self.endpoint,
-            })),
+            "aws-kms" => {
+                let key = cairn_signer::AwsKmsConfig {
+                    key_id: need(self.key_id, "key_id, the KMS key's id, ARN or alias")?,
+                    region: need(self.region.or_else(|| std::env::var("AWS_REGION").ok()), "region (or $AWS_REGION)")?,
+                    endpoint: self.endpoint,
+                };
+                key.endpoint_url().map_err(|e| anyhow::anyhow!("[signing] {e}"))?;
+                Ok(SigningBackend::AwsKms(key))
+            }
             other => bail!("[signing] backend = {other:?}: the backends are \"file\", \"pkcs11\" and \"aws-kms\""),
         }
     }
@@ -452,6 +456,8 @@ event = "/event"
         assert!(refused(&format!("{kms}token = \"cairn\"\n")).contains("token is a setting of backend = \"pkcs11\""));
         assert!(refused("backend = \"aws-kms\"\nregion = \"eu-west-1\"\n")
             .ends_with("needs key_id, the KMS key's id, ARN or alias"));
+        let plain = refused(&format!("{kms}endpoint = \"http://kms.example\"\n"));
+        assert!(plain.contains("[signing] endpoint \"http://kms.example\" must be https://"), "{plain}");
         assert!(refused("").contains("[signing] needs key"));
         // The PIN is never in the file.
         assert!(refused(&format!("{hsm}pin = \"1234\"\n")).contains("unknown field `pin`"));

@@ -40,6 +40,27 @@ impl AwsKmsConfig {
         self.endpoint.clone().unwrap_or_else(|| format!("https://kms.{}.amazonaws.com", self.region))
     }
 
+    /// The endpoint as requests use it, and the `Host` they are signed for. It must be HTTPS,
+    /// or plain HTTP to this machine (a local emulator), with no path.
+    pub fn endpoint_url(&self) -> Result<(reqwest::Url, String), String> {
+        let endpoint = self.endpoint();
+        let url = reqwest::Url::parse(&endpoint).map_err(|e| format!("endpoint {endpoint:?} is not a URL: {e}"))?;
+        let host = url.host_str().ok_or_else(|| format!("endpoint {endpoint:?} names no host"))?;
+        let local = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+        if !(url.scheme() == "https" || (url.scheme() == "http" && local)) {
+            return Err(format!("endpoint {endpoint:?} must be https:// (plain http only to this machine)"));
+        }
+        if url.path() != "/" || url.query().is_some() {
+            return Err(format!("endpoint {endpoint:?} must have no path"));
+        }
+        // The Host header names the port only when it is not the scheme's own.
+        let host = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        Ok((url, host))
+    }
+
     /// The key, for messages.
     pub fn describe(&self) -> String {
         format!("AWS KMS key {:?} ({})", self.key_id, self.endpoint())
@@ -187,8 +208,7 @@ fn call(
 ) -> Result<Value, AwsKmsError> {
     let what = format!("{}: {operation}", config.describe());
     let request = |detail: String| AwsKmsError::Request { what: what.clone(), detail };
-    let endpoint = config.endpoint();
-    let host = endpoint.split_once("://").map_or(endpoint.as_str(), |(_, rest)| rest).trim_end_matches('/').to_string();
+    let (url, host) = config.endpoint_url().map_err(&request)?;
     let body = body.to_string().into_bytes();
     let target = format!("TrentService.{operation}");
     let headers = sigv4_headers(&SigV4 {
@@ -201,7 +221,6 @@ fn call(
         now,
     });
     // A thread of its own: the blocking client must not run on an async runtime's worker.
-    let url = format!("{}/", endpoint.trim_end_matches('/'));
     let sent = std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -209,7 +228,7 @@ fn call(
                     .timeout(Duration::from_secs(30))
                     .build()
                     .map_err(|e| e.to_string())?;
-                let mut builder = client.post(&url).body(body.clone());
+                let mut builder = client.post(url.clone()).body(body.clone());
                 for (name, value) in &headers {
                     builder = builder.header(*name, value);
                 }
@@ -316,6 +335,22 @@ mod tests {
             hex(&hmac_sha256(&[0xaa; 131], b"Test Using Larger Than Block-Size Key - Hash Key First")),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
+    }
+
+    #[test]
+    fn endpoints_are_https_or_local_and_sign_for_their_host() {
+        let config = |endpoint: Option<&str>| AwsKmsConfig {
+            key_id: "alias/cairn".into(),
+            region: "eu-west-1".into(),
+            endpoint: endpoint.map(String::from),
+        };
+        let host = |endpoint: Option<&str>| config(endpoint).endpoint_url().map(|(_, host)| host);
+        assert_eq!(host(None).unwrap(), "kms.eu-west-1.amazonaws.com");
+        assert_eq!(host(Some("https://kms.eu-west-1.amazonaws.com:443/")).unwrap(), "kms.eu-west-1.amazonaws.com");
+        assert_eq!(host(Some("https://vpce.example:8443")).unwrap(), "vpce.example:8443");
+        assert_eq!(host(Some("http://127.0.0.1:4566")).unwrap(), "127.0.0.1:4566");
+        assert!(host(Some("http://kms.example")).unwrap_err().contains("must be https://"));
+        assert!(host(Some("https://proxy.example/kms")).unwrap_err().contains("must have no path"));
     }
 
     #[test]
