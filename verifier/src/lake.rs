@@ -23,23 +23,16 @@ pub fn verify_manifests(stored: &[StoredManifest], public: &PublicKey) -> (Vec<F
     let mut walk = KeyWalk::start(stored.iter().filter_map(|m| m.manifest.as_ref().ok()), public);
     for m in stored {
         let finding = |kind, detail: String| Finding::object(kind, &m.key, detail);
-        // Step 1: it must parse as a manifest of this run.
-        let manifest = match &m.manifest {
-            Ok(manifest) => manifest.clone(),
-            Err(e) => {
-                findings.push(finding(FindingKind::ManifestSignature, format!("not a readable run manifest: {e}")));
-                previous = Some(PreviousRun { run_id: m.run_id.clone(), sha256: sha256_hex(&m.bytes) });
-                continue;
-            }
-        };
-        // Step 2: the signature over its exact bytes, by the key signing at this run (a rotation
-        // run's handover checked first).
-        let key = match walk.key_for(&manifest) {
-            Ok(key) => key,
-            Err(e) => {
+        // Step 1: the signature over its exact bytes, by the key signing at this place in the
+        // lake (a rotation run's handover checked first; an unreadable manifest is checked with
+        // the key signing before it).
+        let key = match m.manifest.as_ref().map(|manifest| walk.key_for(manifest)) {
+            Ok(Ok(key)) => key,
+            Ok(Err(e)) => {
                 findings.push(finding(FindingKind::ManifestSignature, format!("key rotation: {e}")));
                 *walk.active()
             }
+            Err(_) => *walk.active(),
         };
         match &m.signature {
             None => findings
@@ -50,6 +43,15 @@ pub fn verify_manifests(stored: &[StoredManifest], public: &PublicKey) -> (Vec<F
                 }
             }
         }
+        // Step 2: it must parse as a manifest of this run.
+        let manifest = match &m.manifest {
+            Ok(manifest) => manifest.clone(),
+            Err(e) => {
+                findings.push(finding(FindingKind::ManifestSignature, format!("not a readable run manifest: {e}")));
+                previous = Some(PreviousRun { run_id: m.run_id.clone(), sha256: sha256_hex(&m.bytes) });
+                continue;
+            }
+        };
         if manifest.run_id != m.run_id {
             findings.push(finding(
                 FindingKind::ManifestChain,
