@@ -49,7 +49,16 @@ fn a_key_made_in_the_token_signs_and_minisign_verifies_it() {
         pin_env: "CAIRN_TEST_TOKEN_PIN".into(),
     };
 
-    // A wrong PIN, before any login of this process (a login holds for the whole token after).
+    // A pair another tool made (before Cairn's context loads the module) is found and signs.
+    make_pair_elsewhere(&config.module, "cairn-test", "4321", "made-elsewhere");
+    let elsewhere = Pkcs11Config { key_label: "made-elsewhere".into(), ..config.clone() };
+    let (theirs, made) = Pkcs11Signer::generate(&elsewhere).unwrap();
+    assert!(!made);
+    let signature = sign(&Pkcs11Signer::open(&elsewhere).unwrap(), b"by another tool's key").unwrap();
+    theirs.verify(b"by another tool's key", &signature).unwrap();
+
+    // A wrong PIN, while no session of this process is open (a login holds for the token while
+    // any is).
     std::env::set_var("CAIRN_TEST_WRONG_PIN", "0000");
     let err =
         Pkcs11Signer::generate(&Pkcs11Config { pin_env: "CAIRN_TEST_WRONG_PIN".into(), ..config.clone() }).unwrap_err();
@@ -96,4 +105,39 @@ fn a_key_made_in_the_token_signs_and_minisign_verifies_it() {
     );
     let err = wrong(&|c| c.module = "/nonexistent/libpkcs11.so".into());
     assert!(matches!(err, Pkcs11Error::Module { .. }), "{err}");
+}
+
+/// A key pair made by another tool, as `pkcs11-tool --keypairgen --key-type EC:edwards25519`
+/// makes one: its curve named by the printable string `edwards25519`, not by its OID. Made in a
+/// PKCS#11 context of this test's own, finalised before Cairn's loads the module.
+fn make_pair_elsewhere(module: &Path, token: &str, pin: &str, label: &str) {
+    use cryptoki::context::{CInitializeArgs, Pkcs11};
+    use cryptoki::mechanism::Mechanism;
+    use cryptoki::object::{Attribute, KeyType};
+    use cryptoki::session::UserType;
+    use cryptoki::types::AuthPin;
+
+    let context = Pkcs11::new(module).unwrap();
+    context.initialize(CInitializeArgs::OsThreads).unwrap();
+    let slot = context
+        .get_slots_with_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| context.get_token_info(*s).unwrap().label().trim_end() == token)
+        .unwrap();
+    let session = context.open_rw_session(slot).unwrap();
+    session.login(UserType::User, Some(&AuthPin::new(pin.into()))).unwrap();
+    let label = label.as_bytes().to_vec();
+    let public = [
+        Attribute::Token(true),
+        Attribute::Verify(true),
+        Attribute::KeyType(KeyType::EC_EDWARDS),
+        Attribute::EcParams(b"\x13\x0cedwards25519".to_vec()),
+        Attribute::Label(label.clone()),
+    ];
+    let private = [Attribute::Token(true), Attribute::Private(true), Attribute::Sign(true), Attribute::Label(label)];
+    session.generate_key_pair(&Mechanism::EccEdwardsKeyPairGen, &public, &private).unwrap();
+    session.logout().unwrap();
+    drop(session);
+    context.finalize();
 }
