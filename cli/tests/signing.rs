@@ -172,6 +172,94 @@ print(key["Arn"], access["AccessKeyId"], access["SecretAccessKey"])
         let parts: Vec<&str> = text.split_whitespace().collect();
         (parts[0].to_string(), parts[1].to_string(), parts[2].to_string())
     }
+    /// A role that an OIDC platform's service account `sub` may assume with its web identity
+    /// token (as EKS sets up for a pod), allowed to use KMS, and an Ed25519 key: `(key, role)`.
+    fn role_for(&self, issuer: &str, sub: &str) -> (String, String) {
+        let script = r#"
+import boto3, json, sys
+endpoint, issuer, sub = sys.argv[1:4]
+root = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+iam = boto3.client("iam", **root)
+iam.create_open_id_connect_provider(Url="https://" + issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40])
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+    "Principal": {"Federated": "arn:aws:iam::000000000000:oidc-provider/" + issuer},
+    "Action": "sts:AssumeRoleWithWebIdentity",
+    "Condition": {"StringEquals": {issuer + ":sub": sub, issuer + ":aud": "sts.amazonaws.com"}}}]}
+role = iam.create_role(RoleName="cairn-nightly", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+iam.put_role_policy(RoleName="cairn-nightly", PolicyName="sign", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["kms:Sign", "kms:GetPublicKey"], "Resource": "*"}]}))
+key = boto3.client("kms", **root).create_key(KeySpec="ECC_NIST_EDWARDS25519", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+print(key["Arn"], role["Arn"])
+"#;
+        let out = Command::new(&self.python).args(["-c", script, &self.endpoint(), issuer, sub]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        (parts[0].to_string(), parts[1].to_string())
+    }
+}
+
+/// A web identity token (a JWT) for `sub`, as an OIDC platform mounts one into a pod. The
+/// emulator reads its claims; real STS also checks its signature against the issuer's keys.
+fn web_identity_token(issuer: &str, sub: &str) -> String {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let header = b64(serde_json::json!({"alg": "RS256", "kid": "cairn-test"}));
+    let claims = b64(serde_json::json!({
+        "iss": format!("https://{issuer}"), "sub": sub, "aud": "sts.amazonaws.com", "exp": 4_102_444_800u64
+    }));
+    format!("{header}.{claims}.c2lnbmF0dXJl")
+}
+
+/// On Kubernetes (EKS), a job has no keys: its service account's web identity token is exchanged
+/// with STS for a role's temporary keys. Cairn does that, signs with them, and a token for another
+/// service account is refused by STS, by name.
+#[test]
+fn a_kms_key_signs_with_a_roles_credentials_for_a_web_identity_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = Org::new(tmp.path());
+    let kms = Ministack::start(tmp.path());
+    let issuer = "oidc.eks.example/id/CAIRN";
+    let (key_id, role_arn) = kms.role_for(issuer, "system:serviceaccount:cairn:nightly");
+    let config = std::fs::read_to_string(tmp.path().join("cairn.toml")).unwrap();
+    let with_file_key = "[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n";
+    let signing = format!(
+        "[signing]\nbackend = \"aws-kms\"\nkey_id = \"{key_id}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\npublic_key = \"keys/kms.pub\"\n",
+        kms.endpoint()
+    );
+    std::fs::write(tmp.path().join("cairn.toml"), config.replace(with_file_key, &signing)).unwrap();
+    let token = tmp.path().join("token");
+    std::fs::write(&token, web_identity_token(issuer, "system:serviceaccount:cairn:nightly")).unwrap();
+    let endpoint = kms.endpoint();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", ""),
+        ("AWS_SECRET_ACCESS_KEY", ""),
+        ("AWS_ROLE_ARN", role_arn.as_str()),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.to_str().unwrap()),
+        ("AWS_ENDPOINT_URL_STS", endpoint.as_str()),
+    ];
+    let run = |args: &[&str]| cairn_env(tmp.path(), args, &env);
+    let out = run(&["keygen", "--aws-kms"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let lines = org.lines(10);
+    org.append("day1.jsonl", &lines);
+    for stage in [&["collect"][..], &["verify"]] {
+        let out = run(stage);
+        assert_eq!(out.code, 0, "{stage:?}: {}{}", out.stdout, out.stderr);
+    }
+    for manifest in run_manifests(tmp.path()) {
+        assert!(minisign_ok(tmp.path(), &manifest, "keys/kms.pub"), "{}", manifest.display());
+    }
+
+    // Another service account's token: STS refuses the role, and the job says so.
+    std::fs::write(&token, web_identity_token(issuer, "system:serviceaccount:other:job")).unwrap();
+    let out = run(&["collect"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("STS AssumeRoleWithWebIdentity") && out.stderr.contains("AccessDenied"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// The kind of a minisign signature file: `Ed` (over the message) or `ED` (over its BLAKE2b-512).

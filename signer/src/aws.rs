@@ -5,8 +5,10 @@
 //! [`Signer::signs_long_messages`]).
 //!
 //! Requests are KMS's JSON protocol over HTTPS, signed with AWS Signature Version 4 by the
-//! credentials in the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, and
-//! `AWS_SESSION_TOKEN` for temporary ones). The secret is used to sign requests and nowhere else.
+//! credentials in the environment: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and
+//! `AWS_SESSION_TOKEN` for temporary ones), or a role's temporary keys for the web identity token
+//! in `AWS_WEB_IDENTITY_TOKEN_FILE` (`AWS_ROLE_ARN`; EKS sets both), fetched from STS and fetched
+//! again before they expire. A secret is used to sign requests and nowhere else.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -72,7 +74,7 @@ impl AwsKmsConfig {
 #[non_exhaustive]
 pub enum AwsKmsError {
     /// A credential variable is not set.
-    #[error("{what}: ${var} is not set (AWS credentials are read from the environment)")]
+    #[error("{what}: ${var} is not set (AWS credentials are read from the environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE)")]
     NoCredentials {
         /// The key.
         what: String,
@@ -97,33 +99,141 @@ pub enum AwsKmsError {
     },
 }
 
-/// Credentials from the environment.
+/// A set of AWS credentials.
+#[derive(Clone)]
 struct Credentials {
     access_key: String,
     secret: String,
     session_token: Option<String>,
 }
 
-impl Credentials {
-    fn from_env(what: &str) -> Result<Self, AwsKmsError> {
-        let var = |var: &'static str| {
-            std::env::var(var)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .ok_or(AwsKmsError::NoCredentials { what: what.to_string(), var })
-        };
-        Ok(Self {
-            access_key: var("AWS_ACCESS_KEY_ID")?,
-            secret: var("AWS_SECRET_ACCESS_KEY")?,
-            session_token: std::env::var("AWS_SESSION_TOKEN").ok().filter(|t| !t.is_empty()),
-        })
+/// Where the credentials come from: the environment's keys, or a web identity token exchanged
+/// with STS for a role's temporary keys (`AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE`, as
+/// EKS and other OIDC platforms set them), fetched again before they expire.
+enum CredentialSource {
+    Keys(Credentials),
+    WebIdentity {
+        role_arn: String,
+        token_file: std::path::PathBuf,
+        session_name: String,
+        sts: String,
+        current: std::sync::Mutex<Option<(Credentials, DateTime<Utc>)>>,
+    },
+}
+
+impl CredentialSource {
+    fn from_env(what: &str, region: &str) -> Result<Self, AwsKmsError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let (Some(access_key), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+            return Ok(Self::Keys(Credentials { access_key, secret, session_token: var("AWS_SESSION_TOKEN") }));
+        }
+        if let (Some(role_arn), Some(token_file)) = (var("AWS_ROLE_ARN"), var("AWS_WEB_IDENTITY_TOKEN_FILE")) {
+            return Ok(Self::WebIdentity {
+                role_arn,
+                token_file: token_file.into(),
+                session_name: var("AWS_ROLE_SESSION_NAME").unwrap_or_else(|| "cairn".into()),
+                sts: var("AWS_ENDPOINT_URL_STS").unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com")),
+                current: std::sync::Mutex::new(None),
+            });
+        }
+        let missing = if var("AWS_ACCESS_KEY_ID").is_some() { "AWS_SECRET_ACCESS_KEY" } else { "AWS_ACCESS_KEY_ID" };
+        Err(AwsKmsError::NoCredentials { what: what.to_string(), var: missing })
     }
+
+    /// Credentials to sign a request with now.
+    fn get(&self, what: &str) -> Result<Credentials, AwsKmsError> {
+        match self {
+            Self::Keys(keys) => Ok(keys.clone()),
+            Self::WebIdentity { role_arn, token_file, session_name, sts, current } => {
+                let mut current = current.lock().map_err(|_| AwsKmsError::Request {
+                    what: what.to_string(),
+                    detail: "the credentials were poisoned by a panic".into(),
+                })?;
+                if let Some((keys, expires)) = current.as_ref() {
+                    if *expires > Utc::now() + chrono::Duration::minutes(5) {
+                        return Ok(keys.clone());
+                    }
+                }
+                let fetched =
+                    assume_role_with_web_identity(role_arn, token_file, session_name, sts).map_err(|detail| {
+                        AwsKmsError::Request { what: format!("{what}: STS AssumeRoleWithWebIdentity"), detail }
+                    })?;
+                *current = Some(fetched.clone());
+                Ok(fetched.0)
+            }
+        }
+    }
+}
+
+/// Exchanges the web identity token in `token_file` for the role's temporary credentials (STS's
+/// query protocol; the request is authorised by the token, not signed).
+fn assume_role_with_web_identity(
+    role_arn: &str,
+    token_file: &std::path::Path,
+    session_name: &str,
+    sts: &str,
+) -> Result<(Credentials, DateTime<Utc>), String> {
+    let token = std::fs::read_to_string(token_file)
+        .map_err(|e| format!("cannot read the web identity token {}: {e}", token_file.display()))?;
+    let form = [
+        ("Action", "AssumeRoleWithWebIdentity"),
+        ("Version", "2011-06-15"),
+        ("RoleArn", role_arn),
+        ("RoleSessionName", session_name),
+        ("WebIdentityToken", token.trim()),
+    ];
+    let body = form.iter().map(|(k, v)| format!("{k}={}", form_encode(v))).collect::<Vec<_>>().join("&");
+    let url = reqwest::Url::parse(sts).map_err(|e| format!("STS endpoint {sts:?}: {e}"))?;
+    let headers = [("content-type", "application/x-www-form-urlencoded".to_string())];
+    let (status, text) = post(&url, &headers, body.into_bytes())?;
+    if !status.is_success() {
+        let code = xml_text(&text, "Code").unwrap_or_default();
+        let message = xml_text(&text, "Message").unwrap_or_default();
+        return Err(format!("HTTP {status}: {code}: {message}"));
+    }
+    let field = |tag: &str| xml_text(&text, tag).ok_or_else(|| format!("the reply has no {tag}"));
+    let expires = DateTime::parse_from_rfc3339(&field("Expiration")?)
+        .map_err(|e| format!("the reply's Expiration: {e}"))?
+        .with_timezone(&Utc);
+    let keys = Credentials {
+        access_key: field("AccessKeyId")?,
+        secret: field("SecretAccessKey")?,
+        session_token: Some(field("SessionToken")?),
+    };
+    Ok((keys, expires))
+}
+
+/// The text of the first `<tag>` element of an STS reply, unescaped.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = start + xml[start..].find(&format!("</{tag}>"))?;
+    let text = &xml[start..end];
+    Some(
+        text.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// `application/x-www-form-urlencoded` for one value: every byte but the unreserved ones
+/// percent-encoded.
+fn form_encode(value: &str) -> String {
+    value.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
 }
 
 /// An Ed25519 key in AWS KMS.
 pub struct AwsKmsSigner {
     config: AwsKmsConfig,
-    credentials: Credentials,
+    credentials: CredentialSource,
     public: VerifyingKey,
 }
 
@@ -137,8 +247,9 @@ impl AwsKmsSigner {
     /// Reads the key's public key and checks it is an Ed25519 signing key.
     pub fn open(config: &AwsKmsConfig) -> Result<Self, AwsKmsError> {
         let what = config.describe();
-        let credentials = Credentials::from_env(&what)?;
-        let reply = call(config, &credentials, "GetPublicKey", &json!({ "KeyId": config.key_id }), Utc::now())?;
+        let credentials = CredentialSource::from_env(&what, &config.region)?;
+        let reply =
+            call(config, &credentials.get(&what)?, "GetPublicKey", &json!({ "KeyId": config.key_id }), Utc::now())?;
         let key = |detail: String| AwsKmsError::Key { what: what.clone(), detail };
         let spec = reply["KeySpec"].as_str().unwrap_or_default();
         if spec != "ECC_NIST_EDWARDS25519" || reply["KeyUsage"].as_str() != Some("SIGN_VERIFY") {
@@ -173,8 +284,11 @@ impl Signer for AwsKmsSigner {
             "MessageType": "RAW",
             "SigningAlgorithm": "ED25519_SHA_512",
         });
-        let reply =
-            call(&self.config, &self.credentials, "Sign", &body, Utc::now()).map_err(|e| failed(e.to_string()))?;
+        let reply = self
+            .credentials
+            .get(&self.config.describe())
+            .and_then(|keys| call(&self.config, &keys, "Sign", &body, Utc::now()))
+            .map_err(|e| failed(e.to_string()))?;
         let bytes = reply["Signature"].as_str().and_then(|s| B64.decode(s).ok()).unwrap_or_default();
         Signature::from_slice(&bytes)
             .map_err(|_| failed(format!("Sign returned {} bytes, not an Ed25519 signature", bytes.len())))
@@ -220,26 +334,7 @@ fn call(
         body: &body,
         now,
     });
-    // A thread of its own: the blocking client must not run on an async runtime's worker.
-    let sent = std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let client = reqwest::blocking::Client::builder()
-                    .timeout(Duration::from_secs(30))
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                let mut builder = client.post(url.clone()).body(body.clone());
-                for (name, value) in &headers {
-                    builder = builder.header(*name, value);
-                }
-                let reply = builder.send().map_err(|e| e.to_string())?;
-                let status = reply.status();
-                let text = reply.text().map_err(|e| e.to_string())?;
-                Ok::<_, String>((status, text))
-            })
-            .join()
-            .map_err(|_| "the request thread panicked".to_string())?
-    });
+    let sent = post(&url, &headers, body);
     let (status, text) = sent.map_err(request)?;
     let reply: Value = serde_json::from_str(&text).map_err(|_| {
         request(format!("HTTP {status}, not a KMS reply: {}", text.chars().take(200).collect::<String>()))
@@ -251,6 +346,34 @@ fn call(
         return Err(request(format!("HTTP {status}: {kind}: {message}")));
     }
     Ok(reply)
+}
+
+/// POSTs `body` with `headers` and returns the status and text of the reply. A thread of its own:
+/// the blocking client must not run on an async runtime's worker.
+fn post(
+    url: &reqwest::Url,
+    headers: &[(&'static str, String)],
+    body: Vec<u8>,
+) -> Result<(reqwest::StatusCode, String), String> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let mut builder = client.post(url.clone()).body(body);
+                for (name, value) in headers {
+                    builder = builder.header(*name, value);
+                }
+                let reply = builder.send().map_err(|e| e.to_string())?;
+                let status = reply.status();
+                let text = reply.text().map_err(|e| e.to_string())?;
+                Ok((status, text))
+            })
+            .join()
+            .map_err(|_| "the request thread panicked".to_string())?
+    })
 }
 
 /// What a SigV4-signed KMS request is made of.
@@ -351,6 +474,17 @@ mod tests {
         assert_eq!(host(Some("http://127.0.0.1:4566")).unwrap(), "127.0.0.1:4566");
         assert!(host(Some("http://kms.example")).unwrap_err().contains("must be https://"));
         assert!(host(Some("https://proxy.example/kms")).unwrap_err().contains("must have no path"));
+    }
+
+    #[test]
+    fn sts_replies_and_form_values_are_read_and_written_exactly() {
+        let reply = "<R><Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>a&amp;b/c+d</SecretAccessKey>\
+                     </Credentials><Error><Code>AccessDenied</Code></Error></R>";
+        assert_eq!(xml_text(reply, "AccessKeyId").as_deref(), Some("ASIA1"));
+        assert_eq!(xml_text(reply, "SecretAccessKey").as_deref(), Some("a&b/c+d"));
+        assert_eq!(xml_text(reply, "Code").as_deref(), Some("AccessDenied"));
+        assert_eq!(xml_text(reply, "SessionToken"), None);
+        assert_eq!(form_encode("arn:aws:iam::1:role/x y~.-_"), "arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx%20y~.-_");
     }
 
     #[test]
