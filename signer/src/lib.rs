@@ -7,9 +7,8 @@
 //! checked exactly as a file key's signatures are: the minisign public key, `minisign -V`, the
 //! lake's checkpoints and every auditor's check are unchanged.
 //!
-//! It does not own the configuration file (`cairn-jobs` reads `[signing]` into [`Pkcs11Config`]
-//! or [`AwsKmsConfig`])
-//! or what is signed (`cairn-evidence`, `cairn-renderer`).
+//! It does not own the configuration file (`cairn-jobs` reads `[signing]` into [`Pkcs11Config`] or
+//! [`AwsKmsConfig`]) or what is signed (`cairn-evidence`, `cairn-renderer`).
 
 pub mod aws;
 
