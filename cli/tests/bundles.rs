@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{cairn, demo, files, tool};
+use common::{cairn, demo, files, tool, unzip};
 
 fn bundle(org: &Path, args: &[&str], out: &Path) -> PathBuf {
     let mut all = vec!["bundle", "--out", out.to_str().unwrap()];
@@ -14,12 +14,6 @@ fn bundle(org: &Path, args: &[&str], out: &Path) -> PathBuf {
     let b = cairn(org, &all);
     assert_eq!(b.code, 0, "{}{}", b.stdout, b.stderr);
     out.to_path_buf()
-}
-
-fn unzip(zip: &Path, into: &Path) {
-    std::fs::create_dir_all(into).unwrap();
-    let u = tool(into, "unzip", &["-q", zip.to_str().unwrap()]);
-    assert_eq!(u.code, 0, "{}", u.stderr);
 }
 
 fn flip(path: &Path, at: usize) {

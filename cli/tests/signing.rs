@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cairn_env, tool, Org};
+use common::{cairn_env, tool, unzip, Org};
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
@@ -65,28 +65,17 @@ fn a_key_in_a_token_signs_runs_and_bundles_that_minisign_verifies() {
         let out = run(stage);
         assert_eq!(out.code, 0, "{stage:?}: {}{}", out.stdout, out.stderr);
     }
-    let zip = tmp.path().join("evidence.zip");
-    let out = run(&["bundle", "--out", zip.to_str().unwrap()]);
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let unpacked = bundle_unpacked(tmp.path(), &env);
 
     // minisign checks what the token signed, with the public key keygen wrote.
     let pubkey = tmp.path().join("keys/hsm.pub");
-    let unpacked = tmp.path().join("unpacked");
-    std::fs::create_dir_all(&unpacked).unwrap();
-    assert_eq!(tool(&unpacked, "unzip", &["-q", zip.to_str().unwrap()]).code, 0);
     let bundle = tool(&unpacked, "minisign", &["-Vm", "manifest.json", "-p", pubkey.to_str().unwrap()]);
     assert_eq!(bundle.code, 0, "{}{}", bundle.stdout, bundle.stderr);
-    let runs = tmp.path().join("store/runs");
-    let manifests: Vec<_> = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
+    let manifests = run_manifests(tmp.path());
     // Collect's and verify's (`verify --full` re-checks and commits nothing).
     assert_eq!(manifests.len(), 2);
     for manifest in &manifests {
-        let out = tool(&runs, "minisign", &["-Vm", manifest.to_str().unwrap(), "-p", pubkey.to_str().unwrap()]);
-        assert_eq!(out.code, 0, "{}: {}{}", manifest.display(), out.stdout, out.stderr);
+        assert!(minisign_ok(tmp.path(), manifest, "keys/hsm.pub"), "{}", manifest.display());
     }
     // The key file's public key does not verify them: they were signed in the token.
     let other = tool(
@@ -300,26 +289,13 @@ fn a_key_in_aws_kms_signs_runs_and_bundles_that_minisign_verifies() {
         let out = run(stage);
         assert_eq!(out.code, 0, "{stage:?}: {}{}", out.stdout, out.stderr);
     }
-    let zip = tmp.path().join("evidence.zip");
-    let out = run(&["bundle", "--out", zip.to_str().unwrap()]);
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-
-    let pubkey = tmp.path().join("keys/kms.pub");
-    let unpacked = tmp.path().join("unpacked");
-    std::fs::create_dir_all(&unpacked).unwrap();
-    assert_eq!(tool(&unpacked, "unzip", &["-q", zip.to_str().unwrap()]).code, 0);
+    let unpacked = bundle_unpacked(tmp.path(), &env);
     let mut signed: Vec<PathBuf> = vec![unpacked.join("manifest.json")];
-    signed.extend(
-        std::fs::read_dir(tmp.path().join("store/runs"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json")),
-    );
+    signed.extend(run_manifests(tmp.path()));
     assert_eq!(signed.len(), 3, "the bundle's manifest, collect's and verify's");
     let mut long = 0;
     for file in &signed {
-        let out = tool(tmp.path(), "minisign", &["-Vm", file.to_str().unwrap(), "-p", pubkey.to_str().unwrap()]);
-        assert_eq!(out.code, 0, "{}: {}{}", file.display(), out.stdout, out.stderr);
+        assert!(minisign_ok(tmp.path(), file, "keys/kms.pub"), "{}", file.display());
         // A KMS key's minisign signatures are minisign's prehashed form, whatever the length.
         let size = std::fs::metadata(file).unwrap().len();
         let kind = minisign_kind(&file.with_extension("json.minisig"));
@@ -352,6 +328,16 @@ fn run_manifests(dir: &Path) -> Vec<PathBuf> {
 
 fn minisign_ok(dir: &Path, file: &Path, public: &str) -> bool {
     tool(dir, "minisign", &["-Vm", file.to_str().unwrap(), "-p", dir.join(public).to_str().unwrap()]).code == 0
+}
+
+/// Bundles the lake under `dir` (with `env`) and unpacks the zip into `dir/unpacked`.
+fn bundle_unpacked(dir: &Path, env: &[(&str, &str)]) -> PathBuf {
+    let zip = dir.join("evidence.zip");
+    let out = cairn_env(dir, &["bundle", "--out", zip.to_str().unwrap()], env);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let unpacked = dir.join("unpacked");
+    unzip(&zip, &unpacked);
+    unpacked
 }
 
 /// A rotation hands signing to a new key: the old key signs the handover statement, the new key

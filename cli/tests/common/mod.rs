@@ -51,6 +51,13 @@ pub fn tool(dir: &Path, program: &str, args: &[&str]) -> Output {
     }
 }
 
+/// Unpacks the zip `zip` into `into` with Info-ZIP's `unzip`.
+pub fn unzip(zip: &Path, into: &Path) {
+    std::fs::create_dir_all(into).unwrap();
+    let u = tool(into, "unzip", &["-q", zip.to_str().unwrap()]);
+    assert_eq!(u.code, 0, "{}", u.stderr);
+}
+
 /// Runs the demo into `dir/org` and returns that folder.
 pub fn demo(dir: &Path, seed: u64) -> PathBuf {
     let org = dir.join("org");
