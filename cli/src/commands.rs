@@ -8,6 +8,7 @@ use cairn_evidence::keys::{write_signing_key, PublicKey};
 use cairn_verifier::bundle::{check_bundle, BundleCheckError};
 use ed25519_dalek::SigningKey;
 
+use cairn_evidence::classification::Audience;
 use cairn_jobs::bundling::{self, Request, Scope};
 use cairn_jobs::config::Config;
 use cairn_jobs::pipeline::{self, Clock, VerifyReport, Workspace};
@@ -312,6 +313,17 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             }
             Ok(0)
         }
+        Command::Erase { subject, by, reason } => {
+            let ws = Workspace::open(Config::load(&cli.config)?)?;
+            let request =
+                cairn_jobs::erasure::Request { subject: subject.clone(), by: by.clone(), reason: reason.clone() };
+            let report = cairn_jobs::erasure::erase(&ws, &mut Clock::System, &request).await?;
+            println!(
+                "committed erase run {}: {} values of {} events erased ({} vault objects rewritten); the events' commitments stay",
+                report.run_id, report.values, report.events, report.rewritten
+            );
+            Ok(0)
+        }
         Command::Population { name: None, .. } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             for d in cairn_jobs::population::definitions(&ws, &ws.controls()?)? {
@@ -363,7 +375,19 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             println!("portal: {}", index.display());
             Ok(0)
         }
-        Command::Bundle { out, framework, control, all: _, since, until, sample, seed, oscal, population } => {
+        Command::Bundle {
+            out,
+            framework,
+            control,
+            all: _,
+            since,
+            until,
+            sample,
+            seed,
+            oscal,
+            population,
+            audience,
+        } => {
             let ws = Workspace::open(Config::load(&cli.config)?)?;
             let scope = match (framework, control) {
                 (Some(f), _) => Scope::Framework(f.clone()),
@@ -380,6 +404,7 @@ pub async fn run(cli: &Cli) -> Result<u8> {
                 runs: None,
                 oscal: *oscal,
                 populations: population.clone(),
+                audience: Audience::parse(audience).context("--audience is internal or external")?,
             };
             let info = bundling::bundle(&ws, &request).await?;
             println!("bundle: {} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);
@@ -577,6 +602,7 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
         runs: None,
         oscal: true,
         populations: Vec::new(),
+        audience: Audience::Internal,
     };
     let info = bundling::bundle(&ws, &request).await?;
     let index = render(&ws, &ws.config.portal_out.clone()).await?;

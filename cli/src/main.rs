@@ -187,6 +187,26 @@ enum Command {
         #[arg(long, value_parser = parse_until)]
         until: chrono::DateTime<chrono::Utc>,
     },
+    /// Erase a data subject's disclosed personal values (GDPR Art. 17), keeping every proof.
+    ///
+    /// Events that commit to their personal values with salted digests (docs/privacy.md) keep
+    /// those values in the disclosure vault, apart from the lake. This removes every disclosed
+    /// value of every event that discloses one of the subject's identifiers (the actor's email
+    /// and, with it, the event's client address), and commits a signed `erase` run recording
+    /// who asked, why, how many values of how many events, and which commitments lost their
+    /// values; never the values. Every chain, signature and Merkle proof still verifies.
+    Erase {
+        /// An identifier of the subject as events disclose it (an email address, a user name);
+        /// repeat for each.
+        #[arg(long, required = true, value_name = "VALUE")]
+        subject: Vec<String>,
+        /// Who asks for the erasure.
+        #[arg(long)]
+        by: String,
+        /// Why: the request's reference.
+        #[arg(long)]
+        reason: String,
+    },
     /// Render the read-only auditor portal (static HTML).
     Render {
         /// Output folder (default: [portal] out).
@@ -232,6 +252,14 @@ enum Command {
         /// period the bundle's --since/--until. Repeat for more (docs/populations.md).
         #[arg(long, value_name = "NAME")]
         population: Vec<String>,
+        /// Who the bundle is for. `internal` (the organisation's compliance team) holds
+        /// everything in scope, and with --sample the sampled events' disclosed personal values
+        /// (evidence/disclosures.jsonl). `external` (an outside auditor) holds nothing classified
+        /// above confidential (sources' and tables' `classification`) and no disclosed personal
+        /// value; each event still proves its signature through its salted commitments, and
+        /// README.txt and manifest.json say what was left out (docs/privacy.md).
+        #[arg(long, value_parser = ["internal", "external"], default_value = "internal")]
+        audience: String,
     },
     /// Run a population and write its signed pack, for an auditor's completeness and accuracy
     /// tests (information produced by the entity).

@@ -1,5 +1,6 @@
 //! What one record of a SIEM source turns out to be, and the audit event read from it.
 
+use cairn_evidence::disclosure::{self, Placed};
 use cairn_evidence::event::ChainFields;
 use cairn_evidence::tables::{EventRow, Provenance};
 use cairn_evidence::time::parse_rfc3339;
@@ -22,9 +23,19 @@ pub(crate) struct ChainEventRecord {
     pub(crate) json: String,
     pub(crate) siem_time: Option<String>,
     pub(crate) siem_meta: Option<String>,
+    /// The personal values the event discloses, checked against its commitments: they go to
+    /// the disclosure vault, not the lake.
+    pub(crate) disclosures: Vec<Placed>,
+    /// Why the event's disclosures were refused (none is kept then); the event itself is kept.
+    pub(crate) refused: Option<String>,
 }
 
 impl ChainEventRecord {
+    /// An event with no disclosures.
+    pub(crate) fn new(fields: ChainFields, json: String) -> Self {
+        Self { fields, json, siem_time: None, siem_meta: None, disclosures: Vec::new(), refused: None }
+    }
+
     /// The `events` row of this record.
     pub(crate) fn into_row(self, provenance: Provenance) -> EventRow {
         let f = self.fields;
@@ -47,7 +58,7 @@ impl ChainEventRecord {
 /// The audit event at `pointer` inside a record (a string holding JSON is parsed; an empty
 /// pointer is the whole record, whose text is `text`).
 pub(crate) fn chain_event(value: &Value, text: Option<&str>, pointer: &str) -> Record {
-    let (event, json) = if pointer.is_empty() {
+    let (mut event, mut json) = if pointer.is_empty() {
         (value.clone(), text.map_or_else(|| value.to_string(), str::to_string))
     } else {
         match value.pointer(pointer) {
@@ -59,6 +70,22 @@ pub(crate) fn chain_event(value: &Value, text: Option<&str>, pointer: &str) -> R
             Some(v) => (v.clone(), v.to_string()),
         }
     };
+    // Disclosures are not part of the signed event: they leave its stored text.
+    let taken = event.as_object_mut().map(disclosure::take).transpose();
+    let (disclosures, refused) = match taken {
+        Ok(None | Some(None)) => (Vec::new(), None),
+        Ok(Some(Some(list))) => {
+            json = event.to_string();
+            match disclosure::check(&event, &list) {
+                Ok(placed) => (placed, None),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            }
+        }
+        Err(e) => {
+            json = event.to_string();
+            (Vec::new(), Some(e.to_string()))
+        }
+    };
     let fields = match ChainFields::from_value(&event) {
         Ok(f) => f,
         Err(e) => return Record::Bad(format!("not a chain event: {e}")),
@@ -66,7 +93,10 @@ pub(crate) fn chain_event(value: &Value, text: Option<&str>, pointer: &str) -> R
     if parse_rfc3339(&fields.ts).is_none() {
         return Record::Bad(format!("not a chain event: member `ts` = {:?} is not an RFC 3339 time", fields.ts));
     }
-    Record::Event(Box::new(ChainEventRecord { fields, json, siem_time: None, siem_meta: None }))
+    let mut record = ChainEventRecord::new(fields, json);
+    record.disclosures = disclosures;
+    record.refused = refused;
+    Record::Event(Box::new(record))
 }
 
 /// Copies the named members of `from` into a metadata object (absent ones are left out).

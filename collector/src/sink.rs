@@ -8,6 +8,7 @@ use cairn_evidence::tables::{
     names, quarantine_batch, Confidence, EventRow, EventView, EventsBuilder, PartWriter, Provenance, QuarantineRow,
     TableError, ROW_GROUP_ROWS,
 };
+use cairn_evidence::vault::DisclosureRow;
 
 use crate::error::CollectError;
 use crate::record::Record;
@@ -42,6 +43,8 @@ pub struct RowSink {
     /// The next part to write to the lake: parts are written in order.
     next_write: usize,
     quarantine: Vec<QuarantineRow>,
+    /// Disclosed personal values, bound for the vault rather than the lake.
+    disclosures: Vec<DisclosureRow>,
     rows_per_object: usize,
     /// Rows of the artefact tables.
     pub artefacts: ArtefactSet,
@@ -149,6 +152,7 @@ impl RowSink {
             part_rows: 0,
             next_write: 0,
             quarantine: Vec::new(),
+            disclosures: Vec::new(),
             rows_per_object: ROWS_PER_OBJECT,
             artefacts: ArtefactSet::default(),
         }
@@ -194,9 +198,40 @@ impl RowSink {
         (record, provenance, raw): (Record, Provenance, &[u8]),
     ) -> Result<(), CollectError> {
         let pushed = match record {
-            Record::Event(ev) => {
+            Record::Event(mut ev) => {
                 report.events += 1;
-                self.push_event(writer, ev.into_row(provenance)).await
+                let disclosures = std::mem::take(&mut ev.disclosures);
+                let refused = ev.refused.take();
+                let row = ev.into_row(provenance);
+                let vault = disclosures.into_iter().map(|placed| DisclosureRow {
+                    chain: row.chain.clone(),
+                    seq: row.seq,
+                    event_hash: row.hash.clone(),
+                    path: placed.path,
+                    digest: placed.disclosure.digest,
+                    disclosure: placed.disclosure.encoded,
+                    value_json: placed.disclosure.value.to_string(),
+                    provenance: row.provenance.clone(),
+                });
+                self.disclosures.extend(vault);
+                if let Some(reason) = refused {
+                    // The signed event is kept; its disclosures are not (their values are not
+                    // what it committed to), and are counted aside without their text.
+                    report.quarantined += 1;
+                    let p = &row.provenance;
+                    tracing::debug!(source, object = %p.object_key, line = p.line, %reason, "disclosures refused");
+                    let reason = format!("disclosures of {} seq {} refused: {reason}", row.chain, row.seq);
+                    let aside = QuarantineRow { reason, raw: String::new(), provenance: row.provenance.clone() };
+                    self.push_quarantine(writer, aside)
+                        .await
+                        .map_err(|error| CollectError::Lake { source_name: source.into(), error })?;
+                }
+                if self.disclosures.len() >= self.rows_per_object {
+                    self.flush_disclosures(writer)
+                        .await
+                        .map_err(|error| CollectError::Lake { source_name: source.into(), error })?;
+                }
+                self.push_event(writer, row).await
             }
             Record::Skip(why) => {
                 let p = &provenance;
@@ -294,6 +329,16 @@ impl RowSink {
         Ok(())
     }
 
+    /// Writes the disclosed values gathered so far to the vault.
+    async fn flush_disclosures(&mut self, writer: &mut RunWriter<'_>) -> Result<(), LakeError> {
+        if self.disclosures.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.disclosures);
+        writer.write_vault(&self.date, &rows).await?;
+        Ok(())
+    }
+
     async fn flush_quarantine(&mut self, writer: &mut RunWriter<'_>) -> Result<(), LakeError> {
         if self.quarantine.is_empty() {
             return Ok(());
@@ -337,6 +382,7 @@ impl RowSink {
         self.flush_events(writer).await?;
         self.write_finished(writer, true).await?;
         self.flush_quarantine(writer).await?;
+        self.flush_disclosures(writer).await?;
         self.flush_artefacts(writer, 1).await
     }
 }

@@ -1,8 +1,10 @@
 //! `cairn-demo`: the sample organisation `cairn demo` writes and then runs through the whole
 //! pipeline, generated from a seed. It only writes files; it neither collects nor verifies.
 //!
-//! Three services emit signed, hash-chained audit events a few thousand at a time, each shipped
-//! through a different SIEM in its real shape: a Splunk search export, Datadog log archives and
+//! Three services emit signed, hash-chained audit events a few thousand at a time, each
+//! committing to its personal values (the actor's email, the client IP) with salted digests and
+//! sending the values beside the signed event ([`Emitter::concealing`]), each shipped through a
+//! different SIEM in its real shape: a Splunk search export, Datadog log archives and
 //! Microsoft Sentinel data export blobs. Three faults are planted: one event dropped (payments,
 //! Splunk), one event delivered twice (identity, Datadog) and one exported out of order
 //! (storage, Sentinel). Each service also has a release with its
@@ -20,6 +22,7 @@ use std::path::Path;
 use anyhow::{bail, Context as _, Result};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use cairn_evidence::disclosure;
 use cairn_evidence::event::{event_hash, GENESIS_PREV};
 use cairn_evidence::keys::{write_signing_key, PublicKey};
 use cairn_evidence::time::parse_rfc3339;
@@ -62,6 +65,8 @@ pub struct Emitter {
     seq: u64,
     prev: String,
     at: DateTime<Utc>,
+    /// Whether personal values (the actor, the client IP) are committed to rather than carried.
+    conceal: bool,
 }
 
 const ACTIONS: [&str; 6] = ["login", "read", "update", "delete", "export", "grant"];
@@ -69,7 +74,16 @@ const ACTIONS: [&str; 6] = ["login", "read", "update", "delete", "export", "gran
 impl Emitter {
     /// A new chain starting at `at`.
     pub fn new(chain: &str, kid: &str, key: SigningKey, at: DateTime<Utc>) -> Self {
-        Self { chain: chain.into(), kid: kid.into(), key, seq: 0, prev: GENESIS_PREV.into(), at }
+        Self { chain: chain.into(), kid: kid.into(), key, seq: 0, prev: GENESIS_PREV.into(), at, conceal: false }
+    }
+
+    /// The same emitter, committing to its events' personal values (the actor's email, the
+    /// client IP) with salted digests instead of signing them in clear: the values travel in
+    /// `_disclosures`, outside the hash ([`cairn_evidence::disclosure`]).
+    #[must_use]
+    pub fn concealing(mut self) -> Self {
+        self.conceal = true;
+        self
     }
 
     /// The next signed event, stamped by a clock that is `back` behind (the emitter's own time
@@ -97,13 +111,36 @@ impl Emitter {
             "outcome": if r.is_multiple_of(17) { "denied" } else { "success" },
             "attrs": {"ip": format!("10.0.{}.{}", (r >> 20) % 256, (r >> 4) % 250 + 1)},
         });
+        let disclosures = if self.conceal { conceal_personal(&mut event, rng) } else { Vec::new() };
         let hash = event_hash(&event).expect("a generated event is canonicalizable");
         event["hash"] = json!(hash.to_hex());
         event["sig"] = json!(B64.encode(self.key.sign(&hash.0).to_bytes()));
+        if !disclosures.is_empty() {
+            event[disclosure::DISCLOSURES] = json!(disclosures);
+        }
         self.prev = hash.to_hex();
         self.seq += 1;
         event
     }
+}
+
+/// Replaces an event's actor and client IP by salted commitments (128 random bits of salt
+/// each); returns their disclosures.
+fn conceal_personal(event: &mut Value, rng: &mut ChaCha20Rng) -> Vec<String> {
+    let mut salt = || {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    };
+    let mut out = Vec::new();
+    if let Some(obj) = event.as_object_mut() {
+        out.extend(disclosure::conceal(obj, "actor", &salt()).map(|d| d.encoded));
+        if let Some(attrs) = obj.get_mut("attrs").and_then(Value::as_object_mut) {
+            out.extend(disclosure::conceal(attrs, "ip", &salt()).map(|d| d.encoded));
+        }
+        obj.insert(disclosure::SD_ALG.into(), json!("sha-256"));
+    }
+    out
 }
 
 /// One record of a service's SIEM carrying `event` (the `n`th of its service).
@@ -216,7 +253,7 @@ pub fn generate(dir: &Path, seed: u64) -> Result<Planted> {
             let _ = writeln!(sources, "event = \"{pointer}\"");
         }
         let count = 2000 + u64::from(rng.next_u32() % 1000);
-        let mut emitter = Emitter::new(chain, &kid, key, start);
+        let mut emitter = Emitter::new(chain, &kid, key, start).concealing();
         let mut records: Vec<(String, String)> = Vec::new();
         for _ in 0..count {
             let seq = emitter.seq;

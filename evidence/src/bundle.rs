@@ -111,6 +111,9 @@ pub struct BundleManifest {
     /// True when any file holds simulated data (synthetic, not evidence about a real system).
     #[serde(default)]
     pub simulated: bool,
+    /// Who the bundle was made for, and what it left out for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<crate::classification::AudienceNote>,
     /// Every evidence file.
     pub files: Vec<ManifestFile>,
 }

@@ -142,6 +142,9 @@ pub struct LakeState {
     pub leaves: Vec<Sha256Digest>,
     /// The keys that signed the lake, oldest first; the last one signs now.
     pub keys: Vec<LakeKey>,
+    /// The live disclosure vault objects by key: written by a committed run and not replaced
+    /// by a committed erasure since.
+    pub vault: BTreeMap<String, ObjectEntry>,
 }
 
 impl LakeState {
@@ -312,13 +315,23 @@ impl Lake {
             previous = Some(PreviousRun { run_id: manifest.run_id.clone(), sha256: sha256_hex(&stored.bytes) });
             state.manifests.push((stored, manifest));
         }
+        state.vault = crate::vault::live(state.manifests.iter().map(|(_, m)| m));
         state.keys = walk.finish(public).map_err(|detail| LakeError::Manifest { key: "runs/".into(), detail })?;
         Ok(state)
     }
 
+    /// Removes an object (a vault object an erasure replaced; what a run left uncommitted).
+    pub async fn delete(&self, key: &str) -> Result<(), LakeError> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_err(key)(e)),
+        }
+    }
+
     /// Removes what runs that never committed left behind: data objects no manifest names, and
-    /// signatures without a manifest. Returns the removed keys. Only call this while holding the
-    /// lake (one writer at a time).
+    /// signatures without a manifest; and vault objects that are not live (never committed, or
+    /// replaced by a committed erasure that stopped before removing them). Returns the removed
+    /// keys. Only call this while holding the lake (one writer at a time).
     pub async fn remove_uncommitted(&self, state: &LakeState) -> Result<Vec<String>, LakeError> {
         let mut removed = Vec::new();
         let manifests: HashSet<String> = state.manifests.iter().map(|(s, _)| s.key.clone()).collect();
@@ -328,6 +341,12 @@ impl Lake {
                     self.store.delete(&ObjectPath::from(key.as_str())).await.map_err(store_err(&key))?;
                     removed.push(key);
                 }
+            }
+        }
+        for (key, _) in self.list(crate::vault::PREFIX).await? {
+            if !state.vault.contains_key(&key) {
+                self.delete(&key).await?;
+                removed.push(key);
             }
         }
         for (key, _) in self.list("runs").await? {
@@ -362,6 +381,7 @@ pub struct RunWriter<'a> {
     run_id: String,
     started_at: DateTime<Utc>,
     objects: Vec<ObjectEntry>,
+    vault: Vec<ObjectEntry>,
     committed: &'a HashSet<String>,
     parts: u32,
     /// Parts being written in the background ([`RunWriter::write_parquet_behind`]), oldest first.
@@ -384,6 +404,8 @@ pub struct RunOutcome {
     pub stats: BTreeMap<String, u64>,
     /// For a rotation run: the handover to the key that signs it.
     pub rotation: Option<KeyRotation>,
+    /// For an erasure run: what it erased.
+    pub erasure: Option<crate::vault::Erasure>,
 }
 
 impl<'a> RunWriter<'a> {
@@ -409,6 +431,7 @@ impl<'a> RunWriter<'a> {
             run_id: run_id.to_string(),
             started_at,
             objects: Vec::new(),
+            vault: Vec::new(),
             committed: &state.committed_keys,
             parts: 0,
             in_flight: std::collections::VecDeque::new(),
@@ -423,6 +446,30 @@ impl<'a> RunWriter<'a> {
     /// Objects written so far.
     pub fn objects(&self) -> &[ObjectEntry] {
         &self.objects
+    }
+
+    /// Writes disclosure rows as the run's next vault object
+    /// (`vault/disclosures/date=<date>/<run_id>-<n>.parquet`); the manifest lists it under `vault`.
+    pub async fn write_vault(
+        &mut self,
+        date: &str,
+        rows: &[crate::vault::DisclosureRow],
+    ) -> Result<ObjectEntry, LakeError> {
+        let table_err = |source| LakeError::Table { key: crate::vault::PREFIX.into(), source };
+        let batch = crate::vault::batch(rows).map_err(table_err)?;
+        let bytes = to_parquet(&batch).map_err(table_err)?;
+        let key = crate::vault::key(date, &self.run_id, self.vault.len() as u32);
+        let entry = ObjectEntry {
+            sha256: sha256_hex(&bytes),
+            size: bytes.len() as u64,
+            rows: rows.len() as u64,
+            simulated: crate::tables::any_simulated(&batch),
+            key,
+            table: crate::tables::names::DISCLOSURES.into(),
+        };
+        self.lake.put_new(&entry.key, bytes).await?;
+        self.vault.push(entry.clone());
+        Ok(entry)
     }
 
     /// Writes a batch as `lake/<table>/date=<date>/<run_id>-<n>.parquet`.
@@ -591,6 +638,8 @@ impl<'a> RunWriter<'a> {
             stats: outcome.stats,
             merkle: MerkleState { size: leaves.len() as u64, root: merkle::root(&leaves).to_hex() },
             rotation: outcome.rotation,
+            vault: self.vault,
+            erasure: outcome.erasure,
         };
         let bytes = manifest.to_bytes();
         let key_name = format!("runs/{}.json", self.run_id);

@@ -11,6 +11,9 @@
 //!   how an artefact file is cut into records ([`records`]),
 //! - findings, the one shape of a failed check from the verifier to the lake and the portal ([`finding`]),
 //! - the chain event v1 contract's field extraction and hashing ([`event`]),
+//! - classifications and audiences ([`classification`]),
+//! - selective disclosure of personal values in events ([`disclosure`]), and the vault that keeps
+//!   the disclosed values apart from the lake ([`vault`]),
 //! - the evidence lake over `object_store`: Parquet tables, content-addressed blobs,
 //!   signed run manifests and the Merkle tree over committed objects ([`lake`], [`manifest`], [`merkle`]).
 //!
@@ -24,7 +27,9 @@ pub mod attest;
 pub mod bundle;
 pub mod canonical;
 pub mod card;
+pub mod classification;
 pub mod digest;
+pub mod disclosure;
 pub mod event;
 pub mod finding;
 pub mod json;
@@ -43,5 +48,6 @@ pub mod signer;
 pub mod store;
 pub mod tables;
 pub mod time;
+pub mod vault;
 
 pub use digest::Sha256Digest;

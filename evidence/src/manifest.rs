@@ -23,6 +23,8 @@ pub enum Stage {
     Acknowledge,
     /// Handed signing to a new key (`rotation`).
     Rotate,
+    /// Erased disclosed personal values from the vault (`erasure`).
+    Erase,
 }
 
 /// One committed object.
@@ -174,6 +176,14 @@ pub struct RunManifest {
     /// For a rotation run: the handover of signing to the key that signs this manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<KeyRotation>,
+    /// The disclosure vault objects this run wrote ([`crate::vault`]): personal values kept
+    /// apart from the lake. Not leaves of the Merkle tree; each row proves itself against the
+    /// commitment in its signed event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vault: Vec<ObjectEntry>,
+    /// For an erasure run: what it erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<crate::vault::Erasure>,
 }
 
 /// A handover of signing, as a rotation run's manifest records it (the `rotation` module says

@@ -41,6 +41,8 @@ pub mod names {
     pub const CONTROL_RESULTS: &str = "control_results";
     /// Signed, dated acknowledgements of open findings.
     pub const ACKNOWLEDGEMENTS: &str = "acknowledgements";
+    /// Disclosed personal values of events, in the vault beside the lake (not a lake table).
+    pub const DISCLOSURES: &str = "disclosures";
     /// One row per attestation subject.
     pub const ATTESTATIONS: &str = "attestations";
     /// One row per SBOM document.
@@ -816,6 +818,12 @@ impl<'a> ProvenanceColumns<'a> {
             simulated: e.simulated.value(i),
         }
     }
+}
+
+/// The sources named in the provenance envelopes of a batch of any table (its `origin.source`).
+pub fn sources_of(batch: &RecordBatch) -> Result<std::collections::BTreeSet<String>, TableError> {
+    let e = EnvelopeColumns::of(batch)?;
+    Ok(e.source.iter().flatten().map(str::to_string).collect())
 }
 
 /// Reads the rows of an `events` batch.

@@ -138,6 +138,7 @@ async fn commit(
         verified_through: state.latest().and_then(|m| m.verified_through.clone()),
         stats: BTreeMap::from([("acknowledged".to_string(), rows.len() as u64)]),
         rotation: None,
+        erasure: None,
     };
     writer.commit(Stage::Acknowledge, &state, outcome, key.as_ref(), clock.now()).await?;
     Ok(run_id)

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use cairn_controls::EvidenceKind;
+use cairn_evidence::classification::{Audience, AudienceNote, Classification, LeftOut};
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::manifest::ObjectEntry;
 use cairn_evidence::tables::{self, names, EventRow};
@@ -50,6 +51,9 @@ pub struct Request {
     pub oscal: bool,
     /// Also hold these populations' packs (`population/NAME/`), their period the bundle's.
     pub populations: Vec<String>,
+    /// Who the bundle is for: an external audience gets nothing classified above confidential
+    /// and no disclosed personal value.
+    pub audience: Audience,
 }
 
 fn valid_day(d: &str) -> bool {
@@ -95,7 +99,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     let model = ws.portal_model(&view, &checked, &public, &[])?;
     let (since, until) = (request.since.as_deref(), request.until.as_deref());
     let scratch = Scratch::new()?;
-    let mut files = collect_files(ws, &view, &model, &controls, since, until, request, &scratch.0)
+    let (mut files, left_out) = collect_files(ws, &view, &model, &controls, since, until, request, &scratch.0)
         .await
         .with_context(|| format!("cannot stage the bundle's files in {}", scratch.0.display()))?;
     let about = if request.populations.is_empty() {
@@ -134,6 +138,7 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
         checkpoint,
         files,
         about,
+        audience: Some(AudienceNote { audience: request.audience, ceiling: request.audience.ceiling(), left_out }),
     };
     Ok(write_bundle(&path, spec, key.as_ref())?)
 }
@@ -165,8 +170,15 @@ async fn collect_files(
     until: Option<&str>,
     request: &Request,
     scratch: &Path,
-) -> Result<Vec<BundleFile>> {
+) -> Result<(Vec<BundleFile>, Vec<LeftOut>)> {
     let sample = request.sample;
+    let audience = request.audience;
+    let config = &ws.config;
+    let class_of_table = |table: &str| config.table_classes.get(table).copied().unwrap_or_default();
+    // Sources the audience may not see: an object holding any of their rows is left out.
+    let hidden_sources: BTreeMap<&str, Classification> =
+        config.source_classes.iter().filter(|(_, c)| !audience.may_see(**c)).map(|(s, c)| (s.as_str(), *c)).collect();
+    let mut left_out: BTreeMap<(String, Classification), u64> = BTreeMap::new();
     let in_runs = |run: &str| request.runs.as_ref().is_none_or(|runs| runs.contains(run));
     let ids = |kinds: &[EvidenceKind]| -> Vec<String> {
         controls.iter().filter(|c| kinds.contains(&c.evidence)).map(|c| c.id.clone()).collect()
@@ -261,8 +273,29 @@ async fn collect_files(
         if for_controls.is_empty() {
             continue;
         }
+        let table_class = class_of_table(&entry.table);
+        let what =
+            if entry.table == "blob" { "blobs".to_string() } else { format!("lake objects of table {}", entry.table) };
+        if !audience.may_see(table_class) {
+            *left_out.entry((what, table_class)).or_default() += 1;
+            continue;
+        }
         // Stream the object to disk, checking it is still what the manifest committed.
         let bytes = ws.lake.get_checked(entry).await?;
+        if entry.table != "blob" && !hidden_sources.is_empty() {
+            let mut class = table_class;
+            for batch in tables::from_parquet(bytes.clone())? {
+                for source in tables::sources_of(&batch?)? {
+                    class = class.max(hidden_sources.get(source.as_str()).copied().unwrap_or(class));
+                }
+            }
+            if !audience.may_see(class) {
+                *left_out
+                    .entry((format!("{what}, holding rows of a source classified {}", class.as_str()), class))
+                    .or_default() += 1;
+                continue;
+            }
+        }
         let local = scratch.join(format!("obj-{index}"));
         std::fs::write(&local, &bytes).with_context(|| format!("cannot write {}", local.display()))?;
         if entry.table == names::EVENTS {
@@ -334,15 +367,42 @@ async fn collect_files(
     }
     std::io::Write::flush(&mut events_out)?;
     drop(events_out);
-    if let Some(lines) = sampler.finish() {
+    if let Some(drawn) = sampler.finish() {
         files.push(BundleFile {
             simulated: events_simulated,
             path: "evidence/sample.jsonl".into(),
             kind: "event_sample".into(),
             controls: event_controls.clone(),
-            content: Content::Bytes(lines.into_bytes()),
+            content: Content::Bytes(jsonl(&drawn).into_bytes()),
             inclusion: None,
         });
+        files.push(BundleFile {
+            simulated: false,
+            path: "evidence/source-keys.json".into(),
+            kind: "source_keys".into(),
+            controls: event_controls.clone(),
+            content: Content::Bytes(source_keys(&ws.keyring()?)?),
+            inclusion: None,
+        });
+        // The sampled events' disclosed values, for an audience that may see them; for one that
+        // may not, what was left out.
+        let disclosed = sampled_disclosures(ws, view, &drawn).await?;
+        if audience.may_see(Classification::Restricted) {
+            if !disclosed.is_empty() {
+                files.push(BundleFile {
+                    simulated: events_simulated,
+                    path: "evidence/disclosures.jsonl".into(),
+                    kind: "event_disclosures".into(),
+                    controls: event_controls.clone(),
+                    content: Content::Bytes(jsonl(&disclosed).into_bytes()),
+                    inclusion: None,
+                });
+            }
+        } else if !disclosed.is_empty() {
+            let what =
+                "disclosed personal values of the sampled events (their salted commitments stay in each signed event)";
+            *left_out.entry((what.to_string(), Classification::Restricted)).or_default() += disclosed.len() as u64;
+        }
     }
     // Run manifests, their signatures and checkpoints: the commit record of every run in the period.
     for s in view.stored.iter().filter(|s| in_period(Some(&day_of_run(&s.run_id)), since, until) && in_runs(&s.run_id))
@@ -432,7 +492,79 @@ async fn collect_files(
             });
         }
     }
-    Ok(files)
+    let left_out =
+        left_out.into_iter().map(|((what, classification), count)| LeftOut { what, classification, count }).collect();
+    Ok((files, left_out))
+}
+
+/// One JSON object per line.
+fn jsonl<T: Serialize>(items: &[T]) -> String {
+    let mut out = String::new();
+    for item in items {
+        out.push_str(&serde_json::to_string(item).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}
+
+/// `evidence/source-keys.json`: the trusted source keys, so that `verify.py` checks each
+/// sampled event's signature with the key its `kid` names, for its chain and time.
+fn source_keys(keyring: &cairn_evidence::keyring::Keyring) -> Result<Vec<u8>> {
+    let keys: BTreeMap<&str, serde_json::Value> = keyring
+        .keys()
+        .map(|k| {
+            let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(cairn_evidence::time::format_rfc3339);
+            let value = serde_json::json!({
+                "public_key": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, k.key.as_bytes()),
+                "chains": k.chains,
+                "not_before": time(k.not_before),
+                "not_after": time(k.not_after),
+                "revoked_at": time(k.revoked_at),
+            });
+            (k.kid.as_str(), value)
+        })
+        .collect();
+    let mut bytes = serde_json::to_vec_pretty(&serde_json::json!({"format": "cairn-source-keys/1", "keys": keys}))?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// One disclosed value of a sampled event, as `evidence/disclosures.jsonl` holds it.
+#[derive(Serialize)]
+struct SampledDisclosure {
+    chain: String,
+    seq: u64,
+    hash: String,
+    path: String,
+    disclosure: String,
+}
+
+/// The live vault's disclosures of the `drawn` events.
+async fn sampled_disclosures(
+    ws: &Workspace,
+    view: &LakeView,
+    drawn: &[SampledEvent],
+) -> Result<Vec<SampledDisclosure>> {
+    let wanted: BTreeSet<(&str, u64, &str)> =
+        drawn.iter().map(|e| (e.chain.as_str(), e.seq, e.hash.as_str())).collect();
+    let mut out = Vec::new();
+    for entry in cairn_evidence::vault::live(&view.manifests).values() {
+        let bytes = ws.lake.get_checked(entry).await?;
+        for row in cairn_evidence::vault::rows(bytes).with_context(|| format!("cannot read {}", entry.key))? {
+            if wanted.contains(&(row.chain.as_str(), row.seq, row.event_hash.as_str())) {
+                out.push(SampledDisclosure {
+                    chain: row.chain,
+                    seq: row.seq,
+                    hash: row.event_hash,
+                    path: row.path,
+                    disclosure: row.disclosure,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.chain, a.seq, &a.hash, &a.path).cmp(&(&b.chain, b.seq, &b.hash, &b.path)));
+    out.dedup_by(|a, b| (&a.chain, a.seq, &a.hash, &a.path) == (&b.chain, b.seq, &b.hash, &b.path));
+    Ok(out)
 }
 
 /// Reservoir sampling per chain (Algorithm R), seeded per chain so a sample is reproducible:
@@ -464,7 +596,7 @@ impl Sampler {
 
 trait Offer {
     fn offer(&mut self, row: &EventRow, lake_object: &str, row_index: u64);
-    fn finish(self) -> Option<String>;
+    fn finish(self) -> Option<Vec<SampledEvent>>;
 }
 
 impl Offer for Option<Sampler> {
@@ -502,15 +634,12 @@ impl Offer for Option<Sampler> {
         }
     }
 
-    fn finish(self) -> Option<String> {
+    fn finish(self) -> Option<Vec<SampledEvent>> {
         let s = self?;
-        let mut out = String::new();
+        let mut out = Vec::new();
         for (_, (_, _, mut kept)) in s.chains {
             kept.sort_by_key(|e| e.seq);
-            for e in kept {
-                out.push_str(&serde_json::to_string(&e).unwrap_or_default());
-                out.push('\n');
-            }
+            out.extend(kept);
         }
         Some(out)
     }

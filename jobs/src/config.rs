@@ -1,11 +1,12 @@
 //! `cairn.toml`: parsed raw (serde, unknown keys are errors naming the key and line), then
 //! validated once into [`Config`], which is all the rest of the program sees.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use cairn_collector::SourceConfig;
+use cairn_evidence::classification::Classification;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -26,6 +27,8 @@ struct RawConfig {
     controls: RawControls,
     #[serde(default)]
     supply: RawSupply,
+    #[serde(default)]
+    privacy: RawPrivacy,
     #[serde(default, rename = "job")]
     jobs: Vec<crate::schedule::RawJob>,
 }
@@ -38,6 +41,14 @@ struct RawSupply {
     policy_review_days: Option<u32>,
     vulnerability_gate: Option<cairn_verifier::vulnerabilities::Gate>,
     test_quarantine_days: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPrivacy {
+    /// Table name → classification, over the built-in ones.
+    #[serde(default)]
+    tables: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -194,6 +205,12 @@ pub struct Config {
     pub published: Vec<cairn_collector::published::PublishedSource>,
     /// Sources, in configuration order.
     pub sources: Vec<SourceConfig>,
+    /// How sensitive each source's evidence is (`classification` in its `[[source]]`), by source
+    /// name; a source not named is [`Classification::Internal`].
+    pub source_classes: BTreeMap<String, Classification>,
+    /// How sensitive each table is (`[privacy] tables`, over [`BUILT_IN_TABLE_CLASSES`]), by
+    /// table; a table not named is [`Classification::Internal`].
+    pub table_classes: BTreeMap<String, Classification>,
     /// Portal output folder.
     pub portal_out: PathBuf,
     /// A folder of templates replacing built-in ones by name; checked when the portal renders.
@@ -237,11 +254,24 @@ impl Config {
                 dir.join(p)
             }
         };
-        let sources = raw
-            .sources
-            .into_iter()
-            .map(|table| source_config(text, table, &path))
-            .collect::<Result<Vec<SourceConfig>>>()?;
+        let mut source_classes = BTreeMap::new();
+        let mut sources = Vec::new();
+        for table in raw.sources {
+            let (config, class) = source_config(text, table, &path)?;
+            source_classes.insert(config.name().to_string(), class);
+            sources.push(config);
+        }
+        let mut table_classes: BTreeMap<String, Classification> =
+            BUILT_IN_TABLE_CLASSES.iter().map(|(t, c)| ((*t).to_string(), *c)).collect();
+        for (table, class) in &raw.privacy.tables {
+            let class = Classification::parse(class).with_context(|| {
+                format!(
+                    "{}: [privacy] tables: {table} = {class:?}: one of public, internal, confidential, restricted",
+                    path.display()
+                )
+            })?;
+            table_classes.insert(table.clone(), class);
+        }
         let mut names = BTreeSet::new();
         for s in &sources {
             let name = s.name();
@@ -292,6 +322,8 @@ impl Config {
             sigstore_trusted_roots: raw.trust.sigstore_trusted_roots.iter().map(|p| abs(p)).collect(),
             published,
             sources,
+            source_classes,
+            table_classes,
             portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),
             portal_templates: raw.portal.templates.as_deref().map(abs),
             bundles_out: abs(raw.bundles.out.as_deref().unwrap_or(Path::new("bundles"))),
@@ -312,14 +344,30 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Reads one `[[source]]` table by its `type`. An error names the line of the key at fault (or of
-/// the table, when no single key is).
-fn source_config(text: &str, table: toml::Spanned<toml::Table>, path: &Path) -> Result<SourceConfig> {
+/// Tables more sensitive than the default by nature: records kept aside hold raw source text,
+/// whatever personal data it carried.
+pub const BUILT_IN_TABLE_CLASSES: &[(&str, Classification)] =
+    &[(cairn_evidence::tables::names::QUARANTINE, Classification::Restricted)];
+
+/// Reads one `[[source]]` table by its `type`, with its `classification` (any source type may
+/// have one). An error names the line of the key at fault (or of the table, when no single key
+/// is).
+fn source_config(text: &str, table: toml::Spanned<toml::Table>, path: &Path) -> Result<(SourceConfig, Classification)> {
     let span = table.span();
-    let table = table.into_inner();
+    let mut table = table.into_inner();
     let name = table.get("name").and_then(toml::Value::as_str).unwrap_or("?").to_string();
+    let class = match table.remove("classification") {
+        None => Classification::Internal,
+        Some(v) => v.as_str().and_then(Classification::parse).with_context(|| {
+            format!(
+                "{}: line {}: [[source]] {name:?}: classification = {v}: one of \"public\", \"internal\", \"confidential\", \"restricted\"",
+                path.display(),
+                line_of(text, span.start)
+            )
+        })?,
+    };
     match SourceConfig::deserialize(toml::Value::Table(table)) {
-        Ok(config) => Ok(config),
+        Ok(config) => Ok((config, class)),
         Err(e) => {
             let message = e.message().to_string();
             // Point at the offending key's own line when the message names one.

@@ -11,6 +11,7 @@
 pub mod acknowledge;
 pub mod bundling;
 pub mod config;
+pub mod erasure;
 pub mod export;
 pub mod metrics;
 pub mod open;

@@ -310,6 +310,7 @@ async fn collect_locked(ws: &Workspace, clock: &mut Clock, key: Box<dyn Signer>)
         verified_through: state.latest().and_then(|m| m.verified_through.clone()),
         stats,
         rotation: None,
+        erasure: None,
     };
     let committed_at = clock.now();
     writer.commit(Stage::Collect, &state, outcome, key.as_ref(), committed_at).await?;
@@ -824,6 +825,7 @@ async fn commit_verification(
         verified_through: last_collect,
         stats,
         rotation: None,
+        erasure: None,
     };
     writer.commit(Stage::Verify, &state, outcome, key.as_ref(), clock.now()).await?;
     Ok(VerifyReport {

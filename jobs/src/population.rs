@@ -225,6 +225,7 @@ pub async fn pack(ws: &Workspace, request: &Request) -> Result<Packed> {
         checkpoint,
         files: staged.files,
         about: Some(readme_section(&[&definition])),
+        audience: None,
     };
     let bundle = write_bundle(&path, spec, key.as_ref())?;
     let population = staged.population;

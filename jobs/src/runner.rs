@@ -178,6 +178,7 @@ async fn run_step(ws: &Workspace, job: &Job, step: Step, counts: &mut Counts) ->
                 runs,
                 oscal: job.bundle_oscal,
                 populations: job.bundle_populations.clone(),
+                audience: job.bundle_audience,
             };
             let info = bundling::bundle(ws, &request).await?;
             let mut detail = format!("{} ({} bytes, sha256 {})", info.path.display(), info.size, info.sha256);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::str::FromStr as _;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
@@ -67,6 +67,7 @@ struct RawJobBundle {
     only_new: Option<bool>,
     oscal: Option<bool>,
     populations: Option<Vec<String>>,
+    audience: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +101,8 @@ pub struct Job {
     pub bundle_oscal: bool,
     /// Populations its bundle holds (`[job.bundle] populations`, default none).
     pub bundle_populations: Vec<String>,
+    /// Who its bundle is for (`[job.bundle] audience`, default internal).
+    pub bundle_audience: cairn_evidence::classification::Audience,
     /// Where the publish step copies to.
     pub publish_url: Option<String>,
 }
@@ -137,6 +140,11 @@ impl Job {
         let bundle_only_new = raw.bundle.as_ref().and_then(|b| b.only_new).unwrap_or(true);
         let bundle_oscal = raw.bundle.as_ref().and_then(|b| b.oscal).unwrap_or(false);
         let bundle_populations = raw.bundle.as_ref().and_then(|b| b.populations.clone()).unwrap_or_default();
+        let bundle_audience = match raw.bundle.as_ref().and_then(|b| b.audience.as_deref()) {
+            None => cairn_evidence::classification::Audience::Internal,
+            Some(a) => cairn_evidence::classification::Audience::parse(a)
+                .with_context(|| format!("[[job]] {name:?}: [job.bundle] audience = {a:?}: internal or external"))?,
+        };
         let bundle = match raw.bundle {
             None | Some(RawJobBundle { framework: None, control: None, .. }) => Scope::All,
             Some(RawJobBundle { framework: Some(f), control: None, .. }) => {
@@ -164,6 +172,7 @@ impl Job {
             bundle_only_new,
             bundle_oscal,
             bundle_populations,
+            bundle_audience,
             publish_url: raw.publish.map(|p| p.url),
         })
     }

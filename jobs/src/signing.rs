@@ -133,6 +133,7 @@ pub async fn rotate(ws: &Workspace, next: &Workspace, clock: &mut Clock) -> Resu
             verified_through: latest.verified_through.clone(),
             stats: BTreeMap::new(),
             rotation: Some(rotation),
+            erasure: None,
         };
         let writer = RunWriter::new(&ws.lake, &state, &run_id, started)?;
         writer.commit(Stage::Rotate, &state, outcome, new.as_ref(), clock.now()).await?;

@@ -225,6 +225,7 @@ fn stage_name(stage: Stage) -> &'static str {
         Stage::Verify => "verify",
         Stage::Acknowledge => "acknowledge",
         Stage::Rotate => "rotate",
+        Stage::Erase => "erase",
     }
 }
 

@@ -115,6 +115,8 @@ pub struct BundleSpec {
     /// A section README.txt adds after the file list: what this kind of bundle holds, in its
     /// reader's words.
     pub about: Option<String>,
+    /// Who it is for and what was left out for them.
+    pub audience: Option<cairn_evidence::classification::AudienceNote>,
 }
 
 /// What a bundle covers.
@@ -184,7 +186,7 @@ fn readme(manifest: &BundleManifest, about: Option<&str>) -> String {
     };
     format!(
         "Cairn evidence bundle {name}\n\
-         ==============================\n\n{simulated}\
+         ==============================\n\n{simulated}{audience}\
          Scope: {scope}\nPeriod: {period}\nRun: {run}\nCreated: {created}\n\
          Lake Merkle tree: size {size}, root {root}\n\
          Signed by Cairn key id {key}\n\n\
@@ -210,6 +212,7 @@ fn readme(manifest: &BundleManifest, about: Option<&str>) -> String {
         } else {
             ""
         },
+        audience = manifest.audience.as_ref().map(audience_section).unwrap_or_default(),
         scope = manifest.scope,
         run = manifest.run_id,
         created = manifest.created_at,
@@ -222,6 +225,25 @@ fn readme(manifest: &BundleManifest, about: Option<&str>) -> String {
             out
         }),
     ) + &about.map(|a| format!("\n{a}")).unwrap_or_default()
+}
+
+/// README.txt's account of who the bundle is for and what it leaves out for them.
+fn audience_section(note: &cairn_evidence::classification::AudienceNote) -> String {
+    let mut out = format!(
+        "AUDIENCE: {}. This bundle holds nothing classified above {}.\n",
+        note.audience.as_str(),
+        note.ceiling.as_str()
+    );
+    if note.left_out.is_empty() {
+        out.push_str("Nothing in scope was left out for this audience.\n");
+    } else {
+        out.push_str("Left out for this audience (manifest.json `audience.left_out`):\n");
+        for l in &note.left_out {
+            let _ = writeln!(out, "  - {} ({}): {}", l.what, l.classification.as_str(), l.count);
+        }
+    }
+    out.push('\n');
+    out
 }
 
 fn digest_of(content: &Content, io: impl Fn(std::io::Error) -> BundleError) -> Result<(String, u64), BundleError> {
@@ -294,6 +316,7 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &dyn Signer) -> Result<Bu
         checkpoint: spec.checkpoint,
         signing_key_id: public.key_id_hex(),
         simulated: listed.iter().any(|f| f.simulated),
+        audience: spec.audience,
         files: listed,
     };
     let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();

@@ -169,6 +169,7 @@ pub fn portal_model(
                 Stage::Verify => "verify".into(),
                 Stage::Acknowledge => "acknowledge".into(),
                 Stage::Rotate => "rotate".into(),
+                Stage::Erase => "erase".into(),
             },
             committed_at: m.committed_at.clone(),
             objects: m.objects.len(),

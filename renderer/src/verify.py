@@ -12,9 +12,18 @@ Needs Python 3.8+ and the `cryptography` package. Checks:
   4. every lake object's inclusion proof leads to the checkpoint's Merkle root (RFC 6962);
   5. in a population pack: the SQL is the one population.json names, the row count, every row's
      digest, the digest list and the rows' Merkle root; each chain's sequence range recounted;
-     and a sample redrawn from its seed, each sampled row's membership proof checked.
+     and a sample redrawn from its seed, each sampled row's membership proof checked;
+  6. with sampled events (evidence/sample.jsonl): each sits in a bundled lake object with an
+     inclusion proof (and, when pyarrow is installed, at the row it names); its text hashes
+     (RFC 8785, SHA-256) to its claimed hash; its signature verifies with the source key its
+     `kid` names (evidence/source-keys.json), allowed for its chain at its time; and each
+     disclosed personal value (evidence/disclosures.jsonl, internal bundles only) matches a
+     salted commitment the signed event carries.
 Exit status 0 when everything verifies, 1 otherwise.
 """
+import datetime
+import decimal
+import fnmatch
 import base64
 import hashlib
 import json
@@ -268,6 +277,135 @@ def canonical(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def jcs_number(x):
+    # ECMAScript's Number.prototype.toString, as RFC 8785 section 3.2.2.3 requires.
+    if x != x or x in (float("inf"), float("-inf")):
+        raise Failure("a number that is not finite has no canonical form")
+    if x == 0:
+        return "0"
+    if x.is_integer() and abs(x) < 1e21:
+        return str(int(x))
+    t = decimal.Decimal(repr(abs(x))).as_tuple()
+    n = t.exponent + len(t.digits)
+    digits = "".join(map(str, t.digits)).rstrip("0")
+    k = len(digits)
+    sign = "-" if x < 0 else ""
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    e = n - 1
+    return sign + digits[0] + ("." + digits[1:] if k > 1 else "") + "e" + ("+" if e >= 0 else "-") + str(abs(e))
+
+
+def jcs(value):
+    # RFC 8785 (JCS): members sorted by their UTF-16 code units, no spaces.
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return jcs_number(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ",".join(jcs(v) for v in value) + "]"
+    keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+    return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + jcs(value[k]) for k in keys) + "}"
+
+
+def event_hash(event):
+    # Chain event v1: SHA-256 of the canonical event without `hash` and `sig`.
+    body = {k: v for k, v in event.items() if k not in ("hash", "sig")}
+    return hashlib.sha256(jcs(body).encode("utf-8")).hexdigest()
+
+
+def rfc3339(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def commitments(value, found):
+    # Every salted digest a JSON value commits to: `_sd` lists and hidden array elements.
+    if isinstance(value, dict):
+        if list(value) == ["..."]:
+            found.add(value["..."])
+        for d in value.get("_sd", []):
+            found.add(d)
+        for v in value.values():
+            commitments(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            commitments(v, found)
+
+
+def salted_digest(disclosure):
+    # RFC 9901: base64url (no padding) of SHA-256 over the disclosure's text.
+    return base64.urlsafe_b64encode(hashlib.sha256(disclosure.encode("ascii")).digest()).decode().rstrip("=")
+
+
+def check_sampled_events(listed):
+    keys = json.load(open("evidence/source-keys.json", encoding="utf-8"))["keys"]
+    disclosed = {}
+    if os.path.isfile("evidence/disclosures.jsonl"):
+        for line in lines_of("evidence/disclosures.jsonl"):
+            d = json.loads(line)
+            disclosed.setdefault((d["chain"], d["seq"], d["hash"]), []).append(d["disclosure"])
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        pq = None
+    events = values = 0
+    for line in lines_of("evidence/sample.jsonl"):
+        s = json.loads(line)
+        name = f'sampled event {s["chain"]} seq {s["seq"]}'
+        obj = listed.get(s["lake_object"])
+        if obj is None or not obj.get("inclusion"):
+            raise Failure(f"{name}: its lake object {s['lake_object']} is not in the bundle with an inclusion proof")
+        event = json.loads(s["event_json"])
+        digest = event_hash(event)
+        if digest != event.get("hash") or digest != s["hash"] or (event.get("chain"), event.get("seq")) != (s["chain"], s["seq"]):
+            raise Failure(f"{name}: its text does not hash to its claimed hash")
+        if pq is not None:
+            row = pq.read_table(s["lake_object"]).slice(s["row"], 1).to_pylist()
+            if not row or row[0]["event_json"] != s["event_json"]:
+                raise Failure(f"{name}: row {s['row']} of {s['lake_object']} is not this event")
+        key = keys.get(event.get("kid"))
+        if key is None:
+            raise Failure(f'{name}: its key {event.get("kid")!r} is not among the source keys')
+        chains = key.get("chains")
+        if chains is not None and not any(fnmatch.fnmatchcase(s["chain"], c) for c in chains):
+            raise Failure(f'{name}: key {event["kid"]} may not sign chain {s["chain"]}')
+        at = rfc3339(event["ts"])
+        if (key.get("not_before") and at < rfc3339(key["not_before"])) \
+                or (key.get("not_after") and at > rfc3339(key["not_after"])) \
+                or (key.get("revoked_at") and at >= rfc3339(key["revoked_at"])):
+            raise Failure(f'{name}: key {event["kid"]} was not valid at {event["ts"]}')
+        ed25519_verify(base64.b64decode(key["public_key"]), base64.b64decode(event["sig"]), bytes.fromhex(digest), name)
+        found = set()
+        commitments(event, found)
+        pending = disclosed.get((s["chain"], s["seq"], s["hash"]), [])
+        while pending:
+            # A disclosed value may hold commitments of its own: match until nothing is left.
+            matched = [d for d in pending if salted_digest(d) in found]
+            if not matched:
+                raise Failure(f"{name}: a disclosed value matches no commitment of the signed event")
+            for d in matched:
+                commitments(json.loads(base64.urlsafe_b64decode(d + "=" * (-len(d) % 4))), found)
+            values += len(matched)
+            pending = [d for d in pending if d not in matched]
+        events += 1
+    rows = "each at its row (pyarrow)" if pq is not None else "rows not re-read (pyarrow is not installed)"
+    print(f"OK  {events} sampled events: each in a proven lake object, {rows}, hashing to its hash and signed by its chain's key")
+    if values:
+        print(f"OK  {values} disclosed values match the salted commitments of their signed events")
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__.strip())
@@ -327,6 +465,8 @@ def main(argv):
             raise Failure(f'{f["path"]}: inclusion proof does not lead to the checkpoint root')
         proofs += 1
     print(f"OK  {proofs} inclusion proofs lead to the checkpoint root")
+    if os.path.isfile("evidence/sample.jsonl"):
+        check_sampled_events({f["path"]: f for f in manifest["files"]})
     for f in manifest["files"]:
         folder, _, name = f["path"].rpartition("/")
         if f["kind"] == "population_summary" and name == "population.json" and folder.startswith("population/"):

@@ -42,6 +42,10 @@ struct BorrowedFields<'a> {
     hash: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     sig: std::borrow::Cow<'a, str>,
+    /// Present when the event carries disclosures: those go the general path, which takes them
+    /// out of the stored text.
+    #[serde(rename = "_disclosures", default)]
+    disclosures: Option<serde::de::IgnoredAny>,
 }
 
 fn is_hex64(s: &str) -> bool {
@@ -52,7 +56,12 @@ fn is_hex64(s: &str) -> bool {
 /// the general path, which also words the reason when the line is bad.
 fn fast_fields(line: &str) -> Option<BorrowedFields<'_>> {
     let f: BorrowedFields = serde_json::from_str(line).ok()?;
-    if f.chain.is_empty() || !is_hex64(&f.prev) || !is_hex64(&f.hash) || parse_rfc3339(&f.ts).is_none() {
+    if f.disclosures.is_some()
+        || f.chain.is_empty()
+        || !is_hex64(&f.prev)
+        || !is_hex64(&f.hash)
+        || parse_rfc3339(&f.ts).is_none()
+    {
         return None;
     }
     Some(f)
@@ -70,7 +79,7 @@ pub(crate) fn fast_event(line: &str) -> Option<Record> {
         hash: f.hash.into_owned(),
         sig: f.sig.into_owned(),
     };
-    Some(Record::Event(Box::new(ChainEventRecord { fields, json: line.to_string(), siem_time: None, siem_meta: None })))
+    Some(Record::Event(Box::new(ChainEventRecord::new(fields, line.to_string()))))
 }
 
 /// One line as the parallel stage leaves it.

@@ -1,0 +1,240 @@
+//! Personal data: the demo's services commit to their events' personal values (the actor's
+//! email, the client IP) with salted digests, and send the values beside the signed event. The
+//! values live in the disclosure vault, never in the lake; a bundle for an external auditor holds
+//! none of them and still proves every sampled event; an erasure removes a user's values and
+//! every proof still holds. Every search for a value reads Parquet decompressed (pyarrow).
+
+mod common;
+
+use std::path::Path;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use common::{cairn, demo, findings, tool, unzip};
+
+/// Every personal value the vault holds, by event: `chain seq path value` lines, read with
+/// pyarrow from the vault's Parquet objects.
+const VAULT_VALUES: &str = r#"
+import json, pathlib, sys, pyarrow.parquet as pq
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.parquet")):
+    for r in pq.read_table(path).to_pylist():
+        print(r["chain"], r["seq"], r["path"], json.loads(r["value_json"]))
+"#;
+
+/// Prints each of the values (argv[2:]: emails and IP addresses) found anywhere under the
+/// folder argv[1]: in any file's bytes, and in every cell of every Parquet file, decompressed. A
+/// value counts only as a whole token: `10.0.1.2` is not found inside `10.0.1.23`.
+const FIND_VALUES: &str = r#"
+import json, pathlib, re, sys
+import pyarrow.parquet as pq
+values = set(sys.argv[2:])
+token = re.compile(r"[\w.@+-]+")
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*")):
+    if not path.is_file():
+        continue
+    texts = [(str(path), path.read_bytes().decode("utf-8", "replace"))]
+    if path.suffix == ".parquet":
+        texts.append((str(path) + " (decompressed)", json.dumps(pq.read_table(path).to_pylist(), default=str)))
+    for name, text in texts:
+        for v in sorted(values & {t.strip(".") for t in token.findall(text)}):
+            print(v, "in", name)
+"#;
+
+fn vault_values(org: &Path) -> Vec<(String, u64, String, String)> {
+    let out = tool(org, "python3", &["-c", VAULT_VALUES, "store/vault"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout
+        .lines()
+        .map(|l| {
+            let mut p = l.splitn(4, ' ');
+            let mut next = || p.next().unwrap().to_string();
+            (next(), next().parse().unwrap(), next(), next())
+        })
+        .collect()
+}
+
+fn found(dir: &Path, values: &[&str]) -> Vec<String> {
+    let mut args = vec!["-c", FIND_VALUES, dir.to_str().unwrap()];
+    args.extend_from_slice(values);
+    let out = tool(dir, "python3", &args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn an_external_bundle_holds_no_personal_value_and_still_proves_every_sampled_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = demo(tmp.path(), 21);
+    let pubkey = org.join("keys/cairn.pub");
+    let values = vault_values(&org);
+    let emails: Vec<&str> = values.iter().filter(|v| v.2 == "/actor").map(|v| v.3.as_str()).collect();
+    let ips: Vec<&str> = values.iter().filter(|v| v.2 == "/attrs/ip").map(|v| v.3.as_str()).collect();
+    assert!(emails.len() > 6000 && ips.len() == emails.len(), "every demo event discloses its actor and IP");
+    let mut distinct: Vec<&str> = emails.iter().chain(&ips).copied().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    // The lake never held them, in any table.
+    assert_eq!(found(&org.join("store/lake"), &distinct), Vec::<String>::new());
+
+    let mut bundles = Vec::new();
+    for audience in ["external", "internal"] {
+        let zip = tmp.path().join(format!("{audience}.zip"));
+        let b = cairn(
+            &org,
+            &["bundle", "--audience", audience, "--sample", "4", "--seed", "9", "--out", zip.to_str().unwrap()],
+        );
+        assert_eq!(b.code, 0, "{}{}", b.stdout, b.stderr);
+        let dir = tmp.path().join(audience);
+        unzip(&zip, &dir);
+        let v = tool(&dir, "python3", &["verify.py", pubkey.to_str().unwrap()]);
+        assert_eq!(v.code, 0, "{audience}: {}{}", v.stdout, v.stderr);
+        assert!(v.stdout.contains("OK  12 sampled events"), "{}", v.stdout);
+        assert!(v.stdout.contains("each at its row (pyarrow)"), "{}", v.stdout);
+        assert_eq!(tool(&dir, "minisign", &["-Vqm", "manifest.json", "-p", pubkey.to_str().unwrap()]).code, 0);
+        bundles.push((dir, v.stdout));
+    }
+    let (external, internal) = (&bundles[0], &bundles[1]);
+
+    // The external bundle: not one email or IP of the demo's logs, in any file or cell.
+    assert_eq!(found(&external.0, &distinct), Vec::<String>::new());
+    assert!(!external.0.join("evidence/disclosures.jsonl").exists());
+    assert!(!external.1.contains("disclosed values"), "{}", external.1);
+    let readme = std::fs::read_to_string(external.0.join("README.txt")).unwrap();
+    assert!(readme.contains("AUDIENCE: external"), "{readme}");
+    assert!(readme.contains("disclosed personal values of the sampled events"), "{readme}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(external.0.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["audience"]["audience"], "external");
+    let left: Vec<&serde_json::Value> = manifest["audience"]["left_out"].as_array().unwrap().iter().collect();
+    assert!(left.iter().any(|l| l["count"] == 24 && l["classification"] == "restricted"), "{left:?}");
+
+    // The internal bundle carries the sampled events' values, each matching its commitment.
+    let disclosed = std::fs::read_to_string(internal.0.join("evidence/disclosures.jsonl")).unwrap();
+    assert_eq!(disclosed.lines().count(), 24, "actor and IP of each of the 12 sampled events");
+    assert!(internal.1.contains("OK  24 disclosed values match"), "{}", internal.1);
+    let revealed: Vec<String> = disclosed
+        .lines()
+        .map(|l| {
+            let d: serde_json::Value = serde_json::from_str(l).unwrap();
+            let text = URL_SAFE_NO_PAD.decode(d["disclosure"].as_str().unwrap()).unwrap();
+            let array: Vec<serde_json::Value> = serde_json::from_slice(&text).unwrap();
+            array[2].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert!(revealed.iter().all(|v| distinct.contains(&v.as_str())), "the internal bundle does disclose them");
+
+    // A disclosure that is not the one committed to is caught by verify.py.
+    let mut lines: Vec<serde_json::Value> = disclosed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // base64url of ["x","actor","mallory@example.com"]
+    lines[0]["disclosure"] = "WyJ4IiwiYWN0b3IiLCJtYWxsb3J5QGV4YW1wbGUuY29tIl0".into();
+    let forged: String = lines.iter().map(|l| l.to_string() + "\n").collect();
+    std::fs::write(internal.0.join("evidence/disclosures.jsonl"), forged).unwrap();
+    // (SHA256SUMS and the manifest would catch it first; verify.py's own check is the point.)
+    let script = "import json, sys; sys.argv = ['verify.py']; import verify; \
+                  m = json.load(open('manifest.json')); \
+                  verify.check_sampled_events({f['path']: f for f in m['files']})";
+    let v = tool(&internal.0, "python3", &["-c", script]);
+    assert_ne!(v.code, 0);
+    assert!(v.stderr.contains("matches no commitment"), "{}", v.stderr);
+}
+
+#[test]
+fn erasing_a_user_keeps_every_proof_and_leaves_no_value_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = demo(tmp.path(), 22);
+    let before = cairn(&org, &["verify", "--full", "--format", "json"]);
+    let values = vault_values(&org);
+    // The user with the most events, and the addresses only their events disclose.
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for v in values.iter().filter(|v| v.2 == "/actor") {
+        *counts.entry(&v.3).or_default() += 1;
+    }
+    let (subject, events) = counts.iter().max_by_key(|(_, n)| **n).map(|(s, n)| (s.to_string(), *n)).unwrap();
+    let theirs: std::collections::BTreeSet<(&str, u64)> =
+        values.iter().filter(|v| v.3 == subject).map(|v| (v.0.as_str(), v.1)).collect();
+    let ip_of = |mine: bool| -> std::collections::BTreeSet<&str> {
+        values
+            .iter()
+            .filter(|v| v.2 == "/attrs/ip" && theirs.contains(&(v.0.as_str(), v.1)) == mine)
+            .map(|v| v.3.as_str())
+            .collect()
+    };
+    let only_theirs: Vec<&str> = ip_of(true).difference(&ip_of(false)).copied().collect();
+    assert!(!only_theirs.is_empty());
+    let mut erased: Vec<&str> = vec![subject.as_str()];
+    erased.extend(&only_theirs);
+    assert!(!found(&org.join("store"), &[&subject]).is_empty(), "the vault holds the subject's email before");
+
+    let e = cairn(
+        &org,
+        &[
+            "erase",
+            "--subject",
+            &subject,
+            "--by",
+            "Data Protection Officer",
+            "--reason",
+            "GDPR Art. 17 request DSR-2026-118",
+        ],
+    );
+    assert_eq!(e.code, 0, "{}{}", e.stdout, e.stderr);
+    assert!(e.stdout.contains(&format!("{} values of {events} events erased", 2 * events)), "{}", e.stdout);
+    assert!(!e.stdout.contains(&subject) && !e.stderr.contains(&subject), "the value is never echoed");
+
+    // Nowhere in the store: not the lake, not the vault, not the run manifests.
+    assert_eq!(found(&org.join("store"), &erased), Vec::<String>::new());
+    // Every proof still holds: a full verification finds exactly what it found before.
+    let after = cairn(&org, &["verify", "--full", "--format", "json"]);
+    assert_eq!(after.code, before.code, "{}", after.stderr);
+    assert_eq!(findings(&after.stdout), findings(&before.stdout));
+    // The erasure is evidence: a signed run naming who, why and which commitments.
+    let manifests: Vec<serde_json::Value> = std::fs::read_dir(org.join("store/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect();
+    let run = manifests.iter().find(|m| m["stage"] == "erase").expect("an erase run");
+    assert_eq!(run["erasure"]["by"], "Data Protection Officer");
+    assert_eq!(run["erasure"]["events"], events as u64);
+    assert_eq!(run["erasure"]["digests"].as_array().unwrap().len(), 2 * events);
+    let remaining = vault_values(&org);
+    assert_eq!(remaining.len(), values.len() - 2 * events);
+    // An internal bundle after the erasure still proves every sampled event.
+    let zip = tmp.path().join("after.zip");
+    let b = cairn(&org, &["bundle", "--sample", "50", "--seed", "1", "--out", zip.to_str().unwrap()]);
+    assert_eq!(b.code, 0, "{}{}", b.stdout, b.stderr);
+    let dir = tmp.path().join("after");
+    unzip(&zip, &dir);
+    let v = tool(&dir, "python3", &["verify.py", org.join("keys/cairn.pub").to_str().unwrap()]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    assert_eq!(found(&dir, &erased), Vec::<String>::new());
+    // Nothing left to erase for that subject: refused, and nothing committed.
+    let again = cairn(&org, &["erase", "--subject", &subject, "--by", "DPO", "--reason", "again"]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("nothing was erased"), "{}", again.stderr);
+}
+
+#[test]
+fn verify_py_canonicalizes_as_rfc_8785_and_hashes_chain_events_as_their_emitters() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let script = r#"
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import verify
+for n in ["structures", "values", "weird"]:
+    value = json.load(open(f"{sys.argv[2]}/jcs/jcs-{n}.input.json", encoding="utf-8"))
+    want = open(f"{sys.argv[2]}/jcs/jcs-{n}.output.json", "rb").read().rstrip(b"\n")
+    assert verify.jcs(value).encode() == want, n
+count = 0
+for line in open(f"{sys.argv[2]}/chain-v1/valid.jsonl", encoding="utf-8"):
+    event = json.loads(line)
+    assert verify.event_hash(event) == event["hash"], event
+    count += 1
+print(count)
+"#;
+    let renderer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../renderer/src");
+    let out = tool(&fixtures, "python3", &["-c", script, renderer.to_str().unwrap(), fixtures.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), "16");
+}
