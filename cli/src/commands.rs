@@ -602,7 +602,7 @@ async fn run_demo(dir: &Path, seed: u64) -> Result<u8> {
         runs: None,
         oscal: true,
         populations: Vec::new(),
-        audience: Audience::Internal,
+        audience: Audience::External,
     };
     let info = bundling::bundle(&ws, &request).await?;
     let index = render(&ws, &ws.config.portal_out.clone()).await?;

@@ -252,13 +252,14 @@ enum Command {
         /// period the bundle's --since/--until. Repeat for more (docs/populations.md).
         #[arg(long, value_name = "NAME")]
         population: Vec<String>,
-        /// Who the bundle is for. `internal` (the organisation's compliance team) holds
-        /// everything in scope, and with --sample the sampled events' disclosed personal values
-        /// (evidence/disclosures.jsonl). `external` (an outside auditor) holds nothing classified
-        /// above confidential (sources' and tables' `classification`) and no disclosed personal
-        /// value; each event still proves its signature through its salted commitments, and
-        /// README.txt and manifest.json say what was left out (docs/privacy.md).
-        #[arg(long, value_parser = ["internal", "external"], default_value = "internal")]
+        /// Who the bundle is for. `external` (an outside auditor; the default) holds nothing
+        /// classified above confidential (sources' and tables' `classification`; records kept
+        /// aside are restricted) and no disclosed personal value: each sampled event still
+        /// proves its signature through its salted commitments, and README.txt and
+        /// manifest.json say what was left out. `internal` (the organisation's compliance team)
+        /// holds everything in scope, and with --sample the sampled events' disclosed personal
+        /// values (evidence/disclosures.jsonl); the portal never publishes it (docs/privacy.md).
+        #[arg(long, value_parser = ["internal", "external"], default_value = "external")]
         audience: String,
     },
     /// Run a population and write its signed pack, for an auditor's completeness and accuracy

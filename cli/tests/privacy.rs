@@ -123,6 +123,22 @@ fn an_external_bundle_holds_no_personal_value_and_still_proves_every_sampled_eve
         .collect();
     assert!(revealed.iter().all(|v| distinct.contains(&v.as_str())), "the internal bundle does disclose them");
 
+    // The portal offers bundles made for outsiders, never one made for the internal team.
+    let out = org.join("bundles");
+    for audience in ["external", "internal"] {
+        let zip = out.join(format!("cairn-evidence-{audience}-20261121T020000Z-00000000.zip"));
+        std::fs::copy(tmp.path().join(format!("{audience}.zip")), &zip).unwrap();
+    }
+    let r = cairn(&org, &["render"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let downloads: Vec<String> = std::fs::read_dir(org.join("portal/downloads"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(downloads.iter().any(|d| d.contains("-external-")), "{downloads:?}");
+    assert!(!downloads.iter().any(|d| d.contains("-internal-")), "{downloads:?}");
+    assert!(r.stderr.contains("made for an internal audience"), "{}", r.stderr);
+
     // A disclosure that is not the one committed to is caught by verify.py.
     let mut lines: Vec<serde_json::Value> = disclosed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     // base64url of ["x","actor","mallory@example.com"]
@@ -209,6 +225,26 @@ fn erasing_a_user_keeps_every_proof_and_leaves_no_value_behind() {
     let v = tool(&dir, "python3", &["verify.py", org.join("keys/cairn.pub").to_str().unwrap()]);
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
     assert_eq!(found(&dir, &erased), Vec::<String>::new());
+    // The vault is checked like the lake: a changed vault object is named by a full verification.
+    let vault = org.join("store/vault");
+    let vault_object =
+        vault.join(common::files(&vault).into_iter().find(|p| p.extension().is_some_and(|x| x == "parquet")).unwrap());
+    let mut bytes = std::fs::read(&vault_object).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    std::fs::write(&vault_object, bytes).unwrap();
+    let tampered = cairn(&org, &["verify", "--full", "--format", "json"]);
+    assert!(
+        tampered.stdout.contains("object_digest_mismatch") && tampered.stdout.contains("vault/disclosures/"),
+        "{}",
+        tampered.stdout
+    );
+    std::fs::write(&vault_object, {
+        let mut b = std::fs::read(&vault_object).unwrap();
+        b[at] ^= 0x01;
+        b
+    })
+    .unwrap();
     // Nothing left to erase for that subject: refused, and nothing committed.
     let again = cairn(&org, &["erase", "--subject", &subject, "--by", "DPO", "--reason", "again"]);
     assert_eq!(again.code, 2, "{}", again.stderr);

@@ -40,10 +40,12 @@ impl Classification {
 #[serde(rename_all = "lowercase")]
 pub enum Audience {
     /// The organisation's own compliance team: everything, disclosed personal values of sampled
-    /// events included.
-    #[default]
+    /// events included. Asked for by name.
     Internal,
-    /// An auditor outside the organisation: nothing restricted, no disclosed personal value.
+    /// An auditor outside the organisation: nothing restricted, no disclosed personal value. The
+    /// default: a bundle made without saying whom it is for may end up anywhere (the portal
+    /// publishes the bundles it finds).
+    #[default]
     External,
 }
 

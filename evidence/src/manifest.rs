@@ -176,14 +176,30 @@ pub struct RunManifest {
     /// For a rotation run: the handover of signing to the key that signs this manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<KeyRotation>,
-    /// The disclosure vault objects this run wrote ([`crate::vault`]): personal values kept
+    /// The disclosure vault objects this run wrote (`vault/disclosures/…`): personal values kept
     /// apart from the lake. Not leaves of the Merkle tree; each row proves itself against the
     /// commitment in its signed event.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vault: Vec<ObjectEntry>,
     /// For an erasure run: what it erased.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub erasure: Option<crate::vault::Erasure>,
+    pub erasure: Option<Erasure>,
+}
+
+/// What an erasure run erased, as its manifest records it. The values themselves are not
+/// recorded: only the commitments whose values are gone, and the vault objects rewritten.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    /// Who asked for it, as they gave their name.
+    pub by: String,
+    /// Why (the request's reference).
+    pub reason: String,
+    /// Events whose disclosed values were erased.
+    pub events: u64,
+    /// The digests whose values were erased, sorted: the commitments stay in the signed events.
+    pub digests: Vec<String>,
+    /// The vault objects replaced by this run's (which hold the rows kept).
+    pub replaced: Vec<String>,
 }
 
 /// A handover of signing, as a rotation run's manifest records it (the `rotation` module says

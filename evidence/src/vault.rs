@@ -10,16 +10,16 @@
 //! Which vault objects hold live rows is said by the signed run manifests: a run lists the vault
 //! objects it wrote (`vault`), and an erasure run also names the ones it replaced
 //! (`erasure.replaced`). A vault object no manifest lists, or one an erasure replaced, is removed
-//! by the next writer ([`crate::lake::Lake::remove_uncommitted`]).
+//! by the next writer, with what crashed runs leave behind.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
-use serde::{Deserialize, Serialize};
 
 use crate::artefacts::{lake_table, Column, LakeTable};
+pub use crate::manifest::Erasure;
 use crate::manifest::ObjectEntry;
 use crate::tables::{names, provenance_fields, Provenance, ProvenanceBuilder, ProvenanceColumns, TableError};
 
@@ -44,22 +44,6 @@ lake_table! {
         /// The value, as JSON text.
         pub value_json: String,
     }
-}
-
-/// What an erasure run erased, as its manifest records it. The values themselves are not
-/// recorded: only the commitments whose values are gone, and the vault objects rewritten.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Erasure {
-    /// Who asked for it, as they gave their name.
-    pub by: String,
-    /// Why (the request's reference).
-    pub reason: String,
-    /// Events whose disclosed values were erased.
-    pub events: u64,
-    /// The digests whose values were erased, sorted: the commitments stay in the signed events.
-    pub digests: Vec<String>,
-    /// The vault objects replaced by this run's (which hold the rows kept).
-    pub replaced: Vec<String>,
 }
 
 /// The live vault objects after `manifests` (oldest first), by key: each written by one of them

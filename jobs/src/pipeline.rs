@@ -638,6 +638,7 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
     // Decision Cards events may name; events are checked against every card in the lake.
     let cards: Vec<cairn_evidence::artefacts::PolicyRow> =
         if lake_intact { crate::supply::read_table(&ws.lake, &manifests).await? } else { Vec::new() };
+    let live_vault = cairn_evidence::vault::live(&manifests);
     let progress = crate::progress::Progress::start("verify", manifests.iter().map(|m| m.objects.len() as u64).sum());
     for (i, m) in manifests.iter().enumerate() {
         if events_are_new && m.stage == Stage::Collect {
@@ -696,6 +697,24 @@ async fn verify_pass(ws: &Workspace, clock: &mut Clock, full: bool, shard: Optio
                     }
                 }
                 tracing::info!(object = %entry.key, rows = entry.rows, "verifying");
+            }
+        }
+        // The run's disclosure vault objects that still hold live rows: their digests too (an
+        // erasure replaces objects; the ones it replaced are gone by design).
+        if check_objects && shard.is_none() {
+            for entry in m.vault.iter().filter(|e| live_vault.contains_key(&e.key)) {
+                objects_checked += 1;
+                match ws.lake.get(&entry.key).await {
+                    Ok(bytes) => findings.extend(verify_object(entry, &bytes)),
+                    Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => {
+                        findings.push(Finding::object(
+                            FindingKind::ObjectDigestMismatch,
+                            &entry.key,
+                            "the committed vault object is missing".into(),
+                        ));
+                    }
+                    Err(e) => return Err(e).context("cannot read a committed vault object"),
+                }
             }
         }
         if m.stage == Stage::Collect && events_are_new {

@@ -4,13 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
+use cairn_evidence::classification::Audience;
 use cairn_renderer::model::DownloadView;
 use cairn_renderer::templates::Templates;
 
 use crate::pipeline::{self, Workspace};
 
 /// Renders the portal; returns the path of its index page. Bundles found in the bundles folder
-/// are copied into `downloads/` and linked from the control pages.
+/// are copied into `downloads/` and linked from the control pages, except those made for an
+/// internal audience.
 pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
     // Templates first: a template folder at fault fails before the lake is read.
     let templates = templates(ws)?;
@@ -62,6 +64,13 @@ fn list_bundles(dir: &Path) -> Result<Vec<DownloadView>> {
         let Some(stem) = name.strip_prefix("cairn-evidence-").and_then(|n| n.strip_suffix(".zip")) else { continue };
         // cairn-evidence-<scope>-<run id>.zip; a run id is 25 characters.
         let scope = stem.len().checked_sub(26).map_or("", |cut| &stem[..cut]).to_string();
+        // A bundle made for the organisation's own team may hold personal values: the portal,
+        // which outsiders read, never offers it.
+        let audience = cairn_verifier::bundle::unchecked_manifest(&path).ok().and_then(|m| m.audience);
+        if audience.is_some_and(|a| a.audience == Audience::Internal) {
+            tracing::warn!(bundle = %path.display(), "not offered on the portal: made for an internal audience");
+            continue;
+        }
         let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         out.push(DownloadView {
             name,

@@ -101,7 +101,7 @@ pub struct Job {
     pub bundle_oscal: bool,
     /// Populations its bundle holds (`[job.bundle] populations`, default none).
     pub bundle_populations: Vec<String>,
-    /// Who its bundle is for (`[job.bundle] audience`, default internal).
+    /// Who its bundle is for (`[job.bundle] audience`, default external).
     pub bundle_audience: cairn_evidence::classification::Audience,
     /// Where the publish step copies to.
     pub publish_url: Option<String>,
@@ -141,7 +141,7 @@ impl Job {
         let bundle_oscal = raw.bundle.as_ref().and_then(|b| b.oscal).unwrap_or(false);
         let bundle_populations = raw.bundle.as_ref().and_then(|b| b.populations.clone()).unwrap_or_default();
         let bundle_audience = match raw.bundle.as_ref().and_then(|b| b.audience.as_deref()) {
-            None => cairn_evidence::classification::Audience::Internal,
+            None => cairn_evidence::classification::Audience::External,
             Some(a) => cairn_evidence::classification::Audience::parse(a)
                 .with_context(|| format!("[[job]] {name:?}: [job.bundle] audience = {a:?}: internal or external"))?,
         };

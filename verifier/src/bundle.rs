@@ -60,24 +60,44 @@ pub struct BundleCheck {
 /// Reads a bundle's `manifest.json` and checks its signature, without checking the files (what
 /// `cairn trace` needs to say which bundles list an object; [`check_bundle`] checks it all).
 pub fn signed_manifest(path: &Path, public: &PublicKey) -> Result<BundleManifest, BundleCheckError> {
+    let fail = |detail: String| BundleCheckError::Check { path: path.to_path_buf(), detail };
+    let (manifest_bytes, sig) = manifest_entries(path)?;
+    let sig =
+        String::from_utf8_lossy(&sig.ok_or_else(|| fail("manifest.json.minisig is missing".into()))?).into_owned();
+    public.verify_minisign(&manifest_bytes, &sig).map_err(|e| fail(format!("manifest.json.minisig: {e}")))?;
+    serde_json::from_slice(&manifest_bytes).map_err(|e| fail(format!("manifest.json: {e}")))
+}
+
+/// Reads a bundle's `manifest.json` without checking its signature: what the bundle says about
+/// itself (whom it was made for), to decide where it may be copied; never what it proves.
+pub fn unchecked_manifest(path: &Path) -> Result<BundleManifest, BundleCheckError> {
+    let (manifest_bytes, _) = manifest_entries(path)?;
+    serde_json::from_slice(&manifest_bytes)
+        .map_err(|e| BundleCheckError::Check { path: path.to_path_buf(), detail: format!("manifest.json: {e}") })
+}
+
+/// `manifest.json` and, when present, `manifest.json.minisig`, each at most 64 MiB.
+fn manifest_entries(path: &Path) -> Result<(Vec<u8>, Option<Vec<u8>>), BundleCheckError> {
     const LIMIT: u64 = 64 << 20;
     let fail = |detail: String| BundleCheckError::Check { path: path.to_path_buf(), detail };
     let zip_err = |e: zip::result::ZipError| BundleCheckError::Zip { path: path.to_path_buf(), detail: e.to_string() };
     let file = File::open(path).map_err(|source| BundleCheckError::Io { path: path.to_path_buf(), source })?;
     let mut zip = ZipArchive::new(file).map_err(zip_err)?;
-    let mut read = |name: &str| -> Result<Vec<u8>, BundleCheckError> {
-        let entry = zip.by_name(name).map_err(|e| fail(format!("{name}: {e}")))?;
+    let mut read = |name: &str| -> Result<Option<Vec<u8>>, BundleCheckError> {
+        let entry = match zip.by_name(name) {
+            Ok(entry) => entry,
+            Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+            Err(e) => return Err(fail(format!("{name}: {e}"))),
+        };
         let mut bytes = Vec::new();
         entry.take(LIMIT + 1).read_to_end(&mut bytes).map_err(|e| fail(format!("{name} is corrupt: {e}")))?;
         if bytes.len() as u64 > LIMIT {
             return Err(fail(format!("{name} is larger than {LIMIT} bytes")));
         }
-        Ok(bytes)
+        Ok(Some(bytes))
     };
-    let manifest_bytes = read("manifest.json")?;
-    let sig = String::from_utf8_lossy(&read("manifest.json.minisig")?).into_owned();
-    public.verify_minisign(&manifest_bytes, &sig).map_err(|e| fail(format!("manifest.json.minisig: {e}")))?;
-    serde_json::from_slice(&manifest_bytes).map_err(|e| fail(format!("manifest.json: {e}")))
+    let manifest = read("manifest.json")?.ok_or_else(|| fail("manifest.json is missing".into()))?;
+    Ok((manifest, read("manifest.json.minisig")?))
 }
 
 /// Checks a bundle completely: entry names (no absolute paths, `..`, symlinks or duplicates), the
