@@ -282,3 +282,67 @@ print(count)
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.trim(), "16");
 }
+
+#[test]
+fn whole_line_events_with_disclosures_are_split_and_a_forged_one_is_kept_aside() {
+    use cairn_evidence::disclosure::{conceal, Disclosure};
+    let tmp = tempfile::tempdir().unwrap();
+    let org = common::Org::new(tmp.path());
+    // The events are the whole lines (no pointer): the path JSON lines take fastest.
+    let config = std::fs::read_to_string(org.dir.join("cairn.toml")).unwrap().replace("event = \"/event\"\n", "");
+    std::fs::write(org.dir.join("cairn.toml"), config).unwrap();
+    let mut prev = cairn_evidence::event::GENESIS_PREV.to_string();
+    let mut lines = String::new();
+    for i in 0..3u64 {
+        let mut event = serde_json::json!({"chain": "app-main", "seq": i, "ts": format!("2026-11-20T00:00:0{i}Z"),
+            "kid": "app-1", "prev": prev, "action": "read", "actor": format!("carol{i}@example.net")});
+        let d = conceal(event.as_object_mut().unwrap(), "actor", &format!("c2FsdC1mb3ItZXZlbnQt{i}")).unwrap();
+        let mut event = common::sign(&org.key, event);
+        prev = event["hash"].as_str().unwrap().to_string();
+        // Event 1's disclosure is not what it committed to: kept aside, the event kept.
+        let disclosure = if i == 1 {
+            Disclosure::new("c2FsdA", Some("actor"), "mallory@example.net".into()).encoded
+        } else {
+            d.encoded
+        };
+        event["_disclosures"] = serde_json::json!([disclosure]);
+        let mut line = event.to_string();
+        if i == 2 {
+            // An escaped member name is still the member.
+            line = line.replace("\"_disclosures\"", "\"\\u005fdisclosures\"");
+            assert!(line.contains("u005fdisclosures"));
+        }
+        lines.push_str(&line);
+        lines.push('\n');
+    }
+    org.append("events.jsonl", &lines);
+    let c = cairn(&org.dir, &["collect"]);
+    assert_eq!(c.code, 0, "{}{}", c.stdout, c.stderr);
+    let v = cairn(&org.dir, &["verify", "--format", "json"]);
+    assert_eq!(
+        findings(&v.stdout),
+        Vec::<(String, String, u64)>::new(),
+        "every event verifies as signed: {}",
+        v.stdout
+    );
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    let values = vault_values(&org.dir);
+    let kept: Vec<&str> = values.iter().map(|v| v.3.as_str()).collect();
+    assert_eq!(kept, ["carol0@example.net", "carol2@example.net"]);
+    assert_eq!(
+        found(&org.dir.join("store/lake"), &["carol0@example.net", "carol2@example.net", "mallory@example.net"]),
+        Vec::<String>::new()
+    );
+    let aside = tool(
+        &org.dir,
+        "python3",
+        &["-c", "import pathlib, pyarrow.parquet as pq\nfor p in pathlib.Path('store/lake/quarantine').rglob('*.parquet'):\n    for r in pq.read_table(p).to_pylist(): print(r['reason'], '|', r['raw'])"],
+    );
+    assert!(
+        aside.stdout.contains("disclosures of app-main seq 1 refused")
+            && aside.stdout.contains("not one the signed event commits to"),
+        "{}",
+        aside.stdout
+    );
+    assert!(!aside.stdout.contains("mallory"), "the refused value is not kept: {}", aside.stdout);
+}
