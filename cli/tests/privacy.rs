@@ -205,6 +205,13 @@ fn erasing_a_user_keeps_every_proof_and_leaves_no_value_behind() {
     assert!(e.stdout.contains(&format!("{} values of {events} events erased", 2 * events)), "{}", e.stdout);
     assert!(!e.stdout.contains(&subject) && !e.stderr.contains(&subject), "the value is never echoed");
 
+    // The portal shows the erasure on its run's page: who, why, how many; never the value.
+    let run_id = e.stdout.split_whitespace().nth(3).unwrap().trim_end_matches(':').to_string();
+    assert_eq!(cairn(&org, &["render"]).code, 0);
+    let page = std::fs::read_to_string(org.join(format!("portal/runs/{run_id}.html"))).unwrap();
+    assert!(page.contains("Data Protection Officer") && page.contains("DSR-2026-118"), "{page}");
+    assert!(page.contains(&format!("<tr><th>Values erased</th><td>{}", 2 * events)), "{page}");
+    assert_eq!(found(&org.join("portal"), &erased), Vec::<String>::new());
     // Nowhere in the store: not the lake, not the vault, not the run manifests.
     assert_eq!(found(&org.join("store"), &erased), Vec::<String>::new());
     // Every proof still holds: a full verification finds exactly what it found before.

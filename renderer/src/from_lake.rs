@@ -180,6 +180,7 @@ pub fn portal_model(
             file: run_file(&m.run_id),
             previous_file: m.previous.as_ref().map(|p| run_file(&p.run_id)),
             signing_key_id: m.signing_key_id.clone(),
+            erasure: m.erasure.clone(),
             signature: s.signature.clone().unwrap_or_default(),
             checkpoint: s.checkpoint.clone().unwrap_or_default(),
             object_links: Vec::new(),

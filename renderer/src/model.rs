@@ -358,6 +358,8 @@ pub struct RunView {
     pub stats: Vec<(String, u64)>,
     /// The run wrote simulated data.
     pub simulated: bool,
+    /// For an erase run: who asked, why, and what was erased (never the values).
+    pub erasure: Option<cairn_evidence::manifest::Erasure>,
 }
 
 /// A link to a lake object's page.
