@@ -396,6 +396,64 @@ fn a_rotated_key_signs_on_and_verify_follows_the_handover() {
     let rotation: serde_json::Value = serde_json::from_slice(&std::fs::read(&runs[2]).unwrap()).unwrap();
     assert_eq!(rotation["stage"], "rotate");
 
+    // A bundle spanning the rotation: verify.py follows the handover from the new key back to the
+    // old one, and carries the old key so that minisign checks the runs it signed.
+    let unpacked = bundle_unpacked(dir, &[]);
+    let v = tool(&unpacked, "python3", &["verify.py", dir.join("keys/next.pub").to_str().unwrap()]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    assert!(
+        v.stdout.contains("OK  5 run manifests are each signed by the key of their time (1 key handovers followed)"),
+        "{}",
+        v.stdout
+    );
+    let old_id = std::fs::read_to_string(dir.join("keys/cairn.pub"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let old_pub = format!("keys/cairn-{old_id}.pub");
+    let first = format!("store/runs/{}", runs[0].file_name().unwrap().to_str().unwrap());
+    assert!(minisign_ok(&unpacked, Path::new(&first), &old_pub), "{first} with {old_pub}");
+    assert!(std::fs::read_to_string(unpacked.join("README.txt")).unwrap().contains("Cairn's signing key was rotated"));
+    // A handover to the new key claimed from a stranger's key (the statement the stranger's, the
+    // rotation run re-signed by the new key): the runs before it are not the stranger's, and
+    // verify.py says so.
+    let carried = unpacked.join(format!("store/runs/{}", runs[2].file_name().unwrap().to_str().unwrap()));
+    let mut forged_rotation: serde_json::Value = serde_json::from_slice(&std::fs::read(&carried).unwrap()).unwrap();
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[98; 32]);
+    let stranger_line = cairn_evidence::keys::PublicKey::of(&stranger).minisign_line();
+    let previous = &forged_rotation["previous"];
+    let statement = format!(
+        "cairn key rotation v1\nfrom {stranger_line}\nto {}\nafter {} {}\n",
+        forged_rotation["rotation"]["to"].as_str().unwrap(),
+        previous["run_id"].as_str().unwrap(),
+        previous["sha256"].as_str().unwrap()
+    );
+    forged_rotation["rotation"]["from"] = stranger_line.into();
+    forged_rotation["rotation"]["statement_signature"] =
+        cairn_evidence::keys::sign_minisign(&stranger, statement.as_bytes(), "file:key-rotation").unwrap().into();
+    let mut bytes = serde_json::to_vec_pretty(&forged_rotation).unwrap();
+    bytes.push(b'\n');
+    let new_key = cairn_evidence::keys::read_signing_key(&dir.join("keys/next.key")).unwrap();
+    std::fs::write(&carried, &bytes).unwrap();
+    std::fs::write(
+        carried.with_extension("json.minisig"),
+        cairn_evidence::keys::sign_minisign(&new_key, &bytes, "file:x").unwrap(),
+    )
+    .unwrap();
+    let check = format!(
+        "import json, verify; kid, pk = verify.read_public_key({:?}); \
+         verify.check_run_manifests(kid, pk, json.load(open('manifest.json')))",
+        dir.join("keys/next.pub").to_str().unwrap()
+    );
+    let v = tool(&unpacked, "python3", &["-c", &check]);
+    assert_ne!(v.code, 0, "{}", v.stdout);
+    assert!(v.stderr.contains("was made by another key"), "{}", v.stderr);
+
     // The keys page: the earlier key's public key, and where each handed over or took over.
     let out = run(&["render"]);
     assert_eq!(out.code, 0, "{}", out.stderr);

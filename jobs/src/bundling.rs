@@ -404,9 +404,34 @@ async fn collect_files(
             *left_out.entry((what.to_string(), Classification::Restricted)).or_default() += disclosed.len() as u64;
         }
     }
-    // Run manifests, their signatures and checkpoints: the commit record of every run in the period.
-    for s in view.stored.iter().filter(|s| in_period(Some(&day_of_run(&s.run_id)), since, until) && in_runs(&s.run_id))
+    // Run manifests, their signatures and checkpoints: the commit record of every run in the
+    // period, and every key rotation run whatever its day, so that each run's signature leads,
+    // handover by handover, to the key the bundle is signed with.
+    let is_rotation =
+        |s: &&cairn_evidence::lake::StoredManifest| s.manifest.as_ref().is_ok_and(|m| m.rotation.is_some());
+    for s in view
+        .stored
+        .iter()
+        .filter(|s| (in_period(Some(&day_of_run(&s.run_id)), since, until) && in_runs(&s.run_id)) || is_rotation(s))
     {
+        // The key a rotation took over from, as a minisign public key file (`keys/`), so that
+        // `minisign -V` checks the runs it signed.
+        if let Some(rotation) = s.manifest.as_ref().ok().and_then(|m| m.rotation.as_ref()) {
+            let (from, _) = rotation.keys().map_err(|e| anyhow::anyhow!("run {}: {e}", s.run_id))?;
+            let path = format!("keys/cairn-{}.pub", from.key_id_hex());
+            // A key handed back to later is carried once.
+            if files.iter().any(|f| f.path == path) {
+                continue;
+            }
+            files.push(BundleFile {
+                simulated: false,
+                path,
+                kind: "lake_key".into(),
+                controls: lake_controls.clone(),
+                content: Content::Bytes(from.to_minisign_file().into_bytes()),
+                inclusion: None,
+            });
+        }
         let mut push = |suffix: &str, kind: &str, bytes: Vec<u8>| {
             files.push(BundleFile {
                 simulated: false,

@@ -203,7 +203,7 @@ fn readme(manifest: &BundleManifest, about: Option<&str>) -> String {
          and the inclusion proof of every lake object, so each is shown to be part of the\n\
          population the portal reports. With Cairn installed,\n\
          `cairn check-bundle {name}.zip --pubkey cairn.pub` does all of this and also checks that\n\
-         nothing was added or removed.\n\n\
+         nothing was added or removed.\n\n{rotations}\
          Files\n-----\n{files}",
         name = manifest.name,
         simulated = if manifest.simulated {
@@ -213,6 +213,14 @@ fn readme(manifest: &BundleManifest, about: Option<&str>) -> String {
             ""
         },
         audience = manifest.audience.as_ref().map(audience_section).unwrap_or_default(),
+        rotations = if manifest.files.iter().any(|f| f.kind == "lake_key") {
+            "Cairn's signing key was rotated. Run manifests (store/runs/) signed before a rotation\n\
+             verify with the key of their time, in keys/ (minisign -Vm store/runs/RUN.json -p\n\
+             keys/cairn-KEYID.pub); each rotation run, signed by the next key, names the key before\n\
+             it and carries that key's signature of the handover. verify.py checks each handover.\n\n"
+        } else {
+            ""
+        },
         scope = manifest.scope,
         run = manifest.run_id,
         created = manifest.created_at,

@@ -9,7 +9,8 @@ Needs Python 3.8+ and the `cryptography` package. Checks:
   2. every file listed in manifest.json and SHA256SUMS has the recorded SHA-256 and size,
      and no file is missing or unlisted;
   3. the lake checkpoint in manifest.json is signed by the same key and matches the manifest;
-  4. every lake object's inclusion proof leads to the checkpoint's Merkle root (RFC 6962);
+  4. every lake object's inclusion proof leads to the checkpoint's Merkle root (RFC 6962), and
+     every run manifest is signed by the key of its time, each key rotation's handover checked;
   5. in a population pack: the SQL is the one population.json names, the row count, every row's
      digest, the digest list and the rows' Merkle root; each chain's sequence range recounted;
      and a sample redrawn from its seed, each sampled row's membership proof checked;
@@ -57,22 +58,55 @@ def ed25519_verify(pk, sig, msg, what):
         raise Failure(f"{what}: signature does not verify")
 
 
-def check_minisign(key_id, pk, message, sig_text):
+def check_minisign(key_id, pk, message, sig_text, what="manifest.json.minisig"):
     lines = sig_text.split("\n")
     if len(lines) < 4 or not lines[2].startswith("trusted comment: "):
-        raise Failure("manifest.json.minisig is not a minisign signature")
+        raise Failure(f"{what} is not a minisign signature")
     sig = base64.b64decode(lines[1])
     if len(sig) != 74 or sig[2:10] != key_id:
-        raise Failure("manifest.json.minisig was made by another key")
+        raise Failure(f"{what} was made by another key")
     if sig[:2] == b"Ed":
         signed = message
     elif sig[:2] == b"ED":
         signed = hashlib.blake2b(message, digest_size=64).digest()
     else:
-        raise Failure("manifest.json.minisig uses an unknown algorithm")
-    ed25519_verify(pk, sig[10:], signed, "manifest.json.minisig")
+        raise Failure(f"{what} uses an unknown algorithm")
+    ed25519_verify(pk, sig[10:], signed, what)
     trusted = lines[2][len("trusted comment: "):].encode()
-    ed25519_verify(pk, base64.b64decode(lines[3]), sig[10:] + trusted, "manifest.json.minisig trusted comment")
+    ed25519_verify(pk, base64.b64decode(lines[3]), sig[10:] + trusted, f"{what} trusted comment")
+
+
+def key_of_line(line, what):
+    raw = base64.b64decode(line)
+    if len(raw) != 42 or raw[:2] != b"Ed":
+        raise Failure(f"{what} is not a minisign public key")
+    return raw[2:10], raw[10:]
+
+
+def check_run_manifests(key_id, pk, manifest):
+    # Each run manifest is signed by the key of its time: the trusted key signs the newest runs;
+    # walking back, each key rotation run (signed by the key it hands over to) names the key
+    # before it, whose signature over the rotation statement proves the handover.
+    runs = sorted(f["path"] for f in manifest["files"] if f["kind"] == "run_manifest")
+    key = (key_id, pk)
+    handovers = 0
+    for path in reversed(runs):
+        text = open(path, "rb").read()
+        check_minisign(key[0], key[1], text, open(path + ".minisig", encoding="utf-8").read(), path + ".minisig")
+        rotation = json.loads(text).get("rotation")
+        if rotation:
+            if key_of_line(rotation["to"], f"{path}: rotation.to") != key:
+                raise Failure(f"{path}: the rotation hands over to a key other than the one that signed it")
+            old = key_of_line(rotation["from"], f"{path}: rotation.from")
+            previous = json.loads(text)["previous"]
+            statement = (f'cairn key rotation v1\nfrom {rotation["from"]}\nto {rotation["to"]}\n'
+                         f'after {previous["run_id"]} {previous["sha256"]}\n').encode()
+            check_minisign(old[0], old[1], statement, rotation["statement_signature"],
+                           f"{path}: the old key's signature over the rotation statement")
+            key = old
+            handovers += 1
+    if runs:
+        print(f"OK  {len(runs)} run manifests are each signed by the key of their time ({handovers} key handovers followed)")
 
 
 def sha256_file(path):
@@ -465,6 +499,7 @@ def main(argv):
             raise Failure(f'{f["path"]}: inclusion proof does not lead to the checkpoint root')
         proofs += 1
     print(f"OK  {proofs} inclusion proofs lead to the checkpoint root")
+    check_run_manifests(key_id, pk, manifest)
     if os.path.isfile("evidence/sample.jsonl"):
         check_sampled_events({f["path"]: f for f in manifest["files"]})
     for f in manifest["files"]:
