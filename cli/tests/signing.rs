@@ -396,6 +396,28 @@ fn a_rotated_key_signs_on_and_verify_follows_the_handover() {
     let rotation: serde_json::Value = serde_json::from_slice(&std::fs::read(&runs[2]).unwrap()).unwrap();
     assert_eq!(rotation["stage"], "rotate");
 
+    // A consistency proof from a checkpoint of the old key to one of the new: both checkers follow
+    // the handover from the key they are given.
+    let run_id_of = |p: &PathBuf| p.file_stem().unwrap().to_str().unwrap().to_string();
+    let proof = run(&["proof", "consistency", &run_id_of(&runs[0]), &run_id_of(&runs[4])]);
+    assert_eq!(proof.code, 0, "{}", proof.stderr);
+    let proof_file = dir.join("across.json");
+    std::fs::write(&proof_file, &proof.stdout).unwrap();
+    let checked = run(&["verify-proof", proof_file.to_str().unwrap(), "--pubkey", "keys/next.pub"]);
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    assert!(checked.stdout.contains("the log only grew (across 1 key rotations)"), "{}", checked.stdout);
+    let unpacked_script = dir.join("verify.py");
+    std::fs::write(&unpacked_script, include_str!("../../renderer/src/verify.py")).unwrap();
+    let py = tool(dir, "python3", &["verify.py", "keys/next.pub", proof_file.to_str().unwrap()]);
+    assert_eq!(py.code, 0, "{}{}", py.stdout, py.stderr);
+    assert!(py.stdout.contains("(across 1 key rotations)"), "{}", py.stdout);
+    // Without the handover, the old checkpoint is no key's the checker trusts.
+    let mut bare: serde_json::Value = serde_json::from_str(&proof.stdout).unwrap();
+    bare.as_object_mut().unwrap().remove("handovers");
+    std::fs::write(&proof_file, bare.to_string()).unwrap();
+    assert_ne!(run(&["verify-proof", proof_file.to_str().unwrap(), "--pubkey", "keys/next.pub"]).code, 0);
+    assert_ne!(tool(dir, "python3", &["verify.py", "keys/next.pub", proof_file.to_str().unwrap()]).code, 0);
+
     // A bundle spanning the rotation: verify.py follows the handover from the new key back to the
     // old one, and carries the old key so that minisign checks the runs it signed.
     let unpacked = bundle_unpacked(dir, &[]);

@@ -6,11 +6,12 @@ use cairn_evidence::digest::Sha256Digest;
 use cairn_evidence::manifest::{ObjectEntry, RunManifest};
 use cairn_evidence::merkle::{consistency_proof, inclusion_proof, leaf_hash};
 use cairn_verifier::lake::verify_manifests;
-pub use cairn_verifier::proof::{ConsistencyProof, InclusionProof, CONSISTENCY_FORMAT, INCLUSION_FORMAT};
+pub use cairn_verifier::proof::{ConsistencyProof, Handover, InclusionProof, CONSISTENCY_FORMAT, INCLUSION_FORMAT};
 
 use crate::pipeline::Workspace;
 
 struct Log {
+    stored: Vec<cairn_evidence::lake::StoredManifest>,
     manifests: Vec<RunManifest>,
     checkpoints: Vec<Option<String>>,
     entries: Vec<ObjectEntry>,
@@ -44,7 +45,7 @@ async fn load(ws: &Workspace) -> Result<Log> {
     }
     let checkpoints = stored.iter().map(|s| s.checkpoint.clone()).collect();
     let entries = manifests.iter().flat_map(|m| m.objects.iter().cloned()).collect();
-    Ok(Log { manifests, checkpoints, entries })
+    Ok(Log { stored, manifests, checkpoints, entries })
 }
 
 fn hexes(proof: &[Sha256Digest]) -> Vec<String> {
@@ -90,5 +91,24 @@ pub async fn consistency(ws: &Workspace, old: &str, new: &str) -> Result<Consist
     } else {
         consistency_proof(&leaves, old_run.merkle.size as usize).context("sizes outside the tree")?
     };
-    Ok(ConsistencyProof { format: CONSISTENCY_FORMAT.into(), proof: hexes(&proof), old_checkpoint, new_checkpoint })
+    // Every key rotation after the older run, newest first: from the key the lake is signed with
+    // now back to the one that signed the older checkpoint.
+    let handovers = log
+        .stored
+        .iter()
+        .zip(&log.manifests)
+        .filter(|(_, m)| m.rotation.is_some() && m.run_id.as_str() > old_run.run_id.as_str())
+        .rev()
+        .map(|(s, _)| Handover {
+            manifest: String::from_utf8_lossy(&s.bytes).into_owned(),
+            signature: s.signature.clone().unwrap_or_default(),
+        })
+        .collect();
+    Ok(ConsistencyProof {
+        format: CONSISTENCY_FORMAT.into(),
+        proof: hexes(&proof),
+        old_checkpoint,
+        new_checkpoint,
+        handovers,
+    })
 }

@@ -83,6 +83,26 @@ def key_of_line(line, what):
     return raw[2:10], raw[10:]
 
 
+def handover(text, sig_text, key, what):
+    """Checks a run manifest's signature with `key`; for a key rotation run (which the key it
+    hands over to signs), also the old key's signature over the handover. Returns the old key,
+    or None when the run is not a rotation."""
+    check_minisign(key[0], key[1], text, sig_text, what + " signature")
+    run = json.loads(text)
+    rotation = run.get("rotation")
+    if not rotation:
+        return None
+    if key_of_line(rotation["to"], f"{what}: rotation.to") != key:
+        raise Failure(f"{what}: the rotation hands over to a key other than the one that signed it")
+    old = key_of_line(rotation["from"], f"{what}: rotation.from")
+    previous = run["previous"]
+    statement = (f'cairn key rotation v1\nfrom {rotation["from"]}\nto {rotation["to"]}\n'
+                 f'after {previous["run_id"]} {previous["sha256"]}\n').encode()
+    check_minisign(old[0], old[1], statement, rotation["statement_signature"],
+                   f"{what}: the old key's signature over the rotation statement")
+    return old
+
+
 def check_run_manifests(key_id, pk, manifest):
     # Each run manifest is signed by the key of its time: the trusted key signs the newest runs;
     # walking back, each key rotation run (signed by the key it hands over to) names the key
@@ -91,18 +111,8 @@ def check_run_manifests(key_id, pk, manifest):
     key = (key_id, pk)
     handovers = 0
     for path in reversed(runs):
-        text = open(path, "rb").read()
-        check_minisign(key[0], key[1], text, open(path + ".minisig", encoding="utf-8").read(), path + ".minisig")
-        rotation = json.loads(text).get("rotation")
-        if rotation:
-            if key_of_line(rotation["to"], f"{path}: rotation.to") != key:
-                raise Failure(f"{path}: the rotation hands over to a key other than the one that signed it")
-            old = key_of_line(rotation["from"], f"{path}: rotation.from")
-            previous = json.loads(text)["previous"]
-            statement = (f'cairn key rotation v1\nfrom {rotation["from"]}\nto {rotation["to"]}\n'
-                         f'after {previous["run_id"]} {previous["sha256"]}\n').encode()
-            check_minisign(old[0], old[1], statement, rotation["statement_signature"],
-                           f"{path}: the old key's signature over the rotation statement")
+        old = handover(open(path, "rb").read(), open(path + ".minisig", encoding="utf-8").read(), key, path)
+        if old is not None:
             key = old
             handovers += 1
     if runs:
@@ -197,8 +207,19 @@ def checkpoint_of(note, origin, pk):
     return int(lines[1]), base64.b64decode(lines[2])
 
 
-def verify_proof_file(path, origin, pk):
+def checkpoint_by_any(note, keys):
+    # A checkpoint signed by any of the lake's keys (its origin names the key).
+    for key_id, pk in keys:
+        try:
+            return checkpoint_of(note, "cairn/%016X" % struct.unpack("<Q", key_id)[0], pk)
+        except Failure:
+            continue
+    raise Failure("a checkpoint is signed by none of the lake's keys")
+
+
+def verify_proof_file(path, key_id, pk):
     p = json.load(open(path, encoding="utf-8"))
+    origin = "cairn/%016X" % struct.unpack("<Q", key_id)[0]
     if p.get("format") == "cairn-inclusion-proof/1":
         size, root = checkpoint_of(p["checkpoint"], origin, pk)
         leaf_bytes = canonical({"key": p["key"], "sha256": p["sha256"], "size": p["size"], "table": p["table"]})
@@ -208,11 +229,19 @@ def verify_proof_file(path, origin, pk):
             raise Failure(f"{path}: inclusion proof does not lead to the checkpoint root")
         print(f'OK  {p["key"]} is leaf {p["leaf_index"]} of tree size {size}')
     elif p.get("format") == "cairn-consistency-proof/1":
-        size1, root1 = checkpoint_of(p["old_checkpoint"], origin, pk)
-        size2, root2 = checkpoint_of(p["new_checkpoint"], origin, pk)
+        # Across key rotations: the handovers lead from the trusted key to each key before it.
+        keys = [(key_id, pk)]
+        for i, h in enumerate(p.get("handovers", [])):
+            old = handover(h["manifest"].encode(), h["signature"], keys[-1], f"{path}: handover {i}")
+            if old is None:
+                raise Failure(f"{path}: handover {i} is not a key rotation run")
+            keys.append(old)
+        size1, root1 = checkpoint_by_any(p["old_checkpoint"], keys)
+        size2, root2 = checkpoint_by_any(p["new_checkpoint"], keys)
         if not verify_consistency(size1, size2, root1, root2, [bytes.fromhex(h) for h in p["proof"]]):
             raise Failure(f"{path}: consistency proof does not hold")
-        print(f"OK  tree size {size1} is a prefix of tree size {size2}: the log only grew")
+        across = f" (across {len(keys) - 1} key rotations)" if len(keys) > 1 else ""
+        print(f"OK  tree size {size1} is a prefix of tree size {size2}: the log only grew{across}")
     else:
         raise Failure(f"{path}: not a Cairn proof")
 
@@ -446,9 +475,8 @@ def main(argv):
         return 2
     key_id, pk = read_public_key(argv[1])
     if len(argv) > 2:
-        origin = "cairn/%016X" % struct.unpack("<Q", key_id)[0]
         for path in argv[2:]:
-            verify_proof_file(path, origin, pk)
+            verify_proof_file(path, key_id, pk)
         return 0
     manifest_bytes = open("manifest.json", "rb").read()
     check_minisign(key_id, pk, manifest_bytes, open("manifest.json.minisig", encoding="utf-8").read())

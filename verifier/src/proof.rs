@@ -5,7 +5,7 @@
 use cairn_evidence::digest::Sha256Digest;
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::lake::checkpoint_verifier;
-use cairn_evidence::manifest::{ObjectEntry, RunManifest};
+use cairn_evidence::manifest::{KeyRotation, ObjectEntry, RunManifest};
 use cairn_evidence::merkle::{leaf_hash, verify_consistency, verify_inclusion, ProofError};
 use cairn_evidence::note::{verify_note, Checkpoint, NoteError};
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,22 @@ pub struct ConsistencyProof {
     pub old_checkpoint: String,
     /// The newer signed checkpoint.
     pub new_checkpoint: String,
+    /// When Cairn's key was rotated after the older checkpoint: each rotation run since, newest
+    /// first, so that the key the proof is checked with leads, handover by handover, to the key
+    /// that signed the older checkpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handovers: Vec<Handover>,
+}
+
+/// A key rotation run as a proof carries it: the manifest's exact text and its signature (by the
+/// key it hands over to).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handover {
+    /// The rotation run's manifest, exactly as stored.
+    pub manifest: String,
+    /// Its minisign signature, as stored.
+    pub signature: String,
 }
 
 /// Why a proof file does not check.
@@ -83,6 +99,40 @@ pub enum ProofFileError {
     /// The audit path does not lead to the signed root.
     #[error(transparent)]
     Merkle(#[from] ProofError),
+    /// A handover does not lead from the trusted key to the key before it.
+    #[error("handover {index}: {detail}")]
+    Handover {
+        /// Its place in `handovers`, from 0.
+        index: usize,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// The trusted key, then each key before it that `handovers` (newest first) prove handed over:
+/// each rotation run signed by the key it hands over to, its statement by the key it hands over
+/// from.
+fn lake_keys(trusted: &PublicKey, handovers: &[Handover]) -> Result<Vec<PublicKey>, ProofFileError> {
+    let mut keys = vec![*trusted];
+    for (index, h) in handovers.iter().enumerate() {
+        let fail = |detail: String| ProofFileError::Handover { index, detail };
+        let current = keys[keys.len() - 1];
+        current
+            .verify_minisign(h.manifest.as_bytes(), &h.signature)
+            .map_err(|e| fail(format!("the rotation run is not signed by the key after it: {e}")))?;
+        let manifest: RunManifest =
+            serde_json::from_str(&h.manifest).map_err(|e| fail(format!("not a run manifest: {e}")))?;
+        let rotation = manifest.rotation.ok_or_else(|| fail("the run is not a key rotation".into()))?;
+        let previous = manifest.previous.ok_or_else(|| fail("the rotation follows no run".into()))?;
+        let (from, to) = rotation.keys().map_err(fail)?;
+        if to.key != current.key {
+            return Err(fail("it hands over to a key other than the one that signed it".into()));
+        }
+        from.verify_minisign(&KeyRotation::statement(&from, &to, &previous), &rotation.statement_signature)
+            .map_err(|e| fail(format!("the old key's signature over the rotation statement: {e}")))?;
+        keys.push(from);
+    }
+    Ok(keys)
 }
 
 fn parse_hexes(proof: &[String]) -> Result<Vec<Sha256Digest>, ProofFileError> {
@@ -90,8 +140,13 @@ fn parse_hexes(proof: &[String]) -> Result<Vec<Sha256Digest>, ProofFileError> {
 }
 
 fn checked_checkpoint(note: &str, public: &PublicKey) -> Result<Checkpoint, ProofFileError> {
-    let verifier = checkpoint_verifier(public);
-    let (text, _) = verify_note(note, std::slice::from_ref(&verifier)).map_err(ProofFileError::Checkpoint)?;
+    checked_by_any(note, std::slice::from_ref(public))
+}
+
+/// A checkpoint signed by any of `keys`.
+fn checked_by_any(note: &str, keys: &[PublicKey]) -> Result<Checkpoint, ProofFileError> {
+    let verifiers: Vec<_> = keys.iter().map(checkpoint_verifier).collect();
+    let (text, _) = verify_note(note, &verifiers).map_err(ProofFileError::Checkpoint)?;
     Checkpoint::parse(text).map_err(ProofFileError::Checkpoint)
 }
 
@@ -127,11 +182,19 @@ pub fn verify_file(text: &str, public: &PublicKey) -> Result<String, ProofFileEr
         }
         Some(CONSISTENCY_FORMAT) => {
             let p: ConsistencyProof = serde_json::from_value(value).map_err(ProofFileError::Shape)?;
-            let old = checked_checkpoint(&p.old_checkpoint, public)?;
-            let new = checked_checkpoint(&p.new_checkpoint, public)?;
+            // Across key rotations each checkpoint is signed by the key of its time: any of the
+            // lake's keys the handovers prove. The consistency proof then binds the older root
+            // to the newer one.
+            let keys = lake_keys(public, &p.handovers)?;
+            let old = checked_by_any(&p.old_checkpoint, &keys)?;
+            let new = checked_by_any(&p.new_checkpoint, &keys)?;
             verify_consistency(old.size, new.size, &old.root, &new.root, &parse_hexes(&p.proof)?)?;
+            let across = match p.handovers.len() {
+                0 => String::new(),
+                n => format!(" (across {n} key rotations)"),
+            };
             Ok(format!(
-                "{} tree size {} is a prefix of tree size {}: the log only grew",
+                "{} tree size {} is a prefix of tree size {}: the log only grew{across}",
                 new.origin, old.size, new.size
             ))
         }
