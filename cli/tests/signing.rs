@@ -411,6 +411,17 @@ fn a_rotated_key_signs_on_and_verify_follows_the_handover() {
     let py = tool(dir, "python3", &["verify.py", "keys/next.pub", proof_file.to_str().unwrap()]);
     assert_eq!(py.code, 0, "{}{}", py.stdout, py.stderr);
     assert!(py.stdout.contains("(across 1 key rotations)"), "{}", py.stdout);
+    // So does an inclusion proof against a checkpoint of the old key.
+    let first_run: serde_json::Value = serde_json::from_slice(&std::fs::read(&runs[0]).unwrap()).unwrap();
+    let object = first_run["objects"][0]["key"].as_str().unwrap();
+    let inclusion = run(&["proof", "inclusion", object, "--run", &run_id_of(&runs[0])]);
+    assert_eq!(inclusion.code, 0, "{}", inclusion.stderr);
+    let inclusion_file = dir.join("inclusion.json");
+    std::fs::write(&inclusion_file, &inclusion.stdout).unwrap();
+    let checked = run(&["verify-proof", inclusion_file.to_str().unwrap(), "--pubkey", "keys/next.pub"]);
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    let py = tool(dir, "python3", &["verify.py", "keys/next.pub", inclusion_file.to_str().unwrap()]);
+    assert_eq!(py.code, 0, "{}{}", py.stdout, py.stderr);
     // Without the handover, the old checkpoint is no key's the checker trusts.
     let mut bare: serde_json::Value = serde_json::from_str(&proof.stdout).unwrap();
     bare.as_object_mut().unwrap().remove("handovers");

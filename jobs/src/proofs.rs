@@ -34,6 +34,21 @@ impl Log {
             .with_context(|| format!("run {} has no checkpoint", self.manifests[i].run_id))?;
         Ok((&self.manifests[i], checkpoint))
     }
+
+    /// Every key rotation run after run `run_id`, newest first: from the key the lake is signed
+    /// with now back to the one that signed that run's checkpoint.
+    fn handovers_after(&self, run_id: &str) -> Vec<Handover> {
+        self.stored
+            .iter()
+            .zip(&self.manifests)
+            .filter(|(_, m)| m.rotation.is_some() && m.run_id.as_str() > run_id)
+            .rev()
+            .map(|(s, _)| Handover {
+                manifest: String::from_utf8_lossy(&s.bytes).into_owned(),
+                signature: s.signature.clone().unwrap_or_default(),
+            })
+            .collect()
+    }
 }
 
 async fn load(ws: &Workspace) -> Result<Log> {
@@ -64,6 +79,7 @@ pub async fn inclusion(ws: &Workspace, key: &str, run_id: Option<&str>) -> Resul
     let leaves = log.leaves(run.merkle.size);
     let proof = inclusion_proof(&leaves, index).context("leaf outside the tree")?;
     let entry = &log.entries[index];
+    let handovers = log.handovers_after(&run.run_id);
     Ok(InclusionProof {
         format: INCLUSION_FORMAT.into(),
         key: entry.key.clone(),
@@ -74,6 +90,7 @@ pub async fn inclusion(ws: &Workspace, key: &str, run_id: Option<&str>) -> Resul
         tree_size: run.merkle.size,
         proof: hexes(&proof),
         checkpoint,
+        handovers,
     })
 }
 
@@ -91,19 +108,7 @@ pub async fn consistency(ws: &Workspace, old: &str, new: &str) -> Result<Consist
     } else {
         consistency_proof(&leaves, old_run.merkle.size as usize).context("sizes outside the tree")?
     };
-    // Every key rotation after the older run, newest first: from the key the lake is signed with
-    // now back to the one that signed the older checkpoint.
-    let handovers = log
-        .stored
-        .iter()
-        .zip(&log.manifests)
-        .filter(|(_, m)| m.rotation.is_some() && m.run_id.as_str() > old_run.run_id.as_str())
-        .rev()
-        .map(|(s, _)| Handover {
-            manifest: String::from_utf8_lossy(&s.bytes).into_owned(),
-            signature: s.signature.clone().unwrap_or_default(),
-        })
-        .collect();
+    let handovers = log.handovers_after(&old_run.run_id);
     Ok(ConsistencyProof {
         format: CONSISTENCY_FORMAT.into(),
         proof: hexes(&proof),

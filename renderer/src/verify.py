@@ -219,9 +219,15 @@ def checkpoint_by_any(note, keys):
 
 def verify_proof_file(path, key_id, pk):
     p = json.load(open(path, encoding="utf-8"))
-    origin = "cairn/%016X" % struct.unpack("<Q", key_id)[0]
+    # Across key rotations: the handovers lead from the trusted key to each key before it.
+    keys = [(key_id, pk)]
+    for i, h in enumerate(p.get("handovers", [])):
+        old = handover(h["manifest"].encode(), h["signature"], keys[-1], f"{path}: handover {i}")
+        if old is None:
+            raise Failure(f"{path}: handover {i} is not a key rotation run")
+        keys.append(old)
     if p.get("format") == "cairn-inclusion-proof/1":
-        size, root = checkpoint_of(p["checkpoint"], origin, pk)
+        size, root = checkpoint_by_any(p["checkpoint"], keys)
         leaf_bytes = canonical({"key": p["key"], "sha256": p["sha256"], "size": p["size"], "table": p["table"]})
         leaf = hashlib.sha256(b"\x00" + leaf_bytes).digest()
         proof = [bytes.fromhex(h) for h in p["proof"]]
@@ -229,13 +235,6 @@ def verify_proof_file(path, key_id, pk):
             raise Failure(f"{path}: inclusion proof does not lead to the checkpoint root")
         print(f'OK  {p["key"]} is leaf {p["leaf_index"]} of tree size {size}')
     elif p.get("format") == "cairn-consistency-proof/1":
-        # Across key rotations: the handovers lead from the trusted key to each key before it.
-        keys = [(key_id, pk)]
-        for i, h in enumerate(p.get("handovers", [])):
-            old = handover(h["manifest"].encode(), h["signature"], keys[-1], f"{path}: handover {i}")
-            if old is None:
-                raise Failure(f"{path}: handover {i} is not a key rotation run")
-            keys.append(old)
         size1, root1 = checkpoint_by_any(p["old_checkpoint"], keys)
         size2, root2 = checkpoint_by_any(p["new_checkpoint"], keys)
         if not verify_consistency(size1, size2, root1, root2, [bytes.fromhex(h) for h in p["proof"]]):

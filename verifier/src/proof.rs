@@ -37,6 +37,10 @@ pub struct InclusionProof {
     pub proof: Vec<String>,
     /// The signed checkpoint (C2SP signed note) the proof leads to.
     pub checkpoint: String,
+    /// When Cairn's key was rotated after that checkpoint: each rotation run since, newest first
+    /// (as in [`ConsistencyProof::handovers`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handovers: Vec<Handover>,
 }
 
 /// A consistency proof between two runs' checkpoints.
@@ -139,10 +143,6 @@ fn parse_hexes(proof: &[String]) -> Result<Vec<Sha256Digest>, ProofFileError> {
     proof.iter().map(|h| Sha256Digest::from_hex(h).ok_or_else(|| ProofFileError::NotAHash(h.clone()))).collect()
 }
 
-fn checked_checkpoint(note: &str, public: &PublicKey) -> Result<Checkpoint, ProofFileError> {
-    checked_by_any(note, std::slice::from_ref(public))
-}
-
 /// A checkpoint signed by any of `keys`.
 fn checked_by_any(note: &str, keys: &[PublicKey]) -> Result<Checkpoint, ProofFileError> {
     let verifiers: Vec<_> = keys.iter().map(checkpoint_verifier).collect();
@@ -156,7 +156,7 @@ pub fn verify_file(text: &str, public: &PublicKey) -> Result<String, ProofFileEr
     match value.get("format").and_then(serde_json::Value::as_str) {
         Some(INCLUSION_FORMAT) => {
             let p: InclusionProof = serde_json::from_value(value).map_err(ProofFileError::Shape)?;
-            let cp = checked_checkpoint(&p.checkpoint, public)?;
+            let cp = checked_by_any(&p.checkpoint, &lake_keys(public, &p.handovers)?)?;
             if cp.size != p.tree_size {
                 return Err(ProofFileError::TreeSize { proof: p.tree_size, checkpoint: cp.size });
             }
