@@ -91,3 +91,70 @@ async fn runs_commit_last_and_chain_and_leftovers_are_removed() {
     let err = lake.state(&other).await.unwrap_err().to_string();
     assert!(err.contains("signature"), "{err}");
 }
+
+fn disclosure(seq: u64, path: &str, value: &str) -> cairn_evidence::vault::DisclosureRow {
+    cairn_evidence::vault::DisclosureRow {
+        chain: "c".into(),
+        seq,
+        event_hash: format!("{seq:064}"),
+        path: path.into(),
+        digest: format!("d{seq}{path}"),
+        disclosure: String::new(),
+        value_json: format!("{value:?}"),
+        provenance: row(seq).provenance,
+    }
+}
+
+/// The vault follows the commit protocol too: a crashed run's vault objects are removed by the
+/// next writer, and an erasure that committed but died before removing the objects it replaced
+/// leaves them dead (no reader sees them), and the next writer removes them.
+#[tokio::test]
+async fn vault_objects_live_by_the_manifests_and_dead_ones_are_removed() {
+    use cairn_evidence::vault::{self, Erasure};
+    let lake = Lake::open("memory://", Path::new(".")).unwrap();
+    let key = SigningKey::from_bytes(&[6u8; 32]);
+    let public = PublicKey::of(&key);
+    let t = parse_rfc3339("2026-11-20T01:00:00Z").unwrap();
+
+    let state = lake.state(&public).await.unwrap();
+    let mut w = RunWriter::new(&lake, &state, "20261120T010000Z-0000000a", t).unwrap();
+    let first = w
+        .write_vault(
+            "2026-11-20",
+            &[disclosure(0, "/actor", "ann@example.com"), disclosure(1, "/actor", "bo@example.com")],
+        )
+        .await
+        .unwrap();
+    let m = w.commit(Stage::Collect, &state, RunOutcome::default(), &key, t).await.unwrap();
+    assert_eq!(m.vault, vec![first.clone()]);
+    assert!(m.objects.is_empty(), "vault objects are not Merkle leaves");
+
+    // A run that dies after writing to the vault: not live, removed by the next writer.
+    let state = lake.state(&public).await.unwrap();
+    let mut dead = RunWriter::new(&lake, &state, "20261120T020000Z-0000000b", t).unwrap();
+    let orphan = dead.write_vault("2026-11-20", &[disclosure(2, "/actor", "cy@example.com")]).await.unwrap();
+    drop(dead);
+    let state = lake.state(&public).await.unwrap();
+    assert_eq!(state.vault.keys().collect::<Vec<_>>(), [&first.key]);
+    assert_eq!(lake.remove_uncommitted(&state).await.unwrap(), vec![orphan.key.clone()]);
+
+    // An erasure commits its replacement, then dies before removing what it replaced.
+    let mut w = RunWriter::new(&lake, &state, "20261120T030000Z-0000000c", t).unwrap();
+    let kept = w.write_vault("2026-11-20", &[disclosure(1, "/actor", "bo@example.com")]).await.unwrap();
+    let erasure = Erasure {
+        by: "DPO".into(),
+        reason: "request 1".into(),
+        events: 1,
+        digests: vec!["d0/actor".into()],
+        replaced: vec![first.key.clone()],
+    };
+    let outcome = RunOutcome { erasure: Some(erasure), ..RunOutcome::default() };
+    w.commit(Stage::Erase, &state, outcome, &key, t).await.unwrap();
+    let state = lake.state(&public).await.unwrap();
+    assert_eq!(state.vault.keys().collect::<Vec<_>>(), [&kept.key], "the replaced object is dead at once");
+    assert!(lake.get(&first.key).await.is_ok(), "still stored until a writer removes it");
+    assert_eq!(lake.remove_uncommitted(&state).await.unwrap(), vec![first.key.clone()]);
+    let rows = vault::rows(lake.get_checked(&kept).await.unwrap()).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].value_json, "\"bo@example.com\"");
+}
