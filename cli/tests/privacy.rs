@@ -353,3 +353,68 @@ fn whole_line_events_with_disclosures_are_split_and_a_forged_one_is_kept_aside()
     );
     assert!(!aside.stdout.contains("mallory"), "the refused value is not kept: {}", aside.stdout);
 }
+
+#[test]
+fn keyed_pseudonyms_keep_sampled_events_joinable_without_their_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = demo(tmp.path(), 23);
+    // A secret that is readable by others is refused.
+    let key = org.join("keys/pseudonym.key");
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    let config = std::fs::read_to_string(org.join("cairn.toml")).unwrap();
+    std::fs::write(org.join("cairn.toml"), format!("{config}\n[privacy]\npseudonym_key = \"keys/pseudonym.key\"\n"))
+        .unwrap();
+    let bundle = |audience: &str| {
+        let zip = tmp.path().join(format!("{audience}.zip"));
+        let args = ["bundle", "--audience", audience, "--sample", "60", "--seed", "2", "--out", zip.to_str().unwrap()];
+        let b = cairn(&org, &args);
+        (b, zip)
+    };
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let (refused, _) = bundle("external");
+    assert_eq!(refused.code, 2, "{}", refused.stdout);
+    assert!(refused.stderr.contains("pseudonym_key"), "{}", refused.stderr);
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+
+    let mut samples = Vec::new();
+    for audience in ["external", "internal"] {
+        let (b, zip) = bundle(audience);
+        assert_eq!(b.code, 0, "{}{}", b.stdout, b.stderr);
+        let dir = tmp.path().join(audience);
+        unzip(&zip, &dir);
+        let v = tool(&dir, "python3", &["verify.py", org.join("keys/cairn.pub").to_str().unwrap()]);
+        assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+        samples.push(dir);
+    }
+    let lines = |dir: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.join("evidence/sample.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let external = lines(&samples[0]);
+    assert_eq!(external, lines(&samples[1]), "the same draw, the same pseudonyms");
+    // The actor of each sampled event, from the internal bundle's disclosures.
+    let mut actor = std::collections::BTreeMap::new();
+    for l in std::fs::read_to_string(samples[1].join("evidence/disclosures.jsonl")).unwrap().lines() {
+        let d: serde_json::Value = serde_json::from_str(l).unwrap();
+        if d["path"] == "/actor" {
+            let text = URL_SAFE_NO_PAD.decode(d["disclosure"].as_str().unwrap()).unwrap();
+            let array: Vec<serde_json::Value> = serde_json::from_slice(&text).unwrap();
+            actor.insert((d["chain"].as_str().unwrap().to_string(), d["seq"].as_u64().unwrap()), array[2].clone());
+        }
+    }
+    // Two sampled events share an actor's pseudonym exactly when they share the actor.
+    let mut shared = 0;
+    for a in &external {
+        for b in &external {
+            let key = |e: &serde_json::Value| (e["chain"].as_str().unwrap().to_string(), e["seq"].as_u64().unwrap());
+            let same_actor = actor[&key(a)] == actor[&key(b)];
+            assert_eq!(a["pseudonyms"]["/actor"] == b["pseudonyms"]["/actor"], same_actor);
+            shared += usize::from(same_actor && key(a) != key(b));
+        }
+    }
+    assert!(shared > 0, "180 events of 500 actors: some share one");
+    assert!(external[0]["pseudonyms"]["/attrs/ip"].as_str().unwrap().starts_with("p-"));
+}

@@ -85,6 +85,31 @@ pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
         .map_err(|e| KeyError::BadPrivateKey { path: path.to_path_buf(), detail: e.to_string() })
 }
 
+/// Reads a secret (raw bytes, at least 32), refusing files readable by group or others: the key
+/// of the pseudonyms of personal values.
+pub fn read_secret(path: &Path) -> Result<Vec<u8>, KeyError> {
+    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
+    let meta = fs::metadata(path).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(KeyError::UnsafePermissions { path: path.to_path_buf(), mode });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let bytes = fs::read(path).map_err(io)?;
+    if bytes.len() < 32 {
+        return Err(KeyError::BadPrivateKey {
+            path: path.to_path_buf(),
+            detail: format!("{} bytes; a secret holds at least 32 random bytes", bytes.len()),
+        });
+    }
+    Ok(bytes)
+}
+
 /// Writes a private key as PKCS#8 PEM with mode 0600. Never overwrites an existing file.
 pub fn write_signing_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     let io = |source| KeyError::Io { path: path.to_path_buf(), source };

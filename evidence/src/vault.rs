@@ -82,6 +82,15 @@ pub fn rows(bytes: bytes::Bytes) -> Result<Vec<DisclosureRow>, TableError> {
     Ok(out)
 }
 
+/// The keyed pseudonym of a disclosed value (its JSON text): the same value gives the same
+/// pseudonym under the same secret, so rows stay joinable (the same actor in two events), and
+/// without the secret it cannot be computed from a guessed value. HMAC-SHA256, its first 16
+/// bytes in hex, prefixed `p-`.
+pub fn pseudonym(secret: &[u8], value_json: &str) -> String {
+    let mac = crate::digest::hmac_sha256(secret, value_json.as_bytes());
+    format!("p-{}", hex::encode(&mac[..16]))
+}
+
 /// An event, as the vault names it: chain, seq and hash.
 pub type EventKey = (String, u64, String);
 

@@ -367,7 +367,26 @@ async fn collect_files(
     }
     std::io::Write::flush(&mut events_out)?;
     drop(events_out);
-    if let Some(drawn) = sampler.finish() {
+    if let Some(mut drawn) = sampler.finish() {
+        let disclosed = sampled_disclosures(ws, view, &drawn).await?;
+        // With a pseudonym key, each sampled event names its personal values by keyed
+        // pseudonyms: the same person, the same pseudonym, in this bundle and the next.
+        if let Some(path) = &config.pseudonym_key {
+            let secret = cairn_evidence::keys::read_secret(path)
+                .with_context(|| format!("[privacy] pseudonym_key {}", path.display()))?;
+            let mut by_event: BTreeMap<(&str, u64, &str), BTreeMap<String, String>> = BTreeMap::new();
+            for d in &disclosed {
+                by_event
+                    .entry((d.chain.as_str(), d.seq, d.hash.as_str()))
+                    .or_default()
+                    .insert(d.path.clone(), cairn_evidence::vault::pseudonym(&secret, &d.value_json));
+            }
+            for e in &mut drawn {
+                if let Some(p) = by_event.get(&(e.chain.as_str(), e.seq, e.hash.as_str())) {
+                    e.pseudonyms.clone_from(p);
+                }
+            }
+        }
         files.push(BundleFile {
             simulated: events_simulated,
             path: "evidence/sample.jsonl".into(),
@@ -386,7 +405,6 @@ async fn collect_files(
         });
         // The sampled events' disclosed values, for an audience that may see them; for one that
         // may not, what was left out.
-        let disclosed = sampled_disclosures(ws, view, &drawn).await?;
         if audience.may_see(Classification::Restricted) {
             if !disclosed.is_empty() {
                 files.push(BundleFile {
@@ -562,6 +580,9 @@ struct SampledDisclosure {
     hash: String,
     path: String,
     disclosure: String,
+    /// The value (JSON text), for its pseudonym; the disclosure carries it.
+    #[serde(skip)]
+    value_json: String,
 }
 
 /// The live vault's disclosures of the `drawn` events.
@@ -583,6 +604,7 @@ async fn sampled_disclosures(
                     hash: row.event_hash,
                     path: row.path,
                     disclosure: row.disclosure,
+                    value_json: row.value_json,
                 });
             }
         }
@@ -611,6 +633,9 @@ struct SampledEvent {
     source_line: u64,
     record_sha256: String,
     event_json: String,
+    /// JSON pointer of each disclosed value → its keyed pseudonym (`[privacy] pseudonym_key`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pseudonyms: BTreeMap<String, String>,
 }
 
 impl Sampler {
@@ -651,6 +676,7 @@ impl Offer for Option<Sampler> {
             source_line: row.provenance.line,
             record_sha256: row.provenance.record_sha256.clone(),
             event_json: row.event_json.clone(),
+            pseudonyms: BTreeMap::new(),
         };
         if slot == kept.len() {
             kept.push(event);

@@ -49,6 +49,8 @@ struct RawPrivacy {
     /// Table name → classification, over the built-in ones.
     #[serde(default)]
     tables: BTreeMap<String, String>,
+    /// The secret of the keyed pseudonyms of personal values.
+    pseudonym_key: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -211,6 +213,9 @@ pub struct Config {
     /// How sensitive each table is (`[privacy] tables`, over [`BUILT_IN_TABLE_CLASSES`]), by
     /// table; a table not named is [`Classification::Internal`].
     pub table_classes: BTreeMap<String, Classification>,
+    /// The secret keying the pseudonyms bundles give sampled events' personal values
+    /// (`[privacy] pseudonym_key`: at least 32 random bytes, mode 0600), if configured.
+    pub pseudonym_key: Option<PathBuf>,
     /// Portal output folder.
     pub portal_out: PathBuf,
     /// A folder of templates replacing built-in ones by name; checked when the portal renders.
@@ -324,6 +329,7 @@ impl Config {
             sources,
             source_classes,
             table_classes,
+            pseudonym_key: raw.privacy.pseudonym_key.as_deref().map(abs),
             portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),
             portal_templates: raw.portal.templates.as_deref().map(abs),
             bundles_out: abs(raw.bundles.out.as_deref().unwrap_or(Path::new("bundles"))),
