@@ -438,17 +438,16 @@ async fn collect_files(
             let (from, _) = rotation.keys().map_err(|e| anyhow::anyhow!("run {}: {e}", s.run_id))?;
             let path = format!("keys/cairn-{}.pub", from.key_id_hex());
             // A key handed back to later is carried once.
-            if files.iter().any(|f| f.path == path) {
-                continue;
+            if !files.iter().any(|f| f.path == path) {
+                files.push(BundleFile {
+                    simulated: false,
+                    path,
+                    kind: "lake_key".into(),
+                    controls: lake_controls.clone(),
+                    content: Content::Bytes(from.to_minisign_file().into_bytes()),
+                    inclusion: None,
+                });
             }
-            files.push(BundleFile {
-                simulated: false,
-                path,
-                kind: "lake_key".into(),
-                controls: lake_controls.clone(),
-                content: Content::Bytes(from.to_minisign_file().into_bytes()),
-                inclusion: None,
-            });
         }
         let mut push = |suffix: &str, kind: &str, bytes: Vec<u8>| {
             files.push(BundleFile {
