@@ -210,13 +210,7 @@ fn a_kms_key_signs_with_a_roles_credentials_for_a_web_identity_token() {
     let kms = Ministack::start(tmp.path());
     let issuer = "oidc.eks.example/id/CAIRN";
     let (key_id, role_arn) = kms.role_for(issuer, "system:serviceaccount:cairn:nightly");
-    let config = std::fs::read_to_string(tmp.path().join("cairn.toml")).unwrap();
-    let with_file_key = "[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n";
-    let signing = format!(
-        "[signing]\nbackend = \"aws-kms\"\nkey_id = \"{key_id}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\npublic_key = \"keys/kms.pub\"\n",
-        kms.endpoint()
-    );
-    std::fs::write(tmp.path().join("cairn.toml"), config.replace(with_file_key, &signing)).unwrap();
+    sign_with_kms(tmp.path(), &key_id, &kms.endpoint());
     let token = tmp.path().join("token");
     std::fs::write(&token, web_identity_token(issuer, "system:serviceaccount:cairn:nightly")).unwrap();
     let endpoint = kms.endpoint();
@@ -266,13 +260,7 @@ fn a_key_in_aws_kms_signs_runs_and_bundles_that_minisign_verifies() {
     let mut org = Org::new(tmp.path());
     let kms = Ministack::start(tmp.path());
     let (key_id, access_key, secret) = kms.account();
-    let config = std::fs::read_to_string(tmp.path().join("cairn.toml")).unwrap();
-    let with_file_key = "[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n";
-    let signing = format!(
-        "[signing]\nbackend = \"aws-kms\"\nkey_id = \"{key_id}\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\npublic_key = \"keys/kms.pub\"\n",
-        kms.endpoint()
-    );
-    std::fs::write(tmp.path().join("cairn.toml"), config.replace(with_file_key, &signing)).unwrap();
+    sign_with_kms(tmp.path(), &key_id, &kms.endpoint());
     let env = [("AWS_ACCESS_KEY_ID", access_key.as_str()), ("AWS_SECRET_ACCESS_KEY", secret.as_str())];
     let run = |args: &[&str]| cairn_env(tmp.path(), args, &env);
 
@@ -316,6 +304,16 @@ fn a_key_in_aws_kms_signs_runs_and_bundles_that_minisign_verifies() {
 }
 
 /// The run manifests of the lake under `dir`, oldest first.
+/// Points the configuration in `dir` at the AWS KMS key `key_id` served at `endpoint`.
+fn sign_with_kms(dir: &Path, key_id: &str, endpoint: &str) {
+    let config = std::fs::read_to_string(dir.join("cairn.toml")).unwrap();
+    let with_file_key = "[signing]\nkey = \"keys/cairn.key\"\npublic_key = \"keys/cairn.pub\"\n";
+    let signing = format!(
+        "[signing]\nbackend = \"aws-kms\"\nkey_id = \"{key_id}\"\nregion = \"us-east-1\"\nendpoint = \"{endpoint}\"\npublic_key = \"keys/kms.pub\"\n"
+    );
+    std::fs::write(dir.join("cairn.toml"), config.replace(with_file_key, &signing)).unwrap();
+}
+
 fn run_manifests(dir: &Path) -> Vec<PathBuf> {
     let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join("store/runs"))
         .unwrap()

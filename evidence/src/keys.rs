@@ -66,10 +66,9 @@ pub enum KeyError {
     SignatureMismatch(String),
 }
 
-/// Reads a PKCS#8 PEM Ed25519 private key, refusing files readable by group or others.
-pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
-    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
-    let meta = fs::metadata(path).map_err(io)?;
+/// Refuses a private file (a key, a secret) that group or others may read.
+fn refuse_shared(path: &Path) -> Result<(), KeyError> {
+    let meta = fs::metadata(path).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -80,6 +79,13 @@ pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
     }
     #[cfg(not(unix))]
     let _ = meta;
+    Ok(())
+}
+
+/// Reads a PKCS#8 PEM Ed25519 private key, refusing files readable by group or others.
+pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
+    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
+    refuse_shared(path)?;
     let text = fs::read_to_string(path).map_err(io)?;
     SigningKey::from_pkcs8_pem(&text)
         .map_err(|e| KeyError::BadPrivateKey { path: path.to_path_buf(), detail: e.to_string() })
@@ -89,17 +95,7 @@ pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
 /// of the pseudonyms of personal values.
 pub fn read_secret(path: &Path) -> Result<Vec<u8>, KeyError> {
     let io = |source| KeyError::Io { path: path.to_path_buf(), source };
-    let meta = fs::metadata(path).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = meta.permissions().mode() & 0o7777;
-        if mode & 0o077 != 0 {
-            return Err(KeyError::UnsafePermissions { path: path.to_path_buf(), mode });
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = meta;
+    refuse_shared(path)?;
     let bytes = fs::read(path).map_err(io)?;
     if bytes.len() < 32 {
         return Err(KeyError::BadPrivateKey {

@@ -31,6 +31,15 @@ impl KeyRotation {
         .into_bytes()
     }
 
+    /// Checks the old key's signature over the statement handing over from `from` to `to`
+    /// after the run `after` (the rotation run's `previous`).
+    pub fn check_statement(&self, from: &PublicKey, to: &PublicKey, after: Option<&PreviousRun>) -> Result<(), String> {
+        let after = after.ok_or("a rotation cannot be the lake's first run")?;
+        from.verify_minisign(&Self::statement(from, to, after), &self.statement_signature)
+            .map(|_| ())
+            .map_err(|e| format!("the old key's signature over the rotation statement: {e}"))
+    }
+
     /// Its two keys.
     pub fn keys(&self) -> Result<(PublicKey, PublicKey), String> {
         let from = PublicKey::parse(&self.from, "the rotation's old key").map_err(|e| e.to_string())?;
@@ -84,9 +93,7 @@ impl KeyWalk {
                     self.active().key_id_hex()
                 ));
             }
-            let after = manifest.previous.as_ref().ok_or("a rotation cannot be the lake's first run")?;
-            from.verify_minisign(&KeyRotation::statement(&from, &to, after), &rotation.statement_signature)
-                .map_err(|e| format!("the old key's signature over the rotation statement: {e}"))?;
+            rotation.check_statement(&from, &to, manifest.previous.as_ref())?;
             self.keys.push(LakeKey { key: to, since_run: Some(manifest.run_id.clone()) });
         }
         Ok(*self.active())

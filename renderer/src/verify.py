@@ -334,11 +334,6 @@ def check_population(folder):
         print(f'OK  sample of {len(drawn)} rows redrawn from seed {seed!r}; each proves membership')
 
 
-def canonical(obj):
-    # RFC 8785 for these objects: ASCII keys and values, integers.
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def jcs_number(x):
     # ECMAScript's Number.prototype.toString, as RFC 8785 section 3.2.2.3 requires.
     if x != x or x in (float("inf"), float("-inf")):
@@ -382,10 +377,14 @@ def jcs(value):
     return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + jcs(value[k]) for k in keys) + "}"
 
 
+def canonical(obj):
+    return jcs(obj).encode("utf-8")
+
+
 def event_hash(event):
     # Chain event v1: SHA-256 of the canonical event without `hash` and `sig`.
     body = {k: v for k, v in event.items() if k not in ("hash", "sig")}
-    return hashlib.sha256(jcs(body).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical(body)).hexdigest()
 
 
 def rfc3339(text):

@@ -5,7 +5,7 @@
 use cairn_evidence::digest::Sha256Digest;
 use cairn_evidence::keys::PublicKey;
 use cairn_evidence::lake::checkpoint_verifier;
-use cairn_evidence::manifest::{KeyRotation, ObjectEntry, RunManifest};
+use cairn_evidence::manifest::{ObjectEntry, RunManifest};
 use cairn_evidence::merkle::{leaf_hash, verify_consistency, verify_inclusion, ProofError};
 use cairn_evidence::note::{verify_note, Checkpoint, NoteError};
 use serde::{Deserialize, Serialize};
@@ -127,13 +127,11 @@ fn lake_keys(trusted: &PublicKey, handovers: &[Handover]) -> Result<Vec<PublicKe
         let manifest: RunManifest =
             serde_json::from_str(&h.manifest).map_err(|e| fail(format!("not a run manifest: {e}")))?;
         let rotation = manifest.rotation.ok_or_else(|| fail("the run is not a key rotation".into()))?;
-        let previous = manifest.previous.ok_or_else(|| fail("the rotation follows no run".into()))?;
         let (from, to) = rotation.keys().map_err(fail)?;
         if to.key != current.key {
             return Err(fail("it hands over to a key other than the one that signed it".into()));
         }
-        from.verify_minisign(&KeyRotation::statement(&from, &to, &previous), &rotation.statement_signature)
-            .map_err(|e| fail(format!("the old key's signature over the rotation statement: {e}")))?;
+        rotation.check_statement(&from, &to, manifest.previous.as_ref()).map_err(fail)?;
         keys.push(from);
     }
     Ok(keys)
