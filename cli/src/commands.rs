@@ -368,8 +368,11 @@ pub async fn run(cli: &Cli) -> Result<u8> {
             }
             Ok(0)
         }
-        Command::Render { out } => {
-            let ws = Workspace::open(Config::load(&cli.config)?)?;
+        Command::Render { out, audience } => {
+            let mut ws = Workspace::open(Config::load(&cli.config)?)?;
+            if let Some(a) = audience {
+                ws.config.portal_audience = Audience::parse(a).context("--audience is internal or external")?;
+            }
             let out = out.clone().unwrap_or_else(|| ws.config.portal_out.clone());
             let index = render(&ws, &out).await?;
             println!("portal: {}", index.display());

@@ -212,6 +212,13 @@ enum Command {
         /// Output folder (default: [portal] out).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Who the pages are for (default: [portal] audience, else external). `external` pages
+        /// withhold the artefacts of sources and tables classified above confidential, and
+        /// never offer a bundle made for an internal audience; controls are still evaluated on
+        /// everything, and the dashboard counts what was withheld. `internal` pages show every
+        /// classification and say they must not be published (docs/privacy.md).
+        #[arg(long, value_parser = ["internal", "external"])]
+        audience: Option<String>,
     },
     /// Write a signed evidence bundle (zip) for a scope and an audit period.
     ///

@@ -40,6 +40,22 @@ for path in sorted(pathlib.Path(sys.argv[1]).rglob("*")):
             print(v, "in", name)
 "#;
 
+/// Prints each of the texts (argv[2:]) found anywhere under the folder argv[1]: in any file's
+/// bytes, and in every cell of every Parquet file, decompressed.
+const FIND_TEXT: &str = r#"
+import json, pathlib, sys
+import pyarrow.parquet as pq
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*")):
+    if not path.is_file():
+        continue
+    texts = [path.read_bytes().decode("utf-8", "replace")]
+    if path.suffix == ".parquet":
+        texts.append(json.dumps(pq.read_table(path).to_pylist(), default=str, ensure_ascii=False))
+    for text in sorted(set(sys.argv[2:])):
+        if any(text in t for t in texts):
+            print(text, "in", path)
+"#;
+
 fn vault_values(org: &Path) -> Vec<(String, u64, String, String)> {
     let out = tool(org, "python3", &["-c", VAULT_VALUES, "store/vault"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -417,4 +433,102 @@ fn keyed_pseudonyms_keep_sampled_events_joinable_without_their_values() {
     }
     assert!(shared > 0, "180 events of 500 actors: some share one");
     assert!(external[0]["pseudonyms"]["/attrs/ip"].as_str().unwrap().starts_with("p-"));
+}
+
+/// Each control's status, from its page: `(id, status)`, sorted.
+fn control_statuses(portal: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(portal.join("controls"))
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let page = std::fs::read_to_string(&path).unwrap();
+            let status = page.split("<span class=\"status status-").nth(1).unwrap().split('"').next().unwrap();
+            (path.file_stem().unwrap().to_string_lossy().into_owned(), status.to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn an_external_portal_withholds_restricted_sources_and_every_control_keeps_its_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = demo(tmp.path(), 23);
+    let pubkey = org.join("keys/cairn.pub");
+    // The demo's documents and Threat Dragon models become restricted.
+    let config = std::fs::read_to_string(org.join("cairn.toml")).unwrap();
+    let config = config
+        .replace("name = \"documents\"\n", "name = \"documents\"\nclassification = \"restricted\"\n")
+        .replace("name = \"threat-dragon\"\n", "name = \"threat-dragon\"\nclassification = \"restricted\"\n");
+    assert_eq!(config.matches("classification = \"restricted\"").count(), 2);
+    std::fs::write(org.join("cairn.toml"), config).unwrap();
+    // Two document titles, the owner only one of them names, and a threat only a Threat Dragon
+    // model holds.
+    let secrets = [
+        "Quarterly access review, Q3 2026",
+        "Incident response plan, version 3",
+        "Head of IT operations",
+        "Card numbers leak into logs",
+    ];
+    // Every file's bytes, and every cell of every Parquet file decompressed.
+    let grep = |dir: &Path| -> Vec<String> {
+        let mut args = vec!["-c", FIND_TEXT, dir.to_str().unwrap()];
+        args.extend_from_slice(&secrets);
+        let out = tool(dir, "python3", &args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout.lines().map(str::to_string).collect()
+    };
+    let mut portals = Vec::new();
+    for audience in ["external", "internal"] {
+        let out = tmp.path().join(format!("portal-{audience}"));
+        let r = cairn(&org, &["render", "--audience", audience, "--out", out.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        portals.push(out);
+    }
+    let (external, internal) = (&portals[0], &portals[1]);
+
+    // External pages name none of it, in any page, the search index or the OSCAL export ...
+    assert_eq!(grep(external), Vec::<String>::new());
+    let index = std::fs::read_to_string(external.join("index.html")).unwrap();
+    assert!(index.contains("Rendered for an external audience"), "{index}");
+    assert!(index.contains("rows of table documents (classified restricted)"), "{index}");
+    assert!(index.contains("rows of table threat_models (classified restricted)"), "{index}");
+    // ... while internal pages show all of it, and warn.
+    let shown = grep(internal);
+    for s in secrets {
+        assert!(shown.iter().any(|h| h.starts_with(s)), "{s} on the internal pages: {shown:?}");
+    }
+    assert!(std::fs::read_to_string(internal.join("index.html")).unwrap().contains("Do not publish them"));
+
+    // Every control has the same status for both audiences; a reason naming a withheld document
+    // says so, in the evaluation as in the committed history.
+    assert_eq!(control_statuses(external), control_statuses(internal));
+    let access = std::fs::read_to_string(external.join("controls/ACC-02.html")).unwrap();
+    assert!(access.contains("status-passing"), "{access}");
+    assert!(access.matches("a document withheld from this audience").count() >= 2, "{access}");
+
+    // Control results committed from now on name no restricted document, for any audience.
+    let results = org.join("store/lake/control_results");
+    let before = grep(&results);
+    assert!(!before.is_empty(), "the demo's results were committed before the classification");
+    let objects = common::files(&results).len();
+    let v = cairn(&org, &["verify"]);
+    assert!(v.code == 0 || v.code == 1, "{}{}", v.stdout, v.stderr);
+    assert_eq!(common::files(&results).len(), objects + 1, "the verify run committed its results");
+    assert_eq!(grep(&results), before);
+
+    // A bundle for an external audience leaves the withheld artefacts' files out, and the
+    // results committed before that name them; says so, and still verifies. Its offline portal
+    // copy withholds them too.
+    let zip = tmp.path().join("external.zip");
+    let b = cairn(&org, &["bundle", "--out", zip.to_str().unwrap()]);
+    assert_eq!(b.code, 0, "{}{}", b.stdout, b.stderr);
+    let dir = tmp.path().join("external-bundle");
+    unzip(&zip, &dir);
+    assert_eq!(grep(&dir), Vec::<String>::new());
+    let readme = std::fs::read_to_string(dir.join("README.txt")).unwrap();
+    assert!(readme.contains("blobs of a source classified restricted"), "{readme}");
+    assert!(readme.contains("control_results, naming documents classified restricted"), "{readme}");
+    let v = tool(&dir, "python3", &["verify.py", pubkey.to_str().unwrap()]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
 }

@@ -649,6 +649,71 @@ pub struct ArtefactSet {
     pub keys: Vec<KeyRow>,
 }
 
+/// Calls `$m!` with every field of [`ArtefactSet`] and its row type.
+macro_rules! every_table {
+    ($m:ident) => {
+        $m!(
+            attestations: AttestationRow,
+            sboms: SbomRow,
+            components: SbomComponentRow,
+            diffs: SbomDiffRow,
+            scans: ScanRow,
+            vulnerabilities: VulnerabilityRow,
+            vulnerability_changes: VulnerabilityChangeRow,
+            test_runs: TestRunRow,
+            test_cases: TestCaseRow,
+            threat_models: ThreatModelRow,
+            threats: ThreatRow,
+            artefacts: ArtefactRow,
+            documents: DocumentRow,
+            policies: PolicyRow,
+            keys: KeyRow
+        )
+    };
+}
+
+impl ArtefactSet {
+    /// Moves the rows `withhold` picks, given each row's table and provenance, into a set of
+    /// their own; the others stay, in their order.
+    #[must_use]
+    pub fn split_off(&mut self, mut withhold: impl FnMut(&'static str, &Provenance) -> bool) -> ArtefactSet {
+        let mut out = ArtefactSet::default();
+        macro_rules! split {
+            ($($field:ident: $row:ty),*) => {$(
+                let (gone, kept) = std::mem::take(&mut self.$field)
+                    .into_iter()
+                    .partition(|r| withhold(<$row as LakeTable>::TABLE, &r.provenance));
+                self.$field = kept;
+                out.$field = gone;
+            )*};
+        }
+        every_table!(split);
+        out
+    }
+
+    /// Appends every row of `other`.
+    pub fn extend(&mut self, other: &ArtefactSet) {
+        macro_rules! extend {
+            ($($field:ident: $row:ty),*) => {$( self.$field.extend(other.$field.iter().cloned()); )*};
+        }
+        every_table!(extend);
+    }
+
+    /// How many rows each table holds, by table name, for the tables holding any.
+    pub fn row_counts(&self) -> Vec<(&'static str, u64)> {
+        let mut out = Vec::new();
+        macro_rules! count {
+            ($($field:ident: $row:ty),*) => {$(
+                if !self.$field.is_empty() {
+                    out.push((<$row as LakeTable>::TABLE, self.$field.len() as u64));
+                }
+            )*};
+        }
+        every_table!(count);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,5 +766,43 @@ mod tests {
         assert_eq!(back, rows);
         assert_eq!(ThreatRow::schema().field(0).name(), "model_blob");
         assert!(ThreatRow::schema().field_with_name("timestamp").is_ok());
+    }
+
+    #[test]
+    fn split_off_moves_the_picked_rows_and_keeps_the_order_of_the_rest() {
+        let row = |source: &str, id: &str| ThreatRow {
+            model_blob: "blobs/sha256/x".into(),
+            threat_id: id.into(),
+            title: "t".into(),
+            category: None,
+            severity: None,
+            status: "Open".into(),
+            mitigation: None,
+            element: None,
+            controls: String::new(),
+            provenance: Provenance {
+                source: source.into(),
+                object_key: "tm/a.json".into(),
+                line: 1,
+                byte_offset: 0,
+                record_sha256: "ab".into(),
+                run_id: "r".into(),
+                collected_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+                actor: "test".into(),
+                confidence: crate::tables::Confidence::Unverified,
+                simulated: false,
+            },
+        };
+        let mut set = ArtefactSet {
+            threats: vec![row("open", "T-1"), row("hr", "T-2"), row("open", "T-3")],
+            ..ArtefactSet::default()
+        };
+        let gone = set.split_off(|table, p| table == names::THREATS && p.source == "hr");
+        let ids = |s: &ArtefactSet| s.threats.iter().map(|t| t.threat_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&set), ["T-1", "T-3"]);
+        assert_eq!(ids(&gone), ["T-2"]);
+        assert_eq!(gone.row_counts(), [(names::THREATS, 1)]);
+        set.extend(&gone);
+        assert_eq!(set.row_counts(), [(names::THREATS, 3)]);
     }
 }

@@ -79,7 +79,10 @@ pub async fn bundle(ws: &Workspace, request: &Request) -> Result<BundleInfo> {
     }
     let key = ws.signer()?;
     let public = PublicKey::from_verifying(key.verifying_key());
-    let (view, checkpoint) = pipeline::signable_view(ws, "bundle").await?;
+    let (mut view, checkpoint) = pipeline::signable_view(ws, "bundle").await?;
+    // Controls are evaluated on every row; what the bundle shows of them is what its audience
+    // may see.
+    ws.withhold(&mut view, request.audience);
     let latest = view.manifests.last().context("the lake has no committed run yet; run `cairn collect` first")?;
     let checked = ws.checked_controls()?;
     let catalog = &checked.catalog;
@@ -220,6 +223,25 @@ async fn collect_files(
         let named = d.controls.split("; ").filter(|c| all_ids.iter().any(|id| id == c)).map(str::to_string);
         blob_controls.entry(d.blob.as_str()).or_default().extend(named);
     }
+    // The blobs only withheld rows name, with the highest classification among them.
+    let mut withheld_blobs: BTreeMap<&str, Classification> = BTreeMap::new();
+    let w = &view.withheld;
+    let withheld_rows = w
+        .attestations
+        .iter()
+        .map(|r| (r.blob.as_str(), names::ATTESTATIONS, &r.provenance))
+        .chain(w.sboms.iter().map(|r| (r.blob.as_str(), names::SBOMS, &r.provenance)))
+        .chain(w.scans.iter().map(|r| (r.blob.as_str(), names::SCANS, &r.provenance)))
+        .chain(w.test_runs.iter().map(|r| (r.blob.as_str(), names::TEST_RUNS, &r.provenance)))
+        .chain(w.threat_models.iter().map(|r| (r.blob.as_str(), names::THREAT_MODELS, &r.provenance)))
+        .chain(w.documents.iter().map(|r| (r.blob.as_str(), names::DOCUMENTS, &r.provenance)));
+    for (blob, table, provenance) in withheld_rows {
+        if !blob_controls.contains_key(blob) {
+            let class = ws.class_of(table, &provenance.source);
+            let entry = withheld_blobs.entry(blob).or_insert(class);
+            *entry = (*entry).max(class);
+        }
+    }
     // Each object with its collection day: its `date=` partition, or (blobs) its run's day.
     let entries: Vec<(String, &ObjectEntry, &str)> = view
         .manifests
@@ -270,6 +292,10 @@ async fn collect_files(
             ),
             _ => ("lake_object", lake_controls.clone()),
         };
+        if let Some(class) = withheld_blobs.get(entry.key.as_str()) {
+            *left_out.entry((format!("blobs of a source classified {}", class.as_str()), *class)).or_default() += 1;
+            continue;
+        }
         if for_controls.is_empty() {
             continue;
         }
@@ -292,6 +318,29 @@ async fn collect_files(
             if !audience.may_see(class) {
                 *left_out
                     .entry((format!("{what}, holding rows of a source classified {}", class.as_str()), class))
+                    .or_default() += 1;
+                continue;
+            }
+        }
+        // Control results committed before a document's source was classified may name it.
+        if entry.table == names::CONTROL_RESULTS && !view.withheld.documents.is_empty() {
+            let mut names_withheld = false;
+            for batch in tables::from_parquet(bytes.clone())? {
+                names_withheld |= tables::control_result_rows(&batch?)?.iter().any(|r| {
+                    let reasons: Vec<String> = serde_json::from_str(&r.reasons).unwrap_or_default();
+                    reasons.iter().any(|reason| view.masked_reason(reason) != *reason)
+                });
+            }
+            if names_withheld {
+                let class = view
+                    .withheld
+                    .documents
+                    .iter()
+                    .map(|d| ws.class_of(names::DOCUMENTS, &d.provenance.source))
+                    .max()
+                    .unwrap_or_default();
+                *left_out
+                    .entry((format!("{what}, naming documents classified {}", class.as_str()), class))
                     .or_default() += 1;
                 continue;
             }

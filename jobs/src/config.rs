@@ -175,6 +175,7 @@ struct RawTrust {
 struct RawPortal {
     out: Option<PathBuf>,
     templates: Option<PathBuf>,
+    audience: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -220,6 +221,9 @@ pub struct Config {
     pub portal_out: PathBuf,
     /// A folder of templates replacing built-in ones by name; checked when the portal renders.
     pub portal_templates: Option<PathBuf>,
+    /// Whom the portal is rendered for (`[portal] audience`, default external): its pages
+    /// withhold what the audience may not see.
+    pub portal_audience: cairn_evidence::classification::Audience,
     /// Bundle output folder.
     pub bundles_out: PathBuf,
     /// User control catalog files, applied in order over the built-in catalog.
@@ -266,6 +270,12 @@ impl Config {
             source_classes.insert(config.name().to_string(), class);
             sources.push(config);
         }
+        let portal_audience = match raw.portal.audience.as_deref() {
+            None => cairn_evidence::classification::Audience::External,
+            Some(a) => cairn_evidence::classification::Audience::parse(a).with_context(|| {
+                format!("{}: [portal] audience = {a:?}: \"external\" or \"internal\"", path.display())
+            })?,
+        };
         let mut table_classes: BTreeMap<String, Classification> =
             BUILT_IN_TABLE_CLASSES.iter().map(|(t, c)| ((*t).to_string(), *c)).collect();
         for (table, class) in &raw.privacy.tables {
@@ -332,6 +342,7 @@ impl Config {
             pseudonym_key: raw.privacy.pseudonym_key.as_deref().map(abs),
             portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),
             portal_templates: raw.portal.templates.as_deref().map(abs),
+            portal_audience,
             bundles_out: abs(raw.bundles.out.as_deref().unwrap_or(Path::new("bundles"))),
             control_catalogs: raw.controls.catalog.iter().map(|p| abs(p)).collect(),
             register: raw.supply.register.as_deref().map(abs),
@@ -406,6 +417,7 @@ fn source_config(text: &str, table: toml::Spanned<toml::Table>, path: &Path) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_evidence::classification::Audience;
 
     const GOOD: &str = r#"
 [store]
@@ -437,6 +449,16 @@ event = "/event"
             .unwrap_err()
             .to_string();
         assert!(err.contains("templates"), "{err}");
+    }
+
+    #[test]
+    fn the_portal_is_for_an_external_audience_unless_configured_otherwise() {
+        let path = Path::new("cairn.toml");
+        assert_eq!(Config::parse(GOOD, path).unwrap().portal_audience, Audience::External);
+        let internal = format!("{GOOD}[portal]\naudience = \"internal\"\n");
+        assert_eq!(Config::parse(&internal, path).unwrap().portal_audience, Audience::Internal);
+        let err = Config::parse(&format!("{GOOD}[portal]\naudience = \"everyone\"\n"), path).unwrap_err().to_string();
+        assert!(err.contains("[portal] audience = \"everyone\""), "{err}");
     }
 
     #[test]

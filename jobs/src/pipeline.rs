@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use cairn_collector::{CollectRun, RowSink, SourceReport};
+use cairn_evidence::classification::{Audience, Classification};
 use cairn_evidence::keyring::Keyring;
 use cairn_evidence::keys::{read_signing_key, PublicKey};
 use cairn_evidence::lake::{Lake, LakeError, LakeState, RunOutcome, RunWriter};
@@ -98,6 +99,19 @@ impl Workspace {
     ) -> Result<cairn_renderer::PortalModel> {
         let keyring = crate::trust::joined_keyring(self.keyring()?, &self.config, &view.artefacts.keys)?;
         Ok(cairn_renderer::portal_model(view, checked, public, &keyring, downloads))
+    }
+
+    /// Withholds from `view` what `audience` may not see: the artefact rows of tables and sources
+    /// classified above its ceiling (`[privacy] tables`, `classification` of a `[[source]]`).
+    pub fn withhold(&self, view: &mut LakeView, audience: Audience) {
+        view.withhold(audience, |table, source| self.class_of(table, source));
+    }
+
+    /// The classification of a row of `table` from `source`: the higher of the two.
+    pub fn class_of(&self, table: &str, source: &str) -> Classification {
+        let config = &self.config;
+        let table = config.table_classes.get(table).copied().unwrap_or_default();
+        table.max(config.source_classes.get(source).copied().unwrap_or_default())
     }
 
     /// Opens the lake named by the configuration.
@@ -880,7 +894,14 @@ async fn control_results(
     // Gaps closed by events that arrived later do not fail controls.
     let findings: Vec<Finding> = cairn_verifier::open::unresolved(&findings).cloned().collect();
     let committed: Vec<RunManifest> = state.manifests.iter().map(|(_, m)| m.clone()).collect();
-    let artefacts = crate::supply::read_artefacts(&ws.lake, &committed).await?;
+    let mut artefacts = crate::supply::read_artefacts(&ws.lake, &committed).await?;
+    // Committed reasons are read by every audience: they name a document an external audience
+    // may not see by neither its title nor its owner.
+    for d in &mut artefacts.documents {
+        if !Audience::External.may_see(ws.class_of(names::DOCUMENTS, &d.provenance.source)) {
+            cairn_renderer::mask_document(d);
+        }
+    }
     let input = cairn_controls::EvaluationInput {
         manifests: &state.manifests,
         findings: &findings,
@@ -930,6 +951,8 @@ pub async fn read_view(ws: &Workspace) -> Result<LakeView> {
         artefacts,
         control_history,
         markdown_models,
+        shown_to: None,
+        withheld: cairn_evidence::artefacts::ArtefactSet::default(),
     })
 }
 

@@ -10,15 +10,18 @@ use cairn_renderer::templates::Templates;
 
 use crate::pipeline::{self, Workspace};
 
-/// Renders the portal; returns the path of its index page. Bundles found in the bundles folder
-/// are copied into `downloads/` and linked from the control pages, except those made for an
-/// internal audience.
+/// Renders the portal for `[portal] audience`; returns the path of its index page. Its pages
+/// withhold what the audience may not see. Bundles found in the bundles folder are copied into
+/// `downloads/` and linked from the control pages, except, for an external audience, those made
+/// for an internal one.
 pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
     // Templates first: a template folder at fault fails before the lake is read.
     let templates = templates(ws)?;
-    let view = pipeline::read_view(ws).await?;
+    let mut view = pipeline::read_view(ws).await?;
+    let audience = ws.config.portal_audience;
+    ws.withhold(&mut view, audience);
     let checked = ws.checked_controls()?;
-    let downloads = list_bundles(&ws.config.bundles_out)?;
+    let downloads = list_bundles(&ws.config.bundles_out, audience)?;
     let mut model = ws.portal_model(&view, &checked, &ws.public_key()?, &downloads)?;
     model.oscal = true;
     let built = cairn_renderer::portal::build_with(&model, &templates, out)?;
@@ -34,7 +37,10 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
             }
         }
     }
+    let withheld: u64 = view.withheld.row_counts().iter().map(|(_, n)| n).sum();
     tracing::info!(
+        audience = audience.as_str(),
+        withheld_rows = withheld,
         pages = built.pages,
         written = built.written.len(),
         removed = built.removed.len(),
@@ -54,8 +60,8 @@ pub fn templates(ws: &Workspace) -> Result<Templates> {
     })
 }
 
-/// The signed bundles in `dir`, by name.
-fn list_bundles(dir: &Path) -> Result<Vec<DownloadView>> {
+/// The signed bundles in `dir` that `audience` may see, by name.
+fn list_bundles(dir: &Path, audience: Audience) -> Result<Vec<DownloadView>> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(out) };
     for entry in entries {
@@ -64,10 +70,10 @@ fn list_bundles(dir: &Path) -> Result<Vec<DownloadView>> {
         let Some(stem) = name.strip_prefix("cairn-evidence-").and_then(|n| n.strip_suffix(".zip")) else { continue };
         // cairn-evidence-<scope>-<run id>.zip; a run id is 25 characters.
         let scope = stem.len().checked_sub(26).map_or("", |cut| &stem[..cut]).to_string();
-        // A bundle made for the organisation's own team may hold personal values: the portal,
-        // which outsiders read, never offers it.
-        let audience = cairn_verifier::bundle::unchecked_manifest(&path).ok().and_then(|m| m.audience);
-        if audience.is_some_and(|a| a.audience == Audience::Internal) {
+        // A bundle made for the organisation's own team may hold personal values: a portal
+        // outsiders read never offers it.
+        let made_for = cairn_verifier::bundle::unchecked_manifest(&path).ok().and_then(|m| m.audience);
+        if audience == Audience::External && made_for.is_some_and(|a| a.audience == Audience::Internal) {
             tracing::warn!(bundle = %path.display(), "not offered on the portal: made for an internal audience");
             continue;
         }

@@ -34,13 +34,14 @@ pub fn evidence_summary(view: &LakeView) -> EvidenceSummary {
     for f in &view.lake_findings {
         *by_kind.entry(f.kind.as_str().to_string()).or_insert(0) += 1;
     }
+    let artefacts = view.evaluated_artefacts();
     EvidenceSummary {
         events_verified: heads.values().map(|h| h.events).sum(),
         chains: heads.len() as u64,
         last_verified_at: view.latest_verify().and_then(|m| parse_rfc3339(&m.committed_at)),
         findings_by_kind: by_kind,
-        artefacts: cairn_controls::artefact_evidence(&view.artefacts),
-        documents: cairn_controls::document_evidence(&view.artefacts),
+        artefacts: cairn_controls::artefact_evidence(&artefacts),
+        documents: cairn_controls::document_evidence(&artefacts),
     }
 }
 
@@ -116,7 +117,8 @@ pub fn portal_model(
                     run_id: h.run_id.clone(),
                     evaluated_at: cairn_evidence::time::format_rfc3339(h.evaluated_at),
                     status: h.status.clone(),
-                    reasons: serde_json::from_str::<Vec<String>>(&h.reasons).unwrap_or_default().join("; "),
+                    reasons: view
+                        .masked_reason(&serde_json::from_str::<Vec<String>>(&h.reasons).unwrap_or_default().join("; ")),
                     page: run_file(&h.run_id),
                 })
                 .collect(),
@@ -256,6 +258,7 @@ pub fn portal_model(
     );
     let published_keys = published_keys(view, keyring, &objects);
     PortalModel {
+        audience: view.shown_to.clone(),
         simulated: simulated.any(),
         supply,
         objects,

@@ -20,5 +20,5 @@ mod supply_view;
 pub mod templates;
 
 pub use from_lake::{evidence_summary, portal_model};
-pub use lake_view::LakeView;
+pub use lake_view::{mask_document, LakeView};
 pub use model::PortalModel;

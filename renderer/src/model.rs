@@ -492,6 +492,8 @@ pub struct PortalModel {
     pub published_keys: Vec<PublishedKeyView>,
     /// The portal carries the OSCAL export (`oscal/`), linked from its downloads page.
     pub oscal: bool,
+    /// Whom the pages are for and what they withhold; none when they show the whole lake.
+    pub audience: Option<cairn_evidence::classification::AudienceNote>,
 }
 
 /// A file name for a chain page that cannot escape the output folder: the id itself when it is

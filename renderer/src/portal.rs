@@ -143,6 +143,7 @@ pub fn render_with(model: &PortalModel, templates: &Templates) -> Result<Vec<Pag
         ctx.insert("chains", &model.chains);
         ctx.insert("lake_findings", &model.lake_findings);
         ctx.insert("standing", &model.standing);
+        ctx.insert("audience", &model.audience);
     }));
     specs.push(spec("runs.html".into(), "runs.html", move |ctx| ctx.insert("runs", &model.runs)));
     specs.push(spec("verify.html".into(), "verify.html", move |ctx| {
