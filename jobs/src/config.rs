@@ -304,6 +304,16 @@ impl Config {
             if jobs.iter().any(|j| j.name == job.name) {
                 bail!("{}: [[job]] name {:?} is used twice", path.display(), job.name);
             }
+            if portal_audience == cairn_evidence::classification::Audience::Internal
+                && job.steps.contains(&crate::schedule::Step::Publish)
+            {
+                bail!(
+                    "{}: [[job]] {:?} publishes the portal, which [portal] audience = \"internal\" renders for the \
+                     organisation's own team only: publish a portal rendered for an external audience",
+                    path.display(),
+                    job.name
+                );
+            }
             jobs.push(job);
         }
         let vulnerability_gate = raw.supply.vulnerability_gate.unwrap_or_default();
@@ -459,6 +469,12 @@ event = "/event"
         assert_eq!(Config::parse(&internal, path).unwrap().portal_audience, Audience::Internal);
         let err = Config::parse(&format!("{GOOD}[portal]\naudience = \"everyone\"\n"), path).unwrap_err().to_string();
         assert!(err.contains("[portal] audience = \"everyone\""), "{err}");
+        let publishing = format!(
+            "{GOOD}[portal]\naudience = \"internal\"\n[[job]]\nname = \"nightly\"\nschedule = \"0 0 2 * * *\"\n\
+             steps = [\"render\", \"publish\"]\n[job.publish]\nurl = \"published\"\n"
+        );
+        let err = Config::parse(&publishing, path).unwrap_err().to_string();
+        assert!(err.contains("publish a portal rendered for an external audience"), "{err}");
     }
 
     #[test]
