@@ -532,3 +532,44 @@ fn an_external_portal_withholds_restricted_sources_and_every_control_keeps_its_s
     let v = tool(&dir, "python3", &["verify.py", pubkey.to_str().unwrap()]);
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
 }
+
+#[test]
+fn events_signed_with_personal_values_in_clear_stay_out_of_an_external_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut org = common::Org::new(tmp.path());
+    // The service signs its actor in clear: the values cannot be taken out of the signed text
+    // without breaking its proof, so the objects holding them stay with the organisation.
+    let config = std::fs::read_to_string(org.dir.join("cairn.toml"))
+        .unwrap()
+        .replace("event = \"/event\"\n", "event = \"/event\"\npersonal = [\"/actor\", \"/attrs/ip\"]\n");
+    std::fs::write(org.dir.join("cairn.toml"), config).unwrap();
+    let lines = org.lines(5);
+    org.append("events.jsonl", &lines);
+    let c = cairn(&org.dir, &["collect"]);
+    assert_eq!(c.code, 0, "{}{}", c.stdout, c.stderr);
+    let v = cairn(&org.dir, &["verify"]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    let pubkey = org.dir.join("keys/cairn.pub");
+    let mut bundles = Vec::new();
+    for audience in ["external", "internal"] {
+        let zip = tmp.path().join(format!("{audience}.zip"));
+        let b = cairn(&org.dir, &["bundle", "--audience", audience, "--out", zip.to_str().unwrap()]);
+        assert_eq!(b.code, 0, "{}{}", b.stdout, b.stderr);
+        let dir = tmp.path().join(audience);
+        unzip(&zip, &dir);
+        let v = tool(&dir, "python3", &["verify.py", pubkey.to_str().unwrap()]);
+        assert_eq!(v.code, 0, "{audience}: {}{}", v.stdout, v.stderr);
+        bundles.push(dir);
+    }
+    assert_eq!(found(&bundles[0], &["alice"]), Vec::<String>::new());
+    let readme = std::fs::read_to_string(bundles[0].join("README.txt")).unwrap();
+    assert!(readme.contains("lake objects of table events, holding personal values in clear at /actor"), "{readme}");
+    assert!(!found(&bundles[1], &["alice"]).is_empty(), "the internal bundle holds the signed events");
+
+    // A pointer that is not one is refused, naming the line.
+    let config = std::fs::read_to_string(org.dir.join("cairn.toml")).unwrap().replace("\"/attrs/ip\"", "\"attrs.ip\"");
+    std::fs::write(org.dir.join("cairn.toml"), config).unwrap();
+    let c = cairn(&org.dir, &["collect"]);
+    assert_eq!(c.code, 2, "{}", c.stderr);
+    assert!(c.stderr.contains("line 9: [[source]] \"app\": personal = "), "{}", c.stderr);
+}

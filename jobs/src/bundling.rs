@@ -322,6 +322,27 @@ async fn collect_files(
                 continue;
             }
         }
+        // Personal values a source's events carry in clear, where `personal` says they are:
+        // restricted, whatever the source's classification.
+        if entry.table == names::EVENTS && !config.personal.is_empty() && !audience.may_see(Classification::Restricted)
+        {
+            let mut in_clear: BTreeSet<&str> = BTreeSet::new();
+            for batch in tables::from_parquet(bytes.clone())? {
+                for row in tables::event_rows(&batch?)? {
+                    let Some(pointers) = config.personal.get(&row.provenance.source) else { continue };
+                    let event: serde_json::Value = serde_json::from_str(&row.event_json)
+                        .with_context(|| format!("{}: an event that is not JSON", entry.key))?;
+                    in_clear.extend(pointers.iter().filter(|p| event.pointer(p).is_some()).map(String::as_str));
+                }
+            }
+            if !in_clear.is_empty() {
+                let at = in_clear.into_iter().collect::<Vec<_>>().join(", ");
+                *left_out
+                    .entry((format!("{what}, holding personal values in clear at {at}"), Classification::Restricted))
+                    .or_default() += 1;
+                continue;
+            }
+        }
         // Control results committed before a document's source was classified may name it.
         if entry.table == names::CONTROL_RESULTS && !view.withheld.documents.is_empty() {
             let mut names_withheld = false;

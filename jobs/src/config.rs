@@ -214,6 +214,10 @@ pub struct Config {
     /// How sensitive each table is (`[privacy] tables`, over [`BUILT_IN_TABLE_CLASSES`]), by
     /// table; a table not named is [`Classification::Internal`].
     pub table_classes: BTreeMap<String, Classification>,
+    /// Where each source's events hold personal data (`personal` in its `[[source]]`: JSON
+    /// pointers), by source name. A value there in clear (not committed to) keeps the object
+    /// holding it from an external audience.
+    pub personal: BTreeMap<String, Vec<String>>,
     /// The secret keying the pseudonyms bundles give sampled events' personal values
     /// (`[privacy] pseudonym_key`: at least 32 random bytes, mode 0600), if configured.
     pub pseudonym_key: Option<PathBuf>,
@@ -264,11 +268,15 @@ impl Config {
             }
         };
         let mut source_classes = BTreeMap::new();
+        let mut personal = BTreeMap::new();
         let mut sources = Vec::new();
         for table in raw.sources {
-            let (config, class) = source_config(text, table, &path)?;
-            source_classes.insert(config.name().to_string(), class);
-            sources.push(config);
+            let entry = source_config(text, table, &path)?;
+            source_classes.insert(entry.config.name().to_string(), entry.class);
+            if !entry.personal.is_empty() {
+                personal.insert(entry.config.name().to_string(), entry.personal);
+            }
+            sources.push(entry.config);
         }
         let portal_audience = match raw.portal.audience.as_deref() {
             None => cairn_evidence::classification::Audience::External,
@@ -349,6 +357,7 @@ impl Config {
             sources,
             source_classes,
             table_classes,
+            personal,
             pseudonym_key: raw.privacy.pseudonym_key.as_deref().map(abs),
             portal_out: abs(raw.portal.out.as_deref().unwrap_or(Path::new("portal"))),
             portal_templates: raw.portal.templates.as_deref().map(abs),
@@ -376,10 +385,17 @@ fn line_of(text: &str, offset: usize) -> usize {
 pub const BUILT_IN_TABLE_CLASSES: &[(&str, Classification)] =
     &[(cairn_evidence::tables::names::QUARANTINE, Classification::Restricted)];
 
-/// Reads one `[[source]]` table by its `type`, with its `classification` (any source type may
-/// have one). An error names the line of the key at fault (or of the table, when no single key
-/// is).
-fn source_config(text: &str, table: toml::Spanned<toml::Table>, path: &Path) -> Result<(SourceConfig, Classification)> {
+/// A `[[source]]` as read: its configuration, with what any source type may also set.
+struct SourceEntry {
+    config: SourceConfig,
+    class: Classification,
+    personal: Vec<String>,
+}
+
+/// Reads one `[[source]]` table by its `type`, with its `classification` and `personal`
+/// pointers (any source type may have them). An error names the line of the key at fault (or of
+/// the table, when no single key is).
+fn source_config(text: &str, table: toml::Spanned<toml::Table>, path: &Path) -> Result<SourceEntry> {
     let span = table.span();
     let mut table = table.into_inner();
     let name = table.get("name").and_then(toml::Value::as_str).unwrap_or("?").to_string();
@@ -393,8 +409,26 @@ fn source_config(text: &str, table: toml::Spanned<toml::Table>, path: &Path) -> 
             )
         })?,
     };
+    let personal = match table.remove("personal") {
+        None => Vec::new(),
+        Some(v) => v
+            .as_array()
+            .and_then(|items| {
+                items
+                    .iter()
+                    .map(|i| i.as_str().filter(|p| p.starts_with('/')).map(str::to_string))
+                    .collect::<Option<Vec<String>>>()
+            })
+            .with_context(|| {
+                format!(
+                    "{}: line {}: [[source]] {name:?}: personal = {v}: a list of JSON pointers into its events, such as [\"/actor\", \"/attrs/ip\"]",
+                    path.display(),
+                    line_of(text, span.start)
+                )
+            })?,
+    };
     match SourceConfig::deserialize(toml::Value::Table(table)) {
-        Ok(config) => Ok((config, class)),
+        Ok(config) => Ok(SourceEntry { config, class, personal }),
         Err(e) => {
             let message = e.message().to_string();
             // Point at the offending key's own line when the message names one.
