@@ -60,6 +60,9 @@ fn valid_day(d: &str) -> bool {
     chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
 }
 
+/// How many lake objects a bundle reads and checks ahead of the one it is writing out.
+const READ_AHEAD: usize = 3;
+
 /// The `date=` partition of a lake key, if it has one.
 fn partition_day(key: &str) -> Option<&str> {
     key.split('/').find_map(|p| p.strip_prefix("date="))
@@ -265,9 +268,9 @@ async fn collect_files(
     let mut wrote_events = false;
     let mut events_simulated = false;
     let mut sampler = Sampler::new(sample);
-    let progress = crate::progress::Progress::start("bundle", entries.len() as u64);
+    // First the objects the bundle takes (what the scope, the period and the audience allow)...
+    let mut picked = Vec::new();
     for (index, (day, entry, run)) in entries.iter().enumerate() {
-        progress.inc();
         if !in_period(Some(day), since, until) || !in_runs(run) {
             continue;
         }
@@ -306,8 +309,23 @@ async fn collect_files(
             *left_out.entry((what, table_class)).or_default() += 1;
             continue;
         }
-        // Stream the object to disk, checking it is still what the manifest committed.
-        let bytes = ws.lake.get_checked(entry).await?;
+        picked.push((index, *entry, kind, for_controls, table_class, what));
+    }
+    // ...then each of them read from the lake and checked against the digest its manifest
+    // committed, a few ahead of the one being written out, on every core.
+    let progress = crate::progress::Progress::start("bundle", picked.len() as u64);
+    let fetch = |entry: &ObjectEntry| {
+        let (lake, entry) = (ws.lake.clone(), entry.clone());
+        tokio::spawn(async move { lake.get_checked(&entry).await })
+    };
+    let picked_keys: Vec<&ObjectEntry> = picked.iter().map(|p| p.1).collect();
+    let mut ahead: std::collections::VecDeque<_> = picked_keys.iter().take(READ_AHEAD).map(|e| fetch(e)).collect();
+    for (at, (index, entry, kind, for_controls, table_class, what)) in picked.into_iter().enumerate() {
+        progress.inc();
+        if let Some(next) = picked_keys.get(at + READ_AHEAD) {
+            ahead.push_back(fetch(next));
+        }
+        let bytes = ahead.pop_front().context("an object read ahead went missing")?.await??;
         if entry.table != "blob" && !hidden_sources.is_empty() {
             let mut class = table_class;
             for batch in tables::from_parquet(bytes.clone())? {
@@ -368,6 +386,7 @@ async fn collect_files(
         }
         let local = scratch.join(format!("obj-{index}"));
         std::fs::write(&local, &bytes).with_context(|| format!("cannot write {}", local.display()))?;
+        let bytes_len = bytes.len() as u64;
         if entry.table == names::EVENTS {
             let mut row_index = 0u64;
             for batch in tables::from_parquet(bytes.clone())? {
@@ -425,7 +444,7 @@ async fn collect_files(
             path: format!("store/{}", entry.key),
             kind: kind.into(),
             controls: for_controls,
-            content: Content::File(local),
+            content: Content::Checked { path: local, sha256: entry.sha256.clone(), size: bytes_len },
             inclusion: Some(InclusionRef {
                 key: entry.key.clone(),
                 table: entry.table.clone(),

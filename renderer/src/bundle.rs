@@ -18,12 +18,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use cairn_evidence::digest::{sha256_hex, Sha256Stream};
 use cairn_evidence::keys::{sign_minisign, PublicKey};
 use cairn_evidence::signer::{SignError, Signer};
+use rayon::prelude::*;
 use serde::Serialize;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
@@ -70,8 +71,18 @@ pub enum BundleError {
 pub enum Content {
     /// Bytes in memory (small, generated files).
     Bytes(Vec<u8>),
-    /// A file on disk, streamed into the zip (evidence objects, extracts).
+    /// A file on disk, streamed into the zip (extracts).
     File(PathBuf),
+    /// A file on disk whose SHA-256 and size are already known: a lake object, checked against
+    /// the digest its manifest committed as it was read and written there by the caller.
+    Checked {
+        /// Where it is.
+        path: PathBuf,
+        /// Its lowercase hex SHA-256.
+        sha256: String,
+        /// Its size in bytes.
+        size: u64,
+    },
 }
 
 /// One file to put in a bundle.
@@ -254,9 +265,122 @@ fn audience_section(note: &cairn_evidence::classification::AudienceNote) -> Stri
     out
 }
 
+/// The deflate level of every entry: zlib's default, as Info-ZIP `zip`'s.
+const DEFLATE_LEVEL: i32 = 6;
+/// Entries up to this size are deflated on every core, in memory, ahead of the writer; larger
+/// ones are streamed into the zip.
+const PARALLEL_ENTRY_MAX: u64 = 16 << 20;
+/// At most this many bytes of entries are deflated ahead of the writer at a time.
+const PARALLEL_BATCH_BYTES: u64 = 16 << 20;
+
+/// What deflates entries on one thread: raw deflate (as a zip entry holds it) at
+/// [`DEFLATE_LEVEL`], and the buffers it reads and writes.
+struct DeflateWorker {
+    deflate: zlib_rs::Deflate,
+    read: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl DeflateWorker {
+    fn new() -> Self {
+        Self { deflate: zlib_rs::Deflate::new(DEFLATE_LEVEL, false, 15), read: Vec::new(), buf: Vec::new() }
+    }
+}
+
+/// One entry of the zip, in the order they are written.
+struct Entry<'a> {
+    path: &'a str,
+    source: EntrySource<'a>,
+    size: u64,
+}
+
+enum EntrySource<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path),
+}
+
+impl Entry<'_> {
+    /// Copies the entry's bytes into `out`.
+    fn copy_into(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        match self.source {
+            EntrySource::Bytes(b) => out.write_all(b),
+            EntrySource::File(p) => std::io::copy(&mut File::open(p)?, out).map(drop),
+        }
+    }
+
+    /// The entry deflated alone at the writer's level, as a zip archive of that one entry in
+    /// memory, for the writer to copy in compressed.
+    /// `worker` (a deflate state and two buffers) is reused from one entry to the next, so
+    /// memory does not churn.
+    fn deflated_alone(&self, worker: &mut DeflateWorker) -> std::io::Result<Vec<u8>> {
+        let DeflateWorker { deflate, read, buf } = worker;
+        let data: &[u8] = match self.source {
+            EntrySource::Bytes(b) => b,
+            EntrySource::File(p) => {
+                read.clear();
+                File::open(p)?.read_to_end(read)?;
+                read
+            }
+        };
+        buf.resize(zlib_rs::compress_bound(data.len()), 0);
+        deflate.reset();
+        let failed = |why: String| std::io::Error::other(format!("{}: deflate failed ({why})", self.path));
+        match deflate.compress(data, buf, zlib_rs::DeflateFlush::Finish) {
+            Ok(zlib_rs::Status::StreamEnd) => {}
+            Ok(status) => return Err(failed(format!("{status:?}"))),
+            Err(e) => return Err(failed(e.as_str().to_string())),
+        }
+        let deflated = &buf[..deflate.total_out() as usize];
+        let too_large = |_| std::io::Error::other(format!("{}: too large to deflate ahead", self.path));
+        let size = u32::try_from(data.len()).map_err(too_large)?;
+        let compressed = u32::try_from(deflated.len()).map_err(too_large)?;
+        let name_len = u16::try_from(self.path.len()).map_err(too_large)?;
+        let crc = zlib_rs::crc32::crc32(0, data);
+        // APPNOTE 4.3.7 and 4.3.12: local header, data, central directory header, end record.
+        // Version 2.0, deflated, 1980-01-01 00:00, UTF-8 names flagged, made on Unix as 0644.
+        let flags: u16 = if self.path.is_ascii() { 0 } else { 1 << 11 };
+        let common = |out: &mut Vec<u8>| {
+            for v in [20u16, flags, 8, 0, (1 << 5) | 1] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in [crc, compressed, size] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(&name_len.to_le_bytes());
+        };
+        let mut out = Vec::with_capacity(deflated.len() + 2 * self.path.len() + 128);
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        common(&mut out);
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(self.path.as_bytes());
+        out.extend_from_slice(deflated);
+        let directory_at = out.len() as u32;
+        out.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        // Made by: Unix (3, high byte), version 2.0 (20 = 0x14, low byte).
+        out.extend_from_slice(&0x0314u16.to_le_bytes());
+        common(&mut out);
+        for v in [0u16, 0, 0, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(0o100_644u32 << 16).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(self.path.as_bytes());
+        let directory_len = out.len() as u32 - directory_at;
+        out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        for v in [0u16, 0, 1, 1] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&directory_len.to_le_bytes());
+        out.extend_from_slice(&directory_at.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        Ok(out)
+    }
+}
+
 fn digest_of(content: &Content, io: impl Fn(std::io::Error) -> BundleError) -> Result<(String, u64), BundleError> {
     match content {
         Content::Bytes(b) => Ok((sha256_hex(b), b.len() as u64)),
+        Content::Checked { sha256, size, .. } => Ok((sha256.clone(), *size)),
         Content::File(path) => {
             let mut file = File::open(path).map_err(&io)?;
             let mut hasher = Sha256Stream::new();
@@ -276,7 +400,9 @@ fn digest_of(content: &Content, io: impl Fn(std::io::Error) -> BundleError) -> R
 }
 
 /// Builds and signs a bundle at `out` (written to a temporary name, then renamed, so a reader
-/// never sees half a zip). Files on disk are streamed: memory does not grow with their size.
+/// never sees half a zip). Memory does not grow with the files' size: at most
+/// `PARALLEL_BATCH_BYTES` of entries are deflated ahead in memory, and larger files are streamed.
+/// A [`Content::Checked`] file is not digested again.
 pub fn write_bundle(out: &Path, spec: BundleSpec, key: &dyn Signer) -> Result<BundleInfo, BundleError> {
     let io = |source| BundleError::Io { path: out.to_path_buf(), source };
     let mut files = spec.files;
@@ -300,8 +426,10 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &dyn Signer) -> Result<Bu
     }
     let public = PublicKey::from_verifying(key.verifying_key());
     let mut listed = Vec::with_capacity(files.len());
-    for f in &files {
-        let (sha256, size) = digest_of(&f.content, io)?;
+    // Every file is digested on every core; the list keeps the files' order.
+    let digests: Vec<(String, u64)> =
+        files.par_iter().map(|f| digest_of(&f.content, io)).collect::<Result<_, BundleError>>()?;
+    for (f, (sha256, size)) in files.iter().zip(digests) {
         listed.push(ManifestFile {
             path: f.path.clone(),
             sha256,
@@ -356,25 +484,57 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &dyn Signer) -> Result<Bu
     let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(i64::from(DEFLATE_LEVEL)))
         .last_modified_time(DateTime::default())
         .unix_permissions(0o644);
     let zip_err = |e: zip::result::ZipError| BundleError::Zip { path: out.to_path_buf(), detail: e.to_string() };
     let sizes: BTreeMap<&str, u64> = manifest.files.iter().map(|f| (f.path.as_str(), f.size)).collect();
-    let mut order: Vec<(&str, Option<&BundleFile>)> = small.keys().map(|k| (k.as_str(), None)).collect();
-    order.extend(files.iter().map(|f| (f.path.as_str(), Some(f))));
-    order.sort_by(|a, b| a.0.cmp(b.0));
-    for (path, file) in order {
-        // ZIP64 extra fields only where an entry needs them, so ordinary bundles carry none.
-        let size = file.and_then(|f| sizes.get(f.path.as_str()).copied()).unwrap_or(0);
-        zip.start_file(path, options.large_file(size >= u64::from(u32::MAX))).map_err(zip_err)?;
-        match file.map(|f| &f.content) {
-            None => zip.write_all(&small[path]).map_err(io)?,
-            Some(Content::Bytes(b)) => zip.write_all(b).map_err(io)?,
-            Some(Content::File(p)) => {
-                let mut src = File::open(p).map_err(io)?;
-                std::io::copy(&mut src, &mut zip).map_err(io)?;
-            }
+    let mut order: Vec<Entry<'_>> = small
+        .iter()
+        .map(|(path, bytes)| Entry { path, source: EntrySource::Bytes(bytes), size: bytes.len() as u64 })
+        .collect();
+    order.extend(files.iter().map(|f| Entry {
+        path: &f.path,
+        source: match &f.content {
+            Content::Bytes(b) => EntrySource::Bytes(b),
+            Content::File(p) | Content::Checked { path: p, .. } => EntrySource::File(p),
+        },
+        size: sizes.get(f.path.as_str()).copied().unwrap_or(0),
+    }));
+    order.sort_by(|a, b| a.path.cmp(b.path));
+    // Runs of entries small enough are deflated on every core, each into a zip of its own in
+    // memory, and copied into the bundle compressed, in order: the bytes are those the writer
+    // would deflate itself, so the bundle stays deterministic. A larger entry is streamed.
+    let mut rest = order.as_slice();
+    while let Some(first) = rest.first() {
+        if first.size > PARALLEL_ENTRY_MAX {
+            // ZIP64 extra fields only where an entry needs them, so ordinary bundles carry none.
+            zip.start_file(first.path, options.large_file(first.size >= u64::from(u32::MAX))).map_err(zip_err)?;
+            first.copy_into(&mut zip).map_err(io)?;
+            rest = &rest[1..];
+            continue;
         }
+        let mut take = 0;
+        let mut bytes = 0;
+        while let Some(e) = rest.get(take) {
+            if e.size > PARALLEL_ENTRY_MAX || (take > 0 && bytes + e.size > PARALLEL_BATCH_BYTES) {
+                break;
+            }
+            bytes += e.size;
+            take += 1;
+        }
+        let (batch, after) = rest.split_at(take);
+        let deflated: Vec<Vec<u8>> = batch
+            .par_iter()
+            .map_init(DeflateWorker::new, |worker, e| e.deflated_alone(worker))
+            .collect::<Result<_, std::io::Error>>()
+            .map_err(io)?;
+        for one in deflated {
+            let mut alone = zip::ZipArchive::new(std::io::Cursor::new(one)).map_err(zip_err)?;
+            let entry = alone.by_index_raw(0).map_err(zip_err)?;
+            zip.raw_copy_file_touch(entry, DateTime::default(), Some(0o644)).map_err(zip_err)?;
+        }
+        rest = after;
     }
     let writer = zip.finish().map_err(zip_err)?;
     let file = writer.into_inner().map_err(|e| io(e.into_error()))?;
@@ -388,3 +548,62 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &dyn Signer) -> Result<Bu
 
 /// The standalone checker shipped in every bundle.
 pub const VERIFY_PY: &str = include_str!("verify.py");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_deflated_ahead_and_streamed_read_back_whole_in_order_and_the_zip_is_deterministic() {
+        let dir = std::env::temp_dir().join(format!("cairn-bundle-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Small entries deflated ahead, one past the parallel limit streamed, small ones after.
+        let big: Vec<u8> = (0..PARALLEL_ENTRY_MAX + 5).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.join("big.bin"), &big).unwrap();
+        let file = |path: &str, content: Content| BundleFile {
+            path: path.into(),
+            kind: "lake_object".into(),
+            controls: Vec::new(),
+            content,
+            inclusion: None,
+            simulated: false,
+        };
+        let mut files: Vec<BundleFile> = (0..40)
+            .map(|i| file(&format!("a/{i:02}.txt"), Content::Bytes(format!("line {i}\n").repeat(i).into_bytes())))
+            .collect();
+        files.push(file("b/big.bin", Content::File(dir.join("big.bin"))));
+        files.push(file("c/after.txt", Content::Bytes(b"after\n".to_vec())));
+        let spec = BundleSpec {
+            name: "test".into(),
+            scope: "all".into(),
+            period: Period { since: None, until: None, runs: None },
+            run_id: "20261121T020000Z-00000000".into(),
+            created_at: "2026-11-21T02:00:00Z".into(),
+            merkle_size: 0,
+            merkle_root: String::new(),
+            checkpoint: String::new(),
+            files,
+            about: None,
+            audience: None,
+        };
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let one = write_bundle(&dir.join("one.zip"), spec.clone(), &key).unwrap();
+        let two = write_bundle(&dir.join("two.zip"), spec, &key).unwrap();
+        assert_eq!(one.sha256, two.sha256);
+        let mut zip = zip::ZipArchive::new(File::open(&one.path).unwrap()).unwrap();
+        let names: Vec<String> = zip.file_names().map(str::to_string).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert_eq!(names.len(), 47, "{names:?}");
+        let mut read = |name: &str| {
+            let mut out = Vec::new();
+            zip.by_name(name).unwrap().read_to_end(&mut out).unwrap();
+            out
+        };
+        assert_eq!(read("b/big.bin"), big);
+        assert_eq!(read("a/07.txt"), b"line 7\n".repeat(7));
+        assert_eq!(read("c/after.txt"), b"after\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
