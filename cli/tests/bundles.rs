@@ -42,6 +42,9 @@ fn bundles_check_with_every_tool_and_any_changed_byte_is_caught() {
         &tmp.path().join("again.zip"),
     );
     assert_eq!(std::fs::read(&zip).unwrap(), std::fs::read(&again).unwrap());
+    // Beside each zip, its digest for `sha256sum -c`.
+    let sums = tool(tmp.path(), "sha256sum", &["-c", "--strict", "soc2.zip.sha256"]);
+    assert_eq!(sums.code, 0, "{}{}", sums.stdout, sums.stderr);
 
     let check = cairn(&org, &["check-bundle", zip.to_str().unwrap(), "--pubkey", pubkey]);
     assert_eq!(check.code, 0, "{}", check.stdout);

@@ -13,8 +13,16 @@ fn demo_runs_end_to_end_and_its_bundle_verifies_offline() {
     let index = std::fs::read_to_string(org.join("portal/index.html")).unwrap();
     assert!(index.contains("Content-Security-Policy"), "the portal carries a CSP");
     assert!(!index.contains("http://") && !index.contains("https://"), "no external references");
-    let zips: Vec<_> = std::fs::read_dir(org.join("bundles")).unwrap().map(|e| e.unwrap().path()).collect();
+    let listed: Vec<_> = std::fs::read_dir(org.join("bundles")).unwrap().map(|e| e.unwrap().path()).collect();
+    let zips: Vec<_> = listed.iter().filter(|p| p.extension().is_some_and(|e| e == "zip")).cloned().collect();
     assert_eq!(zips.len(), 1);
+    // Beside the zip, and beside its copy on the portal, its digest for `sha256sum -c`.
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let digest_file = format!("{}.sha256", zips[0].file_name().unwrap().to_str().unwrap());
+    for dir in ["bundles", "portal/downloads"] {
+        let sums = tool(&org.join(dir), "sha256sum", &["-c", "--strict", &digest_file]);
+        assert_eq!(sums.code, 0, "{dir}: {}{}", sums.stdout, sums.stderr);
+    }
     let zip = zips[0].to_str().unwrap();
     // Every control page links the bundle holding its evidence; the portal serves a copy.
     let name = zips[0].file_name().unwrap().to_str().unwrap();

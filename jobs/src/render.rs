@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use cairn_evidence::classification::Audience;
+use cairn_renderer::bundle::{bundle_digest, write_digest_file};
 use cairn_renderer::model::DownloadView;
 use cairn_renderer::templates::Templates;
 
@@ -31,9 +32,12 @@ pub async fn render(ws: &Workspace, out: &Path) -> Result<PathBuf> {
         for d in &downloads {
             let from = pipeline::safe_join(&ws.config.bundles_out, &d.name)?;
             let to = pipeline::safe_join(&target, &d.name)?;
-            let same = std::fs::read(&to).is_ok_and(|b| cairn_evidence::digest::sha256_hex(&b) == d.sha256);
+            // Each copy keeps its digest file beside it, so an unchanged copy is not read again.
+            let same = bundle_digest(&to).is_ok_and(|(sha256, _)| sha256 == d.sha256);
             if !same {
                 std::fs::copy(&from, &to).with_context(|| format!("cannot copy {}", from.display()))?;
+                write_digest_file(&to, &d.sha256)
+                    .with_context(|| format!("cannot write the digest of {}", to.display()))?;
             }
         }
     }
@@ -77,13 +81,8 @@ fn list_bundles(dir: &Path, audience: Audience) -> Result<Vec<DownloadView>> {
             tracing::warn!(bundle = %path.display(), "not offered on the portal: made for an internal audience");
             continue;
         }
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        out.push(DownloadView {
-            name,
-            size: bytes.len() as u64,
-            sha256: cairn_evidence::digest::sha256_hex(&bytes),
-            scope,
-        });
+        let (sha256, size) = bundle_digest(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        out.push(DownloadView { name, size, sha256, scope });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)

@@ -381,21 +381,65 @@ fn digest_of(content: &Content, io: impl Fn(std::io::Error) -> BundleError) -> R
     match content {
         Content::Bytes(b) => Ok((sha256_hex(b), b.len() as u64)),
         Content::Checked { sha256, size, .. } => Ok((sha256.clone(), *size)),
-        Content::File(path) => {
-            let mut file = File::open(path).map_err(&io)?;
-            let mut hasher = Sha256Stream::new();
-            let mut buf = vec![0u8; 1 << 20];
-            let mut size = 0u64;
-            loop {
-                let n = file.read(&mut buf).map_err(&io)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                size += n as u64;
-            }
-            Ok((hasher.finish().to_hex(), size))
+        Content::File(path) => file_digest(path).map_err(io),
+    }
+}
+
+/// A file's SHA-256 and size, read in 1 MiB pieces.
+fn file_digest(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256Stream::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
         }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((hasher.finish().to_hex(), size))
+}
+
+/// The digest file beside a bundle: `<zip>.sha256`, one `sha256sum` line, so that
+/// `sha256sum -c cairn-evidence-….zip.sha256` checks a download.
+pub fn digest_file_path(zip: &Path) -> PathBuf {
+    let mut name = zip.as_os_str().to_os_string();
+    name.push(".sha256");
+    PathBuf::from(name)
+}
+
+/// Writes the digest file beside `zip` (whole, under a temporary name renamed over it).
+pub fn write_digest_file(zip: &Path, sha256: &str) -> std::io::Result<()> {
+    let name = zip.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{}: not a file name", zip.display()))
+    })?;
+    let path = digest_file_path(zip);
+    let partial = path.with_extension("sha256.partial");
+    std::fs::write(&partial, format!("{sha256}  {name}\n"))?;
+    std::fs::rename(&partial, &path)
+}
+
+/// A bundle's SHA-256 and size: from its digest file when that names it and was written after the
+/// zip last changed (a bundle can be hundreds of MiB, and the portal lists every one on every
+/// render), else by reading the zip.
+pub fn bundle_digest(zip: &Path) -> std::io::Result<(String, u64)> {
+    let meta = std::fs::metadata(zip)?;
+    let recorded = || -> Option<String> {
+        let sidecar = digest_file_path(zip);
+        if std::fs::metadata(&sidecar).ok()?.modified().ok()? < meta.modified().ok()? {
+            return None;
+        }
+        let line = std::fs::read_to_string(&sidecar).ok()?;
+        let (digest, name) = line.strip_suffix('\n')?.split_once("  ")?;
+        let names_it = zip.file_name().and_then(|n| n.to_str()) == Some(name);
+        let well_formed = digest.len() == 64 && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        (names_it && well_formed).then(|| digest.to_string())
+    };
+    match recorded() {
+        Some(digest) => Ok((digest, meta.len())),
+        None => file_digest(zip),
     }
 }
 
@@ -542,7 +586,8 @@ pub fn write_bundle(out: &Path, spec: BundleSpec, key: &dyn Signer) -> Result<Bu
     drop(file);
     std::fs::rename(&partial, out).map_err(io)?;
     partial_guard.keep = true;
-    let (sha256, size) = digest_of(&Content::File(out.to_path_buf()), io)?;
+    let (sha256, size) = file_digest(out).map_err(io)?;
+    write_digest_file(out, &sha256).map_err(io)?;
     Ok(BundleInfo { path: out.to_path_buf(), size, sha256 })
 }
 
@@ -604,6 +649,41 @@ mod tests {
         assert_eq!(read("b/big.bin"), big);
         assert_eq!(read("a/07.txt"), b"line 7\n".repeat(7));
         assert_eq!(read("c/after.txt"), b"after\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_bundles_digest_file_is_used_only_while_the_zip_is_unchanged_since() {
+        use std::time::{Duration, SystemTime};
+        let dir = std::env::temp_dir().join(format!("cairn-digest-file-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let zip = dir.join("b.zip");
+        std::fs::write(&zip, b"first").unwrap();
+        let at = |path: &Path, secs: u64| {
+            let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs);
+            File::options().write(true).open(path).unwrap().set_modified(t).unwrap();
+        };
+        // No digest file: the zip is read.
+        assert_eq!(bundle_digest(&zip).unwrap(), (sha256_hex(b"first"), 5));
+        write_digest_file(&zip, &sha256_hex(b"first")).unwrap();
+        let sidecar = digest_file_path(&zip);
+        assert_eq!(std::fs::read_to_string(&sidecar).unwrap(), format!("{}  b.zip\n", sha256_hex(b"first")));
+        // Written after the zip: it is what the digest is taken from (the zip is not read).
+        at(&zip, 0);
+        at(&sidecar, 1);
+        std::fs::write(&sidecar, format!("{}  b.zip\n", "ab".repeat(32))).unwrap();
+        at(&sidecar, 1);
+        assert_eq!(bundle_digest(&zip).unwrap().0, "ab".repeat(32));
+        // The zip changed after it: the zip is read again.
+        std::fs::write(&zip, b"second").unwrap();
+        at(&zip, 2);
+        assert_eq!(bundle_digest(&zip).unwrap(), (sha256_hex(b"second"), 6));
+        // A digest file naming another file, or malformed, is not used.
+        for line in [format!("{}  other.zip\n", "ab".repeat(32)), "not a digest  b.zip\n".to_string()] {
+            std::fs::write(&sidecar, line).unwrap();
+            at(&sidecar, 3);
+            assert_eq!(bundle_digest(&zip).unwrap().0, sha256_hex(b"second"));
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
