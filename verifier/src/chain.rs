@@ -20,6 +20,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::canonical_event;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use cairn_evidence::canonical::{canonical_bytes, CanonicalError};
@@ -553,7 +554,9 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRef<'_>]) -> Vec<EventCheck> {
         // Step 1: the stored JSON must carry the same chain fields as the columns, and hash
         // to the claimed `hash`.
         let claimed = hex_32(row.hash);
-        match content_hash(row) {
+        // Events stored in canonical form are hashed straight from their text; the rest are
+        // parsed and canonicalised.
+        match canonical_event::hash(row).map_or_else(|| content_hash(row), Ok) {
             Ok(computed) if claimed == Some(computed.0) => {}
             Ok(computed) => {
                 check.altered =

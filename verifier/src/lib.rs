@@ -22,6 +22,7 @@
 
 pub mod attest;
 pub mod bundle;
+mod canonical_event;
 pub mod chain;
 pub mod finding;
 pub mod keyless;
