@@ -98,8 +98,18 @@ fn a_nightly_run_collects_verifies_renders_bundles_publishes_and_writes_its_metr
         std::fs::read(published.join("index.html")).unwrap(),
         std::fs::read(org.join("portal/index.html")).unwrap()
     );
-    let zips: Vec<_> = std::fs::read_dir(published.join("downloads")).unwrap().collect();
-    assert_eq!(zips.len(), 2, "the demo's bundle and this run's");
+    let downloads: Vec<String> = std::fs::read_dir(published.join("downloads"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let zips: Vec<&String> = downloads.iter().filter(|n| n.ends_with(".zip")).collect();
+    assert_eq!(zips.len(), 2, "the demo's bundle and this run's: {downloads:?}");
+    // Each with its digest file, which `sha256sum -c` checks it against.
+    assert_eq!(downloads.len(), 4, "{downloads:?}");
+    for zip in zips {
+        let sums = tool(&published.join("downloads"), "sha256sum", &["-c", "--strict", &format!("{zip}.sha256")]);
+        assert_eq!(sums.code, 0, "{zip}: {}{}", sums.stdout, sums.stderr);
+    }
     let index: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(published.join(".cairn-published.json")).unwrap()).unwrap();
     assert!(index.as_object().unwrap().contains_key("controls/LOG-02.html"));

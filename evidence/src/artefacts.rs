@@ -719,11 +719,10 @@ mod tests {
     use super::*;
     use crate::tables::{from_parquet, to_parquet};
 
-    #[test]
-    fn rows_survive_parquet() {
-        let p = Provenance {
-            source: "sboms".into(),
-            object_key: "sbom/a.json".into(),
+    fn provenance(source: &str, object_key: &str) -> Provenance {
+        Provenance {
+            source: source.into(),
+            object_key: object_key.into(),
             line: 1,
             byte_offset: 0,
             record_sha256: "ab".into(),
@@ -732,7 +731,12 @@ mod tests {
             actor: "test".into(),
             confidence: crate::tables::Confidence::Unverified,
             simulated: false,
-        };
+        }
+    }
+
+    #[test]
+    fn rows_survive_parquet() {
+        let p = provenance("sboms", "sbom/a.json");
         let rows = vec![
             ThreatRow {
                 model_blob: "blobs/sha256/x".into(),
@@ -780,18 +784,7 @@ mod tests {
             mitigation: None,
             element: None,
             controls: String::new(),
-            provenance: Provenance {
-                source: source.into(),
-                object_key: "tm/a.json".into(),
-                line: 1,
-                byte_offset: 0,
-                record_sha256: "ab".into(),
-                run_id: "r".into(),
-                collected_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-                actor: "test".into(),
-                confidence: crate::tables::Confidence::Unverified,
-                simulated: false,
-            },
+            provenance: provenance(source, "tm/a.json"),
         };
         let mut set = ArtefactSet {
             threats: vec![row("open", "T-1"), row("hr", "T-2"), row("open", "T-3")],
