@@ -438,7 +438,11 @@ fn oscal_export_validates_loads_in_trestle_and_says_which_controls_fail() {
     }
 
     // The demo's bundle holds them (bundle --oscal), linking its own entries.
-    let zip = std::fs::read_dir(org.join("bundles")).unwrap().next().unwrap().unwrap().path();
+    let zip = std::fs::read_dir(org.join("bundles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "zip"))
+        .unwrap();
     let unzipped = tmp.path().join("x");
     std::fs::create_dir(&unzipped).unwrap();
     assert_eq!(tool(&unzipped, "unzip", &["-q", zip.to_str().unwrap()]).code, 0);

@@ -102,7 +102,8 @@ fn a_nightly_run_collects_verifies_renders_bundles_publishes_and_writes_its_metr
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    let zips: Vec<&String> = downloads.iter().filter(|n| n.ends_with(".zip")).collect();
+    let zips: Vec<&String> =
+        downloads.iter().filter(|n| Path::new(n).extension().is_some_and(|e| e == "zip")).collect();
     assert_eq!(zips.len(), 2, "the demo's bundle and this run's: {downloads:?}");
     // Each with its digest file, which `sha256sum -c` checks it against.
     assert_eq!(downloads.len(), 4, "{downloads:?}");

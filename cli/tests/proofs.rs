@@ -94,7 +94,11 @@ fn inclusion_and_consistency_proofs_verify_offline_and_tampering_is_caught() {
 fn cairn_renderer_verify_py() -> Vec<u8> {
     let tmp = tempfile::tempdir().unwrap();
     let org = common::demo(tmp.path(), 1);
-    let zip = std::fs::read_dir(org.join("bundles")).unwrap().next().unwrap().unwrap().path();
+    let zip = std::fs::read_dir(org.join("bundles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "zip"))
+        .unwrap();
     let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
     let mut out = Vec::new();
     std::io::Read::read_to_end(&mut archive.by_name("verify.py").unwrap(), &mut out).unwrap();
