@@ -310,6 +310,7 @@ impl Entry<'_> {
 
     /// The entry deflated alone at the writer's level, as a zip archive of that one entry in
     /// memory, for the writer to copy in compressed.
+    ///
     /// `worker` (a deflate state and two buffers) is reused from one entry to the next, so
     /// memory does not churn.
     fn deflated_alone(&self, worker: &mut DeflateWorker) -> std::io::Result<Vec<u8>> {
