@@ -589,7 +589,10 @@ fn init_logging(cli: &Cli) {
 
 /// mimalloc: collection allocates and frees millions of small strings across threads; glibc's
 /// allocator spent a quarter of the ingest benchmark's time on them, and its per-thread arenas
-/// held freed memory (the verifier's peak grew with the lake until arenas were capped).
+/// held freed memory (the verifier's peak grew with the lake until arenas were capped). Built
+/// without transparent huge pages (`no_thp`): asking for them made the kernel fault in and zero
+/// 2 MiB at a time, which cost a bundle a third of its peak memory and the portal's first build
+/// a third of its time (docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
