@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::canonical::canonical_bytes;
-use crate::digest::Sha256Digest;
+use crate::digest::{is_sha256_hex, Sha256Digest};
 
 /// The zero `prev` of the first event of a chain.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -58,10 +58,6 @@ fn string_field(obj: &Map<String, Value>, field: &'static str) -> Result<String,
     }
 }
 
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-}
-
 impl ChainFields {
     /// Reads the chain fields of an event object and checks their form
     /// (not their truth: that is the verifier's job).
@@ -83,10 +79,10 @@ impl ChainFields {
         if fields.chain.is_empty() {
             return Err(FieldError::Invalid { field: "chain", expected: "must not be empty" });
         }
-        if !is_hex64(&fields.prev) {
+        if !is_sha256_hex(&fields.prev) {
             return Err(FieldError::Invalid { field: "prev", expected: "must be 64 lowercase hex digits" });
         }
-        if !is_hex64(&fields.hash) {
+        if !is_sha256_hex(&fields.hash) {
             return Err(FieldError::Invalid { field: "hash", expected: "must be 64 lowercase hex digits" });
         }
         Ok(fields)

@@ -21,7 +21,7 @@ use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use cairn_evidence::digest::{sha256_hex, Sha256Stream};
+use cairn_evidence::digest::{is_sha256_hex, sha256_hex, Sha256Stream};
 use cairn_evidence::keys::{sign_minisign, PublicKey};
 use cairn_evidence::signer::{SignError, Signer};
 use rayon::prelude::*;
@@ -435,8 +435,7 @@ pub fn bundle_digest(zip: &Path) -> std::io::Result<(String, u64)> {
         let line = std::fs::read_to_string(&sidecar).ok()?;
         let (digest, name) = line.strip_suffix('\n')?.split_once("  ")?;
         let names_it = zip.file_name().and_then(|n| n.to_str()) == Some(name);
-        let well_formed = digest.len() == 64 && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        (names_it && well_formed).then(|| digest.to_string())
+        (names_it && is_sha256_hex(digest)).then(|| digest.to_string())
     };
     match recorded() {
         Some(digest) => Ok((digest, meta.len())),

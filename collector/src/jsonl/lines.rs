@@ -7,7 +7,7 @@
 //! a writer may still be appending it. A source object whose already-collected bytes changed is
 //! not read again: that is reported and kept aside.
 
-use cairn_evidence::digest::{sha256_hex, Sha256Digest, Sha256Stream};
+use cairn_evidence::digest::{is_sha256_hex, sha256_hex, Sha256Digest, Sha256Stream};
 use cairn_evidence::event::ChainFields;
 use cairn_evidence::lake::RunWriter;
 use cairn_evidence::manifest::SourceCursor;
@@ -48,18 +48,14 @@ struct BorrowedFields<'a> {
     disclosures: Option<serde::de::IgnoredAny>,
 }
 
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// The chain fields of a whole-line event, borrowed from the line; `None` sends the line down
 /// the general path, which also words the reason when the line is bad.
 fn fast_fields(line: &str) -> Option<BorrowedFields<'_>> {
     let f: BorrowedFields = serde_json::from_str(line).ok()?;
     if f.disclosures.is_some()
         || f.chain.is_empty()
-        || !is_hex64(&f.prev)
-        || !is_hex64(&f.hash)
+        || !is_sha256_hex(&f.prev)
+        || !is_sha256_hex(&f.hash)
         || parse_rfc3339(&f.ts).is_none()
     {
         return None;
