@@ -44,7 +44,7 @@ pub(crate) fn hash(row: &EventRef<'_>) -> Option<Sha256Digest> {
         && plain(b"prev") == Some(row.prev.as_bytes())
         && plain(b"hash") == Some(row.hash.as_bytes())
         && plain(b"sig") == Some(row.sig.as_bytes())
-        && field(b"seq").is_some_and(|m| text[m.value.0..m.value.1] == *row.seq.to_string().as_bytes());
+        && field(b"seq").is_some_and(|m| is_number(&text[m.value.0..m.value.1], row.seq));
     if !same {
         return None;
     }
@@ -59,6 +59,12 @@ pub(crate) fn hash(row: &EventRef<'_>) -> Option<Sha256Digest> {
     }
     digest.update(b"}");
     Some(digest.finish())
+}
+
+/// Whether `digits`, a value the reader took, is `n`: the reader takes integers in canonical form
+/// only (no sign for a natural number, no leading zero), so equal digits are equal numbers.
+fn is_number(digits: &[u8], n: u64) -> bool {
+    digits.iter().all(u8::is_ascii_digit) && digits.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0')) == n
 }
 
 /// A top-level member: where its name's content, its whole text (`"name":value`) and its value
