@@ -57,8 +57,10 @@ type EncodedPart = (bytes::Bytes, u64, String, bool);
 const ENCODERS: usize = 2;
 
 /// A thread that encodes `events` parts: rows come in a row group at a time (a batch, and
-/// whether any of its rows is simulated), finished Parquet parts go back, in order. At most one
-/// row group waits, so memory stays bounded.
+/// whether any of its rows is simulated), finished Parquet parts go back, in order. At most a
+/// part's row groups wait, so memory stays bounded while the rows of the next part are filled
+/// for the other encoder: with less room, the thread filling rows would wait for this one row
+/// group by row group, and the encoders would take turns rather than work at once.
 struct Encoder {
     rows: std::sync::mpsc::SyncSender<(RecordBatch, bool)>,
     parts: std::sync::mpsc::Receiver<Result<EncodedPart, TableError>>,
@@ -67,7 +69,8 @@ struct Encoder {
 
 impl Encoder {
     fn start(rows_per_object: usize) -> Self {
-        let (rows, incoming) = std::sync::mpsc::sync_channel::<(RecordBatch, bool)>(1);
+        let waiting = rows_per_object.div_ceil(ROW_GROUP_ROWS);
+        let (rows, incoming) = std::sync::mpsc::sync_channel::<(RecordBatch, bool)>(waiting);
         let (done, parts) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let mut part: Option<(PartWriter, u64, bool)> = None;

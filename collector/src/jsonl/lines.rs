@@ -17,6 +17,8 @@ use futures::TryStreamExt as _;
 use object_store::GetResultPayload;
 use rayon::prelude::*;
 use serde::Deserialize;
+use std::borrow::Cow;
+use std::ops::Range;
 
 use crate::config::JsonlConfig;
 use crate::error::CollectError;
@@ -78,29 +80,61 @@ pub(crate) fn fast_event(line: &str) -> Option<Record> {
     Some(Record::Event(Box::new(ChainEventRecord::new(fields, line.to_string()))))
 }
 
+/// A line of a block: its number, its offset in the object, and where its bytes lie in the
+/// block (without the newline).
+type LineAt = (u64, u64, Range<usize>);
+
+/// The columns of a whole-line event, as places in its block: a block travels to the parsing
+/// job and back, so what the job finds cannot borrow from it.
+struct EventAt {
+    chain: Range<usize>,
+    seq: u64,
+    ts: Range<usize>,
+    kid: Range<usize>,
+}
+
 /// One line as the parallel stage leaves it.
-enum Parsed<'a> {
-    /// A whole-line event (the line, its fields): its row is filled straight from the block.
-    Event(&'a str, BorrowedFields<'a>),
+enum Parsed {
+    /// A whole-line event: its row is filled straight from the block.
+    Event(EventAt),
     /// Anything else, judged by the general path.
     Other(Record),
 }
 
-/// Parses lines (with their numbers and offsets) on every core, each with the SHA-256 of its
-/// raw bytes.
-fn parse_lines<'a>(
-    lines: &[(u64, u64, &'a [u8])],
+/// Where `part` lies in `block`, when it is a slice of it (a JSON string without escapes).
+fn range_in(block: &[u8], part: &Cow<'_, str>) -> Option<Range<usize>> {
+    let Cow::Borrowed(text) = part else { return None };
+    let start = (text.as_ptr() as usize).checked_sub(block.as_ptr() as usize)?;
+    (start + text.len() <= block.len()).then(|| start..start + text.len())
+}
+
+/// A whole-line event's columns in its block; `None` when one is not a slice of it (a string
+/// with escapes), which sends the line down the general path.
+fn event_at(block: &[u8], f: &BorrowedFields<'_>) -> Option<EventAt> {
+    Some(EventAt {
+        chain: range_in(block, &f.chain)?,
+        seq: f.seq,
+        ts: range_in(block, &f.ts)?,
+        kid: range_in(block, &f.kid)?,
+    })
+}
+
+/// Parses the lines of a block on every core, each with the SHA-256 of its raw bytes.
+fn parse_lines(
+    block: &[u8],
+    lines: &[LineAt],
     format: LineFormat,
     pointer: &str,
     shown: &str,
-) -> Vec<(Parsed<'a>, Sha256Digest)> {
+) -> Vec<(Parsed, Sha256Digest)> {
     let whole_line = format.whole_line_events && pointer.is_empty();
     lines
         .par_iter()
-        .map(|&(_, _, raw)| {
+        .map(|(_, _, at)| {
+            let raw = &block[at.clone()];
             let parsed = match std::str::from_utf8(raw) {
-                Ok(text) => match whole_line.then(|| fast_fields(text)).flatten() {
-                    Some(fields) => Parsed::Event(text, fields),
+                Ok(text) => match whole_line.then(|| fast_fields(text)).flatten().and_then(|f| event_at(block, &f)) {
+                    Some(event) => Parsed::Event(event),
                     None => Parsed::Other((format.parse)(text, pointer, shown)),
                 },
                 Err(e) => Parsed::Other(Record::Bad(format!("not UTF-8: {e}"))),
@@ -108,6 +142,33 @@ fn parse_lines<'a>(
             (parsed, Sha256Digest::of(raw))
         })
         .collect()
+}
+
+/// A block of complete lines, what parsing found in it, and the object's digest carried over it.
+struct ParsedBlock {
+    block: Vec<u8>,
+    lines: Vec<LineAt>,
+    parsed: Vec<(Parsed, Sha256Digest)>,
+    prefix: Sha256Stream,
+}
+
+/// Starts parsing a block (and carrying the object's digest over it) on the parsing threads; its
+/// result comes back on the channel returned.
+fn start_parsing(
+    block: Vec<u8>,
+    lines: Vec<LineAt>,
+    mut prefix: Sha256Stream,
+    format: LineFormat,
+    (pointer, shown): (String, String),
+) -> std::sync::mpsc::Receiver<ParsedBlock> {
+    let (done, result) = std::sync::mpsc::sync_channel(1);
+    rayon::spawn(move || {
+        let ((), parsed) =
+            rayon::join(|| prefix.update(&block), || parse_lines(&block, &lines, format, &pointer, &shown));
+        // The receiver is gone only when collection already failed.
+        let _ = done.send(ParsedBlock { block, lines, parsed, prefix });
+    });
+    result
 }
 
 /// How the lines of a line-based source are read: what each source type brings to the
@@ -147,7 +208,9 @@ struct ObjectLines<'a> {
     pending: Vec<u8>,
     /// A line over [`MAX_LINE`] being passed over.
     oversize: Option<Oversize>,
-    /// The previous block's buffer, reused.
+    /// The block being parsed while the one before it is pushed.
+    parsing: Option<std::sync::mpsc::Receiver<ParsedBlock>>,
+    /// The buffer of a block already pushed, reused.
     spare: Vec<u8>,
 }
 
@@ -184,6 +247,7 @@ impl<'a> ObjectLines<'a> {
             prefix: Sha256Stream::new(),
             pending: Vec::new(),
             oversize: None,
+            parsing: None,
             spare: Vec::new(),
         }
     }
@@ -242,17 +306,59 @@ impl<'a> ObjectLines<'a> {
             chunk = &chunk[end + 1..];
         }
         self.pending.extend_from_slice(chunk);
+        self.took(writer, sink, report).await?;
+        Ok(true)
+    }
+
+    /// Whether the next bytes may go straight into the line buffer: the part collected before
+    /// is behind (and was found unchanged), and no over-long line is being passed over.
+    fn reads_direct(&self) -> bool {
+        self.seen >= self.cursor.offset && self.oversize.is_none()
+    }
+
+    /// Reads the next bytes of a local file straight into the line buffer (see
+    /// [`Self::reads_direct`]), with no copy; the number read, 0 at its end.
+    async fn feed_file(
+        &mut self,
+        file: &mut std::fs::File,
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        report: &mut SourceReport,
+    ) -> Result<usize, CollectError> {
+        let pending = &mut self.pending;
+        pending.reserve(BLOCK_BYTES);
+        let mut next = std::io::Read::take(file, BLOCK_BYTES as u64);
+        let read = crate::runtime::blocking(|| std::io::Read::read_to_end(&mut next, pending));
+        let n = read.map_err(|e| CollectError::Read {
+            source_name: self.name.into(),
+            key: self.shown.into(),
+            error: object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) },
+        })?;
+        self.seen += n as u64;
+        self.took(writer, sink, report).await?;
+        Ok(n)
+    }
+
+    /// After bytes were added to the line buffer: starts on a full block, and stops holding a
+    /// line over [`MAX_LINE`].
+    async fn took(
+        &mut self,
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        report: &mut SourceReport,
+    ) -> Result<(), CollectError> {
         if self.pending.len() >= BLOCK_BYTES {
             Box::pin(self.parse_complete_lines(writer, sink, report)).await?;
         }
         if self.pending.len() > MAX_LINE {
             // What is left is one unfinished line already over the limit: stop holding it.
+            Box::pin(self.push_parsed(writer, sink, report)).await?;
             self.oversize =
                 Some(Oversize { at: self.consumed, bytes: self.pending.len() as u64, prefix: self.prefix.clone() });
             self.prefix.update(&self.pending);
             self.pending = Vec::new();
         }
-        Ok(true)
+        Ok(())
     }
 
     /// At the end of the object: parses what is left; `false` when the object is now shorter
@@ -272,11 +378,13 @@ impl<'a> ObjectLines<'a> {
             return Ok(true);
         }
         Box::pin(self.parse_complete_lines(writer, sink, report)).await?;
+        Box::pin(self.push_parsed(writer, sink, report)).await?;
         Ok(true)
     }
 
-    /// Parses the complete lines held (a last line without its newline stays: a writer may
-    /// still be appending it), in parallel, and pushes the rows in order.
+    /// Starts parsing the complete lines held (a last line without its newline stays: a writer
+    /// may still be appending it) on every core, and meanwhile pushes the rows of the block
+    /// parsed before, in order.
     async fn parse_complete_lines(
         &mut self,
         writer: &mut RunWriter<'_>,
@@ -299,38 +407,80 @@ impl<'a> ObjectLines<'a> {
         let mut start = 0;
         // The block ends with a newline, so every line found is complete.
         for end in memchr::memchr_iter(b'\n', &block) {
-            let raw_line = &block[start..=end];
+            let (line_start, line_offset) = (start, offset);
             start = end + 1;
+            offset += (end + 1 - line_start) as u64;
             self.lines += 1;
-            let line_offset = offset;
-            offset += raw_line.len() as u64;
-            let raw = raw_line.strip_suffix(b"\n").unwrap_or(raw_line);
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let mut raw = &block[line_start..end];
+            raw = raw.strip_suffix(b"\r").unwrap_or(raw);
             // A UTF-8 byte-order mark opens some exports (Splunk's among them).
-            let raw = if line_offset == 0 { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
-            if !raw.iter().all(u8::is_ascii_whitespace) {
-                lines.push((self.lines, line_offset, raw));
+            let bom = usize::from(line_offset == 0 && raw.starts_with(b"\xEF\xBB\xBF")) * 3;
+            if !raw[bom..].iter().all(u8::is_ascii_whitespace) {
+                lines.push((self.lines, line_offset, line_start + bom..line_start + raw.len()));
             }
         }
         self.consumed = offset;
-        // ... parse them on every core, the object's digest going on beside ...
-        let (format, pointer, shown) = (self.format, self.pointer, self.shown);
-        let prefix = &mut self.prefix;
-        let ((), parsed) = rayon::join(|| prefix.update(&block), || parse_lines(&lines, format, pointer, shown));
-        // ... and push them in order.
+        // ... parse them on every core, the object's digest going on beside, while the block
+        // before is pushed.
+        let before = self.take_parsed()?;
+        let prefix = std::mem::replace(&mut self.prefix, Sha256Stream::new());
+        let names = (self.pointer.to_string(), self.shown.to_string());
+        self.parsing = Some(start_parsing(block, lines, prefix, self.format, names));
+        if let Some(parsed) = before {
+            self.push_block(parsed, writer, sink, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the block being parsed, if any; the object's digest is current again after.
+    fn take_parsed(&mut self) -> Result<Option<ParsedBlock>, CollectError> {
+        let Some(parsing) = self.parsing.take() else { return Ok(None) };
+        let mut parsed = crate::runtime::blocking(|| parsing.recv()).map_err(|_| CollectError::Location {
+            source_name: self.name.into(),
+            detail: format!("parsing the lines of {} stopped", self.shown),
+        })?;
+        self.prefix = std::mem::replace(&mut parsed.prefix, Sha256Stream::new());
+        Ok(Some(parsed))
+    }
+
+    /// Pushes the rows of the block being parsed, if any.
+    async fn push_parsed(
+        &mut self,
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        report: &mut SourceReport,
+    ) -> Result<(), CollectError> {
+        match self.take_parsed()? {
+            Some(parsed) => self.push_block(parsed, writer, sink, report).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Pushes the rows of a parsed block, in order.
+    async fn push_block(
+        &mut self,
+        parsed: ParsedBlock,
+        writer: &mut RunWriter<'_>,
+        sink: &mut RowSink,
+        report: &mut SourceReport,
+    ) -> Result<(), CollectError> {
+        let ParsedBlock { block, lines, parsed, .. } = parsed;
         let lake_err = |error| CollectError::Lake { source_name: self.name.into(), error };
-        for ((line_no, line_offset, raw), (parsed, digest)) in lines.into_iter().zip(parsed) {
+        // Every field of an event row was checked to lie on character boundaries of the block's
+        // valid UTF-8 when it was parsed.
+        let text = |at: &Range<usize>| std::str::from_utf8(&block[at.clone()]).unwrap_or_default();
+        for ((line_no, line_offset, at), (parsed, digest)) in lines.into_iter().zip(parsed) {
             report.records += 1;
             match parsed {
-                Parsed::Event(text, f) => {
+                Parsed::Event(e) => {
                     report.events += 1;
                     let hex = digest.hex();
                     let row = EventView {
-                        chain: &f.chain,
-                        seq: f.seq,
-                        ts: &f.ts,
-                        kid: &f.kid,
-                        event_json: text,
+                        chain: text(&e.chain),
+                        seq: e.seq,
+                        ts: text(&e.ts),
+                        kid: text(&e.kid),
+                        event_json: text(&at),
                         siem_time: None,
                         siem_meta: None,
                         record_sha256: hex.as_str(),
@@ -342,7 +492,7 @@ impl<'a> ObjectLines<'a> {
                 Parsed::Other(record) => {
                     let provenance =
                         self.run.provenance(self.name, self.shown, (line_no, line_offset), digest.to_hex());
-                    sink.push_record(writer, self.name, report, (record, provenance, raw)).await?;
+                    sink.push_record(writer, self.name, report, (record, provenance, &block[at])).await?;
                 }
             }
         }
@@ -391,10 +541,18 @@ pub(crate) async fn collect(
         let read_err = |error| CollectError::Read { source_name: name.into(), key: shown.clone(), error };
         let mut intact = true;
         match location.store.get(&key).await.map_err(read_err)?.payload {
-            // A local file: read in large blocks (the generic stream reads 8 KiB at a time).
+            // A local file: read in large blocks (the generic stream reads 8 KiB at a time), the
+            // new part straight into the line buffer.
             GetResultPayload::File(mut file, _) => {
-                let mut block = vec![0u8; BLOCK_BYTES];
+                let mut block = Vec::new();
                 loop {
+                    if reader.reads_direct() {
+                        if reader.feed_file(&mut file, writer, sink, &mut report).await? == 0 {
+                            break;
+                        }
+                        continue;
+                    }
+                    block.resize(BLOCK_BYTES, 0);
                     let n = crate::runtime::blocking(|| std::io::Read::read(&mut file, &mut block)).map_err(|e| {
                         read_err(object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) })
                     })?;
