@@ -17,7 +17,6 @@ use futures::TryStreamExt as _;
 use object_store::GetResultPayload;
 use rayon::prelude::*;
 use serde::Deserialize;
-use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::config::JsonlConfig;
@@ -101,9 +100,9 @@ enum Parsed {
     Other(Record),
 }
 
-/// Where `part` lies in `block`, when it is a slice of it (a JSON string without escapes).
-fn range_in(block: &[u8], part: &Cow<'_, str>) -> Option<Range<usize>> {
-    let Cow::Borrowed(text) = part else { return None };
+/// Where `text` lies in `block`, when it is a slice of it: a JSON string without escapes (one
+/// with escapes was copied out of the block, so it lies elsewhere).
+fn range_in(block: &[u8], text: &str) -> Option<Range<usize>> {
     let start = (text.as_ptr() as usize).checked_sub(block.as_ptr() as usize)?;
     (start + text.len() <= block.len()).then(|| start..start + text.len())
 }
@@ -601,4 +600,43 @@ pub(crate) async fn collect(
         cursors.insert(shown.clone(), reader.cursor());
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(chain: &str) -> String {
+        let (zero, one) = ("0".repeat(64), "1".repeat(64));
+        format!(
+            r#"{{"chain":"{chain}","seq":3,"ts":"2026-01-01T00:00:00Z","kid":"k","prev":"{zero}","hash":"{one}","sig":"x"}}"#
+        )
+    }
+
+    #[test]
+    fn event_columns_are_found_in_the_block_and_escaped_ones_go_the_general_path() {
+        let plain = line("payments");
+        let escaped = line(r"pay\u006dents");
+        let block = format!("{plain}\n{escaped}\n").into_bytes();
+        let lines: Vec<LineAt> = vec![(1, 0, 0..plain.len()), (2, 0, plain.len() + 1..block.len() - 1)];
+        let format = LineFormat {
+            default_event: "",
+            event_required: None,
+            whole_line_events: true,
+            parse: |_, _, _| Record::Bad("judged by the general path".into()),
+        };
+        let parsed = parse_lines(&block, &lines, format, "", "export.jsonl");
+        let Parsed::Event(event) = &parsed[0].0 else { panic!("a plain event takes the fast path") };
+        assert_eq!(&block[event.chain.clone()], b"payments");
+        assert_eq!(&block[event.ts.clone()], b"2026-01-01T00:00:00Z");
+        assert_eq!(&block[event.kid.clone()], b"k");
+        assert_eq!(event.seq, 3);
+        assert_eq!(parsed[0].1, Sha256Digest::of(plain.as_bytes()));
+        // The escaped chain is not a slice of the block: the general path reads that line.
+        assert!(matches!(&parsed[1].0, Parsed::Other(Record::Bad(why)) if why == "judged by the general path"));
+        assert_eq!(parsed[1].1, Sha256Digest::of(escaped.as_bytes()));
+        // A string from elsewhere is never taken for a place in the block.
+        assert_eq!(range_in(&block, "payments"), None);
+        assert_eq!(range_in(&block, std::str::from_utf8(&block[2..7]).unwrap()), Some(2..7));
+    }
 }
