@@ -328,11 +328,7 @@ impl<'a> ObjectLines<'a> {
         pending.reserve(BLOCK_BYTES);
         let mut next = std::io::Read::take(file, BLOCK_BYTES as u64);
         let read = crate::runtime::blocking(|| std::io::Read::read_to_end(&mut next, pending));
-        let n = read.map_err(|e| CollectError::Read {
-            source_name: self.name.into(),
-            key: self.shown.into(),
-            error: object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) },
-        })?;
+        let n = read.map_err(|e| file_read_error(self.name, self.shown, e))?;
         self.seen += n as u64;
         self.took(writer, sink, report).await?;
         Ok(n)
@@ -465,21 +461,30 @@ impl<'a> ObjectLines<'a> {
     ) -> Result<(), CollectError> {
         let ParsedBlock { block, lines, parsed, .. } = parsed;
         let lake_err = |error| CollectError::Lake { source_name: self.name.into(), error };
-        // Every field of an event row was checked to lie on character boundaries of the block's
-        // valid UTF-8 when it was parsed.
-        let text = |at: &Range<usize>| std::str::from_utf8(&block[at.clone()]).unwrap_or_default();
         for ((line_no, line_offset, at), (parsed, digest)) in lines.into_iter().zip(parsed) {
             report.records += 1;
             match parsed {
                 Parsed::Event(e) => {
                     report.events += 1;
+                    // The line was valid UTF-8 and its fields slices of it when it was parsed.
+                    let line = std::str::from_utf8(&block[at.clone()]).ok();
+                    let field =
+                        |r: &Range<usize>| line?.get(r.start.checked_sub(at.start)?..r.end.checked_sub(at.start)?);
+                    let (Some(event_json), Some(chain), Some(ts), Some(kid)) =
+                        (line, field(&e.chain), field(&e.ts), field(&e.kid))
+                    else {
+                        return Err(CollectError::Location {
+                            source_name: self.name.into(),
+                            detail: format!("{} line {line_no}: its parsed fields no longer lie in it", self.shown),
+                        });
+                    };
                     let hex = digest.hex();
                     let row = EventView {
-                        chain: text(&e.chain),
+                        chain,
                         seq: e.seq,
-                        ts: text(&e.ts),
-                        kid: text(&e.kid),
-                        event_json: text(&at),
+                        ts,
+                        kid,
+                        event_json,
                         siem_time: None,
                         siem_meta: None,
                         record_sha256: hex.as_str(),
@@ -509,6 +514,12 @@ impl<'a> ObjectLines<'a> {
             seen_ids: Vec::new(),
         }
     }
+}
+
+/// A failed read of a local file, worded as the object store words one.
+fn file_read_error(source_name: &str, shown: &str, error: std::io::Error) -> CollectError {
+    let error = object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(error) };
+    CollectError::Read { source_name: source_name.into(), key: shown.into(), error }
 }
 
 /// Collects new lines of every object of the source, each line read as `format` says.
@@ -552,9 +563,8 @@ pub(crate) async fn collect(
                         continue;
                     }
                     block.resize(BLOCK_BYTES, 0);
-                    let n = crate::runtime::blocking(|| std::io::Read::read(&mut file, &mut block)).map_err(|e| {
-                        read_err(object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) })
-                    })?;
+                    let n = crate::runtime::blocking(|| std::io::Read::read(&mut file, &mut block))
+                        .map_err(|e| file_read_error(name, &shown, e))?;
                     if n == 0 {
                         break;
                     }
