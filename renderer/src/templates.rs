@@ -296,7 +296,8 @@ fn read_override(
 
 /// Escapes text for HTML exactly as tera's own `escape_html` does (`&`, `<`, `>`, `"`, `'` and
 /// `/` become entities), copying the runs between those characters whole: most evidence text has
-/// none of them, and escaping is a large part of rendering a page.
+/// none of them, and tera's version, a character at a time, took 7.7% of a profile of rendering
+/// 10,000 pages.
 pub(crate) fn escape_html(input: &str) -> String {
     let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len() + input.len() / 8);
