@@ -609,7 +609,7 @@ fn check_chunk(keyring: &Keyring, rows: &[EventRef<'_>]) -> Vec<EventCheck> {
     let messages: Vec<&[u8]> = pending.iter().map(|(_, m, _, _)| m.as_slice()).collect();
     let sigs: Vec<Signature> = pending.iter().map(|(_, _, s, _)| *s).collect();
     let keys: Vec<VerifyingKey> = pending.iter().map(|(_, _, _, k)| *k).collect();
-    if ed25519_dalek::verify_batch(&messages, &sigs, &keys).is_err() {
+    if !crate::batch::verify_batch(&messages, &sigs, &keys) {
         for (i, msg, sig, key) in &pending {
             if key.verify(msg, sig).is_err() && checks[*i].key.is_none() {
                 checks[*i].key =

@@ -1,7 +1,7 @@
 //! `cairn-verifier`: every check Cairn makes, synchronous. Bytes and rows in, [`Finding`]s out.
 //!
 //! - audit-event chains: hashes, links, gaps, order, forks, duplicates, signatures, keys, time
-//!   ([`chain`]);
+//!   ([`chain`]), the signatures batched with one term per key ([`batch`]);
 //! - the lake's own integrity: manifest signatures and links, object digests, the Merkle root
 //!   ([`lake`]);
 //! - attestations: DSSE and Sigstore bundle signatures, transparency-log inclusion ([`attest`]),
@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attest;
+pub mod batch;
 pub mod bundle;
 mod canonical_event;
 pub mod chain;
