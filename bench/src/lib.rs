@@ -28,6 +28,7 @@ use rayon::prelude::*;
 use cairn_demo::Emitter;
 use cairn_jobs::config::Config;
 use cairn_jobs::pipeline::{self, Clock, Workspace};
+use cairn_verifier::batch::BATCH;
 
 use crate::record::Record;
 
@@ -225,16 +226,16 @@ pub fn verify(events: u64, chains: u64, dir: Option<&Path>, json: Option<&Path>)
     }
     let verify_rate = events as f64 / verify_s;
 
-    // The baselines, on the same signatures in batches of 128 on all cores: ed25519-dalek's
+    // The baselines, on the same signatures in the verifier's batches on all cores: ed25519-dalek's
     // batch verification, and the verifier's own batch equation (one term per key) alone.
     let generated = read_baseline(&dir.join("baseline.bin"))?;
     let raw = |check: BatchCheck| -> Result<f64> {
         let t = Instant::now();
         let ok = generated
             .messages
-            .par_chunks(128)
-            .zip(generated.signatures.par_chunks(128))
-            .zip(generated.keys.par_chunks(128))
+            .par_chunks(BATCH)
+            .zip(generated.signatures.par_chunks(BATCH))
+            .zip(generated.keys.par_chunks(BATCH))
             .all(|((m, s), k)| {
                 let msgs: Vec<&[u8]> = m.iter().map(<[u8; 32]>::as_slice).collect();
                 check(&msgs, s, k)

@@ -27,6 +27,9 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use merlin::Transcript;
 use sha2::{Digest, Sha512};
 
+/// Signatures per batch, in the verifier and in the benchmark's baselines alike.
+pub const BATCH: usize = 128;
+
 /// Whether every `signatures[i]` is `keys[i]`'s signature of `messages[i]`. False also when the
 /// three lengths differ. An empty batch verifies.
 #[must_use]

@@ -20,6 +20,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::batch::BATCH;
 use crate::canonical_event;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -142,7 +143,8 @@ impl<'k> ChainVerifier<'k> {
     pub fn verify_rows(&mut self, lake_key: &str, rows: &[EventRef<'_>]) {
         self.flush();
         let keyring = self.keyring;
-        let checks: Vec<EventCheck> = rows.par_chunks(128).flat_map_iter(|chunk| check_chunk(keyring, chunk)).collect();
+        let checks: Vec<EventCheck> =
+            rows.par_chunks(BATCH).flat_map_iter(|chunk| check_chunk(keyring, chunk)).collect();
         for (row, check) in rows.iter().zip(checks) {
             self.place(lake_key, row, check);
         }
@@ -154,7 +156,7 @@ impl<'k> ChainVerifier<'k> {
         let keyring = self.keyring;
         let pending = self.pending.take();
         let (checks, ()) = rayon::join(
-            || batch.refs().par_chunks(128).flat_map_iter(|chunk| check_chunk(keyring, chunk)).collect::<Vec<_>>(),
+            || batch.refs().par_chunks(BATCH).flat_map_iter(|chunk| check_chunk(keyring, chunk)).collect::<Vec<_>>(),
             || {
                 if let Some((key, rows, checks)) = pending {
                     self.place_batch(&key, rows.as_ref(), checks);
